@@ -1,0 +1,24 @@
+// `metta`: the project's command-line tool. Subcommands: sim (more come with the trainer).
+#include <cstdio>
+#include <exception>
+
+#include "api/cli/commands.h"
+#include "kernels/common.h"
+
+int main(int argc, char** argv) {
+  CLI::App app{"metta: GPU-first MettaGrid simulator and trainer"};
+  app.require_subcommand(1);
+  auto run_sim = metta::cli::add_sim_command(app);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e);
+  }
+  try {
+    if (app.got_subcommand("sim")) return run_sim();
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "metta: error: %s\n", e.what());
+    return 1;
+  }
+  return 0;
+}

@@ -1,0 +1,431 @@
+#include "engine/batched_env.h"
+
+#include <cstring>
+
+#include "engine/stats_keys.h"
+
+namespace metta::engine {
+
+// Launchers compiled per backend (env_cpu.cpp, env_cuda.cu).
+namespace cpu {
+void launch_reset(const kernels::Context&, const WorldView&);
+void launch_step(const kernels::Context&, const WorldView&);
+void launch_random_actions(const kernels::Context&, const WorldView&, std::int32_t*, std::uint64_t, std::uint32_t);
+}  // namespace cpu
+namespace cuda {
+void launch_reset(const kernels::Context&, const WorldView&);
+void launch_step(const kernels::Context&, const WorldView&);
+void launch_random_actions(const kernels::Context&, const WorldView&, std::int32_t*, std::uint64_t, std::uint32_t);
+}  // namespace cuda
+
+#ifndef METTA_WITH_CUDA
+namespace cuda {
+void launch_reset(const kernels::Context&, const WorldView&) { METTA_FAIL("built without the CUDA backend"); }
+void launch_step(const kernels::Context&, const WorldView&) { METTA_FAIL("built without the CUDA backend"); }
+void launch_random_actions(const kernels::Context&, const WorldView&, std::int32_t*, std::uint64_t, std::uint32_t) {
+  METTA_FAIL("built without the CUDA backend");
+}
+}  // namespace cuda
+#endif
+
+// Every device buffer of the batch: (type, name, element count). World state first, then stats and
+// outputs. The list drives allocation and hashing, so a new field cannot be forgotten by either.
+#define METTA_WORLD_STATE_BUFFERS(X)                      \
+  X(std::uint16_t, grid, E * HW * 2)                      \
+  X(std::uint8_t, obj_type, E * O)                        \
+  X(std::uint16_t, obj_r, E * O)                          \
+  X(std::uint16_t, obj_c, E * O)                          \
+  X(std::uint16_t, obj_slot, E * O)                       \
+  X(std::uint16_t, conv_obj, E * C)                       \
+  X(std::uint8_t, conv_inv, E * C * I)                    \
+  X(std::uint8_t, conv_flags, E * C)                      \
+  X(std::int32_t, conv_event, E * C)                      \
+  X(std::uint16_t, agent_obj, E * N)                      \
+  X(std::uint8_t, agent_group, E * N)                     \
+  X(std::uint8_t, agent_orient, E * N)                    \
+  X(std::int16_t, agent_frozen, E * N)                    \
+  X(std::uint8_t, agent_color, E * N)                     \
+  X(std::uint8_t, agent_inv, E * N * I)                   \
+  X(float, agent_step_reward, E * N)                      \
+  X(float, agent_episode_reward, E * N)                   \
+  X(std::int32_t, agent_last_action, E * N * 2)           \
+  X(std::int32_t, env_step, E)                            \
+  X(std::int32_t, env_max_steps, E)                       \
+  X(std::uint32_t, env_episode, E)                        \
+  X(std::uint8_t, env_needs_reset, E)
+
+#define METTA_OTHER_BUFFERS(X)                                  \
+  X(std::uint8_t, cell_symbol, E * HW)                          \
+  X(std::uint8_t, agent_skip, E * N)                            \
+  X(std::uint16_t, agent_order, E * N)                          \
+  X(float, agent_stats, E * N * S.agent_count)                  \
+  X(float, conv_stats, E * C * S.converter_count)               \
+  X(float, obs_stats, E * N * StatLayout::kObsCount)            \
+  X(float, done_agent_stats, S.agent_count * E)                 \
+  X(float, done_conv_stats, S.converter_count * E)              \
+  X(float, done_obs_stats, StatLayout::kObsCount * E)           \
+  X(float, done_episode, 2 * E)                                 \
+  X(std::int32_t, actions, E * N * 2)                           \
+  X(std::uint8_t, obs, E * N * T * 3)                           \
+  X(float, rewards, E * N)                                      \
+  X(std::uint8_t, terminals, E * N)                             \
+  X(std::uint8_t, truncations, E * N)                           \
+  X(std::uint8_t, action_success, E * N)
+
+struct BatchedEnv::Buffers {
+#define METTA_DECLARE(type, name, count) kernels::DeviceBuffer<type> name;
+  METTA_WORLD_STATE_BUFFERS(METTA_DECLARE)
+  METTA_OTHER_BUFFERS(METTA_DECLARE)
+#undef METTA_DECLARE
+  kernels::DeviceBuffer<EnvParams> params;
+  kernels::DeviceBuffer<std::uint8_t> plan_template, plan_symbols;
+  kernels::DeviceBuffer<std::int32_t> plan_rooms;
+  kernels::DeviceBuffer<float> sums;  // readout of the completed-episode sums
+};
+
+namespace {
+std::uint64_t fnv1a(std::uint64_t h, const void* data, std::size_t n) {
+  const auto* p = static_cast<const std::uint8_t*>(data);
+  for (std::size_t i = 0; i < n; ++i) {
+    h ^= p[i];
+    h *= 1099511628211ull;
+  }
+  return h;
+}
+}  // namespace
+
+BatchedEnv::BatchedEnv(const EnvConfig& cfg, std::int64_t num_envs, std::uint64_t seed, const kernels::Context& ctx,
+                       BatchedEnvOptions options)
+    : compiled_(compile_env(cfg)), num_envs_(num_envs), seed_(seed), ctx_(ctx), options_(options),
+      b_(std::make_unique<Buffers>()) {
+  METTA_CHECK(num_envs >= 1 && num_envs <= (1 << 24), "num_envs: got " << num_envs << ", expected 1 .. 16777216");
+  if (ctx.device == kernels::Device::CUDA) kernels::Context::cuda();  // throws with the reason when unusable
+  const EnvParams& p = compiled_.params;
+  const StatLayout& S = p.stats;
+  const std::size_t E = static_cast<std::size_t>(num_envs), HW = static_cast<std::size_t>(p.height) * p.width,
+                    O = p.num_objects, C = p.num_converters, N = p.num_agents, I = p.num_items,
+                    T = p.num_tokens;
+  const kernels::Device dev = ctx.device;
+#define METTA_ALLOCATE(type, name, count) b_->name = kernels::DeviceBuffer<type>(dev, count);
+  METTA_WORLD_STATE_BUFFERS(METTA_ALLOCATE)
+  METTA_OTHER_BUFFERS(METTA_ALLOCATE)
+#undef METTA_ALLOCATE
+  b_->params = kernels::DeviceBuffer<EnvParams>(dev, 1);
+  b_->params.upload(ctx, &p, 1);
+  b_->plan_template = kernels::DeviceBuffer<std::uint8_t>(dev, compiled_.plan_template.size());
+  b_->plan_template.upload(ctx, compiled_.plan_template);
+  b_->plan_symbols = kernels::DeviceBuffer<std::uint8_t>(dev, compiled_.plan_symbols.size());
+  b_->plan_symbols.upload(ctx, compiled_.plan_symbols);
+  b_->plan_rooms = kernels::DeviceBuffer<std::int32_t>(dev, compiled_.plan_rooms.size());
+  b_->plan_rooms.upload(ctx, compiled_.plan_rooms);
+  sum_agent_ = kernels::SegmentedSum(ctx, S.agent_count, num_envs);
+  sum_conv_ = kernels::SegmentedSum(ctx, S.converter_count, num_envs);
+  sum_obs_ = kernels::SegmentedSum(ctx, StatLayout::kObsCount, num_envs);
+  sum_episode_ = kernels::SegmentedSum(ctx, 2, num_envs);
+  b_->sums = kernels::DeviceBuffer<float>(dev, static_cast<std::size_t>(S.agent_count + S.converter_count +
+                                                                        StatLayout::kObsCount + 2));
+  // Zero everything once: counters start at 0, and hashes never see uninitialized bytes.
+#define METTA_ZERO(type, name, count) b_->name.fill_bytes_with(ctx, 0);
+  METTA_WORLD_STATE_BUFFERS(METTA_ZERO)
+  METTA_OTHER_BUFFERS(METTA_ZERO)
+#undef METTA_ZERO
+  reset();
+}
+
+BatchedEnv::~BatchedEnv() = default;
+
+WorldView BatchedEnv::view() const {
+  WorldView w{};
+  w.p = b_->params.data();
+  w.num_envs = num_envs_;
+  w.agents_per_env = compiled_.params.num_agents;
+  w.seed = seed_;
+  w.randomize_first_episode = options_.randomize_first_episode ? 1 : 0;
+  w.plan_template = b_->plan_template.data();
+  w.plan_rooms = b_->plan_rooms.data();
+  w.plan_num_rooms = static_cast<std::int32_t>(compiled_.plan_rooms.size() / 6);
+  w.plan_symbols = b_->plan_symbols.data();
+#define METTA_VIEW(type, name, count) w.name = const_cast<type*>(b_->name.data());
+  METTA_WORLD_STATE_BUFFERS(METTA_VIEW)
+  METTA_OTHER_BUFFERS(METTA_VIEW)
+#undef METTA_VIEW
+  return w;
+}
+
+void BatchedEnv::reset() {
+  b_->env_needs_reset.fill_bytes_with(ctx_, 0);
+  const WorldView w = view();
+  if (ctx_.device == kernels::Device::CUDA) cuda::launch_reset(ctx_, w);
+  else cpu::launch_reset(ctx_, w);
+}
+
+void BatchedEnv::launch_step(const std::int32_t* actions) {
+  WorldView w = view();
+  w.actions = actions;
+  if (ctx_.device == kernels::Device::CUDA) cuda::launch_step(ctx_, w);
+  else cpu::launch_step(ctx_, w);
+}
+
+void BatchedEnv::step() { launch_step(b_->actions.data()); }
+void BatchedEnv::step(const std::int32_t* device_actions) { launch_step(device_actions); }
+
+void BatchedEnv::random_actions(std::uint64_t seed, std::uint32_t counter) {
+  const WorldView w = view();
+  if (ctx_.device == kernels::Device::CUDA) cuda::launch_random_actions(ctx_, w, b_->actions.data(), seed, counter);
+  else cpu::launch_random_actions(ctx_, w, b_->actions.data(), seed, counter);
+}
+
+std::int32_t* BatchedEnv::actions() { return b_->actions.data(); }
+const std::uint8_t* BatchedEnv::observations() const { return b_->obs.data(); }
+const float* BatchedEnv::rewards() const { return b_->rewards.data(); }
+const std::uint8_t* BatchedEnv::terminals() const { return b_->terminals.data(); }
+const std::uint8_t* BatchedEnv::truncations() const { return b_->truncations.data(); }
+const std::uint8_t* BatchedEnv::action_success() const { return b_->action_success.data(); }
+
+std::vector<std::uint8_t> BatchedEnv::observations_host() const { return b_->obs.to_host(ctx_); }
+std::vector<float> BatchedEnv::rewards_host() const { return b_->rewards.to_host(ctx_); }
+std::vector<std::uint8_t> BatchedEnv::terminals_host() const { return b_->terminals.to_host(ctx_); }
+std::vector<std::uint8_t> BatchedEnv::truncations_host() const { return b_->truncations.to_host(ctx_); }
+std::vector<std::uint8_t> BatchedEnv::action_success_host() const { return b_->action_success.to_host(ctx_); }
+
+void BatchedEnv::set_actions_host(const std::vector<std::int32_t>& actions) {
+  METTA_CHECK(static_cast<std::int64_t>(actions.size()) == total_agents() * 2,
+              "actions: got " << actions.size() << " values, expected " << total_agents() * 2 << " ([agents, 2])");
+  b_->actions.upload(ctx_, actions);
+}
+
+std::vector<int> BatchedEnv::action_max_args() const {
+  const EnvParams& p = compiled_.params;
+  return std::vector<int>(p.action_max_arg, p.action_max_arg + p.num_actions);
+}
+
+std::vector<std::pair<std::string, float>> BatchedEnv::feature_normalizations() const {
+  return feature_spec(compiled_.item_names);
+}
+
+namespace {
+template <class T>
+T read_one(const kernels::Context& ctx, const kernels::DeviceBuffer<T>& buf, std::int64_t index) {
+  T v{};
+  kernels::copy_bytes(ctx, kernels::Device::CPU, &v, buf.device(), buf.data() + index, sizeof(T));
+  return v;
+}
+template <class T>
+std::vector<T> read_range(const kernels::Context& ctx, const kernels::DeviceBuffer<T>& buf, std::int64_t begin,
+                          std::int64_t count) {
+  std::vector<T> v(static_cast<std::size_t>(count));
+  kernels::copy_bytes(ctx, kernels::Device::CPU, v.data(), buf.device(), buf.data() + begin, count * sizeof(T));
+  return v;
+}
+void check_env(std::int64_t env, std::int64_t n) {
+  METTA_CHECK(env >= 0 && env < n, "env index " << env << " out of range [0, " << n << ")");
+}
+}  // namespace
+
+std::int32_t BatchedEnv::current_step(std::int64_t env) const {
+  check_env(env, num_envs_);
+  return read_one(ctx_, b_->env_step, env);
+}
+
+std::int32_t BatchedEnv::episode_max_steps(std::int64_t env) const {
+  check_env(env, num_envs_);
+  return read_one(ctx_, b_->env_max_steps, env);
+}
+
+int GridObject::feature(const std::string& name) const {
+  for (auto& [n, v] : features)
+    if (n == name) return v;
+  return 0;
+}
+
+std::vector<GridObject> BatchedEnv::grid_objects(std::int64_t env) const {
+  check_env(env, num_envs_);
+  const EnvParams& p = compiled_.params;
+  const std::int64_t O = p.num_objects, N = p.num_agents, C = p.num_converters, I = p.num_items;
+  auto type = read_range(ctx_, b_->obj_type, env * O, O);
+  auto rr = read_range(ctx_, b_->obj_r, env * O, O);
+  auto cc = read_range(ctx_, b_->obj_c, env * O, O);
+  auto slot = read_range(ctx_, b_->obj_slot, env * O, O);
+  auto group = read_range(ctx_, b_->agent_group, env * N, N);
+  auto orient = read_range(ctx_, b_->agent_orient, env * N, N);
+  auto frozen = read_range(ctx_, b_->agent_frozen, env * N, N);
+  auto color = read_range(ctx_, b_->agent_color, env * N, N);
+  auto ainv = read_range(ctx_, b_->agent_inv, env * N * I, N * I);
+  auto cinv = read_range(ctx_, b_->conv_inv, env * C * I, C * I);
+  auto cflags = read_range(ctx_, b_->conv_flags, env * C, C);
+  std::vector<GridObject> out;
+  out.reserve(static_cast<std::size_t>(O));
+  for (std::int64_t k = 0; k < O; ++k) {
+    GridObject g;
+    g.id = static_cast<int>(k + 1);
+    g.type_id = type[k];
+    g.type_name = compiled_.type_names[g.type_id];
+    g.r = rr[k];
+    g.c = cc[k];
+    g.features.push_back({"type_id", g.type_id});
+    const auto kind = static_cast<ObjectKind>(p.type_kind[g.type_id]);
+    const std::uint8_t* inv = nullptr;
+    if (kind == ObjectKind::kAgent) {
+      const int a = slot[k];
+      g.layer = kAgentLayer;
+      g.agent_id = a;
+      g.features.push_back({"agent:group", group[a]});
+      g.features.push_back({"agent:frozen", frozen[a] != 0 ? 1 : 0});
+      g.features.push_back({"agent:orientation", orient[a]});
+      g.features.push_back({"agent:color", color[a]});
+      inv = &ainv[a * I];
+    } else if (kind == ObjectKind::kConverter) {
+      const int s = slot[k];
+      g.layer = kObjectLayer;
+      g.features.push_back({"agent:color", p.type_color[g.type_id]});
+      g.features.push_back({"converting", cflags[s] != 0 ? 1 : 0});
+      inv = &cinv[s * I];
+    } else {
+      g.layer = kObjectLayer;
+      if (p.type_swappable[g.type_id]) g.features.push_back({"swappable", 1});
+    }
+    if (inv)
+      for (std::int64_t i = 0; i < I; ++i)
+        if (inv[i]) g.features.push_back({"inv:" + compiled_.item_names[i], inv[i]});
+    out.push_back(std::move(g));
+  }
+  return out;
+}
+
+EpisodeStats BatchedEnv::episode_stats(std::int64_t env) const {
+  check_env(env, num_envs_);
+  const EnvParams& p = compiled_.params;
+  const StatLayout& S = p.stats;
+  const std::int64_t N = p.num_agents, C = p.num_converters;
+  EpisodeStats out;
+  const auto anames = agent_stat_names(compiled_);
+  const auto cnames = converter_stat_names(compiled_);
+  auto ast = read_range(ctx_, b_->agent_stats, env * N * S.agent_count, N * S.agent_count);
+  auto cst = read_range(ctx_, b_->conv_stats, env * C * S.converter_count, C * S.converter_count);
+  auto ost = read_range(ctx_, b_->obs_stats, env * N * StatLayout::kObsCount, N * StatLayout::kObsCount);
+  out.episode_rewards = read_range(ctx_, b_->agent_episode_reward, env * N, N);
+  for (std::int64_t a = 0; a < N; ++a) {
+    std::map<std::string, float> m;
+    for (int k = 0; k < S.agent_count; ++k)
+      if (ast[a * S.agent_count + k] != 0.0f) m[anames[k]] = ast[a * S.agent_count + k];
+    out.agent.push_back(std::move(m));
+  }
+  const auto objs = grid_objects(env);
+  auto slot = read_range(ctx_, b_->conv_obj, env * C, C);
+  for (std::int64_t s = 0; s < C; ++s) {
+    std::map<std::string, float> m;
+    for (int k = 0; k < S.converter_count; ++k)
+      if (cst[s * S.converter_count + k] != 0.0f) m[cnames[k]] = cst[s * S.converter_count + k];
+    const GridObject& o = objs[slot[s] - 1];
+    m["type_id"] = static_cast<float>(o.type_id);
+    m["location.r"] = static_cast<float>(o.r);
+    m["location.c"] = static_cast<float>(o.c);
+    out.converter.push_back(std::move(m));
+  }
+  const auto onames = obs_stat_names();
+  for (std::int64_t a = 0; a < N; ++a)
+    for (int k = 0; k < StatLayout::kObsCount; ++k) out.game[onames[k]] += ost[a * StatLayout::kObsCount + k];
+  for (const auto& o : objs) out.game["objects." + o.type_name] += 1.0f;
+  return out;
+}
+
+CompletedEpisodes BatchedEnv::completed_episodes(bool clear) {
+  const StatLayout& S = compiled_.params.stats;
+  float* sums = b_->sums.data();
+  sum_agent_.run(ctx_, b_->done_agent_stats.data(), sums);
+  sum_conv_.run(ctx_, b_->done_conv_stats.data(), sums + S.agent_count);
+  sum_obs_.run(ctx_, b_->done_obs_stats.data(), sums + S.agent_count + S.converter_count);
+  sum_episode_.run(ctx_, b_->done_episode.data(), sums + S.agent_count + S.converter_count + StatLayout::kObsCount);
+  const std::vector<float> h = b_->sums.to_host(ctx_);
+  CompletedEpisodes out;
+  const std::size_t ep = static_cast<std::size_t>(S.agent_count + S.converter_count + StatLayout::kObsCount);
+  out.episodes = h[ep];
+  if (out.episodes > 0) {
+    out.mean_reward = h[ep + 1] / out.episodes;
+    const auto anames = agent_stat_names(compiled_);
+    const auto cnames = converter_stat_names(compiled_);
+    const auto onames = obs_stat_names();
+    const double per_agent = out.episodes * compiled_.params.num_agents;
+    for (int k = 0; k < S.agent_count; ++k)
+      if (h[k] != 0.0f) out.agent[anames[k]] = h[k] / per_agent;
+    for (int k = 0; k < S.converter_count; ++k)
+      if (h[S.agent_count + k] != 0.0f) out.converter[cnames[k]] = h[S.agent_count + k] / out.episodes;
+    for (int k = 0; k < StatLayout::kObsCount; ++k)
+      out.game[onames[k]] = h[S.agent_count + S.converter_count + k] / out.episodes;
+  }
+  if (clear) {
+    b_->done_agent_stats.fill_bytes_with(ctx_, 0);
+    b_->done_conv_stats.fill_bytes_with(ctx_, 0);
+    b_->done_obs_stats.fill_bytes_with(ctx_, 0);
+    b_->done_episode.fill_bytes_with(ctx_, 0);
+  }
+  return out;
+}
+
+std::uint64_t BatchedEnv::state_hash(std::int64_t env) const {
+  std::uint64_t h = 1469598103934665603ull;
+  const EnvParams& p = compiled_.params;
+  const StatLayout& S = p.stats;
+  const std::size_t E = static_cast<std::size_t>(num_envs_), HW = static_cast<std::size_t>(p.height) * p.width,
+                    O = p.num_objects, C = p.num_converters, N = p.num_agents, I = p.num_items,
+                    T = p.num_tokens;
+  auto hash_buf = [&](const void* dev_ptr, std::size_t elem, std::size_t total, bool env_major) {
+    std::size_t begin = 0, count = total;
+    if (env >= 0) {
+      if (!env_major) return;
+      count = total / E;
+      begin = static_cast<std::size_t>(env) * count;
+    }
+    std::vector<std::uint8_t> host(count * elem);
+    kernels::copy_bytes(ctx_, kernels::Device::CPU, host.data(), ctx_.device,
+                        static_cast<const std::uint8_t*>(dev_ptr) + begin * elem, count * elem);
+    h = fnv1a(h, host.data(), host.size());
+  };
+#define METTA_HASH(type, name, count) hash_buf(b_->name.data(), sizeof(type), count, true);
+  METTA_WORLD_STATE_BUFFERS(METTA_HASH)
+#undef METTA_HASH
+  hash_buf(b_->agent_stats.data(), sizeof(float), E * N * S.agent_count, true);
+  hash_buf(b_->conv_stats.data(), sizeof(float), E * C * S.converter_count, true);
+  hash_buf(b_->obs_stats.data(), sizeof(float), E * N * StatLayout::kObsCount, true);
+  hash_buf(b_->obs.data(), 1, E * N * T * 3, true);
+  hash_buf(b_->rewards.data(), sizeof(float), E * N, true);
+  hash_buf(b_->truncations.data(), 1, E * N, true);
+  hash_buf(b_->action_success.data(), 1, E * N, true);
+  hash_buf(b_->done_agent_stats.data(), sizeof(float), S.agent_count * E, false);
+  hash_buf(b_->done_episode.data(), sizeof(float), 2 * E, false);
+  return h;
+}
+
+std::size_t BatchedEnv::world_bytes_per_env() const {
+  std::size_t total = 0;
+#define METTA_BYTES(type, name, count) total += b_->name.bytes();
+  METTA_WORLD_STATE_BUFFERS(METTA_BYTES)
+#undef METTA_BYTES
+  return total / static_cast<std::size_t>(num_envs_);
+}
+
+void BatchedEnv::debug_set_agent_inventory(std::int64_t env, int agent, int item, int count) {
+  check_env(env, num_envs_);
+  const EnvParams& p = compiled_.params;
+  METTA_CHECK(agent >= 0 && agent < p.num_agents, "agent " << agent << " out of range [0, " << p.num_agents << ")");
+  METTA_CHECK(item >= 0 && item < p.num_items, "item " << item << " out of range [0, " << p.num_items << ")");
+  METTA_CHECK(count >= 0 && count <= 255, "count " << count << " out of range [0, 255]");
+  const std::uint8_t v = static_cast<std::uint8_t>(count);
+  kernels::copy_bytes(ctx_, ctx_.device, b_->agent_inv.data() + (env * p.num_agents + agent) * p.num_items + item,
+                      kernels::Device::CPU, &v, 1);
+}
+
+void BatchedEnv::debug_set_converter_inventory(std::int64_t env, int converter, int item, int count) {
+  check_env(env, num_envs_);
+  const EnvParams& p = compiled_.params;
+  METTA_CHECK(converter >= 0 && converter < p.num_converters,
+              "converter " << converter << " out of range [0, " << p.num_converters << ")");
+  METTA_CHECK(item >= 0 && item < p.num_items, "item " << item << " out of range [0, " << p.num_items << ")");
+  METTA_CHECK(count >= 0 && count <= 255, "count " << count << " out of range [0, 255]");
+  const std::uint8_t v = static_cast<std::uint8_t>(count);
+  kernels::copy_bytes(ctx_, ctx_.device,
+                      b_->conv_inv.data() + (env * p.num_converters + converter) * p.num_items + item,
+                      kernels::Device::CPU, &v, 1);
+}
+
+}  // namespace metta::engine

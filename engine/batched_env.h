@@ -1,0 +1,130 @@
+// BatchedEnv: N MettaGrid environments of one config stepped together on one backend. All state lives
+// in device buffers (world.h); `step` launches the engine kernels and allocates nothing. The policy
+// reads observations [agents, T, 3] uint8, rewards f32, terminals/truncations uint8 and writes actions
+// int32 [agents, 2] in place. Auto-reset: an env whose episode ended is reset by its next step (its
+// actions for that call are ignored). Host readouts (stats, grid_objects, hashes) copy on demand.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "engine/config.h"
+#include "engine/world.h"
+#include "kernels/reduce.h"
+
+namespace metta::engine {
+
+struct BatchedEnvOptions {
+  // Training quirk of the reference: each env's first episode ends at a uniform random step in
+  // [1, max_steps], so envs of a batch do not all reset together.
+  bool randomize_first_episode = false;
+};
+
+// One object as `grid_objects()` lists it: identity, place, and every observed feature by name.
+struct GridObject {
+  int id = 0;
+  int type_id = 0;
+  std::string type_name;
+  int r = 0, c = 0, layer = 0;
+  int agent_id = -1;  // agent index within the env, -1 for other objects
+  std::vector<std::pair<std::string, int>> features;  // in token order
+  int feature(const std::string& name) const;  // 0 when absent (absent inventory = 0)
+};
+
+// Statistics of one env's current episode (nonzero entries only; missing keys are 0).
+struct EpisodeStats {
+  std::map<std::string, float> game;
+  std::vector<std::map<std::string, float>> agent;      // per agent
+  std::vector<std::map<std::string, float>> converter;  // per converter, with type_id, location.r, location.c
+  std::vector<float> episode_rewards;                   // per agent, before group sharing
+};
+
+// Completed episodes since the last clear, summed on the device and averaged on the host.
+struct CompletedEpisodes {
+  double episodes = 0;
+  double mean_reward = 0;                  // mean over episodes of the per-agent mean episode reward
+  std::map<std::string, double> agent;     // per episode, mean over agents
+  std::map<std::string, double> converter; // per episode, sum over converters
+  std::map<std::string, double> game;      // per episode
+};
+
+class BatchedEnv {
+ public:
+  BatchedEnv(const EnvConfig& cfg, std::int64_t num_envs, std::uint64_t seed, const kernels::Context& ctx,
+             BatchedEnvOptions options = {});
+  ~BatchedEnv();
+  BatchedEnv(const BatchedEnv&) = delete;
+  BatchedEnv& operator=(const BatchedEnv&) = delete;
+
+  // Starts a fresh episode in every env (no stats are folded into the completed episodes).
+  void reset();
+  // Steps every env with the actions in `actions()` (or the given device buffer [agents, 2]).
+  void step();
+  void step(const std::int32_t* device_actions);
+  // Fills `actions()` with uniform random valid actions drawn from (seed, counter).
+  void random_actions(std::uint64_t seed, std::uint32_t counter);
+
+  // Device buffers (on the backend of `context()`).
+  std::int32_t* actions();
+  const std::uint8_t* observations() const;
+  const float* rewards() const;
+  const std::uint8_t* terminals() const;
+  const std::uint8_t* truncations() const;
+  const std::uint8_t* action_success() const;
+
+  // Host copies of those buffers.
+  std::vector<std::uint8_t> observations_host() const;
+  std::vector<float> rewards_host() const;
+  std::vector<std::uint8_t> terminals_host() const;
+  std::vector<std::uint8_t> truncations_host() const;
+  std::vector<std::uint8_t> action_success_host() const;
+  void set_actions_host(const std::vector<std::int32_t>& actions);  // [agents * 2]
+
+  std::int64_t num_envs() const { return num_envs_; }
+  int num_agents() const { return compiled_.params.num_agents; }  // per env
+  std::int64_t total_agents() const { return num_envs_ * num_agents(); }
+  int num_tokens() const { return compiled_.params.num_tokens; }
+  int height() const { return compiled_.params.height; }
+  int width() const { return compiled_.params.width; }
+  const CompiledEnv& compiled() const { return compiled_; }
+  const kernels::Context& context() const { return ctx_; }
+  std::uint64_t seed() const { return seed_; }
+
+  const std::vector<std::string>& action_names() const { return compiled_.action_names; }
+  std::vector<int> action_max_args() const;
+  const std::vector<std::string>& object_type_names() const { return compiled_.type_names; }
+  const std::vector<std::string>& inventory_item_names() const { return compiled_.item_names; }
+  std::vector<std::pair<std::string, float>> feature_normalizations() const;
+
+  std::int32_t current_step(std::int64_t env) const;
+  std::int32_t episode_max_steps(std::int64_t env) const;
+  std::vector<GridObject> grid_objects(std::int64_t env) const;
+  EpisodeStats episode_stats(std::int64_t env) const;
+  CompletedEpisodes completed_episodes(bool clear = true);
+  // FNV-1a over every state and output buffer of the batch (one env when env >= 0).
+  std::uint64_t state_hash(std::int64_t env = -1) const;
+  // World-state bytes per env (grid, objects, converters, agents; not stats or outputs).
+  std::size_t world_bytes_per_env() const;
+
+  // Test and debugging hooks: write one agent's or converter's inventory item directly.
+  void debug_set_agent_inventory(std::int64_t env, int agent, int item, int count);
+  void debug_set_converter_inventory(std::int64_t env, int converter, int item, int count);
+
+ private:
+  struct Buffers;
+  WorldView view() const;
+  void launch_step(const std::int32_t* actions);
+
+  CompiledEnv compiled_;
+  std::int64_t num_envs_;
+  std::uint64_t seed_;
+  kernels::Context ctx_;
+  BatchedEnvOptions options_;
+  std::unique_ptr<Buffers> b_;
+  kernels::SegmentedSum sum_agent_, sum_conv_, sum_obs_, sum_episode_;
+};
+
+}  // namespace metta::engine

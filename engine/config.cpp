@@ -1,0 +1,352 @@
+#include "engine/config.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <set>
+#include <sstream>
+
+#include "engine/map_plan.h"
+
+namespace metta::engine {
+namespace {
+
+[[noreturn]] void fail(const std::string& field, const std::string& value, const std::string& expected) {
+  throw ConfigError(field + ": got " + value + ", expected " + expected);
+}
+
+void check_int(const std::string& field, long v, long lo, long hi) {
+  if (v < lo || v > hi)
+    fail(field, std::to_string(v), "an integer in [" + std::to_string(lo) + ", " + std::to_string(hi) + "]");
+}
+
+struct ItemIndex {
+  std::map<std::string, int> ids;
+  int at(const std::string& field, const std::string& name) const {
+    auto it = ids.find(name);
+    if (it == ids.end()) {
+      std::string known;
+      for (auto& [n, i] : ids) known += (known.empty() ? "" : ", ") + n;
+      fail(field, "'" + name + "'", "an inventory item (" + known + ")");
+    }
+    return it->second;
+  }
+};
+
+void fill_items(const std::string& field, const std::map<std::string, int>& src, const ItemIndex& items,
+                std::uint8_t* dst) {
+  for (auto& [name, n] : src) {
+    const std::string f = field + "." + name;
+    check_int(f, n, 0, 255);
+    dst[items.at(f, name)] = static_cast<std::uint8_t>(n);
+  }
+}
+
+struct HandlerSpec {
+  const char* key;
+  const char* name;
+  ActionKind kind;
+  int max_arg;
+  int priority;
+};
+constexpr HandlerSpec kHandlers[] = {
+    {"noop", "noop", ActionKind::kNoop, 0, 0},
+    {"move", "move", ActionKind::kMove, 1, 0},
+    {"rotate", "rotate", ActionKind::kRotate, 3, 0},
+    {"put_items", "put_recipe_items", ActionKind::kPutItems, 0, 0},
+    {"get_items", "get_output", ActionKind::kGetItems, 0, 0},
+    {"attack", "attack", ActionKind::kAttack, 9, 1},
+    {"attack", "attack_nearest", ActionKind::kAttackNearest, 0, 1},
+    {"swap", "swap", ActionKind::kSwap, 0, 0},
+    {"change_color", "change_color", ActionKind::kChangeColor, 3, 0},
+};
+
+void build_stat_layout(EnvParams& p) {
+  StatLayout& s = p.stats;
+  const int A = p.num_actions, I = p.num_items, G = p.num_groups, T = p.num_types;
+  int k = 0;
+  s.action_success = k; k += A;
+  s.action_failed = k; k += A;
+  s.failure_penalty = k++;
+  s.invalid_type = k++;
+  s.invalid_arg = k++;
+  s.frozen_ticks = k++;
+  s.item_gained = k; k += I;
+  s.item_lost = k; k += I;
+  s.item_get = k; k += I;
+  s.item_put = k; k += I;
+  s.stolen = k; k += I * G;
+  s.stolen_from = k; k += I * G;
+  s.attack_win = k; k += G;
+  s.attack_loss = k; k += G;
+  s.attack_blocked = k; k += G;
+  s.attack_frozen_target = k; k += G;
+  s.swap_type = k; k += T;
+  s.agent_count = k;
+  k = 0;
+  s.conversions_started = k++;
+  s.conversions_completed = k++;
+  s.cooldown_started = k++;
+  s.cooldown_completed = k++;
+  s.blocked_output_full = k++;
+  s.blocked_insufficient_input = k++;
+  s.item_consumed = k; k += I;
+  s.item_produced = k; k += I;
+  s.item_added = k; k += I;
+  s.item_removed = k; k += I;
+  s.converter_count = k;
+}
+
+void build_obs_table(EnvParams& p) {
+  const int rh = p.obs_height >> 1, rw = p.obs_width >> 1;
+  int n = 0;
+  for (int d = 0; d <= rh + rw; ++d) {
+    for (int dr = -rh; dr <= rh; ++dr) {
+      const int dc = d - std::abs(dr);
+      if (dc < 0 || dc > rw) continue;
+      const int sides[2] = {dc, -dc};
+      for (int k = 0; k < (dc == 0 ? 1 : 2); ++k) {
+        p.obs_dr[n] = static_cast<std::int8_t>(dr);
+        p.obs_dc[n] = static_cast<std::int8_t>(sides[k]);
+        p.obs_loc[n] = static_cast<std::uint8_t>(((dr + rh) << 4) | (sides[k] + rw));
+        ++n;
+      }
+    }
+  }
+  p.num_obs_cells = n;
+  p.obs_center_loc = static_cast<std::uint8_t>((rh << 4) | rw);
+}
+
+}  // namespace
+
+std::vector<std::pair<std::string, float>> feature_spec(const std::vector<std::string>& item_names) {
+  std::vector<std::pair<std::string, float>> f = {
+      {"type_id", 1},       {"agent:group", 10},       {"hp", 30},          {"agent:frozen", 1},
+      {"agent:orientation", 1}, {"agent:color", 255},  {"converting", 1},   {"swappable", 1},
+      {"episode_completion_pct", 255}, {"last_action", 10}, {"last_action_arg", 10}, {"last_reward", 100}};
+  for (auto& item : item_names) f.push_back({"inv:" + item, 100});
+  return f;
+}
+
+CompiledEnv compile_env(const EnvConfig& cfg) {
+  CompiledEnv out;
+  EnvParams& p = out.params;
+  std::memset(&p, 0, sizeof(p));
+
+  check_int("game.num_agents", cfg.num_agents, 1, 65535);
+  if (cfg.obs_width % 2 == 0 || cfg.obs_width < 1 || cfg.obs_width > 15)
+    fail("game.obs_width", std::to_string(cfg.obs_width), "an odd integer in [1, 15]");
+  if (cfg.obs_height % 2 == 0 || cfg.obs_height < 1 || cfg.obs_height > 15)
+    fail("game.obs_height", std::to_string(cfg.obs_height), "an odd integer in [1, 15]");
+  check_int("game.num_observation_tokens", cfg.num_observation_tokens, 1, 65535);
+  check_int("game.max_steps", cfg.max_steps, 0, 1 << 30);
+  p.obs_width = cfg.obs_width;
+  p.obs_height = cfg.obs_height;
+  p.num_tokens = cfg.num_observation_tokens;
+  p.max_steps = cfg.max_steps;
+  build_obs_table(p);
+
+  // items
+  ItemIndex items;
+  if (cfg.inventory_item_names.empty()) fail("game.inventory_item_names", "an empty list", "at least one item name");
+  check_int("game.inventory_item_names (count)", static_cast<long>(cfg.inventory_item_names.size()), 1, kMaxItems);
+  for (std::size_t i = 0; i < cfg.inventory_item_names.size(); ++i) {
+    const std::string& n = cfg.inventory_item_names[i];
+    const std::string f = "game.inventory_item_names[" + std::to_string(i) + "]";
+    if (n.empty()) fail(f, "''", "a non-empty name");
+    if (items.ids.count(n)) fail(f, "'" + n + "'", "a name not already listed");
+    items.ids[n] = static_cast<int>(i);
+  }
+  p.num_items = static_cast<int>(cfg.inventory_item_names.size());
+  out.item_names = cfg.inventory_item_names;
+
+  // groups
+  if (cfg.groups.empty()) fail("game.groups", "no groups", "at least one agent group");
+  int max_group = 0;
+  std::set<int> group_ids;
+  for (auto& g : cfg.groups) {
+    const std::string f = "game.groups." + g.name;
+    check_int(f + ".id", g.id, 0, kMaxGroups - 1);
+    if (!group_ids.insert(g.id).second) fail(f + ".id", std::to_string(g.id), "an id no other group uses");
+    if (!(g.group_reward_pct >= 0.0f && g.group_reward_pct <= 1.0f))
+      fail(f + ".group_reward_pct", std::to_string(g.group_reward_pct), "a number in [0, 1]");
+    max_group = std::max(max_group, g.id);
+    const AgentProps& a = g.props;
+    check_int(f + ".props.default_item_max", a.default_item_max, 0, 255);
+    check_int(f + ".props.freeze_duration", a.freeze_duration, -1, 32767);
+    for (int i = 0; i < p.num_items; ++i) p.max_items[g.id][i] = static_cast<std::uint8_t>(a.default_item_max);
+    for (auto& [item, n] : a.item_max) {
+      const std::string fi = f + ".props." + item + "_max";
+      check_int(fi, n, 0, 255);
+      p.max_items[g.id][items.at(fi, item)] = static_cast<std::uint8_t>(n);
+    }
+    for (auto& [item, r] : a.rewards) {
+      const std::string fi = f + ".props.rewards." + item;
+      if (!std::isfinite(r)) fail(fi, std::to_string(r), "a finite number");
+      const int id = items.at(fi, item);
+      p.reward[g.id][id] = r;
+      p.reward_cap[g.id][id] = 1000.0f;
+    }
+    for (auto& [item, cap] : a.reward_max) {
+      const std::string fi = f + ".props.rewards." + item + "_max";
+      if (!(cap >= 0.0f)) fail(fi, std::to_string(cap), "a number >= 0");
+      p.reward_cap[g.id][items.at(fi, item)] = cap;
+    }
+    if (!std::isfinite(a.action_failure_penalty))
+      fail(f + ".props.rewards.action_failure_penalty", std::to_string(a.action_failure_penalty), "a finite number");
+    p.failure_penalty[g.id] = a.action_failure_penalty;
+    p.freeze_duration[g.id] = static_cast<std::int16_t>(a.freeze_duration);
+    p.group_reward_pct[g.id] = g.group_reward_pct;
+  }
+  p.num_groups = max_group + 1;
+  out.group_names.assign(static_cast<std::size_t>(p.num_groups), "");
+  for (auto& g : cfg.groups) out.group_names[g.id] = g.name;
+
+  // object types (agent = 0)
+  std::map<std::string, const ObjectConfig*> objects_by_name;
+  int max_type = 0;
+  p.type_kind[0] = static_cast<std::uint8_t>(ObjectKind::kAgent);
+  std::vector<std::string> type_names(kMaxTypes, "");
+  type_names[0] = "agent";
+  for (auto& o : cfg.objects) {
+    const std::string f = "game.objects." + o.name;
+    check_int(f + ".type_id", o.type_id, 1, kMaxTypes - 1);
+    if (!type_names[o.type_id].empty())
+      fail(f + ".type_id", std::to_string(o.type_id), "a type id not used by '" + type_names[o.type_id] + "'");
+    if (o.name.rfind("agent", 0) == 0) fail(f, "'" + o.name + "'", "an object name not starting with 'agent'");
+    type_names[o.type_id] = o.name;
+    objects_by_name[o.name] = &o;
+    max_type = std::max(max_type, o.type_id);
+    const int t = o.type_id;
+    p.type_kind[t] = static_cast<std::uint8_t>(o.converter ? ObjectKind::kConverter : ObjectKind::kWall);
+    p.type_swappable[t] = o.swappable ? 1 : 0;
+    if (o.converter) {
+      fill_items(f + ".input", o.recipe_input, items, p.recipe_input[t]);
+      fill_items(f + ".output", o.recipe_output, items, p.recipe_output[t]);
+      check_int(f + ".max_output", o.max_output, -1, 1 << 20);
+      check_int(f + ".conversion_ticks", o.conversion_ticks, 0, 1 << 20);
+      check_int(f + ".cooldown", o.cooldown, 0, 1 << 20);
+      check_int(f + ".initial_items", o.initial_items, 0, 255);
+      check_int(f + ".color", o.color, 0, 255);
+      if (o.recipe_input.empty() && o.max_output < 0 && o.conversion_ticks == 0 && o.cooldown == 0)
+        fail(f, "no input, max_output -1, conversion_ticks 0 and cooldown 0",
+             "a limit: this converter would convert forever within one step");
+      p.max_output[t] = o.max_output;
+      p.conversion_ticks[t] = o.conversion_ticks;
+      p.cooldown[t] = o.cooldown;
+      p.initial_items[t] = static_cast<std::uint8_t>(o.initial_items);
+      p.type_color[t] = static_cast<std::uint8_t>(o.color);
+    }
+  }
+  p.num_types = max_type + 1;
+  type_names.resize(static_cast<std::size_t>(p.num_types));
+  out.type_names = type_names;
+
+  // actions: enabled handlers in config order
+  std::set<std::string> known = {"noop", "move", "rotate", "put_items", "get_items", "attack", "swap", "change_color"};
+  int nact = 0;
+  for (auto& [key, ac] : cfg.actions) {
+    if (!known.count(key)) {
+      std::string list;
+      for (auto& k : known) list += (list.empty() ? "" : ", ") + k;
+      fail("game.actions." + key, "an unknown action", "one of " + list);
+    }
+    if (!ac.enabled) continue;
+    for (const HandlerSpec& h : kHandlers) {
+      if (key != h.key) continue;
+      if (nact >= kMaxActions) fail("game.actions", std::to_string(nact + 1) + " handlers", "at most 16");
+      p.action_kind[nact] = static_cast<std::uint8_t>(h.kind);
+      p.action_max_arg[nact] = h.max_arg;
+      p.action_priority[nact] = static_cast<std::uint8_t>(h.priority);
+      const std::string f = "game.actions." + key;
+      fill_items(f + ".consumed_resources", ac.consumed_resources, items, p.action_consumed[nact]);
+      fill_items(f + ".required_resources",
+                 ac.required_resources.empty() ? ac.consumed_resources : ac.required_resources, items,
+                 p.action_required[nact]);
+      fill_items(f + ".defense_resources", ac.defense_resources, items, p.action_defense[nact]);
+      p.action_has_defense[nact] = ac.defense_resources.empty() ? 0 : 1;
+      p.max_priority = std::max(p.max_priority, h.priority);
+      out.action_names.push_back(h.name);
+      ++nact;
+    }
+  }
+  if (nact == 0) fail("game.actions", "no enabled action", "at least one enabled action");
+  p.num_actions = nact;
+
+  // map
+  MapLayout layout = build_layout(cfg.map_builder);
+  check_int(cfg.map_builder.path + " (map height)", layout.height, 1, 65535);
+  check_int(cfg.map_builder.path + " (map width)", layout.width, 1, 65535);
+  p.height = layout.height;
+  p.width = layout.width;
+  out.map_labels = layout.labels;
+  out.symbol_names = {""};
+  std::map<std::string, int> symbol_ids = {{"", 0}};
+  auto symbol_of = [&](const std::string& name) -> std::uint8_t {
+    auto it = symbol_ids.find(name);
+    if (it != symbol_ids.end()) return static_cast<std::uint8_t>(it->second);
+    const int id = static_cast<int>(out.symbol_names.size());
+    if (id >= kMaxSymbols) fail(cfg.map_builder.path, "more than 127 distinct cell names", "at most 127");
+    if (name.rfind("agent.", 0) == 0) {
+      const std::string group = name.substr(6);
+      const GroupConfig* g = nullptr;
+      for (auto& gc : cfg.groups)
+        if (gc.name == group) g = &gc;
+      if (!g) fail(cfg.map_builder.path, "cell '" + name + "'", "an agent of a group defined under game.groups");
+      p.symbol_kind[id] = static_cast<std::uint8_t>(ObjectKind::kAgent);
+      p.symbol_type[id] = 0;
+      p.symbol_group[id] = static_cast<std::uint8_t>(g->id);
+    } else {
+      auto ob = objects_by_name.find(name);
+      if (ob == objects_by_name.end())
+        fail(cfg.map_builder.path, "cell '" + name + "'", "'empty', 'agent.<group>' or an object of game.objects");
+      p.symbol_kind[id] = p.type_kind[ob->second->type_id];
+      p.symbol_type[id] = static_cast<std::uint8_t>(ob->second->type_id);
+    }
+    symbol_ids[name] = id;
+    out.symbol_names.push_back(name);
+    return static_cast<std::uint8_t>(id);
+  };
+  long objects = 0, agents = 0, converters = 0;
+  int group_counts[kMaxGroups] = {};
+  auto count = [&](std::uint8_t s) {
+    if (s == 0) return;
+    ++objects;
+    const auto kind = static_cast<ObjectKind>(p.symbol_kind[s]);
+    if (kind == ObjectKind::kAgent) {
+      ++agents;
+      ++group_counts[p.symbol_group[s]];
+    } else if (kind == ObjectKind::kConverter) {
+      ++converters;
+    }
+  };
+  out.plan_template.resize(layout.cells.size());
+  for (std::size_t i = 0; i < layout.cells.size(); ++i) out.plan_template[i] = symbol_of(layout.cells[i]);
+  std::vector<bool> in_room(layout.cells.size(), false);
+  for (auto& room : layout.rooms) {
+    out.plan_rooms.insert(out.plan_rooms.end(), {room.r0, room.c0, room.h, room.w,
+                                                 static_cast<std::int32_t>(out.plan_symbols.size()),
+                                                 static_cast<std::int32_t>(room.symbols.size())});
+    for (auto& s : room.symbols) {
+      const std::uint8_t id = symbol_of(s);
+      out.plan_symbols.push_back(id);
+      count(id);
+    }
+    for (int r = 0; r < room.h; ++r)
+      for (int c = 0; c < room.w; ++c) in_room[(room.r0 + r) * layout.width + room.c0 + c] = true;
+  }
+  for (std::size_t i = 0; i < layout.cells.size(); ++i)
+    if (!in_room[i]) count(out.plan_template[i]);
+  if (agents != cfg.num_agents)
+    fail(cfg.map_builder.path, "a map with " + std::to_string(agents) + " agents",
+         std::to_string(cfg.num_agents) + " agents (game.num_agents)");
+  check_int(cfg.map_builder.path + " (objects on the map)", objects, 1, 65534);
+  p.num_agents = cfg.num_agents;
+  p.num_objects = static_cast<int>(objects);
+  p.num_converters = static_cast<int>(converters);
+  for (int g = 0; g < kMaxGroups; ++g) p.group_size[g] = group_counts[g];
+  build_stat_layout(p);
+  return out;
+}
+
+}  // namespace metta::engine

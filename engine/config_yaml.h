@@ -1,0 +1,19 @@
+// YAML loading of the environment config (the `game:` schema of mid-2025 MettaGrid). Errors are
+// ConfigErrors of the form "<file>:<line>: <field>: got <value>, expected <what>"; an unknown key names
+// the closest valid one.
+#pragma once
+
+#include <string>
+
+#include "engine/config.h"
+
+namespace metta::engine {
+
+EnvConfig parse_env_config(const std::string& yaml_text, const std::string& source_name = "<string>");
+EnvConfig load_env_config_file(const std::string& path);
+// The embedded default environment (configs/env/mettagrid/simple.yaml, compiled into the library).
+EnvConfig default_env_config();
+// The closest of `candidates` to `key` by edit distance, or "" when none is reasonably close.
+std::string closest_key(const std::string& key, const std::vector<std::string>& candidates);
+
+}  // namespace metta::engine

@@ -1,0 +1,46 @@
+// Launchers of the engine, written once against parallel_for and compiled twice: by g++ from
+// env_cpu.cpp (namespace cpu) and by nvcc from env_cuda.cu (namespace cuda). One pass over envs (reset or
+// step, sequential inside an env), then one pass over agents (observations).
+#pragma once
+
+#include "engine/observe.h"
+#include "engine/step.h"
+#include "kernels/parallel.h"
+
+#ifndef METTA_BACKEND_NS
+#error "define METTA_BACKEND_NS before including env_impl.h"
+#endif
+
+namespace metta::engine::METTA_BACKEND_NS {
+
+inline void observe_all(const kernels::Context& ctx, const WorldView& w) {
+  const std::int64_t n = w.num_envs * w.agents_per_env;
+  parallel_for(ctx, n, [=] METTA_HD(std::int64_t g) { observe_agent(w, g); }, 128);
+}
+
+void launch_reset(const kernels::Context& ctx, const WorldView& w) {
+  parallel_for(ctx, w.num_envs, [=] METTA_HD(std::int64_t e) { reset_env(w, e); }, 64);
+  observe_all(ctx, w);
+}
+
+void launch_step(const kernels::Context& ctx, const WorldView& w) {
+  parallel_for(ctx, w.num_envs, [=] METTA_HD(std::int64_t e) { step_env(w, e); }, 64);
+  observe_all(ctx, w);
+}
+
+// Uniform random valid actions (type, then an arg within that type's range), keyed by (seed, counter).
+void launch_random_actions(const kernels::Context& ctx, const WorldView& w, std::int32_t* actions,
+                           std::uint64_t seed, std::uint32_t counter) {
+  const std::int64_t n = w.num_envs * w.agents_per_env;
+  const EnvParams* p = w.p;
+  parallel_for(ctx, n, [=] METTA_HD(std::int64_t g) {
+    const kernels::U32x4 r = kernels::rng_draw(seed, static_cast<std::uint32_t>(g), static_cast<std::uint32_t>(g >> 32),
+                                               counter, kernels::RngPurpose::kRandomAction, 0);
+    const std::uint32_t type = kernels::uniform_below(r.v[0], static_cast<std::uint32_t>(p->num_actions));
+    const std::uint32_t arg = kernels::uniform_below(r.v[1], static_cast<std::uint32_t>(p->action_max_arg[type] + 1));
+    actions[g * 2] = static_cast<std::int32_t>(type);
+    actions[g * 2 + 1] = static_cast<std::int32_t>(arg);
+  });
+}
+
+}  // namespace metta::engine::METTA_BACKEND_NS

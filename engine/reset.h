@@ -1,0 +1,172 @@
+// Episode reset of one env (game-rules.md §7–8), run on the device: fold the finished episode's stats
+// into the completed-episode accumulators, generate a fresh map from the plan (template + per-room
+// uniform shuffles drawn from the counter RNG keyed by (seed, env, episode, room)), create the objects in
+// row-major order (ids 1, 2, ...; agent index = scan order), start the converters at step 0, and clear
+// the per-episode state. The observation of the new episode is written by the observe pass.
+#pragma once
+
+#include "engine/converter.h"
+#include "kernels/rng.h"
+
+namespace metta::engine {
+
+// Caches one Philox block; words are taken in order of `index` (4 per block).
+struct RngStream {
+  std::uint64_t seed;
+  std::uint32_t a, b, c;
+  kernels::RngPurpose purpose;
+  std::uint32_t block = 0xFFFFFFFFu;
+  kernels::U32x4 words{};
+  METTA_HD std::uint32_t word(std::uint32_t index) {
+    if ((index >> 2) != block) {
+      block = index >> 2;
+      words = kernels::rng_draw(seed, a, b, c, purpose, block);
+    }
+    return words.v[index & 3];
+  }
+};
+
+METTA_HD inline void accumulate_finished_episode(const EnvRef& env) {
+  const WorldView& w = env.w;
+  const EnvParams& p = env.p;
+  const std::int64_t E = w.num_envs, e = env.e;
+  const int N = p.num_agents;
+  for (int k = 0; k < p.stats.agent_count; ++k) {
+    float sum = 0.0f;
+    for (int a = 0; a < N; ++a) sum += *env.agent_stat(a, k);
+    w.done_agent_stats[k * E + e] += sum;
+  }
+  for (int k = 0; k < p.stats.converter_count; ++k) {
+    float sum = 0.0f;
+    for (int s = 0; s < p.num_converters; ++s) sum += *env.conv_stat(s, k);
+    w.done_conv_stats[k * E + e] += sum;
+  }
+  for (int k = 0; k < StatLayout::kObsCount; ++k) {
+    float sum = 0.0f;
+    for (int a = 0; a < N; ++a) sum += w.obs_stats[env.agent(a) * StatLayout::kObsCount + k];
+    w.done_obs_stats[k * E + e] += sum;
+  }
+  float reward = 0.0f;
+  for (int a = 0; a < N; ++a) reward += w.agent_episode_reward[env.agent(a)];
+  w.done_episode[e] += 1.0f;
+  w.done_episode[E + e] += N > 0 ? reward / static_cast<float>(N) : 0.0f;
+}
+
+METTA_HD inline void generate_map(const EnvRef& env, std::uint32_t episode) {
+  const WorldView& w = env.w;
+  const EnvParams& p = env.p;
+  const int W = p.width;
+  const std::int64_t cells = static_cast<std::int64_t>(p.height) * W;
+  std::uint8_t* sym = w.cell_symbol + env.cell0;
+  for (std::int64_t i = 0; i < cells; ++i) sym[i] = w.plan_template[i];
+  for (int room = 0; room < w.plan_num_rooms; ++room) {
+    const std::int32_t* rd = w.plan_rooms + room * 6;
+    const int r0 = rd[0], c0 = rd[1], h = rd[2], rw = rd[3], off = rd[4], count = rd[5];
+    const int n = h * rw;
+    for (int i = 0; i < n; ++i) sym[(r0 + i / rw) * W + c0 + i % rw] = i < count ? w.plan_symbols[off + i] : 0;
+    RngStream rng{w.seed, static_cast<std::uint32_t>(env.e), episode, static_cast<std::uint32_t>(room),
+                  kernels::RngPurpose::kMapLayout};
+    for (int i = n - 1; i > 0; --i) {  // Fisher-Yates over the room's cells
+      const int j = static_cast<int>(kernels::uniform_below(rng.word(static_cast<std::uint32_t>(n - 1 - i)),
+                                                            static_cast<std::uint32_t>(i + 1)));
+      std::uint8_t& x = sym[(r0 + i / rw) * W + c0 + i % rw];
+      std::uint8_t& y = sym[(r0 + j / rw) * W + c0 + j % rw];
+      const std::uint8_t t = x;
+      x = y;
+      y = t;
+    }
+  }
+}
+
+METTA_HD inline void place_objects(const EnvRef& env) {
+  const WorldView& w = env.w;
+  const EnvParams& p = env.p;
+  const std::uint8_t* sym = w.cell_symbol + env.cell0;
+  std::uint16_t next_id = 1;
+  int next_agent = 0, next_conv = 0;
+  for (int r = 0; r < p.height; ++r) {
+    for (int c = 0; c < p.width; ++c) {
+      std::uint16_t* cell = env.cell(r, c);
+      cell[kAgentLayer] = kNoObject;
+      cell[kObjectLayer] = kNoObject;
+      const std::uint8_t s = sym[r * p.width + c];
+      if (s == 0) continue;
+      const std::uint16_t id = next_id++;
+      const std::int64_t o = env.obj(id);
+      const std::uint8_t type = p.symbol_type[s];
+      w.obj_type[o] = type;
+      w.obj_r[o] = static_cast<std::uint16_t>(r);
+      w.obj_c[o] = static_cast<std::uint16_t>(c);
+      const auto kind = static_cast<ObjectKind>(p.symbol_kind[s]);
+      if (kind == ObjectKind::kAgent) {
+        const int a = next_agent++;
+        const std::int64_t ga = env.agent(a);
+        w.obj_slot[o] = static_cast<std::uint16_t>(a);
+        w.agent_obj[ga] = id;
+        w.agent_group[ga] = p.symbol_group[s];
+        cell[kAgentLayer] = id;
+      } else if (kind == ObjectKind::kConverter) {
+        const int slot = next_conv++;
+        const std::int64_t cs = env.conv(slot);
+        w.obj_slot[o] = static_cast<std::uint16_t>(slot);
+        w.conv_obj[cs] = id;
+        w.conv_flags[cs] = 0;
+        w.conv_event[cs] = -1;
+        std::uint8_t* inv = env.conv_inv(slot);
+        for (int i = 0; i < p.num_items; ++i) inv[i] = p.recipe_output[type][i] ? p.initial_items[type] : 0;
+        cell[kObjectLayer] = id;
+      } else {
+        w.obj_slot[o] = 0;
+        cell[kObjectLayer] = id;
+      }
+    }
+  }
+}
+
+METTA_HD inline void reset_env(const WorldView& w, std::int64_t e) {
+  EnvRef env(w, e);
+  const EnvParams& p = env.p;
+  if (w.env_needs_reset[e]) accumulate_finished_episode(env);
+  const std::uint32_t episode = w.env_episode[e];
+  w.env_episode[e] = episode + 1;
+  w.env_step[e] = 0;
+  w.env_needs_reset[e] = 0;
+  std::int32_t max_steps = p.max_steps;
+  if (w.randomize_first_episode && episode == 0 && max_steps > 0) {
+    const kernels::U32x4 r = kernels::rng_draw(w.seed, static_cast<std::uint32_t>(e), 0, 0,
+                                               kernels::RngPurpose::kEpisodeLength, 0);
+    max_steps = 1 + static_cast<std::int32_t>(kernels::uniform_below(r.v[0], static_cast<std::uint32_t>(max_steps)));
+  }
+  w.env_max_steps[e] = max_steps;
+
+  const int N = p.num_agents;
+  for (int a = 0; a < N; ++a) {
+    const std::int64_t ga = env.agent(a);
+    w.agent_orient[ga] = kUp;
+    w.agent_frozen[ga] = 0;
+    w.agent_color[ga] = 0;
+    w.agent_step_reward[ga] = 0.0f;
+    w.agent_episode_reward[ga] = 0.0f;
+    w.agent_last_action[ga * 2] = 0;
+    w.agent_last_action[ga * 2 + 1] = 0;
+    w.rewards[ga] = 0.0f;
+    w.terminals[ga] = 0;
+    w.truncations[ga] = 0;
+    w.action_success[ga] = 0;
+    std::uint8_t* inv = env.agent_inv(a);
+    for (int i = 0; i < p.num_items; ++i) inv[i] = 0;
+    float* st = env.agent_stat(a, 0);
+    for (int k = 0; k < p.stats.agent_count; ++k) st[k] = 0.0f;
+    float* os = w.obs_stats + ga * StatLayout::kObsCount;
+    for (int k = 0; k < StatLayout::kObsCount; ++k) os[k] = 0.0f;
+  }
+  for (int s = 0; s < p.num_converters; ++s) {
+    float* st = env.conv_stat(s, 0);
+    for (int k = 0; k < p.stats.converter_count; ++k) st[k] = 0.0f;
+  }
+  generate_map(env, episode);
+  place_objects(env);
+  for (int s = 0; s < p.num_converters; ++s) converter_maybe_start(env, s);
+}
+
+}  // namespace metta::engine

@@ -1,0 +1,17 @@
+// Names of the engine's statistics, read only on the host: the row layouts of engine/params.h
+// (StatLayout) turned into the reference's keys ("action.move.success", "ore_red.gained",
+// "conversions.started", "tokens_written", ...).
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "engine/config.h"
+
+namespace metta::engine {
+
+std::vector<std::string> agent_stat_names(const CompiledEnv& env);      // size stats.agent_count
+std::vector<std::string> converter_stat_names(const CompiledEnv& env);  // size stats.converter_count
+std::vector<std::string> obs_stat_names();                              // size StatLayout::kObsCount
+
+}  // namespace metta::engine

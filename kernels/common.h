@@ -1,0 +1,46 @@
+// Shared basics of every layer: the host/device function marker, the project's exception type and the
+// error macros. METTA_HD marks a function compiled for both backends; it vanishes under a plain C++ compiler.
+#pragma once
+
+#include <sstream>
+#include <stdexcept>
+#include <string>
+
+#if defined(__CUDACC__)
+#define METTA_HD __host__ __device__
+#define METTA_DEVICE_CODE 1
+#else
+#define METTA_HD
+#endif
+
+namespace metta {
+
+// The one exception type of the project. `what()` holds the failing call or condition, file:line and detail.
+class Error : public std::runtime_error {
+ public:
+  explicit Error(const std::string& msg) : std::runtime_error(msg) {}
+};
+
+namespace detail {
+[[noreturn]] void throw_error(const char* expr, const char* file, int line, const std::string& detail);
+}  // namespace detail
+
+}  // namespace metta
+
+// METTA_CHECK(cond, message-stream): throws metta::Error naming the condition, file:line and the message.
+#define METTA_CHECK(cond, msg)                                                      \
+  do {                                                                              \
+    if (!(cond)) {                                                                  \
+      std::ostringstream metta_check_os_;                                           \
+      metta_check_os_ << msg;                                                       \
+      ::metta::detail::throw_error(#cond, __FILE__, __LINE__, metta_check_os_.str()); \
+    }                                                                               \
+  } while (0)
+
+// METTA_FAIL(message-stream): unconditional error.
+#define METTA_FAIL(msg)                                                       \
+  do {                                                                        \
+    std::ostringstream metta_fail_os_;                                        \
+    metta_fail_os_ << msg;                                                    \
+    ::metta::detail::throw_error("failure", __FILE__, __LINE__, metta_fail_os_.str()); \
+  } while (0)

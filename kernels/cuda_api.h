@@ -1,0 +1,20 @@
+// Host-side wrappers of the few CUDA runtime calls the C++ (g++) side needs, so .cpp files never include
+// cuda_runtime.h. Defined in backend_cuda.cu; in a build without CUDA they throw (or report no device).
+#pragma once
+
+#include <cstddef>
+#include <string>
+
+namespace metta::kernels::cuda_api {
+
+int device_count();                  // never throws; 0 when no device or no backend
+std::string device_count_error();    // the runtime's message when device_count() is 0
+void* malloc(std::size_t bytes);
+void free_nothrow(void* p) noexcept;  // logs instead of throwing (used in destructors)
+enum class CopyKind { HostToDevice, DeviceToHost, DeviceToDevice };
+void memcpy(void* dst, const void* src, std::size_t bytes, CopyKind kind, void* stream);
+void memset(void* dst, int value, std::size_t bytes, void* stream);
+void stream_synchronize(void* stream);
+std::string device_description();
+
+}  // namespace metta::kernels::cuda_api

@@ -1,0 +1,38 @@
+// The backend a call runs on and the execution context handed to every launcher.
+// A `Context` is chosen once per call: `Device::CPU` runs OpenMP loops, `Device::CUDA` launches kernels on
+// `stream`. Asking for CUDA in a build without it, or on a machine without a GPU, throws metta::Error.
+#pragma once
+
+#include <string>
+
+#include "kernels/common.h"
+
+namespace metta::kernels {
+
+enum class Device { CPU, CUDA };
+
+// Execution context. `num_threads` (CPU only): 0 = OpenMP default. `stream` (CUDA only): a cudaStream_t,
+// null = the default stream.
+struct Context {
+  Device device = Device::CPU;
+  int num_threads = 0;
+  void* stream = nullptr;
+
+  static Context cpu(int threads = 0) { return Context{Device::CPU, threads, nullptr}; }
+  // Throws unless the build has CUDA and a GPU is present.
+  static Context cuda();
+};
+
+// True when this build was compiled with the CUDA backend.
+bool cuda_compiled();
+// Number of CUDA devices usable now (0 without the backend or without a GPU; never throws).
+int cuda_device_count();
+// Why CUDA is not usable, or "" when it is. Tests print this when they skip.
+std::string cuda_unavailable_reason();
+// Parses "cpu" / "cuda" (case-sensitive); any other string throws naming the value.
+Device parse_device(const std::string& name);
+const char* device_name(Device d);
+// Waits for queued work of the context (no-op on CPU).
+void synchronize(const Context& ctx);
+
+}  // namespace metta::kernels
