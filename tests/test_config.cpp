@@ -1,0 +1,194 @@
+// Config loading and validation: the embedded default, and every kind of bad input named by field,
+// value and expectation (with file:line from YAML).
+#include <gtest/gtest.h>
+
+#include "engine/batched_env.h"
+#include "engine/config_yaml.h"
+#include "engine/map_plan.h"
+#include "scenario.h"
+
+using namespace metta;
+using namespace metta::engine;
+
+namespace {
+// Expects a ConfigError whose message contains every fragment.
+template <class F>
+void expect_config_error(F f, const std::vector<std::string>& fragments) {
+  try {
+    f();
+    ADD_FAILURE() << "no error";
+  } catch (const ConfigError& e) {
+    const std::string m = e.what();
+    for (auto& frag : fragments) EXPECT_NE(m.find(frag), std::string::npos) << "'" << frag << "' not in: " << m;
+  }
+}
+
+std::string simple_with(const std::string& from, const std::string& to) {
+  const std::string base = R"(game:
+  num_agents: 1
+  max_steps: 10
+  inventory_item_names: [ore_red, heart]
+  agent: {default_item_max: 50, rewards: {heart: 1}}
+  groups: {agent: {id: 0}}
+  objects:
+    wall: {type_id: 1}
+    mine_red: {type_id: 2, output_ore_red: 1, max_output: 5, conversion_ticks: 1, cooldown: 5}
+  actions: {noop: {}, move: {}}
+  map_builder:
+    _target_: ascii
+    map: ["###", "#A#", "###"]
+)";
+  std::string s = base;
+  const auto pos = s.find(from);
+  EXPECT_NE(pos, std::string::npos) << from;
+  if (pos != std::string::npos) s.replace(pos, from.size(), to);
+  return s;
+}
+}  // namespace
+
+TEST(Config, EmbeddedSimpleCompilesToTheReferenceGame) {
+  CompiledEnv c = compile_env(default_env_config());
+  EXPECT_EQ(c.params.height, 62);
+  EXPECT_EQ(c.params.width, 62);
+  EXPECT_EQ(c.params.num_agents, 24);
+  EXPECT_EQ(c.params.num_actions, 9);
+  EXPECT_EQ(c.action_names, (std::vector<std::string>{"noop", "move", "rotate", "put_recipe_items", "get_output",
+                                                       "attack", "attack_nearest", "swap", "change_color"}));
+  EXPECT_EQ(c.params.num_items, 10);
+  EXPECT_EQ(feature_spec(c.item_names).size(), 22u);
+  EXPECT_EQ(c.params.num_converters, 80);   // 40 mines, 20 generators, 20 altars
+  EXPECT_EQ(c.params.num_objects, 24 + 80 + 80 + 80 + (62 * 62 - 50 * 50));
+  EXPECT_EQ(c.type_names[8], "altar");
+  EXPECT_EQ(c.type_names[14], "block");
+  EXPECT_EQ(c.params.num_obs_cells, 121);
+  const int max_args[] = {0, 1, 3, 0, 0, 9, 0, 0, 3};
+  for (int a = 0; a < 9; ++a) EXPECT_EQ(c.params.action_max_arg[a], max_args[a]);
+  EXPECT_EQ(c.params.action_priority[5], 1);
+  EXPECT_EQ(c.params.action_priority[6], 1);
+  EXPECT_EQ(c.params.reward_cap[0][6], 1000.0f);
+  EXPECT_EQ(c.params.max_items[0][6], 255);
+  EXPECT_EQ(c.params.max_items[0][0], 50);
+}
+
+TEST(Config, DisabledActionsAreRemovedAndIdsShift) {
+  EnvConfig cfg = default_env_config();
+  for (auto& [k, a] : cfg.actions)
+    if (k == "attack") a.enabled = false;
+  CompiledEnv c = compile_env(cfg);
+  EXPECT_EQ(c.action_names, (std::vector<std::string>{"noop", "move", "rotate", "put_recipe_items", "get_output",
+                                                       "swap", "change_color"}));
+  EXPECT_EQ(c.params.max_priority, 0);
+}
+
+TEST(Config, UnknownKeySuggestsTheClosest) {
+  expect_config_error([] { parse_env_config(simple_with("max_steps: 10", "max_stepz: 10"), "t.yaml"); },
+                      {"t.yaml:3", "game.max_stepz", "did you mean 'max_steps'"});
+  expect_config_error([] { parse_env_config(simple_with("cooldown: 5", "cooldwn: 5"), "t.yaml"); },
+                      {"game.objects.mine_red.cooldwn", "did you mean 'cooldown'"});
+}
+
+TEST(Config, WrongTypesNameFieldAndValue) {
+  expect_config_error([] { parse_env_config(simple_with("num_agents: 1", "num_agents: many"), "t.yaml"); },
+                      {"t.yaml:2", "game.num_agents", "'many'", "an integer"});
+  expect_config_error([] { parse_env_config(simple_with("actions: {noop: {}", "actions: {noop: {enabled: maybe}"), "t.yaml"); },
+                      {"game.actions.noop.enabled", "'maybe'", "true or false"});
+  expect_config_error([] { parse_env_config(simple_with("inventory_item_names: [ore_red, heart]", "inventory_item_names: ore"), "t.yaml"); },
+                      {"game.inventory_item_names", "a list"});
+  expect_config_error([] { parse_env_config("game: [1, 2", "broken.yaml"); }, {"broken.yaml", "invalid YAML"});
+}
+
+TEST(Config, BadValuesNameFieldValueAndRange) {
+  expect_config_error([] { compile_env(parse_env_config(simple_with("max_steps: 10", "max_steps: -5"))); },
+                      {"game.max_steps", "-5", "[0,"});
+  expect_config_error([] { compile_env(parse_env_config(simple_with("cooldown: 5", "cooldown: -1"))); },
+                      {"game.objects.mine_red.cooldown", "-1"});
+  expect_config_error([] { compile_env(parse_env_config(simple_with("type_id: 2", "type_id: 1"))); },
+                      {"game.objects.mine_red.type_id", "'wall'"});
+  expect_config_error([] { compile_env(parse_env_config(simple_with("rewards: {heart: 1}", "rewards: {hart: 1}"))); },
+                      {"game.agent.rewards.hart", "did you mean 'heart'"});
+  EnvConfig cfg = parse_env_config(simple_with("max_steps: 10", "obs_width: 10\n  max_steps: 10"));
+  expect_config_error([&] { compile_env(cfg); }, {"game.obs_width", "10", "odd"});
+}
+
+TEST(Config, ConverterThatWouldLoopForeverIsRejected) {
+  expect_config_error(
+      [] {
+        compile_env(parse_env_config(simple_with("max_output: 5, conversion_ticks: 1, cooldown: 5",
+                                                 "max_output: -1, conversion_ticks: 0, cooldown: 0")));
+      },
+      {"game.objects.mine_red", "convert forever"});
+}
+
+TEST(Config, MapErrors) {
+  // agent count mismatch
+  expect_config_error([] { compile_env(parse_env_config(simple_with("num_agents: 1", "num_agents: 2"))); },
+                      {"game.map_builder", "1 agents", "2 agents (game.num_agents)"});
+  // unknown map character
+  expect_config_error([] { compile_env(parse_env_config(simple_with("\"#A#\"", "\"#AZ\""))); },
+                      {"row 1 column 2", "'Z'", "legend"});
+  // ragged rows
+  expect_config_error([] { compile_env(parse_env_config(simple_with("\"#A#\"", "\"#A#.\""))); },
+                      {"row 1", "4 characters", "3"});
+  // unknown object in a legend
+  expect_config_error(
+      [] {
+        compile_env(parse_env_config(simple_with("map: [\"###\", \"#A#\", \"###\"]",
+                                                 "map: [\"###\", \"#A#\", \"#X#\"]\n    legend: {X: dragon}")));
+      },
+      {"cell 'dragon'", "an object of game.objects"});
+  // unknown builder
+  expect_config_error([] { parse_env_config(simple_with("_target_: ascii", "_target_: maze")); },
+                      {"game.map_builder._target_", "'maze'"});
+}
+
+TEST(Config, RandomRoomSizesAndFit) {
+  MapBuilderConfig b;
+  b.kind = MapBuilderConfig::Kind::kRandom;
+  b.width = -3;
+  b.height = 5;
+  expect_config_error([&] { build_layout(b); }, {"game.map_builder.width", "-3"});
+  b.width = 3;
+  b.height = 3;
+  b.agents = {{"agent.agent", 7}};
+  expect_config_error([&] { build_layout(b); }, {"game.map_builder.objects", "at most 2/3"});
+  // Objects that do not fit are halved (minimum 1) until objects + agents <= 2/3 of the area.
+  b.width = 10;
+  b.height = 10;
+  b.border_width = 1;
+  b.agents = {{"agent.agent", 6}};
+  b.objects = {{"wall", 200}, {"altar", 3}};
+  MapLayout l = build_layout(b);
+  ASSERT_EQ(l.rooms.size(), 1u);
+  EXPECT_EQ(l.height, 12);
+  int walls = 0, altars = 0;
+  for (auto& s : l.rooms[0].symbols) {
+    walls += s == "wall";
+    altars += s == "altar";
+  }
+  EXPECT_EQ(walls, 50);  // 200 -> 100 -> 50, with altars 3 -> 1 -> 1: 50 + 1 + 6 = 57 <= 66
+  EXPECT_EQ(altars, 1);
+  EXPECT_EQ(l.labels, (std::vector<std::string>{"random", "small"}));
+}
+
+TEST(Config, MultiRoomGridLayout) {
+  CompiledEnv c = compile_env(default_env_config());
+  ASSERT_EQ(c.plan_rooms.size(), 4u * 6u);
+  // 2x2 rooms of 25x25 inside a 6-wide border, edge to edge
+  const int expect[4][2] = {{6, 6}, {6, 31}, {31, 6}, {31, 31}};
+  for (int r = 0; r < 4; ++r) {
+    EXPECT_EQ(c.plan_rooms[r * 6 + 0], expect[r][0]);
+    EXPECT_EQ(c.plan_rooms[r * 6 + 1], expect[r][1]);
+    EXPECT_EQ(c.plan_rooms[r * 6 + 2], 25);
+    EXPECT_EQ(c.plan_rooms[r * 6 + 5], 66);  // 10 + 5 + 5 + 20 + 20 objects + 6 agents
+  }
+}
+
+TEST(Config, FileErrorsNameThePath) {
+  expect_config_error([] { load_env_config_file("/nonexistent/env.yaml"); }, {"/nonexistent/env.yaml", "cannot open"});
+  EnvConfig cfg = load_env_config_file(std::string(METTA_SOURCE_DIR) + "/configs/env/mettagrid/simple.yaml");
+  EXPECT_EQ(cfg.num_agents, 24);
+}
+
+TEST(Config, BatchedEnvRejectsBadSizes) {
+  EXPECT_THROW(BatchedEnv(default_env_config(), 0, 1, kernels::Context::cpu(1)), metta::Error);
+}

@@ -1,0 +1,150 @@
+// The batched env as a whole: maps of the simple env, determinism (seed, thread count), no allocation
+// in step, auto-reset and completed-episode statistics, bad actions, the world-state size budget.
+#include <gtest/gtest.h>
+
+#include <map>
+#include <random>
+#include <set>
+
+#include "scenario.h"
+
+using namespace metta;
+using namespace metta::test;
+
+namespace {
+std::uint64_t run_random(int threads, std::uint64_t seed, int envs, int steps) {
+  engine::BatchedEnv env(engine::default_env_config(), envs, seed, kernels::Context::cpu(threads));
+  for (int t = 0; t < steps; ++t) {
+    env.random_actions(seed + 100, static_cast<std::uint32_t>(t));
+    env.step();
+  }
+  return env.state_hash();
+}
+}  // namespace
+
+TEST(Env, SimpleMapHasTheReferenceComposition) {
+  engine::BatchedEnv env(engine::default_env_config(), 3, 7, kernels::Context::cpu(1));
+  for (std::int64_t e = 0; e < 3; ++e) {
+    std::map<std::string, int> counts;
+    int agents_per_room[4] = {0, 0, 0, 0};
+    for (auto& o : env.grid_objects(e)) {
+      counts[o.type_name]++;
+      const bool border = o.r < 6 || o.c < 6 || o.r >= 56 || o.c >= 56;
+      if (border) {
+        EXPECT_EQ(o.type_name, "wall") << o.r << "," << o.c;
+        counts["border"]++;
+      }
+      if (o.agent_id >= 0) agents_per_room[(o.r >= 31) * 2 + (o.c >= 31)]++;
+    }
+    EXPECT_EQ(counts["agent"], 24);
+    EXPECT_EQ(counts["mine_red"], 40);
+    EXPECT_EQ(counts["generator_red"], 20);
+    EXPECT_EQ(counts["altar"], 20);
+    EXPECT_EQ(counts["block"], 80);
+    EXPECT_EQ(counts["border"], 62 * 62 - 50 * 50);
+    EXPECT_EQ(counts["wall"], 80 + counts["border"]);
+    for (int r = 0; r < 4; ++r) EXPECT_EQ(agents_per_room[r], 6);
+  }
+  // different envs and different episodes get different layouts; agent ids follow the scan order
+  auto pos = [](const std::vector<engine::GridObject>& objs) {
+    std::vector<std::pair<int, int>> p;
+    int last = -1;
+    for (auto& o : objs)
+      if (o.agent_id >= 0) {
+        EXPECT_EQ(o.agent_id, last + 1);
+        last = o.agent_id;
+        p.push_back({o.r, o.c});
+      }
+    return p;
+  };
+  const auto e0 = pos(env.grid_objects(0)), e1 = pos(env.grid_objects(1));
+  EXPECT_NE(e0, e1);
+  env.reset();
+  EXPECT_NE(pos(env.grid_objects(0)), e0);
+}
+
+TEST(Env, SameSeedSameStateAndThreadCountDoesNotMatter) {
+  const std::uint64_t a = run_random(1, 42, 6, 300);
+  EXPECT_EQ(a, run_random(1, 42, 6, 300));
+  EXPECT_EQ(a, run_random(2, 42, 6, 300));
+  EXPECT_NE(a, run_random(1, 43, 6, 300));
+}
+
+TEST(Env, StepAllocatesNothingIncludingAutoResets) {
+  engine::EnvConfig cfg = engine::default_env_config();
+  cfg.max_steps = 20;  // several auto-resets inside the measured window
+  engine::BatchedEnv env(cfg, 4, 1, kernels::Context::cpu(2));
+  env.random_actions(1, 0);
+  env.step();
+  const auto live = kernels::live_bytes(kernels::Device::CPU);
+  const auto allocs = kernels::alloc_count(kernels::Device::CPU);
+  const auto copies = kernels::copy_stats().calls;
+  for (int t = 1; t < 100; ++t) {
+    env.random_actions(1, static_cast<std::uint32_t>(t));
+    env.step();
+  }
+  EXPECT_EQ(kernels::live_bytes(kernels::Device::CPU), live);
+  EXPECT_EQ(kernels::alloc_count(kernels::Device::CPU), allocs);
+  EXPECT_EQ(kernels::copy_stats().calls, copies);
+  EXPECT_GE(env.completed_episodes().episodes, 4.0 * 4);
+}
+
+TEST(Env, RandomFirstEpisodeLengthsThenConfiguredLength) {
+  engine::EnvConfig cfg = engine::default_env_config();
+  cfg.max_steps = 50;
+  engine::BatchedEnvOptions opt;
+  opt.randomize_first_episode = true;
+  engine::BatchedEnv env(cfg, 16, 9, kernels::Context::cpu(1), opt);
+  std::set<int> lengths;
+  for (int e = 0; e < 16; ++e) {
+    const int m = env.episode_max_steps(e);
+    EXPECT_GE(m, 1);
+    EXPECT_LE(m, 50);
+    lengths.insert(m);
+  }
+  EXPECT_GT(lengths.size(), 4u);
+  for (int t = 0; t < 52; ++t) {
+    env.random_actions(3, static_cast<std::uint32_t>(t));
+    env.step();
+  }
+  for (int e = 0; e < 16; ++e) EXPECT_EQ(env.episode_max_steps(e), 50);
+}
+
+TEST(Env, GarbageActionsAreFailuresNotCrashes) {
+  engine::BatchedEnv env(engine::default_env_config(), 2, 1, kernels::Context::cpu(1));
+  std::mt19937 rng(3);
+  std::vector<std::int32_t> acts(static_cast<std::size_t>(env.total_agents() * 2));
+  for (int t = 0; t < 30; ++t) {
+    for (auto& a : acts) a = static_cast<std::int32_t>(rng());  // anything, negative included
+    env.set_actions_host(acts);
+    env.step();
+  }
+  const auto st = env.episode_stats(0);
+  float invalid = 0;
+  for (auto& m : st.agent) {
+    auto it = m.find("action.invalid_type");
+    if (it != m.end()) invalid += it->second;
+  }
+  EXPECT_EQ(invalid, 30.0f * env.num_agents());
+  for (auto s : env.action_success_host()) EXPECT_EQ(s, 0);
+  EXPECT_THROW(env.set_actions_host(std::vector<std::int32_t>(3, 0)), metta::Error);
+  EXPECT_THROW(env.grid_objects(5), metta::Error);
+}
+
+TEST(Env, WorldStateFitsTheBudgetPerSimpleEnv) {
+  engine::BatchedEnv env(engine::default_env_config(), 2, 1, kernels::Context::cpu(1));
+  EXPECT_LE(env.world_bytes_per_env(), 64u * 1024u);
+}
+
+TEST(Env, CompletedEpisodesAverageOverEpisodesAndAgents) {
+  engine::EnvConfig cfg = ascii_config({"####", "#A.#", "#.A#", "####"});
+  cfg.max_steps = 4;
+  Scenario s(cfg, 1, 3);
+  for (int t = 0; t < 5; ++t) s.step({{kChangeColor, 0}, {kNoop, 0}});  // 4 steps, then the reset step
+  auto done = s.env.completed_episodes(false);
+  EXPECT_EQ(done.episodes, 3.0);
+  EXPECT_DOUBLE_EQ(done.agent["action.change_color.success"], 2.0);  // 4 by one agent of two
+  EXPECT_DOUBLE_EQ(done.agent["action.noop.success"], 2.0);
+  EXPECT_DOUBLE_EQ(done.game["tokens_written"] > 0, true);
+  EXPECT_DOUBLE_EQ(done.mean_reward, 0.0);
+}
