@@ -17,7 +17,8 @@ METTA_HD inline std::uint16_t object_at_relative(const EnvRef& env, int a, int d
   if (out_r) *out_r = tr;
   if (out_c) *out_c = tc;
   if (!env.in_grid(tr, tc)) return kNoObject;
-  return env.cell(tr, tc)[layer];
+  const std::uint16_t id = *env.cell(tr, tc);
+  return id != kNoObject && env.layer_of(id) == layer ? id : kNoObject;
 }
 
 // Slot of the converter in front of agent a, or -1.
@@ -39,9 +40,9 @@ METTA_HD inline bool action_move(const EnvRef& env, int a, int arg) {
   relative_location(env.w.obj_r[so], env.w.obj_c[so], dir, 1, 0, tr, tc);
   if (!env.in_grid(tr, tc)) return false;
   std::uint16_t* target = env.cell(tr, tc);
-  if (target[kAgentLayer] != kNoObject || target[kObjectLayer] != kNoObject) return false;
-  env.cell(env.w.obj_r[so], env.w.obj_c[so])[kAgentLayer] = kNoObject;
-  target[kAgentLayer] = self;
+  if (*target != kNoObject) return false;
+  *env.cell(env.w.obj_r[so], env.w.obj_c[so]) = kNoObject;
+  *target = self;
   env.w.obj_r[so] = static_cast<std::uint16_t>(tr);
   env.w.obj_c[so] = static_cast<std::uint16_t>(tc);
   return true;
@@ -147,12 +148,8 @@ METTA_HD inline bool action_attack_nearest(const EnvRef& env, int a, int action)
 
 METTA_HD inline bool action_swap(const EnvRef& env, int a) {
   int tr, tc;
-  int layer = kAgentLayer;
   std::uint16_t id = object_at_relative(env, a, 1, 0, kAgentLayer, &tr, &tc);
-  if (id == kNoObject) {
-    layer = kObjectLayer;
-    id = object_at_relative(env, a, 1, 0, kObjectLayer);
-  }
+  if (id == kNoObject) id = object_at_relative(env, a, 1, 0, kObjectLayer);
   if (id == kNoObject) return false;
   const std::int64_t to = env.obj(id);
   const int type = env.w.obj_type[to];
@@ -164,10 +161,8 @@ METTA_HD inline bool action_swap(const EnvRef& env, int a) {
   const std::uint16_t self = env.w.agent_obj[env.agent(a)];
   const std::int64_t so = env.obj(self);
   const int sr = env.w.obj_r[so], sc = env.w.obj_c[so];
-  env.cell(sr, sc)[kAgentLayer] = kNoObject;
-  env.cell(tr, tc)[layer] = kNoObject;
-  env.cell(tr, tc)[kAgentLayer] = self;
-  env.cell(sr, sc)[layer] = id;
+  *env.cell(tr, tc) = self;  // each keeps its layer; each cell still holds one object
+  *env.cell(sr, sc) = id;
   env.w.obj_r[so] = static_cast<std::uint16_t>(tr);
   env.w.obj_c[so] = static_cast<std::uint16_t>(tc);
   env.w.obj_r[to] = static_cast<std::uint16_t>(sr);

@@ -31,7 +31,7 @@ void launch_random_actions(const kernels::Context&, const WorldView&, std::int32
 // Every device buffer of the batch: (type, name, element count). World state first, then stats and
 // outputs. The list drives allocation and hashing, so a new field cannot be forgotten by either.
 #define METTA_WORLD_STATE_BUFFERS(X)                      \
-  X(std::uint16_t, grid, E * HW * 2)                      \
+  X(std::uint16_t, grid, E * HW)                      \
   X(std::uint8_t, obj_type, E * O)                        \
   X(std::uint16_t, obj_r, E * O)                          \
   X(std::uint16_t, obj_c, E * O)                          \

@@ -279,6 +279,7 @@ CompiledEnv compile_env(const EnvConfig& cfg) {
   check_int(cfg.map_builder.path + " (map width)", layout.width, 1, 65535);
   p.height = layout.height;
   p.width = layout.width;
+  for (int k = 0; k < p.num_obs_cells; ++k) p.obs_cell_offset[k] = p.obs_dr[k] * p.width + p.obs_dc[k];
   out.map_labels = layout.labels;
   out.symbol_names = {""};
   std::map<std::string, int> symbol_ids = {{"", 0}};

@@ -24,8 +24,18 @@ void launch_reset(const kernels::Context& ctx, const WorldView& w) {
 }
 
 void launch_step(const kernels::Context& ctx, const WorldView& w) {
+#if defined(__CUDACC__)
+  // GPU: one thread per env for the sequential action pass, then one thread per agent for observations.
   parallel_for(ctx, w.num_envs, [=] METTA_HD(std::int64_t e) { step_env(w, e); }, 64);
   observe_all(ctx, w);
+#else
+  // CPU: observe an env's agents right after stepping it, while its state is still in cache.
+  const std::int64_t n = w.agents_per_env;
+  parallel_for(ctx, w.num_envs, [=](std::int64_t e) {
+    step_env(w, e);
+    for (std::int64_t a = 0; a < n; ++a) observe_agent(w, e * n + a);
+  });
+#endif
 }
 
 // Uniform random valid actions (type, then an arg within that type's range), keyed by (seed, counter).

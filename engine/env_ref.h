@@ -20,8 +20,10 @@ struct EnvRef {
         conv0(env * view.p->num_converters), cell0(env * static_cast<std::int64_t>(view.p->height) * view.p->width) {}
 
   METTA_HD bool in_grid(int r, int c) const { return r >= 0 && c >= 0 && r < p.height && c < p.width; }
-  METTA_HD std::uint16_t* cell(int r, int c) const {
-    return w.grid + (cell0 + static_cast<std::int64_t>(r) * p.width + c) * 2;
+  METTA_HD std::uint16_t* cell(int r, int c) const { return w.grid + cell0 + static_cast<std::int64_t>(r) * p.width + c; }
+  // Layer of the reference's two-layer grid that object `id` lives on.
+  METTA_HD int layer_of(std::uint16_t id) const {
+    return p.type_kind[w.obj_type[obj(id)]] == static_cast<std::uint8_t>(ObjectKind::kAgent) ? kAgentLayer : kObjectLayer;
   }
   METTA_HD std::int64_t obj(std::uint16_t id) const { return obj0 + id - 1; }  // id >= 1
   METTA_HD std::int64_t agent(int a) const { return agent0 + a; }

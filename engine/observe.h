@@ -1,10 +1,11 @@
 // Observation tokens of one agent (game-rules.md §6): 4 global tokens at the window centre, then the
-// objects of the 11x11 window cell by cell in distance-shell order (table in EnvParams), agent layer
-// before object layer, each object's fixed features then its nonzero inventory. Tokens past
+// objects of the 11x11 window cell by cell in distance-shell order (table in EnvParams), each object's fixed features then its nonzero inventory. Tokens past
 // num_tokens are dropped (counted); the unused tail is 0xFF. Writes obs[g] and the agent's obs stats.
+// Hot path: the uint8 output aliases everything, so loop bounds and tables are read into locals first.
 #pragma once
 
 #include <cmath>
+#include <cstring>
 
 #include "engine/env_ref.h"
 
@@ -13,62 +14,87 @@ namespace metta::engine {
 struct TokenWriter {
   std::uint8_t* out;
   int capacity;
+  int num_items;
   int written = 0;
   int dropped = 0;
-  METTA_HD void put(std::uint8_t loc, std::uint8_t feat, std::uint8_t value) {
-    if (written < capacity) {
-      std::uint8_t* t = out + written * 3;
-      t[0] = loc;
-      t[1] = feat;
-      t[2] = value;
-      ++written;
-    } else {
+  // Unchecked: the caller made sure at least two token slots remain, so one 4-byte store (whose last
+  // byte the next token or the 0xFF tail overwrites) is safe.
+  METTA_HD METTA_FORCEINLINE void put_fast(std::uint8_t loc, std::uint8_t feat, std::uint8_t value) {
+    const std::uint32_t v = static_cast<std::uint32_t>(loc) | (static_cast<std::uint32_t>(feat) << 8) |
+                            (static_cast<std::uint32_t>(value) << 16);
+    memcpy(out + written * 3, &v, sizeof(v));
+    ++written;
+  }
+  METTA_HD METTA_FORCEINLINE void put_checked(std::uint8_t loc, std::uint8_t feat, std::uint8_t value) {
+    if (written >= capacity) {
       ++dropped;
+      return;
     }
+    std::uint8_t* t = out + written * 3;
+    t[0] = loc;
+    t[1] = feat;
+    t[2] = value;
+    ++written;
+  }
+  template <bool kChecked>
+  METTA_HD METTA_FORCEINLINE void put(std::uint8_t loc, std::uint8_t feat, std::uint8_t value) {
+    if (kChecked) put_checked(loc, feat, value);
+    else put_fast(loc, feat, value);
   }
 };
 
 // round(x) with halves away from zero, the same on host and device.
 METTA_HD inline float round_half_away(float x) { return x >= 0.0f ? floorf(x + 0.5f) : -floorf(-x + 0.5f); }
 
-METTA_HD inline void emit_object_tokens(const EnvRef& env, std::uint16_t id, std::uint8_t loc, TokenWriter& tw) {
+template <bool kChecked>
+METTA_HD METTA_FORCEINLINE void emit_object_tokens(const EnvRef& env, std::uint16_t id, std::uint8_t loc,
+                                                   TokenWriter& tw) {
   const WorldView& w = env.w;
   const EnvParams& p = env.p;
+  const int num_items = tw.num_items;
   const std::int64_t o = env.obj(id);
   const std::uint8_t type = w.obj_type[o];
-  tw.put(loc, feature::kTypeId, type);
-  switch (static_cast<ObjectKind>(p.type_kind[type])) {
-    case ObjectKind::kAgent: {
-      const std::int64_t ga = env.agent(w.obj_slot[o]);
-      tw.put(loc, feature::kGroup, w.agent_group[ga]);
-      tw.put(loc, feature::kFrozen, w.agent_frozen[ga] != 0 ? 1 : 0);
-      tw.put(loc, feature::kOrientation, w.agent_orient[ga]);
-      tw.put(loc, feature::kColor, w.agent_color[ga]);
-      const std::uint8_t* inv = w.agent_inv + ga * p.num_items;
-      for (int i = 0; i < p.num_items; ++i)
-        if (inv[i]) tw.put(loc, static_cast<std::uint8_t>(feature::kInventoryBase + i), inv[i]);
-      break;
-    }
-    case ObjectKind::kConverter: {
-      const int s = w.obj_slot[o];
-      tw.put(loc, feature::kColor, p.type_color[type]);
-      tw.put(loc, feature::kConverting, w.conv_flags[env.conv(s)] != 0 ? 1 : 0);
-      const std::uint8_t* inv = env.conv_inv(s);
-      for (int i = 0; i < p.num_items; ++i)
-        if (inv[i]) tw.put(loc, static_cast<std::uint8_t>(feature::kInventoryBase + i), inv[i]);
-      break;
-    }
-    default:
-      if (p.type_swappable[type]) tw.put(loc, feature::kSwappable, 1);
-      break;
+  const auto kind = static_cast<ObjectKind>(p.type_kind[type]);
+  tw.put<kChecked>(loc, feature::kTypeId, type);
+  const std::uint8_t* inv = nullptr;
+  if (kind == ObjectKind::kAgent) {
+    const std::int64_t ga = env.agent(w.obj_slot[o]);
+    const std::uint8_t group = w.agent_group[ga], frozen = w.agent_frozen[ga] != 0 ? 1 : 0,
+                       orient = w.agent_orient[ga], color = w.agent_color[ga];
+    tw.put<kChecked>(loc, feature::kGroup, group);
+    tw.put<kChecked>(loc, feature::kFrozen, frozen);
+    tw.put<kChecked>(loc, feature::kOrientation, orient);
+    tw.put<kChecked>(loc, feature::kColor, color);
+    inv = w.agent_inv + ga * num_items;
+  } else if (kind == ObjectKind::kConverter) {
+    const int s = w.obj_slot[o];
+    const std::uint8_t color = p.type_color[type], converting = w.conv_flags[env.conv(s)] != 0 ? 1 : 0;
+    tw.put<kChecked>(loc, feature::kColor, color);
+    tw.put<kChecked>(loc, feature::kConverting, converting);
+    inv = w.conv_inv + env.conv(s) * num_items;
+  } else {
+    if (p.type_swappable[type]) tw.put<kChecked>(loc, feature::kSwappable, 1);
+    return;
   }
+  for (int i = 0; i < num_items; ++i) {
+    const std::uint8_t n = inv[i];
+    if (n) tw.put<kChecked>(loc, static_cast<std::uint8_t>(feature::kInventoryBase + i), n);
+  }
+}
+
+// Emits one object; per-token capacity checks only near the end of the buffer (the largest object is
+// 5 fixed tokens plus every item, and a fast store needs one spare slot).
+METTA_HD METTA_FORCEINLINE void emit_object(const EnvRef& env, std::uint16_t id, std::uint8_t loc, TokenWriter& tw) {
+  if (tw.written + 6 + tw.num_items <= tw.capacity) emit_object_tokens<false>(env, id, loc, tw);
+  else emit_object_tokens<true>(env, id, loc, tw);
 }
 
 METTA_HD inline void observe_agent(const WorldView& w, std::int64_t g) {
   const EnvParams& p = *w.p;
+  const int num_tokens = p.num_tokens, num_cells = p.num_obs_cells;
   const std::int64_t e = g / p.num_agents;
   EnvRef env(w, e);
-  TokenWriter tw{w.obs + g * p.num_tokens * 3, p.num_tokens};
+  TokenWriter tw{w.obs + g * num_tokens * 3, num_tokens, p.num_items};
 
   const std::int32_t step = w.env_step[e], max_steps = w.env_max_steps[e];
   // round(step / max_steps * 255) with halves up, in exact integer arithmetic
@@ -77,28 +103,29 @@ METTA_HD inline void observe_agent(const WorldView& w, std::int64_t g) {
   float rr = round_half_away(w.agent_step_reward[g] * 100.0f);
   rr = rr < 0.0f ? 0.0f : (rr > 255.0f ? 255.0f : rr);
   const std::uint8_t centre = p.obs_center_loc;
-  tw.put(centre, feature::kEpisodeCompletion, static_cast<std::uint8_t>(pct > 255 ? 255 : pct));
-  tw.put(centre, feature::kLastAction, static_cast<std::uint8_t>(w.agent_last_action[g * 2]));
-  tw.put(centre, feature::kLastActionArg, static_cast<std::uint8_t>(w.agent_last_action[g * 2 + 1]));
-  tw.put(centre, feature::kLastReward, static_cast<std::uint8_t>(rr));
+  tw.put_checked(centre, feature::kEpisodeCompletion, static_cast<std::uint8_t>(pct > 255 ? 255 : pct));
+  tw.put_checked(centre, feature::kLastAction, static_cast<std::uint8_t>(w.agent_last_action[g * 2]));
+  tw.put_checked(centre, feature::kLastActionArg, static_cast<std::uint8_t>(w.agent_last_action[g * 2 + 1]));
+  tw.put_checked(centre, feature::kLastReward, static_cast<std::uint8_t>(rr));
 
   const std::int64_t self = env.obj(w.agent_obj[g]);
   const int ar = w.obj_r[self], ac = w.obj_c[self];
   const int rh = p.obs_height >> 1, rw = p.obs_width >> 1;
   const bool inside = ar - rh >= 0 && ac - rw >= 0 && ar + rh < p.height && ac + rw < p.width;
-  for (int k = 0; k < p.num_obs_cells; ++k) {
-    const int r = ar + p.obs_dr[k], c = ac + p.obs_dc[k];
-    if (!inside && !env.in_grid(r, c)) continue;
-    const std::uint16_t* cell = env.cell(r, c);
-    if (cell[kAgentLayer]) emit_object_tokens(env, cell[kAgentLayer], p.obs_loc[k], tw);
-    if (cell[kObjectLayer]) emit_object_tokens(env, cell[kObjectLayer], p.obs_loc[k], tw);
+  const std::uint16_t* centre_cell = env.cell(ar, ac);
+  const std::int32_t* offsets = p.obs_cell_offset;
+  const std::uint8_t* locs = p.obs_loc;
+  for (int k = 0; k < num_cells; ++k) {
+    if (!inside && !env.in_grid(ar + p.obs_dr[k], ac + p.obs_dc[k])) continue;
+    const std::uint16_t id = centre_cell[offsets[k]];
+    if (id) emit_object(env, id, locs[k], tw);
   }
-  std::uint8_t* out = tw.out;
-  for (int i = tw.written * 3; i < p.num_tokens * 3; ++i) out[i] = kEmptyByte;
+  const int used = tw.written * 3, total = num_tokens * 3;
+  memset(tw.out + used, kEmptyByte, static_cast<std::size_t>(total - used));
   float* st = w.obs_stats + g * StatLayout::kObsCount;
   st[StatLayout::kTokensWritten] += static_cast<float>(tw.written);
   st[StatLayout::kTokensDropped] += static_cast<float>(tw.dropped);
-  st[StatLayout::kTokensFreeSpace] += static_cast<float>(p.num_tokens - tw.written);
+  st[StatLayout::kTokensFreeSpace] += static_cast<float>(num_tokens - tw.written);
 }
 
 }  // namespace metta::engine

@@ -99,6 +99,7 @@ struct EnvParams {
   // observation window cells in token order (distance shells), and their location bytes
   std::int8_t obs_dr[kMaxObsCells], obs_dc[kMaxObsCells];
   std::uint8_t obs_loc[kMaxObsCells];
+  std::int32_t obs_cell_offset[kMaxObsCells];  // dr * width + dc: the cell's offset in the grid
   std::uint8_t obs_center_loc;
 
   StatLayout stats;

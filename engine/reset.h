@@ -87,8 +87,7 @@ METTA_HD inline void place_objects(const EnvRef& env) {
   for (int r = 0; r < p.height; ++r) {
     for (int c = 0; c < p.width; ++c) {
       std::uint16_t* cell = env.cell(r, c);
-      cell[kAgentLayer] = kNoObject;
-      cell[kObjectLayer] = kNoObject;
+      *cell = kNoObject;
       const std::uint8_t s = sym[r * p.width + c];
       if (s == 0) continue;
       const std::uint16_t id = next_id++;
@@ -104,7 +103,7 @@ METTA_HD inline void place_objects(const EnvRef& env) {
         w.obj_slot[o] = static_cast<std::uint16_t>(a);
         w.agent_obj[ga] = id;
         w.agent_group[ga] = p.symbol_group[s];
-        cell[kAgentLayer] = id;
+        *cell = id;
       } else if (kind == ObjectKind::kConverter) {
         const int slot = next_conv++;
         const std::int64_t cs = env.conv(slot);
@@ -114,10 +113,10 @@ METTA_HD inline void place_objects(const EnvRef& env) {
         w.conv_event[cs] = -1;
         std::uint8_t* inv = env.conv_inv(slot);
         for (int i = 0; i < p.num_items; ++i) inv[i] = p.recipe_output[type][i] ? p.initial_items[type] : 0;
-        cell[kObjectLayer] = id;
+        *cell = id;
       } else {
         w.obj_slot[o] = 0;
-        cell[kObjectLayer] = id;
+        *cell = id;
       }
     }
   }

@@ -1,7 +1,9 @@
 // The world of a whole batch as structure-of-arrays in device memory, and the trivially copyable view
 // the kernels take by value. Env e, agent a has global agent index g = e * num_agents + a; object id k
 // (1-based, 0 = empty) of env e is at index e * num_objects + k - 1; converter slot s of env e at
-// e * num_converters + s. The grid keeps both layers of a cell side by side: grid[(e*H*W + cell)*2 + layer].
+// e * num_converters + s. A cell holds at most one object in this game (a move needs an empty cell, a
+// swap exchanges two), so the grid stores one id per cell; an object's layer (agent or object layer of
+// the reference) follows from its kind.
 #pragma once
 
 #include <cstdint>
@@ -25,7 +27,7 @@ struct WorldView {
   const std::uint8_t* plan_symbols;
 
   // grid and objects
-  std::uint16_t* grid;         // [E, H*W, 2]
+  std::uint16_t* grid;         // [E, H*W] object id per cell, 0 = empty
   std::uint8_t* cell_symbol;   // [E, H*W] scratch for map generation
   std::uint8_t* obj_type;      // [E, O]
   std::uint16_t* obj_r;        // [E, O]

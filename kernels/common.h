@@ -8,9 +8,10 @@
 
 #if defined(__CUDACC__)
 #define METTA_HD __host__ __device__
-#define METTA_DEVICE_CODE 1
+#define METTA_FORCEINLINE __forceinline__
 #else
 #define METTA_HD
+#define METTA_FORCEINLINE inline __attribute__((always_inline))
 #endif
 
 namespace metta {
