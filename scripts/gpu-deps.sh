@@ -1,0 +1,15 @@
+#!/usr/bin/env bash
+# Run HERE (a machine with Debian's package mirror), before a GPU check: downloads the .deb files of the
+# build dependencies into .gpu-deps/ (git-ignored). The GPU machine has nvcc, cmake and ninja but no
+# Debian development packages and no network; carry .gpu-deps to it and scripts/gpu-check.sh unpacks
+# them into a private prefix.
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+pkgs=(libyaml-cpp-dev libyaml-cpp0.7 libgtest-dev libbenchmark-dev libbenchmark1debian libcli11-dev
+      nlohmann-json3-dev)
+mkdir -p .gpu-deps
+cd .gpu-deps
+rm -f ./*.deb
+apt-get download "${pkgs[@]}" >/dev/null
+ls -1 ./*.deb
+du -sh .
