@@ -1,4 +1,4 @@
-// The README's C++ example: step 64 simple envs with random actions and read back episode statistics.
+// The README's C++ example: step 64 simple envs (1,500 steps: one 1,000-step episode each) with random actions and read back episode statistics.
 #include <cstdio>
 
 #include "engine/batched_env.h"
@@ -8,7 +8,7 @@ using namespace metta;
 int main() {
   engine::BatchedEnv env(engine::default_env_config(), /*num_envs=*/64, /*seed=*/1,
                          kernels::Context::cpu(/*threads=*/0));  // or kernels::Context::cuda()
-  for (std::uint32_t t = 0; t < 1000; ++t) {
+  for (std::uint32_t t = 0; t < 1500; ++t) {
     env.random_actions(/*seed=*/7, t);  // or write int32 [agents, 2] into env.actions()
     env.step();                         // obs uint8 [agents, 200, 3], rewards f32, truncations u8
   }
