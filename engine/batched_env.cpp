@@ -80,6 +80,7 @@ struct BatchedEnv::Buffers {
   kernels::DeviceBuffer<EnvParams> params;
   kernels::DeviceBuffer<std::uint8_t> plan_template, plan_symbols;
   kernels::DeviceBuffer<std::int32_t> plan_rooms;
+  kernels::DeviceBuffer<std::uint64_t> obs_order_table;
   kernels::DeviceBuffer<float> sums;  // readout of the completed-episode sums
 };
 
@@ -118,6 +119,8 @@ BatchedEnv::BatchedEnv(const EnvConfig& cfg, std::int64_t num_envs, std::uint64_
   b_->plan_symbols.upload(ctx, compiled_.plan_symbols);
   b_->plan_rooms = kernels::DeviceBuffer<std::int32_t>(dev, compiled_.plan_rooms.size());
   b_->plan_rooms.upload(ctx, compiled_.plan_rooms);
+  b_->obs_order_table = kernels::DeviceBuffer<std::uint64_t>(dev, compiled_.obs_order_table.size());
+  b_->obs_order_table.upload(ctx, compiled_.obs_order_table);
   sum_agent_ = kernels::SegmentedSum(ctx, S.agent_count, num_envs);
   sum_conv_ = kernels::SegmentedSum(ctx, S.converter_count, num_envs);
   sum_obs_ = kernels::SegmentedSum(ctx, StatLayout::kObsCount, num_envs);
@@ -145,6 +148,7 @@ WorldView BatchedEnv::view() const {
   w.plan_rooms = b_->plan_rooms.data();
   w.plan_num_rooms = static_cast<std::int32_t>(compiled_.plan_rooms.size() / 6);
   w.plan_symbols = b_->plan_symbols.data();
+  w.obs_order_table = b_->obs_order_table.data();
 #define METTA_VIEW(type, name, count) w.name = const_cast<type*>(b_->name.data());
   METTA_WORLD_STATE_BUFFERS(METTA_VIEW)
   METTA_OTHER_BUFFERS(METTA_VIEW)

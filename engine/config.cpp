@@ -115,6 +115,25 @@ void build_obs_table(EnvParams& p) {
   }
   p.num_obs_cells = n;
   p.obs_center_loc = static_cast<std::uint8_t>((rh << 4) | rw);
+  p.obs_row_nibbles = (p.obs_width + 3) / 4;
+  p.obs_mask_words = (n + 63) / 64;
+}
+
+std::vector<std::uint64_t> build_obs_order_table(const EnvParams& p) {
+  const int rh = p.obs_height >> 1, rw = p.obs_width >> 1, words = p.obs_mask_words, nibbles = p.obs_row_nibbles;
+  std::vector<int> rank(static_cast<std::size_t>(p.obs_height * p.obs_width), -1);
+  for (int k = 0; k < p.num_obs_cells; ++k) rank[(p.obs_dr[k] + rh) * p.obs_width + p.obs_dc[k] + rw] = k;
+  std::vector<std::uint64_t> table(static_cast<std::size_t>(p.obs_height * nibbles * 16 * words), 0);
+  for (int row = 0; row < p.obs_height; ++row)
+    for (int j = 0; j < nibbles; ++j)
+      for (int v = 0; v < 16; ++v)
+        for (int b = 0; b < 4; ++b) {
+          const int col = j * 4 + b;
+          if (!(v >> b & 1) || col >= p.obs_width) continue;
+          const int k = rank[row * p.obs_width + col];
+          table[((row * nibbles + j) * 16 + v) * words + k / 64] |= 1ull << (k % 64);
+        }
+  return table;
 }
 
 }  // namespace
@@ -347,6 +366,7 @@ CompiledEnv compile_env(const EnvConfig& cfg) {
   p.num_converters = static_cast<int>(converters);
   for (int g = 0; g < kMaxGroups; ++g) p.group_size[g] = group_counts[g];
   build_stat_layout(p);
+  out.obs_order_table = build_obs_order_table(p);
   return out;
 }
 

@@ -96,6 +96,9 @@ struct CompiledEnv {
   EnvParams params{};
   std::vector<std::uint8_t> plan_template;   // [H*W] symbols
   std::vector<std::int32_t> plan_rooms;      // per room: r0, c0, h, w, symbol_offset, symbol_count
+  // [obs_height][obs_row_nibbles][16][obs_mask_words]: for window row i and nibble j of its occupancy,
+  // the bits (token order) of the occupied cells.
+  std::vector<std::uint64_t> obs_order_table;
   std::vector<std::uint8_t> plan_symbols;
   std::vector<std::string> symbol_names;     // symbol id -> cell name ("" for empty)
   std::vector<std::string> action_names;     // action id -> handler name

@@ -43,6 +43,14 @@ struct TokenWriter {
   }
 };
 
+METTA_HD METTA_FORCEINLINE int count_trailing_zeros(std::uint64_t x) {  // x != 0
+#if defined(__CUDA_ARCH__)
+  return __ffsll(static_cast<long long>(x)) - 1;
+#else
+  return __builtin_ctzll(x);
+#endif
+}
+
 // round(x) with halves away from zero, the same on host and device.
 METTA_HD inline float round_half_away(float x) { return x >= 0.0f ? floorf(x + 0.5f) : -floorf(-x + 0.5f); }
 
@@ -91,7 +99,7 @@ METTA_HD METTA_FORCEINLINE void emit_object(const EnvRef& env, std::uint16_t id,
 
 METTA_HD inline void observe_agent(const WorldView& w, std::int64_t g) {
   const EnvParams& p = *w.p;
-  const int num_tokens = p.num_tokens, num_cells = p.num_obs_cells;
+  const int num_tokens = p.num_tokens;
   const std::int64_t e = g / p.num_agents;
   EnvRef env(w, e);
   TokenWriter tw{w.obs + g * num_tokens * 3, num_tokens, p.num_items};
@@ -113,12 +121,36 @@ METTA_HD inline void observe_agent(const WorldView& w, std::int64_t g) {
   const int rh = p.obs_height >> 1, rw = p.obs_width >> 1;
   const bool inside = ar - rh >= 0 && ac - rw >= 0 && ar + rh < p.height && ac + rw < p.width;
   const std::uint16_t* centre_cell = env.cell(ar, ac);
+  // Occupancy of the window in token order, as a bitmask: scan each window row (branch-free inside the
+  // grid), then map its occupied columns, a nibble at a time, to token-order bits through the table.
+  const int words = p.obs_mask_words, nibbles = p.obs_row_nibbles, ow = p.obs_width;
+  std::uint64_t order_mask[kMaxObsMaskWords] = {0, 0, 0, 0};
+  for (int i = 0; i < p.obs_height; ++i) {
+    const int r = ar - rh + i;
+    std::uint32_t row_bits = 0;
+    if (inside) {
+      const std::uint16_t* row = centre_cell + static_cast<std::int64_t>(i - rh) * p.width - rw;
+      for (int j = 0; j < ow; ++j) row_bits |= static_cast<std::uint32_t>(row[j] != 0) << j;
+    } else if (r >= 0 && r < p.height) {
+      for (int j = 0; j < ow; ++j) {
+        const int c = ac - rw + j;
+        if (c >= 0 && c < p.width) row_bits |= static_cast<std::uint32_t>(*env.cell(r, c) != 0) << j;
+      }
+    }
+    for (int n = 0; n < nibbles; ++n) {
+      const std::uint64_t* t = w.obs_order_table + ((i * nibbles + n) * 16 + ((row_bits >> (4 * n)) & 15)) * words;
+      for (int k = 0; k < words; ++k) order_mask[k] |= t[k];
+    }
+  }
   const std::int32_t* offsets = p.obs_cell_offset;
   const std::uint8_t* locs = p.obs_loc;
-  for (int k = 0; k < num_cells; ++k) {
-    if (!inside && !env.in_grid(ar + p.obs_dr[k], ac + p.obs_dc[k])) continue;
-    const std::uint16_t id = centre_cell[offsets[k]];
-    if (id) emit_object(env, id, locs[k], tw);
+  for (int k = 0; k < words; ++k) {
+    std::uint64_t bits = order_mask[k];
+    while (bits) {
+      const int cell = k * 64 + count_trailing_zeros(bits);
+      bits &= bits - 1;
+      emit_object(env, centre_cell[offsets[cell]], locs[cell], tw);
+    }
   }
   const int used = tw.written * 3, total = num_tokens * 3;
   memset(tw.out + used, kEmptyByte, static_cast<std::size_t>(total - used));

@@ -15,6 +15,7 @@ constexpr int kMaxActions = 16;     // action handlers
 constexpr int kMaxGroups = 16;      // agent group ids 0..15
 constexpr int kMaxSymbols = 128;    // distinct map cell names (empty + objects + agent groups)
 constexpr int kMaxObsCells = 256;   // window cells (obs_width * obs_height, both odd, <= 15)
+constexpr int kMaxObsMaskWords = kMaxObsCells / 64;
 constexpr int kNumFixedFeatures = 12;  // feature ids 0..11; inventory item i is feature 12 + i
 
 enum class ObjectKind : std::uint8_t { kNone = 0, kAgent = 1, kWall = 2, kConverter = 3 };
@@ -100,6 +101,10 @@ struct EnvParams {
   std::int8_t obs_dr[kMaxObsCells], obs_dc[kMaxObsCells];
   std::uint8_t obs_loc[kMaxObsCells];
   std::int32_t obs_cell_offset[kMaxObsCells];  // dr * width + dc: the cell's offset in the grid
+  // Row-occupancy -> token-order bitmask tables (CompiledEnv::obs_order_table): a window row's occupied
+  // cells, 4 columns (a nibble) at a time, map to bits of a mask over cells in token order.
+  std::int32_t obs_row_nibbles;  // ceil(obs_width / 4)
+  std::int32_t obs_mask_words;   // ceil(num_obs_cells / 64)
   std::uint8_t obs_center_loc;
 
   StatLayout stats;

@@ -25,6 +25,7 @@ struct WorldView {
   const std::int32_t* plan_rooms;  // per room: r0, c0, h, w, symbol_offset, symbol_count
   std::int32_t plan_num_rooms;
   const std::uint8_t* plan_symbols;
+  const std::uint64_t* obs_order_table;  // see CompiledEnv::obs_order_table
 
   // grid and objects
   std::uint16_t* grid;         // [E, H*W] object id per cell, 0 = empty
