@@ -101,6 +101,8 @@ BatchedEnv::BatchedEnv(const EnvConfig& cfg, std::int64_t num_envs, std::uint64_
       b_(std::make_unique<Buffers>()) {
   METTA_CHECK(num_envs >= 1 && num_envs <= (1 << 24), "num_envs: got " << num_envs << ", expected 1 .. 16777216");
   if (ctx.device == kernels::Device::CUDA) kernels::Context::cuda();  // throws with the reason when unusable
+  METTA_CHECK(num_envs * compiled_.params.num_agents < (1ll << 31),
+              "num_envs x num_agents = " << num_envs * compiled_.params.num_agents << ", expected < 2^31");
   const EnvParams& p = compiled_.params;
   const StatLayout& S = p.stats;
   const std::size_t E = static_cast<std::size_t>(num_envs), HW = static_cast<std::size_t>(p.height) * p.width,

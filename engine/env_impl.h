@@ -15,7 +15,10 @@ namespace metta::engine::METTA_BACKEND_NS {
 
 inline void observe_all(const kernels::Context& ctx, const WorldView& w) {
   const std::int64_t n = w.num_envs * w.agents_per_env;
-  parallel_for(ctx, n, [=] METTA_HD(std::int64_t g) { observe_agent(w, g); }, 128);
+  const std::uint32_t per_env = static_cast<std::uint32_t>(w.agents_per_env);
+  // 32-bit division: the batch holds fewer than 2^31 agents (checked at construction)
+  parallel_for(ctx, n, [=] METTA_HD(std::int64_t g) { observe_agent(w, static_cast<std::uint32_t>(g) / per_env, g); },
+               128);
 }
 
 void launch_reset(const kernels::Context& ctx, const WorldView& w) {
@@ -33,7 +36,7 @@ void launch_step(const kernels::Context& ctx, const WorldView& w) {
   const std::int64_t n = w.agents_per_env;
   parallel_for(ctx, w.num_envs, [=](std::int64_t e) {
     step_env(w, e);
-    for (std::int64_t a = 0; a < n; ++a) observe_agent(w, e * n + a);
+    for (std::int64_t a = 0; a < n; ++a) observe_agent(w, e, e * n + a);
   });
 #endif
 }

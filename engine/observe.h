@@ -86,7 +86,12 @@ METTA_HD METTA_FORCEINLINE void emit_object_tokens(const EnvRef& env, std::uint1
   }
   for (int i = 0; i < num_items; ++i) {
     const std::uint8_t n = inv[i];
-    if (n) tw.put<kChecked>(loc, static_cast<std::uint8_t>(feature::kInventoryBase + i), n);
+    if (kChecked) {
+      if (n) tw.put_checked(loc, static_cast<std::uint8_t>(feature::kInventoryBase + i), n);
+    } else {  // branch-free: store always, keep the token only when the count is nonzero
+      tw.put_fast(loc, static_cast<std::uint8_t>(feature::kInventoryBase + i), n);
+      tw.written -= n == 0;
+    }
   }
 }
 
@@ -97,10 +102,10 @@ METTA_HD METTA_FORCEINLINE void emit_object(const EnvRef& env, std::uint16_t id,
   else emit_object_tokens<true>(env, id, loc, tw);
 }
 
-METTA_HD inline void observe_agent(const WorldView& w, std::int64_t g) {
+// Agent g (global index) of env e.
+METTA_HD inline void observe_agent(const WorldView& w, std::int64_t e, std::int64_t g) {
   const EnvParams& p = *w.p;
   const int num_tokens = p.num_tokens;
-  const std::int64_t e = g / p.num_agents;
   EnvRef env(w, e);
   TokenWriter tw{w.obs + g * num_tokens * 3, num_tokens, p.num_items};
 
@@ -139,7 +144,12 @@ METTA_HD inline void observe_agent(const WorldView& w, std::int64_t g) {
     }
     for (int n = 0; n < nibbles; ++n) {
       const std::uint64_t* t = w.obs_order_table + ((i * nibbles + n) * 16 + ((row_bits >> (4 * n)) & 15)) * words;
-      for (int k = 0; k < words; ++k) order_mask[k] |= t[k];
+      if (words == 2) {  // the 11x11 window: 121 cells
+        order_mask[0] |= t[0];
+        order_mask[1] |= t[1];
+      } else {
+        for (int k = 0; k < words; ++k) order_mask[k] |= t[k];
+      }
     }
   }
   const std::int32_t* offsets = p.obs_cell_offset;
