@@ -9,16 +9,17 @@
 #include "engine/map_plan.h"
 
 namespace metta::engine {
-namespace {
 
-[[noreturn]] void fail(const std::string& field, const std::string& value, const std::string& expected) {
+void config_fail(const std::string& field, const std::string& value, const std::string& expected) {
   throw ConfigError(field + ": got " + value + ", expected " + expected);
 }
 
-void check_int(const std::string& field, long v, long lo, long hi) {
+void config_check_range(const std::string& field, long v, long lo, long hi) {
   if (v < lo || v > hi)
-    fail(field, std::to_string(v), "an integer in [" + std::to_string(lo) + ", " + std::to_string(hi) + "]");
+    config_fail(field, std::to_string(v), "an integer in [" + std::to_string(lo) + ", " + std::to_string(hi) + "]");
 }
+
+namespace {
 
 struct ItemIndex {
   std::map<std::string, int> ids;
@@ -27,7 +28,7 @@ struct ItemIndex {
     if (it == ids.end()) {
       std::string known;
       for (auto& [n, i] : ids) known += (known.empty() ? "" : ", ") + n;
-      fail(field, "'" + name + "'", "an inventory item (" + known + ")");
+      config_fail(field, "'" + name + "'", "an inventory item (" + known + ")");
     }
     return it->second;
   }
@@ -37,7 +38,7 @@ void fill_items(const std::string& field, const std::map<std::string, int>& src,
                 std::uint8_t* dst) {
   for (auto& [name, n] : src) {
     const std::string f = field + "." + name;
-    check_int(f, n, 0, 255);
+    config_check_range(f, n, 0, 255);
     dst[items.at(f, name)] = static_cast<std::uint8_t>(n);
   }
 }
@@ -152,13 +153,13 @@ CompiledEnv compile_env(const EnvConfig& cfg) {
   EnvParams& p = out.params;
   std::memset(&p, 0, sizeof(p));
 
-  check_int("game.num_agents", cfg.num_agents, 1, 65535);
+  config_check_range("game.num_agents", cfg.num_agents, 1, 65535);
   if (cfg.obs_width % 2 == 0 || cfg.obs_width < 1 || cfg.obs_width > 15)
-    fail("game.obs_width", std::to_string(cfg.obs_width), "an odd integer in [1, 15]");
+    config_fail("game.obs_width", std::to_string(cfg.obs_width), "an odd integer in [1, 15]");
   if (cfg.obs_height % 2 == 0 || cfg.obs_height < 1 || cfg.obs_height > 15)
-    fail("game.obs_height", std::to_string(cfg.obs_height), "an odd integer in [1, 15]");
-  check_int("game.num_observation_tokens", cfg.num_observation_tokens, 1, 65535);
-  check_int("game.max_steps", cfg.max_steps, 0, 1 << 30);
+    config_fail("game.obs_height", std::to_string(cfg.obs_height), "an odd integer in [1, 15]");
+  config_check_range("game.num_observation_tokens", cfg.num_observation_tokens, 1, 65535);
+  config_check_range("game.max_steps", cfg.max_steps, 0, 1 << 30);
   p.obs_width = cfg.obs_width;
   p.obs_height = cfg.obs_height;
   p.num_tokens = cfg.num_observation_tokens;
@@ -167,52 +168,52 @@ CompiledEnv compile_env(const EnvConfig& cfg) {
 
   // items
   ItemIndex items;
-  if (cfg.inventory_item_names.empty()) fail("game.inventory_item_names", "an empty list", "at least one item name");
-  check_int("game.inventory_item_names (count)", static_cast<long>(cfg.inventory_item_names.size()), 1, kMaxItems);
+  if (cfg.inventory_item_names.empty()) config_fail("game.inventory_item_names", "an empty list", "at least one item name");
+  config_check_range("game.inventory_item_names (count)", static_cast<long>(cfg.inventory_item_names.size()), 1, kMaxItems);
   for (std::size_t i = 0; i < cfg.inventory_item_names.size(); ++i) {
     const std::string& n = cfg.inventory_item_names[i];
     const std::string f = "game.inventory_item_names[" + std::to_string(i) + "]";
-    if (n.empty()) fail(f, "''", "a non-empty name");
-    if (items.ids.count(n)) fail(f, "'" + n + "'", "a name not already listed");
+    if (n.empty()) config_fail(f, "''", "a non-empty name");
+    if (items.ids.count(n)) config_fail(f, "'" + n + "'", "a name not already listed");
     items.ids[n] = static_cast<int>(i);
   }
   p.num_items = static_cast<int>(cfg.inventory_item_names.size());
   out.item_names = cfg.inventory_item_names;
 
   // groups
-  if (cfg.groups.empty()) fail("game.groups", "no groups", "at least one agent group");
+  if (cfg.groups.empty()) config_fail("game.groups", "no groups", "at least one agent group");
   int max_group = 0;
   std::set<int> group_ids;
   for (auto& g : cfg.groups) {
     const std::string f = "game.groups." + g.name;
-    check_int(f + ".id", g.id, 0, kMaxGroups - 1);
-    if (!group_ids.insert(g.id).second) fail(f + ".id", std::to_string(g.id), "an id no other group uses");
+    config_check_range(f + ".id", g.id, 0, kMaxGroups - 1);
+    if (!group_ids.insert(g.id).second) config_fail(f + ".id", std::to_string(g.id), "an id no other group uses");
     if (!(g.group_reward_pct >= 0.0f && g.group_reward_pct <= 1.0f))
-      fail(f + ".group_reward_pct", std::to_string(g.group_reward_pct), "a number in [0, 1]");
+      config_fail(f + ".group_reward_pct", std::to_string(g.group_reward_pct), "a number in [0, 1]");
     max_group = std::max(max_group, g.id);
     const AgentProps& a = g.props;
-    check_int(f + ".props.default_item_max", a.default_item_max, 0, 255);
-    check_int(f + ".props.freeze_duration", a.freeze_duration, -1, 32767);
+    config_check_range(f + ".props.default_item_max", a.default_item_max, 0, 255);
+    config_check_range(f + ".props.freeze_duration", a.freeze_duration, -1, 32767);
     for (int i = 0; i < p.num_items; ++i) p.max_items[g.id][i] = static_cast<std::uint8_t>(a.default_item_max);
     for (auto& [item, n] : a.item_max) {
       const std::string fi = f + ".props." + item + "_max";
-      check_int(fi, n, 0, 255);
+      config_check_range(fi, n, 0, 255);
       p.max_items[g.id][items.at(fi, item)] = static_cast<std::uint8_t>(n);
     }
     for (auto& [item, r] : a.rewards) {
       const std::string fi = f + ".props.rewards." + item;
-      if (!std::isfinite(r)) fail(fi, std::to_string(r), "a finite number");
+      if (!std::isfinite(r)) config_fail(fi, std::to_string(r), "a finite number");
       const int id = items.at(fi, item);
       p.reward[g.id][id] = r;
       p.reward_cap[g.id][id] = 1000.0f;
     }
     for (auto& [item, cap] : a.reward_max) {
       const std::string fi = f + ".props.rewards." + item + "_max";
-      if (!(cap >= 0.0f)) fail(fi, std::to_string(cap), "a number >= 0");
+      if (!(cap >= 0.0f)) config_fail(fi, std::to_string(cap), "a number >= 0");
       p.reward_cap[g.id][items.at(fi, item)] = cap;
     }
     if (!std::isfinite(a.action_failure_penalty))
-      fail(f + ".props.rewards.action_failure_penalty", std::to_string(a.action_failure_penalty), "a finite number");
+      config_fail(f + ".props.rewards.action_failure_penalty", std::to_string(a.action_failure_penalty), "a finite number");
     p.failure_penalty[g.id] = a.action_failure_penalty;
     p.freeze_duration[g.id] = static_cast<std::int16_t>(a.freeze_duration);
     p.group_reward_pct[g.id] = g.group_reward_pct;
@@ -229,10 +230,10 @@ CompiledEnv compile_env(const EnvConfig& cfg) {
   type_names[0] = "agent";
   for (auto& o : cfg.objects) {
     const std::string f = "game.objects." + o.name;
-    check_int(f + ".type_id", o.type_id, 1, kMaxTypes - 1);
+    config_check_range(f + ".type_id", o.type_id, 1, kMaxTypes - 1);
     if (!type_names[o.type_id].empty())
-      fail(f + ".type_id", std::to_string(o.type_id), "a type id not used by '" + type_names[o.type_id] + "'");
-    if (o.name.rfind("agent", 0) == 0) fail(f, "'" + o.name + "'", "an object name not starting with 'agent'");
+      config_fail(f + ".type_id", std::to_string(o.type_id), "a type id not used by '" + type_names[o.type_id] + "'");
+    if (o.name.rfind("agent", 0) == 0) config_fail(f, "'" + o.name + "'", "an object name not starting with 'agent'");
     type_names[o.type_id] = o.name;
     objects_by_name[o.name] = &o;
     max_type = std::max(max_type, o.type_id);
@@ -242,13 +243,13 @@ CompiledEnv compile_env(const EnvConfig& cfg) {
     if (o.converter) {
       fill_items(f + ".input", o.recipe_input, items, p.recipe_input[t]);
       fill_items(f + ".output", o.recipe_output, items, p.recipe_output[t]);
-      check_int(f + ".max_output", o.max_output, -1, 1 << 20);
-      check_int(f + ".conversion_ticks", o.conversion_ticks, 0, 1 << 20);
-      check_int(f + ".cooldown", o.cooldown, 0, 1 << 20);
-      check_int(f + ".initial_items", o.initial_items, 0, 255);
-      check_int(f + ".color", o.color, 0, 255);
+      config_check_range(f + ".max_output", o.max_output, -1, 1 << 20);
+      config_check_range(f + ".conversion_ticks", o.conversion_ticks, 0, 1 << 20);
+      config_check_range(f + ".cooldown", o.cooldown, 0, 1 << 20);
+      config_check_range(f + ".initial_items", o.initial_items, 0, 255);
+      config_check_range(f + ".color", o.color, 0, 255);
       if (o.recipe_input.empty() && o.max_output < 0 && o.conversion_ticks == 0 && o.cooldown == 0)
-        fail(f, "no input, max_output -1, conversion_ticks 0 and cooldown 0",
+        config_fail(f, "no input, max_output -1, conversion_ticks 0 and cooldown 0",
              "a limit: this converter would convert forever within one step");
       p.max_output[t] = o.max_output;
       p.conversion_ticks[t] = o.conversion_ticks;
@@ -268,12 +269,12 @@ CompiledEnv compile_env(const EnvConfig& cfg) {
     if (!known.count(key)) {
       std::string list;
       for (auto& k : known) list += (list.empty() ? "" : ", ") + k;
-      fail("game.actions." + key, "an unknown action", "one of " + list);
+      config_fail("game.actions." + key, "an unknown action", "one of " + list);
     }
     if (!ac.enabled) continue;
     for (const HandlerSpec& h : kHandlers) {
       if (key != h.key) continue;
-      if (nact >= kMaxActions) fail("game.actions", std::to_string(nact + 1) + " handlers", "at most 16");
+      if (nact >= kMaxActions) config_fail("game.actions", std::to_string(nact + 1) + " handlers", "at most 16");
       p.action_kind[nact] = static_cast<std::uint8_t>(h.kind);
       p.action_max_arg[nact] = h.max_arg;
       p.action_priority[nact] = static_cast<std::uint8_t>(h.priority);
@@ -289,13 +290,13 @@ CompiledEnv compile_env(const EnvConfig& cfg) {
       ++nact;
     }
   }
-  if (nact == 0) fail("game.actions", "no enabled action", "at least one enabled action");
+  if (nact == 0) config_fail("game.actions", "no enabled action", "at least one enabled action");
   p.num_actions = nact;
 
   // map
   MapLayout layout = build_layout(cfg.map_builder);
-  check_int(cfg.map_builder.path + " (map height)", layout.height, 1, 65535);
-  check_int(cfg.map_builder.path + " (map width)", layout.width, 1, 65535);
+  config_check_range(cfg.map_builder.path + " (map height)", layout.height, 1, 65535);
+  config_check_range(cfg.map_builder.path + " (map width)", layout.width, 1, 65535);
   p.height = layout.height;
   p.width = layout.width;
   for (int k = 0; k < p.num_obs_cells; ++k) p.obs_cell_offset[k] = p.obs_dr[k] * p.width + p.obs_dc[k];
@@ -306,20 +307,20 @@ CompiledEnv compile_env(const EnvConfig& cfg) {
     auto it = symbol_ids.find(name);
     if (it != symbol_ids.end()) return static_cast<std::uint8_t>(it->second);
     const int id = static_cast<int>(out.symbol_names.size());
-    if (id >= kMaxSymbols) fail(cfg.map_builder.path, "more than 127 distinct cell names", "at most 127");
+    if (id >= kMaxSymbols) config_fail(cfg.map_builder.path, "more than 127 distinct cell names", "at most 127");
     if (name.rfind("agent.", 0) == 0) {
       const std::string group = name.substr(6);
       const GroupConfig* g = nullptr;
       for (auto& gc : cfg.groups)
         if (gc.name == group) g = &gc;
-      if (!g) fail(cfg.map_builder.path, "cell '" + name + "'", "an agent of a group defined under game.groups");
+      if (!g) config_fail(cfg.map_builder.path, "cell '" + name + "'", "an agent of a group defined under game.groups");
       p.symbol_kind[id] = static_cast<std::uint8_t>(ObjectKind::kAgent);
       p.symbol_type[id] = 0;
       p.symbol_group[id] = static_cast<std::uint8_t>(g->id);
     } else {
       auto ob = objects_by_name.find(name);
       if (ob == objects_by_name.end())
-        fail(cfg.map_builder.path, "cell '" + name + "'", "'empty', 'agent.<group>' or an object of game.objects");
+        config_fail(cfg.map_builder.path, "cell '" + name + "'", "'empty', 'agent.<group>' or an object of game.objects");
       p.symbol_kind[id] = p.type_kind[ob->second->type_id];
       p.symbol_type[id] = static_cast<std::uint8_t>(ob->second->type_id);
     }
@@ -358,9 +359,9 @@ CompiledEnv compile_env(const EnvConfig& cfg) {
   for (std::size_t i = 0; i < layout.cells.size(); ++i)
     if (!in_room[i]) count(out.plan_template[i]);
   if (agents != cfg.num_agents)
-    fail(cfg.map_builder.path, "a map with " + std::to_string(agents) + " agents",
+    config_fail(cfg.map_builder.path, "a map with " + std::to_string(agents) + " agents",
          std::to_string(cfg.num_agents) + " agents (game.num_agents)");
-  check_int(cfg.map_builder.path + " (objects on the map)", objects, 1, 65534);
+  config_check_range(cfg.map_builder.path + " (objects on the map)", objects, 1, 65534);
   p.num_agents = cfg.num_agents;
   p.num_objects = static_cast<int>(objects);
   p.num_converters = static_cast<int>(converters);

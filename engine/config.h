@@ -108,6 +108,11 @@ struct CompiledEnv {
   std::vector<std::string> map_labels;
 };
 
+// The one shape of a validation error: "<field>: got <value>, expected <expected>".
+[[noreturn]] void config_fail(const std::string& field, const std::string& value, const std::string& expected);
+// config_fail unless lo <= v <= hi.
+void config_check_range(const std::string& field, long v, long lo, long hi);
+
 // Validates `cfg` and compiles it; throws ConfigError on the first problem.
 CompiledEnv compile_env(const EnvConfig& cfg);
 

@@ -7,15 +7,6 @@
 namespace metta::engine {
 namespace {
 
-[[noreturn]] void fail(const std::string& field, const std::string& value, const std::string& expected) {
-  throw ConfigError(field + ": got " + value + ", expected " + expected);
-}
-
-void check_size(const std::string& field, int v, int lo, int hi) {
-  if (v < lo || v > hi)
-    fail(field, std::to_string(v), "an integer in [" + std::to_string(lo) + ", " + std::to_string(hi) + "]");
-}
-
 MapLayout with_border(MapLayout inner, int border, const std::string& border_object) {
   if (border == 0) return inner;
   MapLayout out;
@@ -35,18 +26,18 @@ MapLayout with_border(MapLayout inner, int border, const std::string& border_obj
 }
 
 MapLayout build_random(const MapBuilderConfig& b) {
-  check_size(b.path + ".width", b.width, 1, 4096);
-  check_size(b.path + ".height", b.height, 1, 4096);
-  check_size(b.path + ".border_width", b.border_width, 0, 1024);
+  config_check_range(b.path + ".width", b.width, 1, 4096);
+  config_check_range(b.path + ".height", b.height, 1, 4096);
+  config_check_range(b.path + ".border_width", b.border_width, 0, 1024);
   const long area = static_cast<long>(b.width) * b.height;
   long agents = 0;
   for (auto& [name, n] : b.agents) {
-    if (n < 0) fail(b.path + ".agents." + name, std::to_string(n), "a count >= 0");
+    if (n < 0) config_fail(b.path + ".agents." + name, std::to_string(n), "a count >= 0");
     agents += n;
   }
   std::vector<int> counts;
   for (auto& [name, n] : b.objects) {
-    if (n < 0) fail(b.path + ".objects." + name, std::to_string(n), "a count >= 0");
+    if (n < 0) config_fail(b.path + ".objects." + name, std::to_string(n), "a count >= 0");
     counts.push_back(n);
   }
   auto total = [&] {
@@ -67,7 +58,7 @@ MapLayout build_random(const MapBuilderConfig& b) {
     if (!changed) {
       std::ostringstream os;
       os << total() << " objects and agents in a " << b.width << "x" << b.height << " room";
-      fail(b.path + ".objects", os.str(), "at most 2/3 of the room's cells (" + std::to_string(2 * area / 3) + ")");
+      config_fail(b.path + ".objects", os.str(), "at most 2/3 of the room's cells (" + std::to_string(2 * area / 3) + ")");
     }
   }
   MapLayout inner;
@@ -84,10 +75,10 @@ MapLayout build_random(const MapBuilderConfig& b) {
 }
 
 MapLayout build_multi_room(const MapBuilderConfig& b) {
-  check_size(b.path + ".num_rooms", b.num_rooms, 1, 4096);
-  check_size(b.path + ".border_width", b.border_width, 0, 1024);
-  if (b.layout != "grid") fail(b.path + ".layout", "'" + b.layout + "'", "'grid'");
-  if (b.room.size() != 1) fail(b.path + ".room", "nothing", "one room builder");
+  config_check_range(b.path + ".num_rooms", b.num_rooms, 1, 4096);
+  config_check_range(b.path + ".border_width", b.border_width, 0, 1024);
+  if (b.layout != "grid") config_fail(b.path + ".layout", "'" + b.layout + "'", "'grid'");
+  if (b.room.size() != 1) config_fail(b.path + ".room", "nothing", "one room builder");
   std::vector<MapLayout> rooms;
   int cell_h = 0, cell_w = 0;
   for (int i = 0; i < b.num_rooms; ++i) {
@@ -122,24 +113,24 @@ MapLayout build_multi_room(const MapBuilderConfig& b) {
 }
 
 MapLayout build_ascii(const MapBuilderConfig& b) {
-  if (b.rows.empty()) fail(b.path + ".map", "an empty map", "at least one row");
+  if (b.rows.empty()) config_fail(b.path + ".map", "an empty map", "at least one row");
   MapLayout out;
   out.height = static_cast<int>(b.rows.size());
   out.width = static_cast<int>(b.rows[0].size());
-  if (out.width == 0) fail(b.path + ".map", "an empty first row", "rows of at least one character");
-  check_size(b.path + ".map (rows)", out.height, 1, 4096);
-  check_size(b.path + ".map (columns)", out.width, 1, 4096);
+  if (out.width == 0) config_fail(b.path + ".map", "an empty first row", "rows of at least one character");
+  config_check_range(b.path + ".map (rows)", out.height, 1, 4096);
+  config_check_range(b.path + ".map (columns)", out.width, 1, 4096);
   std::map<char, std::string> legend = default_ascii_legend();
   for (auto& [ch, name] : b.legend) legend[ch] = name;
   for (int r = 0; r < out.height; ++r) {
     const std::string& row = b.rows[r];
     if (static_cast<int>(row.size()) != out.width)
-      fail(b.path + ".map row " + std::to_string(r), std::to_string(row.size()) + " characters",
+      config_fail(b.path + ".map row " + std::to_string(r), std::to_string(row.size()) + " characters",
            std::to_string(out.width) + " (the width of row 0)");
     for (int c = 0; c < out.width; ++c) {
       auto it = legend.find(row[c]);
       if (it == legend.end())
-        fail(b.path + ".map row " + std::to_string(r) + " column " + std::to_string(c), std::string("'") + row[c] + "'",
+        config_fail(b.path + ".map row " + std::to_string(r) + " column " + std::to_string(c), std::string("'") + row[c] + "'",
              "a character of the legend (add it under " + b.path + ".legend)");
       out.cells.push_back(it->second == "empty" || it->second == "." ? "" : it->second);
     }
