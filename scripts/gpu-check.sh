@@ -22,7 +22,7 @@ if compgen -G ".gpu-deps/*.deb" >/dev/null; then
     fi
   done
   cmake_args+=(-DCMAKE_PREFIX_PATH="$prefix/usr")
-  export LD_LIBRARY_PATH="$prefix/usr/lib/x86_64-linux-gnu${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
+  export LD_LIBRARY_PATH="$prefix/usr/lib/x86_64-linux-gnu:$prefix/usr/lib/x86_64-linux-gnu/openblas-pthread${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
   echo "gpu-check: dependencies from $prefix"
 fi
 

@@ -1,0 +1,59 @@
+#include <cblas.h>
+
+#include "kernels/gemm.h"
+
+namespace metta::kernels {
+
+namespace {
+CBLAS_TRANSPOSE to_cblas(Trans t) { return t == Trans::kNo ? CblasNoTrans : CblasTrans; }
+}  // namespace
+
+template <>
+void gemm<float>(const Context& ctx, Trans ta, Trans tb, int m, int n, int k, float alpha, const float* a, int lda,
+                 const float* b, int ldb, float beta, float* c, int ldc) {
+  if (m == 0 || n == 0) return;
+  if (ctx.device == Device::CUDA) return detail::cuda_gemm(ctx, ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+  cblas_sgemm(CblasRowMajor, to_cblas(ta), to_cblas(tb), m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+}
+
+template <>
+void gemm<double>(const Context& ctx, Trans ta, Trans tb, int m, int n, int k, double alpha, const double* a, int lda,
+                  const double* b, int ldb, double beta, double* c, int ldc) {
+  if (m == 0 || n == 0) return;
+  if (ctx.device == Device::CUDA) return detail::cuda_gemm(ctx, ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+  cblas_dgemm(CblasRowMajor, to_cblas(ta), to_cblas(tb), m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+}
+
+template <class T>
+void gemm_reference(Trans ta, Trans tb, int m, int n, int k, T alpha, const T* a, int lda, const T* b, int ldb, T beta,
+                    T* c, int ldc) {
+  for (int i = 0; i < m; ++i)
+    for (int j = 0; j < n; ++j) {
+      double acc = 0.0;
+      for (int p = 0; p < k; ++p) {
+        const T av = ta == Trans::kNo ? a[i * lda + p] : a[p * lda + i];
+        const T bv = tb == Trans::kNo ? b[p * ldb + j] : b[j * ldb + p];
+        acc += static_cast<double>(av) * bv;
+      }
+      c[i * ldc + j] = static_cast<T>(alpha * acc + (beta == T(0) ? 0.0 : static_cast<double>(beta) * c[i * ldc + j]));
+    }
+}
+template void gemm_reference<float>(Trans, Trans, int, int, int, float, const float*, int, const float*, int, float,
+                                    float*, int);
+template void gemm_reference<double>(Trans, Trans, int, int, int, double, const double*, int, const double*, int,
+                                     double, double*, int);
+
+#ifndef METTA_WITH_CUDA
+namespace detail {
+void cuda_gemm(const Context&, Trans, Trans, int, int, int, float, const float*, int, const float*, int, float, float*,
+               int) {
+  METTA_FAIL("CUDA gemm requested in a build without the CUDA backend");
+}
+void cuda_gemm(const Context&, Trans, Trans, int, int, int, double, const double*, int, const double*, int, double,
+               double*, int) {
+  METTA_FAIL("CUDA gemm requested in a build without the CUDA backend");
+}
+}  // namespace detail
+#endif
+
+}  // namespace metta::kernels

@@ -1,0 +1,210 @@
+// Host side of the RL kernels: set-up of workspaces, dispatch to the backend launchers, and the naive
+// references the tests compare against.
+#include <algorithm>
+#include <cmath>
+#include <vector>
+
+#include "kernels/rl_launch.h"
+#include "kernels/sampling.h"
+
+namespace metta::kernels {
+
+// ---- advantage
+void compute_advantage(const Context& ctx, const AdvantageArgs& args, const AdvantageParams& params) {
+  METTA_CHECK(args.horizon >= 1, "advantage horizon " << args.horizon);
+  METTA_DISPATCH(ctx, launch_advantage, ctx, args, params);
+}
+
+void compute_advantage_reference(const AdvantageArgs& a, const AdvantageParams& p) {
+  const int H = a.horizon;
+  for (std::int64_t i = 0; i < a.n_rows; ++i) {
+    const std::int64_t row = a.rows ? a.rows[i] : i;
+    double g = 0.0;
+    a.adv[i * H + H - 1] = 0.0f;
+    for (int t = H - 2; t >= 0; --t) {
+      const std::int64_t k = row * H + t;
+      const bool done = a.terminals[k + 1] || a.truncations[k + 1];
+      const double ratio = a.ratio ? a.ratio[i * H + t] : 1.0;
+      const double rho = std::min<double>(ratio, p.rho_clip), c = std::min<double>(ratio, p.c_clip);
+      const double next_v = done ? 0.0 : a.values[k + 1];
+      const double delta = rho * (a.rewards[k + 1] + p.gamma * next_v - a.values[k]);
+      g = delta + (done ? 0.0 : static_cast<double>(p.gamma) * p.lambda * c * g);
+      a.adv[i * H + t] = static_cast<float>(g);
+    }
+  }
+}
+
+// ---- PPO loss
+namespace {
+constexpr int kTermCount = 7;  // pg, v, entropy, kl, clipfrac, ratio, logp
+}
+
+PpoLoss::PpoLoss(const Context& ctx, std::int64_t n) : capacity_(n) {
+  METTA_CHECK(n >= 1, "PPO minibatch of " << n << " elements");
+  terms_ = DeviceBuffer<float>(ctx.device, static_cast<std::size_t>(kTermCount * n));
+  sums_ = DeviceBuffer<float>(ctx.device, kTermCount + 2);
+  stats_ = DeviceBuffer<float>(ctx.device, kPpoStatCount);
+  adv_sum_ = SegmentedSum(ctx, 1, n);
+  term_sums_ = SegmentedSum(ctx, kTermCount, n);
+}
+
+void PpoLoss::run(const Context& ctx, const PpoLossInputs& in, const PpoLossParams& params,
+                  const PpoLossGrads& grads) {
+  METTA_CHECK(in.n == capacity_, "PPO loss set up for " << capacity_ << " elements, got " << in.n);
+  METTA_CHECK(in.horizon >= 1 && in.n % in.horizon == 0, "PPO loss: n " << in.n << " not a multiple of horizon " << in.horizon);
+  float* sums = sums_.data();
+  adv_sum_.run(ctx, in.adv, sums);
+  // centred squares reuse the first term row as scratch before the terms are written
+  METTA_DISPATCH(ctx, launch_centered_squares, ctx, in.adv, in.n, sums, terms_.data());
+  adv_sum_.run(ctx, terms_.data(), sums + 1);
+  METTA_DISPATCH(ctx, launch_ppo_terms, ctx, in, params, grads, sums, terms_.data());
+  term_sums_.run(ctx, terms_.data(), sums + 2);
+  METTA_DISPATCH(ctx, launch_ppo_stats, ctx, params, in.n, sums, stats_.data());
+}
+
+void ppo_loss_reference(const PpoLossInputs& in, const PpoLossParams& pp, const PpoLossGrads& g, float* stats) {
+  const std::int64_t n = in.n;
+  double mean = 0, var = 0;
+  for (std::int64_t i = 0; i < n; ++i) mean += in.adv[i];
+  mean /= n;
+  for (std::int64_t i = 0; i < n; ++i) var += (in.adv[i] - mean) * (in.adv[i] - mean);
+  var = n > 1 ? var / (n - 1) : 0.0;
+  const double sd = std::sqrt(var);
+  double pg = 0, v = 0, ent = 0, kl = 0, cf = 0, imp = 0, lp = 0;
+  for (std::int64_t i = 0; i < n; ++i) {
+    double a = in.adv[i];
+    if (pp.norm_adv) a = (a - mean) / (sd + 1e-8);
+    if (in.row_weight) a *= in.row_weight[i / in.horizon];
+    const double lr = static_cast<double>(in.new_logp[i]) - in.old_logp[i], r = std::exp(lr);
+    const double lo = 1.0 - pp.clip_coef, hi = 1.0 + pp.clip_coef, rc = std::clamp(r, lo, hi);
+    const double p1 = -a * r, p2 = -a * rc;
+    const double w1 = p1 > p2 ? 1.0 : (p1 == p2 ? 0.5 : 0.0);
+    const double dr = w1 * -a + (1.0 - w1) * -a * (r >= lo && r <= hi ? 1.0 : 0.0);
+    g.d_new_logp[i] = static_cast<float>(dr * r / n);
+    pg += std::max(p1, p2);
+    const double V = in.new_value[i], R = in.returns[i], V0 = in.old_value[i];
+    double dv;
+    if (pp.clip_vloss) {
+      const double vc = V0 + std::clamp(V - V0, -static_cast<double>(pp.vf_clip_coef), static_cast<double>(pp.vf_clip_coef));
+      const double u = (V - R) * (V - R), c = (vc - R) * (vc - R);
+      const double wu = u > c ? 1.0 : (u == c ? 0.5 : 0.0);
+      const bool inside = std::abs(V - V0) <= pp.vf_clip_coef;
+      dv = wu * (V - R) + (1.0 - wu) * (vc - R) * (inside ? 1.0 : 0.0);
+      v += 0.5 * std::max(u, c);
+    } else {
+      dv = V - R;
+      v += 0.5 * (V - R) * (V - R);
+    }
+    g.d_new_value[i] = static_cast<float>(pp.vf_coef * dv / n);
+    g.d_entropy[i] = static_cast<float>(-pp.ent_coef / n);
+    ent += in.entropy[i];
+    kl += (r - 1.0) - lr;
+    cf += std::abs(r - 1.0) > pp.clip_coef ? 1.0 : 0.0;
+    imp += r;
+    lp += in.new_logp[i];
+  }
+  stats[kPpoPolicyLoss] = static_cast<float>(pg / n);
+  stats[kPpoValueLoss] = static_cast<float>(v / n);
+  stats[kPpoEntropy] = static_cast<float>(ent / n);
+  stats[kPpoApproxKl] = static_cast<float>(kl / n);
+  stats[kPpoClipFrac] = static_cast<float>(cf / n);
+  stats[kPpoImportance] = static_cast<float>(imp / n);
+  stats[kPpoLogpMean] = static_cast<float>(lp / n);
+  stats[kPpoAdvMean] = static_cast<float>(mean);
+  stats[kPpoAdvStd] = static_cast<float>(sd);
+  stats[kPpoLoss] = static_cast<float>(pg / n - pp.ent_coef * ent / n + pp.vf_coef * v / n);
+}
+
+// ---- optimizer
+namespace {
+constexpr std::int64_t kNormChunk = 4096;
+}
+
+GradNorm::GradNorm(const Context& ctx, std::int64_t n) : n_(n), chunks_((n + kNormChunk - 1) / kNormChunk) {
+  partials_ = DeviceBuffer<float>(ctx.device, static_cast<std::size_t>(std::max<std::int64_t>(chunks_, 1)));
+  out_ = DeviceBuffer<float>(ctx.device, 2);
+  sum_ = SegmentedSum(ctx, 1, chunks_);
+}
+
+void GradNorm::run(const Context& ctx, const float* grads) {
+  METTA_DISPATCH(ctx, launch_square_partials, ctx, grads, n_, kNormChunk, partials_.data());
+  sum_.run(ctx, partials_.data(), out_.data());
+  METTA_DISPATCH(ctx, launch_sqrt_into, ctx, out_.data(), out_.data() + 1);
+}
+
+void adam_step(const Context& ctx, float* params, const float* grads, float* m, float* v, std::int64_t n,
+               const AdamParams& p, std::int64_t step, const float* grad_norm, float max_norm) {
+  METTA_CHECK(step >= 1, "Adam step " << step << ": steps count from 1");
+  // As torch: bias corrections in double on the host, then the per-element update in float.
+  const double bc1 = 1.0 - std::pow(static_cast<double>(p.beta1), static_cast<double>(step));
+  const double bc2 = 1.0 - std::pow(static_cast<double>(p.beta2), static_cast<double>(step));
+  METTA_DISPATCH(ctx, launch_adam, ctx, params, grads, m, v, n, p, static_cast<float>(p.lr / bc1),
+                 static_cast<float>(std::sqrt(bc2)), grad_norm, max_norm);
+}
+
+double grad_norm_reference(const float* grads, std::int64_t n) {
+  double s = 0;
+  for (std::int64_t i = 0; i < n; ++i) s += static_cast<double>(grads[i]) * grads[i];
+  return std::sqrt(s);
+}
+
+void adam_step_reference(float* params, const float* grads, float* m, float* v, std::int64_t n, const AdamParams& p,
+                         std::int64_t step, double grad_norm, float max_norm) {
+  const double scale = max_norm > 0 ? std::min(1.0, max_norm / (grad_norm + 1e-6)) : 1.0;
+  const double bc1 = 1.0 - std::pow(static_cast<double>(p.beta1), static_cast<double>(step));
+  const double bc2 = 1.0 - std::pow(static_cast<double>(p.beta2), static_cast<double>(step));
+  for (std::int64_t i = 0; i < n; ++i) {
+    double g = grads[i] * scale + p.weight_decay * static_cast<double>(params[i]);
+    const double mi = p.beta1 * static_cast<double>(m[i]) + (1.0 - p.beta1) * g;
+    const double vi = p.beta2 * static_cast<double>(v[i]) + (1.0 - p.beta2) * g * g;
+    m[i] = static_cast<float>(mi);
+    v[i] = static_cast<float>(vi);
+    params[i] = static_cast<float>(params[i] - p.lr / bc1 * mi / (std::sqrt(vi) / std::sqrt(bc2) + p.eps));
+  }
+}
+
+// ---- prioritized sampling
+double calculate_anneal_beta(std::int64_t epoch, std::int64_t total_timesteps, std::int64_t batch_size,
+                             double prio_beta0, double prio_alpha) {
+  METTA_CHECK(batch_size > 0, "calculate_anneal_beta: batch_size " << batch_size);
+  const std::int64_t total_epochs = std::max<std::int64_t>(1, total_timesteps / batch_size);
+  return prio_beta0 + (1.0 - prio_beta0) * prio_alpha * static_cast<double>(epoch) / static_cast<double>(total_epochs);
+}
+
+PrioritizedSampler::PrioritizedSampler(const Context& ctx, std::int64_t segments, int horizon,
+                                       std::int64_t minibatch_segments)
+    : segments_(segments), k_(minibatch_segments), horizon_(horizon) {
+  METTA_CHECK(segments >= 1 && minibatch_segments >= 1 && minibatch_segments <= segments,
+              "sampler: " << minibatch_segments << " of " << segments << " segments");
+  const auto S = static_cast<std::size_t>(segments);
+  prio_ = DeviceBuffer<float>(ctx.device, S);
+  prob_ = DeviceBuffer<float>(ctx.device, S);
+  keys_in_ = DeviceBuffer<float>(ctx.device, S);
+  keys_out_ = DeviceBuffer<float>(ctx.device, S);
+  idx_in_ = DeviceBuffer<std::int32_t>(ctx.device, S);
+  idx_out_ = DeviceBuffer<std::int32_t>(ctx.device, S);
+  weights_ = DeviceBuffer<float>(ctx.device, static_cast<std::size_t>(minibatch_segments));
+  total_ = DeviceBuffer<float>(ctx.device, 1);
+  total_sum_ = SegmentedSum(ctx, 1, segments);
+  if (ctx.device == Device::CUDA) {
+    sort_temp_bytes_ = cuda_sort_temp_bytes(segments);
+    sort_temp_ = DeviceBuffer<std::uint8_t>(ctx.device, std::max<std::size_t>(sort_temp_bytes_, 1));
+  }
+}
+
+void PrioritizedSampler::set_priorities(const Context& ctx, const float* advantages, float alpha) {
+  METTA_DISPATCH(ctx, launch_priorities, ctx, advantages, segments_, horizon_, alpha, prio_.data());
+  total_sum_.run(ctx, prio_.data(), total_.data());
+  METTA_DISPATCH(ctx, launch_probabilities, ctx, prio_.data(), total_.data(), segments_, prob_.data());
+}
+
+void PrioritizedSampler::sample(const Context& ctx, std::uint64_t seed, std::uint32_t epoch, std::uint32_t minibatch,
+                                float beta) {
+  METTA_DISPATCH(ctx, launch_sampling_keys, ctx, prob_.data(), segments_, seed, epoch, minibatch, keys_in_.data(),
+                 idx_in_.data());
+  METTA_DISPATCH(ctx, launch_sort_desc, ctx, keys_in_.data(), keys_out_.data(), idx_in_.data(), idx_out_.data(),
+                 segments_, sort_temp_.data(), sort_temp_bytes_);
+  METTA_DISPATCH(ctx, launch_sample_weights, ctx, prob_.data(), idx_out_.data(), k_, segments_, beta, weights_.data());
+}
+
+}  // namespace metta::kernels

@@ -1,0 +1,43 @@
+// Launcher declarations of the RL kernels (compiled per backend from kernels/rl_impl.h). Internal to
+// kernels/; the public entry points are in advantage.h, ppo_loss.h, optimizer.h and sampling.h.
+#pragma once
+
+#include <cstdint>
+
+#include "kernels/advantage.h"
+#include "kernels/dispatch.h"
+#include "kernels/optimizer.h"
+#include "kernels/ppo_loss.h"
+
+namespace metta::kernels {
+
+METTA_DECLARE_LAUNCHER(void, launch_advantage, const Context& ctx, AdvantageArgs args, AdvantageParams params)
+METTA_DECLARE_LAUNCHER(void, launch_centered_squares, const Context& ctx, const float* x, std::int64_t n,
+                       const float* sum, float* out)
+METTA_DECLARE_LAUNCHER(void, launch_ppo_terms, const Context& ctx, PpoLossInputs in, PpoLossParams params,
+                       PpoLossGrads grads, const float* sums, float* terms)
+METTA_DECLARE_LAUNCHER(void, launch_ppo_stats, const Context& ctx, PpoLossParams params, std::int64_t n,
+                       const float* sums, float* stats)
+METTA_DECLARE_LAUNCHER(void, launch_square_partials, const Context& ctx, const float* x, std::int64_t n,
+                       std::int64_t chunk, float* partials)
+METTA_DECLARE_LAUNCHER(void, launch_sqrt_into, const Context& ctx, const float* in, float* out)
+METTA_DECLARE_LAUNCHER(void, launch_adam, const Context& ctx, float* params, const float* grads, float* m, float* v,
+                       std::int64_t n, AdamParams p, float step_size, float bias_correction2_sqrt,
+                       const float* grad_norm, float max_norm)
+METTA_DECLARE_LAUNCHER(void, launch_priorities, const Context& ctx, const float* adv, std::int64_t segments,
+                       int horizon, float alpha, float* prio)
+METTA_DECLARE_LAUNCHER(void, launch_probabilities, const Context& ctx, const float* prio, const float* total,
+                       std::int64_t segments, float* prob)
+METTA_DECLARE_LAUNCHER(void, launch_sampling_keys, const Context& ctx, const float* prob, std::int64_t segments,
+                       std::uint64_t seed, std::uint32_t epoch, std::uint32_t minibatch, float* keys,
+                       std::int32_t* idx)
+METTA_DECLARE_LAUNCHER(void, launch_sort_desc, const Context& ctx, const float* keys_in, float* keys_out,
+                       const std::int32_t* idx_in, std::int32_t* idx_out, std::int64_t n, std::uint8_t* temp,
+                       std::size_t temp_bytes)
+METTA_DECLARE_LAUNCHER(void, launch_sample_weights, const Context& ctx, const float* prob, const std::int32_t* idx,
+                       std::int64_t k, std::int64_t segments, float beta, float* weights)
+
+// CUB temp storage needed to sort n keys (0 on the CPU).
+std::size_t cuda_sort_temp_bytes(std::int64_t n);
+
+}  // namespace metta::kernels
