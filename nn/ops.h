@@ -1,0 +1,67 @@
+// Elementwise and layout operations of the policy network, forward and backward, on both backends and
+// in float and double (double serves the finite-difference gradient checks). Activations are row-major
+// [rows, features]; images are NHWC. Backward functions that produce parameter gradients accumulate
+// (+=) into them; those that produce activation gradients overwrite (=).
+#pragma once
+
+#include <cstdint>
+
+#include "kernels/device.h"
+
+namespace metta::nn {
+
+using kernels::Context;
+
+enum class Activation : std::uint8_t { kNone, kRelu, kTanh };
+
+// Observation tokens [n, tokens, 3] -> box [n, H, W, F] (NHWC): zero, then box[loc>>4, loc&15, f] =
+// value / norm[f] for each token whose location is not 0xFF; a later token wins.
+template <class T>
+void tokens_to_box(const Context& ctx, const std::uint8_t* obs, std::int64_t n, int tokens, int height, int width,
+                   int features, const T* inv_norm, T* box);
+
+// im2col of x [n, H, W, C] for a k x k kernel, stride s, no padding -> [n * OH * OW, C * k * k], columns
+// ordered (c, kh, kw) as a torch conv weight [out, in, kh, kw] flattens.
+template <class T>
+void im2col(const Context& ctx, const T* x, std::int64_t n, int h, int w, int c, int k, int s, int pad, T* cols);
+// The adjoint: dx [n, H, W, C] = sum over the patches that read each input element (overwrites dx).
+template <class T>
+void col2im(const Context& ctx, const T* dcols, std::int64_t n, int h, int w, int c, int k, int s, int pad, T* dx);
+
+// y [rows, cols] += bias[cols], then the activation, in place.
+template <class T>
+void bias_activation(const Context& ctx, T* y, const T* bias, std::int64_t rows, int cols, Activation act);
+// dy *= act'(y), from the activation's output y (ReLU: y > 0; Tanh: 1 - y^2), in place.
+template <class T>
+void activation_backward(const Context& ctx, const T* y, T* dy, std::int64_t n, Activation act);
+// db[cols] += column sums of dy [rows, cols] (deterministic order).
+template <class T>
+void bias_backward(const Context& ctx, const T* dy, std::int64_t rows, int cols, T* db);
+
+// [n, H, W, C] <-> [n, C, H, W] (torch's flatten order for linear layers after convolutions).
+template <class T>
+void nhwc_to_nchw(const Context& ctx, const T* x, std::int64_t n, int h, int w, int c, T* y);
+template <class T>
+void nchw_to_nhwc(const Context& ctx, const T* x, std::int64_t n, int h, int w, int c, T* y);
+
+// y[i] += x[i]
+template <class T>
+void add_into(const Context& ctx, const T* x, T* y, std::int64_t n);
+
+// [a, b, c] -> [b, a, c] (segment-major <-> time-major).
+template <class T>
+void transpose01(const Context& ctx, const T* x, std::int64_t a, std::int64_t b, std::int64_t c, T* y);
+
+// LSTM cell, torch gate order (i, f, g, o), for one time step of n rows and hidden size h.
+// gates [n, 4h] holds x W_ih^T + h_prev W_hh^T on entry and the activated gates on exit; adds b_ih + b_hh.
+// c_out = f c_prev + i g, h_out = o tanh(c_out).
+template <class T>
+void lstm_cell_forward(const Context& ctx, T* gates, const T* b_ih, const T* b_hh, const T* c_prev, T* c_out,
+                       T* h_out, std::int64_t n, int h);
+// From dh (grad of h_out, including the recurrent part) and dc_next (grad of c_out from step t+1): writes
+// the pre-activation gate grads dgates [n, 4h] and dc_prev (grad of c_prev). gates are the activated ones.
+template <class T>
+void lstm_cell_backward(const Context& ctx, const T* gates, const T* c_prev, const T* c_out, const T* dh,
+                        const T* dc_next, T* dgates, T* dc_prev, std::int64_t n, int h);
+
+}  // namespace metta::nn

@@ -1,0 +1,191 @@
+// Launchers of nn/ops.h written once against parallel_for, compiled by g++ (ops_cpu.cpp) and nvcc
+// (ops_cuda.cu) into namespaces cpu / cuda, for float and double.
+#pragma once
+
+#include <cmath>
+
+#include "kernels/parallel.h"
+#include "nn/ops.h"
+
+#ifndef METTA_BACKEND_NS
+#error "define METTA_BACKEND_NS before including ops_impl.h"
+#endif
+
+namespace metta::nn::METTA_BACKEND_NS {
+
+using kernels::parallel_for;
+
+template <class T>
+void tokens_to_box(const Context& ctx, const std::uint8_t* obs, std::int64_t n, int tokens, int height, int width,
+                   int features, const T* inv_norm, T* box) {
+  const std::int64_t plane = static_cast<std::int64_t>(height) * width * features;
+  parallel_for(ctx, n, [=] METTA_HD(std::int64_t b) {
+    T* out = box + b * plane;
+    for (std::int64_t i = 0; i < plane; ++i) out[i] = T(0);
+    const std::uint8_t* tok = obs + b * tokens * 3;
+    for (int t = 0; t < tokens; ++t) {
+      const std::uint8_t loc = tok[t * 3], f = tok[t * 3 + 1];
+      if (loc == 0xFF) continue;
+      const int r = loc >> 4, c = loc & 15;
+      if (r >= height || c >= width || f >= features) continue;  // outside the box: ignored
+      out[(r * width + c) * features + f] = static_cast<T>(tok[t * 3 + 2]) * inv_norm[f];
+    }
+  });
+}
+
+template <class T>
+void im2col(const Context& ctx, const T* x, std::int64_t n, int h, int w, int c, int k, int s, int pad, T* cols) {
+  const int oh = (h + 2 * pad - k) / s + 1, ow = (w + 2 * pad - k) / s + 1;
+  const std::int64_t patch = static_cast<std::int64_t>(c) * k * k;
+  parallel_for(ctx, n * oh * ow, [=] METTA_HD(std::int64_t row) {
+    const std::int64_t b = row / (oh * ow);
+    const int p = static_cast<int>(row % (oh * ow)), y0 = (p / ow) * s - pad, x0 = (p % ow) * s - pad;
+    T* out = cols + row * patch;
+    for (int ci = 0; ci < c; ++ci)
+      for (int ky = 0; ky < k; ++ky)
+        for (int kx = 0; kx < k; ++kx) {
+          const int yy = y0 + ky, xx = x0 + kx;
+          out[(ci * k + ky) * k + kx] =
+              (yy >= 0 && yy < h && xx >= 0 && xx < w) ? x[((b * h + yy) * w + xx) * c + ci] : T(0);
+        }
+  });
+}
+
+template <class T>
+void col2im(const Context& ctx, const T* dcols, std::int64_t n, int h, int w, int c, int k, int s, int pad, T* dx) {
+  const int oh = (h + 2 * pad - k) / s + 1, ow = (w + 2 * pad - k) / s + 1;
+  const std::int64_t patch = static_cast<std::int64_t>(c) * k * k;
+  // Gather per input element (race-free, deterministic): every (ky, kx) whose patch covers it.
+  parallel_for(ctx, n * h * w * c, [=] METTA_HD(std::int64_t i) {
+    const int ci = static_cast<int>(i % c);
+    const std::int64_t pix = i / c;
+    const int xx = static_cast<int>(pix % w), yy = static_cast<int>((pix / w) % h);
+    const std::int64_t b = pix / (static_cast<std::int64_t>(w) * h);
+    T acc = T(0);
+    for (int ky = 0; ky < k; ++ky) {
+      const int ty = yy + pad - ky;
+      if (ty < 0 || ty % s) continue;
+      const int oy = ty / s;
+      if (oy >= oh) continue;
+      for (int kx = 0; kx < k; ++kx) {
+        const int tx = xx + pad - kx;
+        if (tx < 0 || tx % s) continue;
+        const int ox = tx / s;
+        if (ox >= ow) continue;
+        acc += dcols[((b * oh + oy) * ow + ox) * patch + (ci * k + ky) * k + kx];
+      }
+    }
+    dx[i] = acc;
+  });
+}
+
+template <class T>
+METTA_HD inline T apply_activation(T v, Activation act) {
+  if (act == Activation::kRelu) return v > T(0) ? v : T(0);
+  if (act == Activation::kTanh) return tanh(v);
+  return v;
+}
+
+template <class T>
+void bias_activation(const Context& ctx, T* y, const T* bias, std::int64_t rows, int cols, Activation act) {
+  parallel_for(ctx, rows * cols, [=] METTA_HD(std::int64_t i) {
+    const T v = y[i] + (bias ? bias[i % cols] : T(0));
+    y[i] = apply_activation(v, act);
+  });
+}
+
+template <class T>
+void activation_backward(const Context& ctx, const T* y, T* dy, std::int64_t n, Activation act) {
+  if (act == Activation::kNone) return;
+  parallel_for(ctx, n, [=] METTA_HD(std::int64_t i) {
+    if (act == Activation::kRelu) dy[i] = y[i] > T(0) ? dy[i] : T(0);
+    else dy[i] *= T(1) - y[i] * y[i];
+  });
+}
+
+template <class T>
+void bias_backward(const Context& ctx, const T* dy, std::int64_t rows, int cols, T* db) {
+  parallel_for(ctx, cols, [=] METTA_HD(std::int64_t j) {
+    T acc = T(0);
+    for (std::int64_t r = 0; r < rows; ++r) acc += dy[r * cols + j];
+    db[j] += acc;
+  });
+}
+
+template <class T>
+void nhwc_to_nchw(const Context& ctx, const T* x, std::int64_t n, int h, int w, int c, T* y) {
+  parallel_for(ctx, n * h * w * c, [=] METTA_HD(std::int64_t i) {  // i indexes the NCHW output
+    const std::int64_t hw = static_cast<std::int64_t>(h) * w;
+    const std::int64_t b = i / (c * hw), rem = i % (c * hw), ci = rem / hw, p = rem % hw;
+    y[i] = x[(b * hw + p) * c + ci];
+  });
+}
+
+template <class T>
+void nchw_to_nhwc(const Context& ctx, const T* x, std::int64_t n, int h, int w, int c, T* y) {
+  parallel_for(ctx, n * h * w * c, [=] METTA_HD(std::int64_t i) {  // i indexes the NHWC output
+    const std::int64_t hw = static_cast<std::int64_t>(h) * w;
+    const std::int64_t b = i / (c * hw), rem = i % (c * hw), p = rem / c, ci = rem % c;
+    y[i] = x[(b * c + ci) * hw + p];
+  });
+}
+
+template <class T>
+void add_into(const Context& ctx, const T* x, T* y, std::int64_t n) {
+  parallel_for(ctx, n, [=] METTA_HD(std::int64_t i) { y[i] += x[i]; });
+}
+
+template <class T>
+void transpose01(const Context& ctx, const T* x, std::int64_t a, std::int64_t b, std::int64_t c, T* y) {
+  parallel_for(ctx, a * b * c, [=] METTA_HD(std::int64_t i) {  // i indexes y [b, a, c]
+    const std::int64_t k = i % c, ia = (i / c) % a, ib = i / (c * a);
+    y[i] = x[(ia * b + ib) * c + k];
+  });
+}
+
+template <class T>
+METTA_HD inline T sigmoid(T x) {
+  return T(1) / (T(1) + exp(-x));
+}
+
+template <class T>
+void lstm_cell_forward(const Context& ctx, T* gates, const T* b_ih, const T* b_hh, const T* c_prev, T* c_out,
+                       T* h_out, std::int64_t n, int h) {
+  parallel_for(ctx, n * h, [=] METTA_HD(std::int64_t idx) {
+    const std::int64_t r = idx / h;
+    const int j = static_cast<int>(idx % h);
+    T* g = gates + r * 4 * h;
+    const T i = sigmoid(g[j] + b_ih[j] + b_hh[j]);
+    const T f = sigmoid(g[h + j] + b_ih[h + j] + b_hh[h + j]);
+    const T gg = tanh(g[2 * h + j] + b_ih[2 * h + j] + b_hh[2 * h + j]);
+    const T o = sigmoid(g[3 * h + j] + b_ih[3 * h + j] + b_hh[3 * h + j]);
+    g[j] = i;
+    g[h + j] = f;
+    g[2 * h + j] = gg;
+    g[3 * h + j] = o;
+    const T c = f * c_prev[idx] + i * gg;
+    c_out[idx] = c;
+    h_out[idx] = o * tanh(c);
+  });
+}
+
+template <class T>
+void lstm_cell_backward(const Context& ctx, const T* gates, const T* c_prev, const T* c_out, const T* dh,
+                        const T* dc_next, T* dgates, T* dc_prev, std::int64_t n, int h) {
+  parallel_for(ctx, n * h, [=] METTA_HD(std::int64_t idx) {
+    const std::int64_t r = idx / h;
+    const int j = static_cast<int>(idx % h);
+    const T* g = gates + r * 4 * h;
+    const T i = g[j], f = g[h + j], gg = g[2 * h + j], o = g[3 * h + j];
+    const T tc = tanh(c_out[idx]);
+    const T dc = dh[idx] * o * (T(1) - tc * tc) + (dc_next ? dc_next[idx] : T(0));
+    T* dg = dgates + r * 4 * h;
+    dg[j] = dc * gg * i * (T(1) - i);
+    dg[h + j] = dc * c_prev[idx] * f * (T(1) - f);
+    dg[2 * h + j] = dc * i * (T(1) - gg * gg);
+    dg[3 * h + j] = dh[idx] * tc * o * (T(1) - o);
+    dc_prev[idx] = dc * f;
+  });
+}
+
+}  // namespace metta::nn::METTA_BACKEND_NS

@@ -1,0 +1,41 @@
+// The list of nn/ops.h launchers as (name, parameter list, argument list), expanded to declare the
+// per-backend templates, instantiate them for float and double, and define the dispatching entry points.
+#pragma once
+
+#include "nn/ops.h"
+
+#define METTA_NN_OPS(X, T)                                                                                     \
+  X(T, tokens_to_box,                                                                                          \
+    (const Context& ctx, const std::uint8_t* obs, std::int64_t n, int tokens, int height, int width, int features, \
+     const T* inv_norm, T* box),                                                                               \
+    (ctx, obs, n, tokens, height, width, features, inv_norm, box))                                             \
+  X(T, im2col, (const Context& ctx, const T* x, std::int64_t n, int h, int w, int c, int k, int s, int pad, T* cols), \
+    (ctx, x, n, h, w, c, k, s, pad, cols))                                                                     \
+  X(T, col2im, (const Context& ctx, const T* dcols, std::int64_t n, int h, int w, int c, int k, int s, int pad, T* dx), \
+    (ctx, dcols, n, h, w, c, k, s, pad, dx))                                                                   \
+  X(T, bias_activation, (const Context& ctx, T* y, const T* bias, std::int64_t rows, int cols, Activation act), \
+    (ctx, y, bias, rows, cols, act))                                                                           \
+  X(T, activation_backward, (const Context& ctx, const T* y, T* dy, std::int64_t n, Activation act),          \
+    (ctx, y, dy, n, act))                                                                                      \
+  X(T, bias_backward, (const Context& ctx, const T* dy, std::int64_t rows, int cols, T* db),                  \
+    (ctx, dy, rows, cols, db))                                                                                 \
+  X(T, nhwc_to_nchw, (const Context& ctx, const T* x, std::int64_t n, int h, int w, int c, T* y),             \
+    (ctx, x, n, h, w, c, y))                                                                                   \
+  X(T, nchw_to_nhwc, (const Context& ctx, const T* x, std::int64_t n, int h, int w, int c, T* y),             \
+    (ctx, x, n, h, w, c, y))                                                                                   \
+  X(T, add_into, (const Context& ctx, const T* x, T* y, std::int64_t n), (ctx, x, y, n))                     \
+  X(T, transpose01, (const Context& ctx, const T* x, std::int64_t a, std::int64_t b, std::int64_t c, T* y),   \
+    (ctx, x, a, b, c, y))                                                                                      \
+  X(T, lstm_cell_forward,                                                                                      \
+    (const Context& ctx, T* gates, const T* b_ih, const T* b_hh, const T* c_prev, T* c_out, T* h_out,          \
+     std::int64_t n, int h),                                                                                   \
+    (ctx, gates, b_ih, b_hh, c_prev, c_out, h_out, n, h))                                                      \
+  X(T, lstm_cell_backward,                                                                                     \
+    (const Context& ctx, const T* gates, const T* c_prev, const T* c_out, const T* dh, const T* dc_next,       \
+     T* dgates, T* dc_prev, std::int64_t n, int h),                                                            \
+    (ctx, gates, c_prev, c_out, dh, dc_next, dgates, dc_prev, n, h))
+
+#define METTA_NN_DECLARE(T, name, params, args) \
+  template <class T>                            \
+  void name params;
+#define METTA_NN_INSTANTIATE(T, name, params, args) template void name<T> params;

@@ -1,0 +1,175 @@
+// Policy building blocks: every backward against central finite differences of our own forward in
+// double precision (loss = sum(R * y) for a fixed random R), plus the token scatter and layout ops.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <functional>
+#include <random>
+
+#include "nn/layers.h"
+#include "nn/ops.h"
+
+using namespace metta;
+using namespace metta::nn;
+
+namespace {
+const Context kCpu = Context::cpu(2);
+
+std::vector<double> rnd(std::size_t n, std::mt19937& rng, double scale = 1.0) {
+  std::uniform_real_distribution<double> d(-scale, scale);
+  std::vector<double> v(n);
+  for (auto& x : v) x = d(rng);
+  return v;
+}
+
+double dot(const std::vector<double>& a, const double* b) {
+  double s = 0;
+  for (std::size_t i = 0; i < a.size(); ++i) s += a[i] * b[i];
+  return s;
+}
+
+// Compares analytic gradient `grad` of `loss` w.r.t. the values `x` with central differences.
+void check_grad(const std::string& what, std::vector<double>& x, const std::vector<double>& grad,
+                const std::function<double()>& loss, std::size_t max_checks = 400) {
+  ASSERT_EQ(x.size(), grad.size());
+  const double h = 1e-6;
+  const std::size_t stride = std::max<std::size_t>(1, x.size() / max_checks);
+  for (std::size_t i = 0; i < x.size(); i += stride) {
+    const double keep = x[i];
+    x[i] = keep + h;
+    const double up = loss();
+    x[i] = keep - h;
+    const double down = loss();
+    x[i] = keep;
+    const double fd = (up - down) / (2 * h);
+    ASSERT_NEAR(grad[i], fd, 1e-6 + 1e-5 * std::abs(fd)) << what << " element " << i;
+  }
+}
+}  // namespace
+
+TEST(NnGrad, LinearAllActivations) {
+  for (Activation act : {Activation::kNone, Activation::kRelu, Activation::kTanh}) {
+    std::mt19937 rng(1);
+    const int in = 7, out = 5, rows = 6;
+    auto x = rnd(rows * in, rng), w = rnd(out * in, rng), b = rnd(out, rng), R = rnd(rows * out, rng);
+    std::vector<double> dw(w.size(), 0), db(b.size(), 0), dx(x.size()), y(rows * out);
+    LinearView<double> l{w.data(), b.data(), dw.data(), db.data(), in, out, act};
+    auto loss = [&] {
+      linear_forward<double>(kCpu, l, x.data(), rows, y.data());
+      return dot(R, y.data());
+    };
+    loss();
+    std::vector<double> dy = R;
+    linear_backward<double>(kCpu, l, x.data(), y.data(), dy.data(), rows, dx.data());
+    check_grad("linear dW", w, dw, loss);
+    check_grad("linear db", b, db, loss);
+    check_grad("linear dx", x, dx, loss);
+  }
+}
+
+TEST(NnGrad, ConvStridedAndPadded) {
+  struct Case { int in, out, k, s, pad, h; };
+  for (Case cs : {Case{3, 4, 5, 3, 0, 11}, Case{4, 3, 3, 1, 1, 5}, Case{2, 2, 3, 1, 0, 3}}) {
+    std::mt19937 rng(2);
+    const int n = 2;
+    ConvView<double> c;
+    c.in = cs.in; c.out = cs.out; c.k = cs.k; c.stride = cs.s; c.pad = cs.pad; c.h = cs.h; c.w_in = cs.h;
+    c.act = Activation::kRelu;
+    const int oh = c.out_h(), ow = c.out_w(), patch = cs.in * cs.k * cs.k;
+    auto x = rnd(n * cs.h * cs.h * cs.in, rng), w = rnd(cs.out * patch, rng, 0.5), b = rnd(cs.out, rng, 0.1),
+         R = rnd(n * oh * ow * cs.out, rng);
+    std::vector<double> dw(w.size(), 0), db(b.size(), 0), dx(x.size()), y(R.size()), cols(n * oh * ow * patch),
+        dcols(cols.size());
+    c.w = w.data(); c.b = b.data(); c.dw = dw.data(); c.db = db.data();
+    auto loss = [&] {
+      conv_forward<double>(kCpu, c, x.data(), n, cols.data(), y.data());
+      return dot(R, y.data());
+    };
+    loss();
+    std::vector<double> dy = R;
+    conv_backward<double>(kCpu, c, cols.data(), y.data(), dy.data(), n, dcols.data(), dx.data());
+    check_grad("conv dW", w, dw, loss);
+    check_grad("conv db", b, db, loss);
+    check_grad("conv dx", x, dx, loss);
+  }
+}
+
+TEST(NnGrad, TwoLayerLstmOverAHorizonFromAGivenState) {
+  std::mt19937 rng(3);
+  const int layers = 2, in = 5, H = 4, steps = 6, batch = 3;
+  std::vector<std::vector<double>> w_ih, w_hh, b_ih, b_hh, dw_ih, dw_hh, db_ih, db_hh;
+  for (int l = 0; l < layers; ++l) {
+    const int lin = l == 0 ? in : H;
+    w_ih.push_back(rnd(4 * H * lin, rng, 0.5));
+    w_hh.push_back(rnd(4 * H * H, rng, 0.5));
+    b_ih.push_back(rnd(4 * H, rng, 0.5));
+    b_hh.push_back(rnd(4 * H, rng, 0.5));
+    dw_ih.emplace_back(w_ih.back().size(), 0);
+    dw_hh.emplace_back(w_hh.back().size(), 0);
+    db_ih.emplace_back(4 * H, 0);
+    db_hh.emplace_back(4 * H, 0);
+  }
+  std::vector<LstmLayerView<double>> views;
+  for (int l = 0; l < layers; ++l)
+    views.push_back({w_ih[l].data(), w_hh[l].data(), b_ih[l].data(), b_hh[l].data(), dw_ih[l].data(),
+                     dw_hh[l].data(), db_ih[l].data(), db_hh[l].data(), l == 0 ? in : H});
+  auto x = rnd(steps * batch * in, rng), h0 = rnd(layers * batch * H, rng, 0.5), c0 = rnd(layers * batch * H, rng, 0.5),
+       R = rnd(steps * batch * H, rng);
+  std::vector<double> y(R.size()), dx(x.size()), hT(h0.size()), cT(c0.size());
+  LstmWorkspace<double> ws(kernels::Device::CPU, layers, steps, batch, H, in);
+  auto loss = [&] {
+    lstm_forward<double>(kCpu, views, H, x.data(), steps, batch, h0.data(), c0.data(), ws, y.data(), hT.data(),
+                         cT.data());
+    return dot(R, y.data());
+  };
+  loss();
+  lstm_backward<double>(kCpu, views, H, x.data(), steps, batch, R.data(), ws, dx.data());
+  for (int l = 0; l < layers; ++l) {
+    check_grad("lstm W_ih " + std::to_string(l), w_ih[l], dw_ih[l], loss);
+    check_grad("lstm W_hh " + std::to_string(l), w_hh[l], dw_hh[l], loss);
+    check_grad("lstm b_ih " + std::to_string(l), b_ih[l], db_ih[l], loss);
+    check_grad("lstm b_hh " + std::to_string(l), b_hh[l], db_hh[l], loss);
+  }
+  check_grad("lstm dx", x, dx, loss);
+  // the returned final state equals the last step's top-layer output
+  for (int i = 0; i < batch * H; ++i) EXPECT_DOUBLE_EQ(hT[(layers - 1) * batch * H + i], y[(steps - 1) * batch * H + i]);
+}
+
+TEST(NnOps, TokensToBoxScattersNormalizesAndLastWins) {
+  // two samples; sample 0 has a duplicate (feature 3 at cell (1,2)) and padding; sample 1 is empty
+  std::vector<std::uint8_t> obs(2 * 4 * 3, 0xFF);
+  const std::uint8_t toks[] = {0x12, 3, 10, 0x00, 0, 5, 0x12, 3, 20};
+  std::copy(toks, toks + 9, obs.begin());
+  std::vector<float> inv_norm = {1.0f, 1.0f, 1.0f, 0.5f};
+  std::vector<float> box(2 * 3 * 3 * 4, -1.0f);
+  tokens_to_box<float>(kCpu, obs.data(), 2, 4, 3, 3, 4, inv_norm.data(), box.data());
+  auto at = [&](int b, int r, int c, int f) { return box[((b * 3 + r) * 3 + c) * 4 + f]; };
+  EXPECT_EQ(at(0, 1, 2, 3), 10.0f);  // 20 * 0.5: the later token wins
+  EXPECT_EQ(at(0, 0, 0, 0), 5.0f);
+  int nonzero = 0;
+  for (float v : box) nonzero += v != 0.0f;
+  EXPECT_EQ(nonzero, 2);
+}
+
+TEST(NnOps, Col2imIsTheAdjointOfIm2col) {
+  std::mt19937 rng(4);
+  const int n = 2, h = 7, w = 7, c = 3, k = 3, s = 2, pad = 1;
+  const int oh = (h + 2 * pad - k) / s + 1, ow = (w + 2 * pad - k) / s + 1;
+  auto x = rnd(n * h * w * c, rng), ycols = rnd(n * oh * ow * c * k * k, rng);
+  std::vector<double> cols(ycols.size()), back(x.size());
+  im2col<double>(kCpu, x.data(), n, h, w, c, k, s, pad, cols.data());
+  col2im<double>(kCpu, ycols.data(), n, h, w, c, k, s, pad, back.data());
+  EXPECT_NEAR(dot(ycols, cols.data()), dot(x, back.data()), 1e-9);
+}
+
+TEST(NnOps, LayoutTransposesRoundTrip) {
+  std::mt19937 rng(5);
+  auto x = rnd(2 * 3 * 4 * 5, rng);
+  std::vector<double> y(x.size()), z(x.size());
+  nhwc_to_nchw<double>(kCpu, x.data(), 2, 3, 4, 5, y.data());
+  EXPECT_EQ(y[((1 * 5 + 2) * 3 + 1) * 4 + 3], x[((1 * 3 + 1) * 4 + 3) * 5 + 2]);
+  nchw_to_nhwc<double>(kCpu, y.data(), 2, 3, 4, 5, z.data());
+  EXPECT_EQ(z, x);
+  transpose01<double>(kCpu, x.data(), 6, 4, 5, y.data());
+  EXPECT_EQ(y[(2 * 6 + 5) * 5 + 1], x[(5 * 4 + 2) * 5 + 1]);
+}
