@@ -41,7 +41,9 @@ enum class RngPurpose : std::uint32_t {
   kMapLayout = 2,     // room shuffles at reset
   kEpisodeLength = 3, // first-episode max_steps randomization
   kRandomAction = 4,  // random actions (benchmarks, sim command)
-  kUser = 16,         // first id free for later layers (policy sampling, minibatch sampling)
+  kPolicySample = 5,  // actions sampled from the policy
+  kInit = 6,          // parameter initialization
+  kUser = 16,         // minibatch sampling, and the first id free for later layers
 };
 
 // Four random words for (seed; a, b, c, purpose, index). index < 2^24.

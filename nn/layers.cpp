@@ -46,31 +46,32 @@ void conv_backward(const Context& ctx, const ConvView<T>& c, const T* cols, cons
 }
 
 template <class T>
-LstmWorkspace<T>::LstmWorkspace(kernels::Device d, int layers_, int steps_, std::int64_t batch_, int hidden_,
-                                int max_in)
-    : layers(layers_), steps(steps_), hidden(hidden_), batch(batch_) {
-  const std::size_t sb = static_cast<std::size_t>(steps_) * batch_, H = static_cast<std::size_t>(hidden_);
-  gates = kernels::DeviceBuffer<T>(d, layers_ * sb * 4 * H);
-  h = kernels::DeviceBuffer<T>(d, layers_ * (sb + batch_) * H);
-  c = kernels::DeviceBuffer<T>(d, layers_ * (sb + batch_) * H);
-  dgates = kernels::DeviceBuffer<T>(d, sb * 4 * H);
-  dh = kernels::DeviceBuffer<T>(d, batch_ * H);
-  dc = kernels::DeviceBuffer<T>(d, batch_ * H);
-  dc_prev = kernels::DeviceBuffer<T>(d, batch_ * H);
-  dx = kernels::DeviceBuffer<T>(d, sb * std::max<std::size_t>(max_in, H));
+LstmWorkspace<T>::LstmWorkspace(kernels::Device d, int layers_, std::int64_t max_rows_, std::int64_t max_batch_,
+                                int hidden_, int max_in)
+    : layers(layers_), hidden(hidden_), max_rows(max_rows_), max_batch(max_batch_) {
+  const std::size_t R = static_cast<std::size_t>(max_rows_), B = static_cast<std::size_t>(max_batch_),
+                    H = static_cast<std::size_t>(hidden_);
+  gates = kernels::DeviceBuffer<T>(d, layers_ * R * 4 * H);
+  h = kernels::DeviceBuffer<T>(d, layers_ * (R + B) * H);
+  c = kernels::DeviceBuffer<T>(d, layers_ * (R + B) * H);
+  dgates = kernels::DeviceBuffer<T>(d, R * 4 * H);
+  dh = kernels::DeviceBuffer<T>(d, B * H);
+  dc = kernels::DeviceBuffer<T>(d, B * H);
+  dc_prev = kernels::DeviceBuffer<T>(d, B * H);
+  dx = kernels::DeviceBuffer<T>(d, R * std::max<std::size_t>(max_in, H));
 }
 
 template <class T>
 void lstm_forward(const Context& ctx, const std::vector<LstmLayerView<T>>& layers, int hidden, const T* x, int steps,
                   std::int64_t batch, const T* h0, const T* c0, LstmWorkspace<T>& ws, T* y, T* h_out, T* c_out) {
-  METTA_CHECK(steps <= ws.steps && batch <= ws.batch && static_cast<int>(layers.size()) <= ws.layers,
-              "LSTM workspace too small");
+  METTA_CHECK(steps * batch <= ws.max_rows && batch <= ws.max_batch && static_cast<int>(layers.size()) <= ws.layers,
+              "LSTM workspace too small for " << steps << " steps x " << batch << " rows");
   const int H = hidden;
-  const std::int64_t BH = batch * H, state = (static_cast<std::int64_t>(ws.steps) + 1) * ws.batch * H;
+  const std::int64_t BH = batch * H, state = ws.state_stride();
   const T* in = x;
   for (std::size_t l = 0; l < layers.size(); ++l) {
     const LstmLayerView<T>& L = layers[l];
-    T* gates = ws.gates.data() + l * static_cast<std::int64_t>(ws.steps) * ws.batch * 4 * H;
+    T* gates = ws.gates.data() + l * ws.gate_stride();
     T* hs = ws.h.data() + l * state;
     T* cs = ws.c.data() + l * state;
     if (h0) kernels::copy_bytes(ctx, ctx.device, hs, ctx.device, h0 + l * BH, BH * sizeof(T));
@@ -95,12 +96,12 @@ template <class T>
 void lstm_backward(const Context& ctx, const std::vector<LstmLayerView<T>>& layers, int hidden, const T* x, int steps,
                    std::int64_t batch, const T* dy, LstmWorkspace<T>& ws, T* dx) {
   const int H = hidden;
-  const std::int64_t BH = batch * H, state = (static_cast<std::int64_t>(ws.steps) + 1) * ws.batch * H;
+  const std::int64_t BH = batch * H, state = ws.state_stride();
   const int n = static_cast<int>(steps * batch);
   const T* dout = dy;  // gradient of this layer's outputs [steps, batch, H]
   for (int l = static_cast<int>(layers.size()) - 1; l >= 0; --l) {
     const LstmLayerView<T>& L = layers[l];
-    const T* gates = ws.gates.data() + l * static_cast<std::int64_t>(ws.steps) * ws.batch * 4 * H;
+    const T* gates = ws.gates.data() + l * ws.gate_stride();
     const T* hs = ws.h.data() + l * state;
     const T* cs = ws.c.data() + l * state;
     const T* in = l == 0 ? x : ws.h.data() + (l - 1) * state + BH;

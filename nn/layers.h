@@ -60,18 +60,21 @@ struct LstmLayerView {
   int in = 0;
 };
 
-// Activations of a multi-layer LSTM over `steps` time steps of `batch` rows (time-major), kept for BPTT.
+// Activations of a multi-layer LSTM (time-major), kept for BPTT. Sized by capacity: any call with
+// steps * batch <= max_rows and batch <= max_batch fits.
 template <class T>
 struct LstmWorkspace {
   LstmWorkspace() = default;
-  LstmWorkspace(kernels::Device d, int layers, int steps, std::int64_t batch, int hidden, int max_in);
-  int layers = 0, steps = 0, hidden = 0;
-  std::int64_t batch = 0;
-  kernels::DeviceBuffer<T> gates;   // [layers, steps, batch, 4H] activated gates
-  kernels::DeviceBuffer<T> h, c;    // [layers, steps + 1, batch, H]; index 0 = initial state
+  LstmWorkspace(kernels::Device d, int layers, std::int64_t max_rows, std::int64_t max_batch, int hidden, int max_in);
+  int layers = 0, hidden = 0;
+  std::int64_t max_rows = 0, max_batch = 0;
+  kernels::DeviceBuffer<T> gates;   // per layer [steps, batch, 4H] activated gates (layer stride max_rows * 4H)
+  kernels::DeviceBuffer<T> h, c;    // per layer [steps + 1, batch, H]; index 0 = initial state
   kernels::DeviceBuffer<T> dgates;  // [steps, batch, 4H]
   kernels::DeviceBuffer<T> dh, dc, dc_prev;  // [batch, H]
   kernels::DeviceBuffer<T> dx;      // [steps, batch, max(in, H)] gradient passed down between layers
+  std::int64_t gate_stride() const { return max_rows * 4 * hidden; }
+  std::int64_t state_stride() const { return (max_rows + max_batch) * hidden; }
 };
 
 // x [steps, batch, in] from state (h0, c0) [layers, batch, H] (null = zeros) -> y [steps, batch, H] (top

@@ -48,6 +48,24 @@ void nchw_to_nhwc(const Context& ctx, const T* x, std::int64_t n, int h, int w, 
 template <class T>
 void add_into(const Context& ctx, const T* x, T* y, std::int64_t n);
 
+// The action distribution over A flat logits per row (log-softmax, no masking; trainer.md §5).
+// flat index of action (type, arg) = cum[type] + arg. Rows whose action is out of range get index 0.
+// Forward: logp[r] of the given action and the entropy -sum p log p.
+template <class T>
+void action_dist_forward(const Context& ctx, const T* logits, std::int64_t n, int num_logits, const std::int32_t* actions,
+                         const std::int32_t* cum, int num_types, T* logp, T* entropy);
+// dlogits[r, j] = g_logp[r] (1[j = a] - p_j) - g_entropy[r] p_j (log p_j + H)   (overwrites dlogits)
+template <class T>
+void action_dist_backward(const Context& ctx, const T* logits, std::int64_t n, int num_logits,
+                          const std::int32_t* actions, const std::int32_t* cum, int num_types, const T* g_logp,
+                          const T* g_entropy, T* dlogits);
+// Samples one action per row by inverse CDF with u from the counter RNG keyed (seed, counter, row);
+// writes actions [n, 2] (type, arg) via the flat -> (type, arg) tables and its log-prob.
+template <class T>
+void action_dist_sample(const Context& ctx, const T* logits, std::int64_t n, int num_logits, const std::int32_t* flat_type,
+                        const std::int32_t* flat_arg, std::uint64_t seed, std::uint32_t counter, std::int32_t* actions,
+                        T* logp);
+
 // [a, b, c] -> [b, a, c] (segment-major <-> time-major).
 template <class T>
 void transpose01(const Context& ctx, const T* x, std::int64_t a, std::int64_t b, std::int64_t c, T* y);

@@ -5,6 +5,7 @@
 #include <cmath>
 
 #include "kernels/parallel.h"
+#include "kernels/rng.h"
 #include "nn/ops.h"
 
 #ifndef METTA_BACKEND_NS
@@ -127,6 +128,88 @@ void nchw_to_nhwc(const Context& ctx, const T* x, std::int64_t n, int h, int w, 
     const std::int64_t hw = static_cast<std::int64_t>(h) * w;
     const std::int64_t b = i / (c * hw), rem = i % (c * hw), p = rem / c, ci = rem % c;
     y[i] = x[(b * c + ci) * hw + p];
+  });
+}
+
+template <class T>
+METTA_HD inline int flat_action(const std::int32_t* actions, std::int64_t r, const std::int32_t* cum, int num_types,
+                                int num_logits) {
+  const int type = actions[r * 2], arg = actions[r * 2 + 1];
+  if (type < 0 || type >= num_types) return 0;
+  const int idx = cum[type] + arg;
+  return idx >= cum[type] && idx < cum[type + 1] && idx < num_logits ? idx : 0;
+}
+
+// max and log-sum-exp of one row
+template <class T>
+METTA_HD inline T row_logsumexp(const T* z, int a) {
+  T m = z[0];
+  for (int j = 1; j < a; ++j) m = z[j] > m ? z[j] : m;
+  T s = T(0);
+  for (int j = 0; j < a; ++j) s += exp(z[j] - m);
+  return m + log(s);
+}
+
+template <class T>
+void action_dist_forward(const Context& ctx, const T* logits, std::int64_t n, int num_logits, const std::int32_t* actions,
+                         const std::int32_t* cum, int num_types, T* logp, T* entropy) {
+  parallel_for(ctx, n, [=] METTA_HD(std::int64_t r) {
+    const T* z = logits + r * num_logits;
+    const T lse = row_logsumexp(z, num_logits);
+    T h = T(0);
+    for (int j = 0; j < num_logits; ++j) {
+      const T lp = z[j] - lse;
+      h -= exp(lp) * lp;
+    }
+    entropy[r] = h;
+    logp[r] = z[flat_action<T>(actions, r, cum, num_types, num_logits)] - lse;
+  });
+}
+
+template <class T>
+void action_dist_backward(const Context& ctx, const T* logits, std::int64_t n, int num_logits,
+                          const std::int32_t* actions, const std::int32_t* cum, int num_types, const T* g_logp,
+                          const T* g_entropy, T* dlogits) {
+  parallel_for(ctx, n, [=] METTA_HD(std::int64_t r) {
+    const T* z = logits + r * num_logits;
+    T* dz = dlogits + r * num_logits;
+    const T lse = row_logsumexp(z, num_logits);
+    T h = T(0);
+    for (int j = 0; j < num_logits; ++j) {
+      const T lp = z[j] - lse;
+      h -= exp(lp) * lp;
+    }
+    const int a = flat_action<T>(actions, r, cum, num_types, num_logits);
+    const T gl = g_logp ? g_logp[r] : T(0), ge = g_entropy ? g_entropy[r] : T(0);
+    for (int j = 0; j < num_logits; ++j) {
+      const T lp = z[j] - lse, p = exp(lp);
+      dz[j] = gl * ((j == a ? T(1) : T(0)) - p) - ge * p * (lp + h);
+    }
+  });
+}
+
+template <class T>
+void action_dist_sample(const Context& ctx, const T* logits, std::int64_t n, int num_logits, const std::int32_t* flat_type,
+                        const std::int32_t* flat_arg, std::uint64_t seed, std::uint32_t counter, std::int32_t* actions,
+                        T* logp) {
+  parallel_for(ctx, n, [=] METTA_HD(std::int64_t r) {
+    const T* z = logits + r * num_logits;
+    const T lse = row_logsumexp(z, num_logits);
+    const kernels::U32x4 w = kernels::rng_draw(seed, counter, static_cast<std::uint32_t>(r),
+                                               static_cast<std::uint32_t>(r >> 32), kernels::RngPurpose::kPolicySample, 0);
+    const T u = static_cast<T>(kernels::uniform_unit(w.v[0]));
+    int pick = num_logits - 1;  // fallback for rounding: the last action
+    T cdf = T(0);
+    for (int j = 0; j < num_logits; ++j) {
+      cdf += exp(z[j] - lse);
+      if (u < cdf) {
+        pick = j;
+        break;
+      }
+    }
+    actions[r * 2] = flat_type[pick];
+    actions[r * 2 + 1] = flat_arg[pick];
+    logp[r] = z[pick] - lse;
   });
 }
 

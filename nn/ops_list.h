@@ -23,6 +23,18 @@
     (ctx, x, n, h, w, c, y))                                                                                   \
   X(T, nchw_to_nhwc, (const Context& ctx, const T* x, std::int64_t n, int h, int w, int c, T* y),             \
     (ctx, x, n, h, w, c, y))                                                                                   \
+  X(T, action_dist_forward,                                                                                    \
+    (const Context& ctx, const T* logits, std::int64_t n, int num_logits, const std::int32_t* actions,         \
+     const std::int32_t* cum, int num_types, T* logp, T* entropy),                                             \
+    (ctx, logits, n, num_logits, actions, cum, num_types, logp, entropy))                                      \
+  X(T, action_dist_backward,                                                                                   \
+    (const Context& ctx, const T* logits, std::int64_t n, int num_logits, const std::int32_t* actions,         \
+     const std::int32_t* cum, int num_types, const T* g_logp, const T* g_entropy, T* dlogits),                 \
+    (ctx, logits, n, num_logits, actions, cum, num_types, g_logp, g_entropy, dlogits))                         \
+  X(T, action_dist_sample,                                                                                     \
+    (const Context& ctx, const T* logits, std::int64_t n, int num_logits, const std::int32_t* flat_type,       \
+     const std::int32_t* flat_arg, std::uint64_t seed, std::uint32_t counter, std::int32_t* actions, T* logp), \
+    (ctx, logits, n, num_logits, flat_type, flat_arg, seed, counter, actions, logp))                           \
   X(T, add_into, (const Context& ctx, const T* x, T* y, std::int64_t n), (ctx, x, y, n))                     \
   X(T, transpose01, (const Context& ctx, const T* x, std::int64_t a, std::int64_t b, std::int64_t c, T* y),   \
     (ctx, x, a, b, c, y))                                                                                      \

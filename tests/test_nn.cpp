@@ -116,7 +116,7 @@ TEST(NnGrad, TwoLayerLstmOverAHorizonFromAGivenState) {
   auto x = rnd(steps * batch * in, rng), h0 = rnd(layers * batch * H, rng, 0.5), c0 = rnd(layers * batch * H, rng, 0.5),
        R = rnd(steps * batch * H, rng);
   std::vector<double> y(R.size()), dx(x.size()), hT(h0.size()), cT(c0.size());
-  LstmWorkspace<double> ws(kernels::Device::CPU, layers, steps, batch, H, in);
+  LstmWorkspace<double> ws(kernels::Device::CPU, layers, steps * batch, batch, H, in);
   auto loss = [&] {
     lstm_forward<double>(kCpu, views, H, x.data(), steps, batch, h0.data(), c0.data(), ws, y.data(), hT.data(),
                          cT.data());

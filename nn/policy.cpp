@@ -1,0 +1,374 @@
+#include "nn/policy.h"
+
+#include <algorithm>
+#include <cmath>
+
+namespace metta::nn {
+
+using kernels::DeviceBuffer;
+using kernels::gemm;
+using kernels::Trans;
+
+PolicyArch PolicyArch::fast(int features) {
+  PolicyArch a;
+  a.name = "fast";
+  a.features = features;
+  a.convs = {{64, 5, 3, 0}, {64, 3, 1, 0}};
+  a.fcs = {128, 128};
+  a.lstm_layers = 2;
+  a.hidden = 128;
+  a.critic_hidden = 1024;
+  a.actor_hidden = 512;
+  return a;
+}
+
+PolicyArch PolicyArch::api_default(int features) {
+  PolicyArch a;
+  a.name = "api_default";
+  a.features = features;
+  a.convs = {{32, 3, 1, 1}, {64, 3, 1, 1}};
+  a.fcs = {512};
+  a.lstm_layers = 1;
+  a.hidden = 512;
+  a.critic_hidden = 0;
+  a.actor_hidden = 512;
+  return a;
+}
+
+PolicyArch PolicyArch::by_name(const std::string& name, int features) {
+  if (name == "fast") return fast(features);
+  if (name == "api_default") return api_default(features);
+  METTA_FAIL("agent preset: got '" << name << "', expected 'fast' or 'api_default'");
+}
+
+ActionSpace::ActionSpace(std::vector<int> max_args_) : max_args(std::move(max_args_)) {
+  cum.push_back(0);
+  for (std::size_t t = 0; t < max_args.size(); ++t) {
+    METTA_CHECK(max_args[t] >= 0, "action type " << t << ": max_arg " << max_args[t]);
+    for (int a = 0; a <= max_args[t]; ++a) {
+      flat_type.push_back(static_cast<std::int32_t>(t));
+      flat_arg.push_back(a);
+    }
+    cum.push_back(cum.back() + max_args[t] + 1);
+  }
+  METTA_CHECK(!max_args.empty(), "empty action space");
+}
+
+namespace {
+template <class T>
+DeviceBuffer<T> upload(const kernels::Context& ctx, const std::vector<T>& v) {
+  DeviceBuffer<T> b(ctx.device, v.size());
+  b.upload(ctx, v);
+  return b;
+}
+}  // namespace
+
+template <class T>
+Policy<T>::Policy(const kernels::Context& ctx, const PolicyArch& arch, const ActionSpace& actions,
+                  const std::vector<float>& feature_norms, std::uint64_t seed, std::int64_t max_rows, int max_steps)
+    : ctx_(ctx), arch_(arch), actions_(actions), max_rows_(max_rows), max_steps_(max_steps) {
+  METTA_CHECK(static_cast<int>(feature_norms.size()) == arch.features,
+              "feature normalizations: got " << feature_norms.size() << ", expected " << arch.features);
+  METTA_CHECK(actions.num_logits() + 1 <= arch.num_embeddings,
+              actions.num_logits() << " actions need more than " << arch.num_embeddings << " action embeddings");
+  METTA_CHECK(max_rows >= 1 && max_steps >= 1, "policy sized for " << max_rows << " rows, " << max_steps << " steps");
+  // ---- parameter table (torch names and shapes)
+  int h = arch.obs_h, w = arch.obs_w, c = arch.features;
+  for (std::size_t i = 0; i < arch.convs.size(); ++i) {
+    const ConvSpec& s = arch.convs[i];
+    const std::string name = "cnn" + std::to_string(i + 1);
+    table_.add(name + ".weight", {s.out, c, s.k, s.k});
+    table_.add(name + ".bias", {s.out});
+    h = (h + 2 * s.pad - s.k) / s.stride + 1;
+    w = (w + 2 * s.pad - s.k) / s.stride + 1;
+    METTA_CHECK(h >= 1 && w >= 1, "convolution " << name << " leaves no output");
+    c = s.out;
+  }
+  conv_out_h_ = h;
+  conv_out_w_ = w;
+  flat_size_ = c * h * w;
+  std::vector<std::string> fc_names;
+  for (std::size_t i = 0; i < arch.fcs.size(); ++i)
+    fc_names.push_back(i + 1 == arch.fcs.size() ? "encoded_obs" : "fc" + std::to_string(i + 1));
+  int in = flat_size_;
+  for (std::size_t i = 0; i < arch.fcs.size(); ++i) {
+    table_.add(fc_names[i] + ".weight", {arch.fcs[i], in});
+    table_.add(fc_names[i] + ".bias", {arch.fcs[i]});
+    in = arch.fcs[i];
+  }
+  const int H = arch.hidden;
+  for (int l = 0; l < arch.lstm_layers; ++l) {
+    const std::string s = std::to_string(l);
+    table_.add("lstm.weight_ih_l" + s, {4 * H, l == 0 ? in : H});
+    table_.add("lstm.weight_hh_l" + s, {4 * H, H});
+    table_.add("lstm.bias_ih_l" + s, {4 * H});
+    table_.add("lstm.bias_hh_l" + s, {4 * H});
+  }
+  if (arch.critic_hidden > 0) {
+    table_.add("critic_1.weight", {arch.critic_hidden, H});
+    table_.add("critic_1.bias", {arch.critic_hidden});
+  }
+  table_.add("value.weight", {1, arch.critic_hidden > 0 ? arch.critic_hidden : H});
+  table_.add("value.bias", {1});
+  table_.add("actor_1.weight", {arch.actor_hidden, H});
+  table_.add("actor_1.bias", {arch.actor_hidden});
+  table_.add("action_embeds.weight", {arch.num_embeddings, arch.embed_dim});
+  table_.add("action.W", {1, arch.actor_hidden, arch.embed_dim});
+  table_.add("action.bias", {1});
+
+  // ---- initialization (host, double)
+  std::vector<double> init(static_cast<std::size_t>(table_.total()), 0.0);
+  std::uint32_t stream = 0;
+  for (const ParamInfo& p : table_.all()) {
+    double* dst = init.data() + p.offset;
+    ++stream;
+    const bool is_bias = p.shape.size() == 1 || p.name == "action.bias";
+    if (p.name.rfind("lstm.bias", 0) == 0) {
+      std::fill(dst, dst + p.count, 1.0);
+    } else if (p.name == "action.W" || p.name == "action.bias") {
+      init_uniform(dst, p.count, 1.0 / std::sqrt(static_cast<double>(arch.actor_hidden)), seed, stream);
+    } else if (p.name == "action_embeds.weight") {
+      init_orthogonal(dst, p.shape[0], p.shape[1], 1.0, seed, stream);
+      double mx = 0;
+      for (std::int64_t i = 0; i < p.count; ++i) mx = std::max(mx, std::abs(dst[i]));
+      for (std::int64_t i = 0; i < p.count; ++i) dst[i] *= 0.1 / mx;
+    } else if (!is_bias) {
+      const double gain = p.name == "critic_1.weight" ? std::sqrt(2.0) : 1.0;  // Tanh layers get sqrt(2)
+      init_orthogonal(dst, p.shape[0], p.count / p.shape[0], gain, seed, stream);
+    }
+  }
+  params_ = DeviceBuffer<T>(ctx.device, init.size());
+  params_.upload(ctx, std::vector<T>(init.begin(), init.end()));
+  grads_ = DeviceBuffer<T>(ctx.device, init.size());
+  zero_grads();
+  std::vector<T> inv(feature_norms.size());
+  for (std::size_t f = 0; f < inv.size(); ++f) inv[f] = static_cast<T>(1.0 / feature_norms[f]);
+  inv_norm_ = upload(ctx, inv);
+  cum_ = upload(ctx, actions.cum);
+  flat_type_ = upload(ctx, actions.flat_type);
+  flat_arg_ = upload(ctx, actions.flat_arg);
+  build_views();
+
+  // ---- workspaces for max_rows rows
+  const auto R = static_cast<std::size_t>(max_rows);
+  const int A = actions.num_logits(), E = arch.embed_dim;
+  box_ = DeviceBuffer<T>(ctx.device, R * arch.obs_h * arch.obs_w * arch.features);
+  std::size_t max_cols = 1;
+  for (const ConvView<T>& cv : convs_) {
+    const std::size_t pix = R * cv.out_h() * cv.out_w();
+    conv_cols_.emplace_back(ctx.device, pix * cv.in * cv.k * cv.k);
+    conv_out_.emplace_back(ctx.device, pix * cv.out);
+    dconv_.emplace_back(ctx.device, pix * cv.out);
+    max_cols = std::max(max_cols, pix * cv.in * cv.k * cv.k);
+  }
+  dcols_ = DeviceBuffer<T>(ctx.device, max_cols);
+  flat_ = DeviceBuffer<T>(ctx.device, R * flat_size_);
+  dflat_ = DeviceBuffer<T>(ctx.device, R * flat_size_);
+  for (int f : arch.fcs) {
+    fc_out_.emplace_back(ctx.device, R * f);
+    dfc_.emplace_back(ctx.device, R * f);
+  }
+  const int fc_last = arch.fcs.empty() ? flat_size_ : arch.fcs.back();
+  core_tm_in_ = DeviceBuffer<T>(ctx.device, R * fc_last);
+  dlstm_in_tm_ = DeviceBuffer<T>(ctx.device, R * fc_last);
+  core_tm_out_ = DeviceBuffer<T>(ctx.device, R * H);
+  core_ = DeviceBuffer<T>(ctx.device, R * H);
+  lstm_ws_ = LstmWorkspace<T>(ctx.device, arch.lstm_layers, max_rows, max_rows, H, fc_last);
+  if (arch.critic_hidden > 0) {
+    critic_h_ = DeviceBuffer<T>(ctx.device, R * arch.critic_hidden);
+    dcritic_ = DeviceBuffer<T>(ctx.device, R * arch.critic_hidden);
+  }
+  value_ = DeviceBuffer<T>(ctx.device, R);
+  dvalue_ = DeviceBuffer<T>(ctx.device, R);
+  actor_h_ = DeviceBuffer<T>(ctx.device, R * arch.actor_hidden);
+  dactor_ = DeviceBuffer<T>(ctx.device, R * arch.actor_hidden);
+  q_ = DeviceBuffer<T>(ctx.device, R * E);
+  dq_ = DeviceBuffer<T>(ctx.device, R * E);
+  logits_ = DeviceBuffer<T>(ctx.device, R * A);
+  dlogits_ = DeviceBuffer<T>(ctx.device, R * A);
+  logp_ = DeviceBuffer<T>(ctx.device, R);
+  entropy_ = DeviceBuffer<T>(ctx.device, R);
+  dcore_ = DeviceBuffer<T>(ctx.device, R * H);
+  dcore_c_ = DeviceBuffer<T>(ctx.device, R * H);
+  dcore_tm_ = DeviceBuffer<T>(ctx.device, R * H);
+}
+
+template <class T>
+void Policy<T>::build_views() {
+  int h = arch_.obs_h, w = arch_.obs_w, c = arch_.features;
+  convs_.clear();
+  for (std::size_t i = 0; i < arch_.convs.size(); ++i) {
+    const ConvSpec& s = arch_.convs[i];
+    const std::string name = "cnn" + std::to_string(i + 1);
+    ConvView<T> v;
+    v.w = param_of(name + ".weight");
+    v.b = param_of(name + ".bias");
+    v.dw = grad_of(name + ".weight");
+    v.db = grad_of(name + ".bias");
+    v.in = c;
+    v.out = s.out;
+    v.k = s.k;
+    v.stride = s.stride;
+    v.pad = s.pad;
+    v.h = h;
+    v.w_in = w;
+    v.act = Activation::kRelu;
+    h = v.out_h();
+    w = v.out_w();
+    c = s.out;
+    convs_.push_back(v);
+  }
+  auto linear = [&](const std::string& name, Activation act) {
+    const ParamInfo& p = table_.at(name + ".weight");
+    LinearView<T> v;
+    v.w = param_of(name + ".weight");
+    v.b = param_of(name + ".bias");
+    v.dw = grad_of(name + ".weight");
+    v.db = grad_of(name + ".bias");
+    v.out = static_cast<int>(p.shape[0]);
+    v.in = static_cast<int>(p.shape[1]);
+    v.act = act;
+    return v;
+  };
+  fcs_.clear();
+  for (std::size_t i = 0; i < arch_.fcs.size(); ++i)
+    fcs_.push_back(linear(i + 1 == arch_.fcs.size() ? "encoded_obs" : "fc" + std::to_string(i + 1), Activation::kRelu));
+  lstm_.clear();
+  for (int l = 0; l < arch_.lstm_layers; ++l) {
+    const std::string s = std::to_string(l);
+    LstmLayerView<T> v;
+    v.w_ih = param_of("lstm.weight_ih_l" + s);
+    v.w_hh = param_of("lstm.weight_hh_l" + s);
+    v.b_ih = param_of("lstm.bias_ih_l" + s);
+    v.b_hh = param_of("lstm.bias_hh_l" + s);
+    v.dw_ih = grad_of("lstm.weight_ih_l" + s);
+    v.dw_hh = grad_of("lstm.weight_hh_l" + s);
+    v.db_ih = grad_of("lstm.bias_ih_l" + s);
+    v.db_hh = grad_of("lstm.bias_hh_l" + s);
+    v.in = static_cast<int>(table_.at("lstm.weight_ih_l" + s).shape[1]);
+    lstm_.push_back(v);
+  }
+  if (arch_.critic_hidden > 0) critic_ = linear("critic_1", Activation::kTanh);
+  value_layer_ = linear("value", Activation::kNone);
+  actor_ = linear("actor_1", Activation::kRelu);
+}
+
+template <class T>
+void Policy<T>::zero_grads() {
+  grads_.fill_bytes_with(ctx_, 0);
+}
+
+template <class T>
+void Policy<T>::forward(const std::uint8_t* obs, std::int64_t segments, int steps, const std::int32_t* actions,
+                        const T* h0, const T* c0, T* h_out, T* c_out, std::uint64_t seed, std::uint32_t counter,
+                        std::int32_t* sampled) {
+  const std::int64_t rows = segments * steps;
+  METTA_CHECK(rows >= 1 && rows <= max_rows_ && steps <= max_steps_,
+              "policy forward of " << segments << " x " << steps << " rows; sized for " << max_rows_ << " rows, "
+                                   << max_steps_ << " steps");
+  METTA_CHECK(actions || sampled, "policy forward needs actions to score or a buffer for sampled actions");
+  rows_ = rows;
+  segments_ = segments;
+  steps_ = steps;
+  last_actions_ = actions;
+  const int H = arch_.hidden, A = actions_.num_logits(), E = arch_.embed_dim;
+  tokens_to_box<T>(ctx_, obs, rows, arch_.tokens, arch_.obs_h, arch_.obs_w, arch_.features, inv_norm_.data(),
+                   box_.data());
+  const T* x = box_.data();
+  for (std::size_t i = 0; i < convs_.size(); ++i) {
+    conv_forward<T>(ctx_, convs_[i], x, rows, conv_cols_[i].data(), conv_out_[i].data());
+    x = conv_out_[i].data();
+  }
+  const int spatial = conv_out_h_ * conv_out_w_;
+  if (spatial > 1) {  // torch flattens NCHW
+    nhwc_to_nchw<T>(ctx_, x, rows, conv_out_h_, conv_out_w_, flat_size_ / spatial, flat_.data());
+    x = flat_.data();
+  }
+  for (std::size_t i = 0; i < fcs_.size(); ++i) {
+    linear_forward<T>(ctx_, fcs_[i], x, rows, fc_out_[i].data());
+    x = fc_out_[i].data();
+  }
+  const int fc_last = fcs_.empty() ? flat_size_ : fcs_.back().out;
+  transpose01<T>(ctx_, x, segments, steps, fc_last, core_tm_in_.data());
+  lstm_forward<T>(ctx_, lstm_, H, core_tm_in_.data(), steps, segments, h0, c0, lstm_ws_, core_tm_out_.data(), h_out,
+                  c_out);
+  transpose01<T>(ctx_, core_tm_out_.data(), steps, segments, H, core_.data());
+  const T* core = core_.data();
+  if (arch_.critic_hidden > 0) {
+    linear_forward<T>(ctx_, critic_, core, rows, critic_h_.data());
+    linear_forward<T>(ctx_, value_layer_, critic_h_.data(), rows, value_.data());
+  } else {
+    linear_forward<T>(ctx_, value_layer_, core, rows, value_.data());
+  }
+  linear_forward<T>(ctx_, actor_, core, rows, actor_h_.data());
+  // bilinear head: q = tanh(a W), logits = q E^T + bias over the active embeddings 1 .. A
+  gemm<T>(ctx_, Trans::kNo, Trans::kNo, static_cast<int>(rows), E, arch_.actor_hidden, T(1), actor_h_.data(),
+          param_of("action.W"), T(0), q_.data());
+  bias_activation<T>(ctx_, q_.data(), nullptr, rows, E, Activation::kTanh);
+  gemm<T>(ctx_, Trans::kNo, Trans::kYes, static_cast<int>(rows), A, E, T(1), q_.data(),
+          param_of("action_embeds.weight") + E, T(0), logits_.data());
+  bias_activation<T>(ctx_, logits_.data(), param_of("action.bias"), rows * A, 1, Activation::kNone);
+  if (actions) {
+    action_dist_forward<T>(ctx_, logits_.data(), rows, A, actions, cum_.data(), actions_.num_types(), logp_.data(),
+                           entropy_.data());
+  } else {
+    action_dist_sample<T>(ctx_, logits_.data(), rows, A, flat_type_.data(), flat_arg_.data(), seed, counter, sampled,
+                          logp_.data());
+  }
+}
+
+template <class T>
+void Policy<T>::backward(const T* d_logp, const T* d_entropy, const T* d_value) {
+  METTA_CHECK(last_actions_ != nullptr, "policy backward after a forward that sampled its actions");
+  const std::int64_t rows = rows_;
+  const int H = arch_.hidden, A = actions_.num_logits(), E = arch_.embed_dim, AH = arch_.actor_hidden;
+  action_dist_backward<T>(ctx_, logits_.data(), rows, A, last_actions_, cum_.data(), actions_.num_types(), d_logp,
+                          d_entropy, dlogits_.data());
+  bias_backward<T>(ctx_, dlogits_.data(), rows * A, 1, grad_of("action.bias"));
+  const T* emb = param_of("action_embeds.weight") + E;
+  gemm<T>(ctx_, Trans::kYes, Trans::kNo, A, E, static_cast<int>(rows), T(1), dlogits_.data(), q_.data(), T(1),
+          grad_of("action_embeds.weight") + E);
+  gemm<T>(ctx_, Trans::kNo, Trans::kNo, static_cast<int>(rows), E, A, T(1), dlogits_.data(), emb, T(0), dq_.data());
+  activation_backward<T>(ctx_, q_.data(), dq_.data(), rows * E, Activation::kTanh);
+  gemm<T>(ctx_, Trans::kYes, Trans::kNo, AH, E, static_cast<int>(rows), T(1), actor_h_.data(), dq_.data(), T(1),
+          grad_of("action.W"));
+  gemm<T>(ctx_, Trans::kNo, Trans::kYes, static_cast<int>(rows), AH, E, T(1), dq_.data(), param_of("action.W"), T(0),
+          dactor_.data());
+  const T* core = core_.data();
+  linear_backward<T>(ctx_, actor_, core, actor_h_.data(), dactor_.data(), rows, dcore_.data());
+  kernels::copy_bytes(ctx_, ctx_.device, dvalue_.data(), ctx_.device, d_value, rows * sizeof(T));
+  if (arch_.critic_hidden > 0) {
+    linear_backward<T>(ctx_, value_layer_, critic_h_.data(), value_.data(), dvalue_.data(), rows, dcritic_.data());
+    linear_backward<T>(ctx_, critic_, core, critic_h_.data(), dcritic_.data(), rows, dcore_c_.data());
+  } else {
+    linear_backward<T>(ctx_, value_layer_, core, value_.data(), dvalue_.data(), rows, dcore_c_.data());
+  }
+  add_into<T>(ctx_, dcore_c_.data(), dcore_.data(), rows * H);
+  transpose01<T>(ctx_, dcore_.data(), segments_, steps_, H, dcore_tm_.data());
+  lstm_backward<T>(ctx_, lstm_, H, core_tm_in_.data(), steps_, segments_, dcore_tm_.data(), lstm_ws_,
+                   dlstm_in_tm_.data());
+  const int fc_last = fcs_.empty() ? flat_size_ : fcs_.back().out;
+  const int spatial = conv_out_h_ * conv_out_w_;
+  // gradient of the flattened conv output: dflat_ (NCHW) when spatial > 1, else directly the last conv's
+  T* dflat = spatial > 1 ? dflat_.data() : dconv_.back().data();
+  const T* flat_in = spatial > 1 ? flat_.data() : conv_out_.back().data();
+  T* dlast = fcs_.empty() ? dflat : dfc_.back().data();
+  transpose01<T>(ctx_, dlstm_in_tm_.data(), steps_, segments_, fc_last, dlast);
+  for (int i = static_cast<int>(fcs_.size()) - 1; i >= 0; --i) {
+    const T* x = i == 0 ? flat_in : fc_out_[i - 1].data();
+    T* dx = i == 0 ? dflat : dfc_[i - 1].data();
+    linear_backward<T>(ctx_, fcs_[i], x, fc_out_[i].data(), dfc_[i].data(), rows, dx);
+  }
+  if (spatial > 1) nchw_to_nhwc<T>(ctx_, dflat_.data(), rows, conv_out_h_, conv_out_w_, flat_size_ / spatial,
+                                   dconv_.back().data());
+  for (int i = static_cast<int>(convs_.size()) - 1; i >= 0; --i) {
+    T* dx = i == 0 ? nullptr : dconv_[i - 1].data();
+    conv_backward<T>(ctx_, convs_[i], conv_cols_[i].data(), conv_out_[i].data(), dconv_[i].data(), rows,
+                     dcols_.data(), dx);
+  }
+}
+
+template class Policy<float>;
+template class Policy<double>;
+
+}  // namespace metta::nn

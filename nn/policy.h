@@ -1,0 +1,119 @@
+// The agent's policy network (trainer.md §2–6): token -> box encoder, convolutions, fully connected
+// layers, a multi-layer LSTM, a critic and the bilinear actor over action embeddings, with a hand-written
+// backward pass. Two presets: `fast` (the trainer's default agent) and `api_default` (hidden 512, one
+// LSTM layer). All weights live in one flat buffer (ParamTable names them as torch does); all workspaces
+// are allocated at construction for the largest batch, so forward and backward allocate nothing.
+//
+// Rows are segment-major: row = segment * steps + t. The LSTM runs time-major inside. Training replays
+// each segment from a zero state (or a given one); the rollout forward is steps = 1 with the per-agent
+// state carried in and out.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "kernels/memory.h"
+#include "nn/layers.h"
+#include "nn/params.h"
+
+namespace metta::nn {
+
+struct ConvSpec {
+  int out, k, stride, pad;
+};
+
+struct PolicyArch {
+  std::string name;
+  int obs_h = 11, obs_w = 11, features = 22, tokens = 200;
+  std::vector<ConvSpec> convs;
+  std::vector<int> fcs;          // sizes after the flatten
+  int lstm_layers = 2, hidden = 128;
+  int critic_hidden = 1024;      // 0: the value is read from the core directly
+  int actor_hidden = 512;
+  int embed_dim = 16, num_embeddings = 100;
+
+  static PolicyArch fast(int features);
+  static PolicyArch api_default(int features);
+  static PolicyArch by_name(const std::string& name, int features);  // "fast" | "api_default"
+};
+
+// The flat action space of trainer.md §5: logit index = cum[type] + arg.
+struct ActionSpace {
+  explicit ActionSpace(std::vector<int> max_args);
+  std::vector<int> max_args;
+  std::vector<std::int32_t> cum;                  // [types + 1]
+  std::vector<std::int32_t> flat_type, flat_arg;  // [logits]
+  int num_types() const { return static_cast<int>(max_args.size()); }
+  int num_logits() const { return cum.back(); }
+};
+
+template <class T>
+class Policy {
+ public:
+  // max_rows: the largest segments * steps of a training forward; max_steps: the largest steps; the
+  // rollout forward (steps = 1) may use up to max_rows rows as well.
+  Policy(const kernels::Context& ctx, const PolicyArch& arch, const ActionSpace& actions,
+         const std::vector<float>& feature_norms, std::uint64_t seed, std::int64_t max_rows, int max_steps);
+
+  // Forward over obs [segments, steps, tokens, 3]. With `actions` given ([rows, 2]), the log-probs and
+  // entropies of those actions; otherwise actions are sampled (seed, counter) into `sampled` [rows, 2].
+  // h0, c0: [layers, segments, H] initial state or null (zeros); h_out, c_out: final state or null.
+  void forward(const std::uint8_t* obs, std::int64_t segments, int steps, const std::int32_t* actions,
+               const T* h0, const T* c0, T* h_out, T* c_out, std::uint64_t seed = 0, std::uint32_t counter = 0,
+               std::int32_t* sampled = nullptr);
+  // Backward of the last forward (which must have been given actions): accumulates into grads().
+  void backward(const T* d_logp, const T* d_entropy, const T* d_value);
+  void zero_grads();
+
+  // Outputs of the last forward, [rows] on the device.
+  const T* logp() const { return logp_.data(); }
+  const T* entropy() const { return entropy_.data(); }
+  const T* value() const { return value_.data(); }
+  const T* logits() const { return logits_.data(); }  // [rows, A]
+
+  T* params() { return params_.data(); }
+  const T* params() const { return params_.data(); }
+  T* grads() { return grads_.data(); }
+  std::int64_t num_params() const { return table_.total(); }
+  const ParamTable& table() const { return table_; }
+  const PolicyArch& arch() const { return arch_; }
+  const ActionSpace& action_space() const { return actions_; }
+  const kernels::Context& context() const { return ctx_; }
+  int state_size() const { return arch_.lstm_layers * arch_.hidden; }  // per row, h or c
+
+ private:
+  void build_views();
+  T* grad_of(const std::string& name) { return grads_.data() + table_.at(name).offset; }
+  const T* param_of(const std::string& name) const { return params_.data() + table_.at(name).offset; }
+
+  kernels::Context ctx_;
+  PolicyArch arch_;
+  ActionSpace actions_;
+  ParamTable table_;
+  std::int64_t max_rows_;
+  int max_steps_;
+  kernels::DeviceBuffer<T> params_, grads_, inv_norm_;
+  kernels::DeviceBuffer<std::int32_t> cum_, flat_type_, flat_arg_;
+  std::vector<ConvView<T>> convs_;
+  std::vector<LinearView<T>> fcs_;
+  std::vector<LstmLayerView<T>> lstm_;
+  LinearView<T> critic_, value_layer_, actor_;
+  int flat_size_ = 0, conv_out_h_ = 0, conv_out_w_ = 0;
+
+  // activations
+  kernels::DeviceBuffer<T> box_, flat_, core_tm_in_, core_tm_out_, core_, critic_h_, actor_h_, q_;
+  std::vector<kernels::DeviceBuffer<T>> conv_cols_, conv_out_, fc_out_;
+  kernels::DeviceBuffer<T> logits_, logp_, entropy_, value_;
+  LstmWorkspace<T> lstm_ws_;
+  // gradients of activations
+  kernels::DeviceBuffer<T> dlogits_, dq_, dactor_, dvalue_, dcritic_, dcore_, dcore_c_, dcore_tm_, dlstm_in_tm_;
+  std::vector<kernels::DeviceBuffer<T>> dfc_, dconv_;
+  kernels::DeviceBuffer<T> dflat_, dcols_;
+  // last forward's shape and actions
+  std::int64_t rows_ = 0, segments_ = 0;
+  int steps_ = 0;
+  const std::int32_t* last_actions_ = nullptr;
+};
+
+}  // namespace metta::nn

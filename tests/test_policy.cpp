@@ -1,0 +1,192 @@
+// The policy network: parameter counts of both presets (reference numbers), initialization rules, the
+// whole backward pass against finite differences in double (a small fast-shaped net and a small
+// api_default-shaped one), sampling consistency and the no-allocation contract.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <random>
+
+#include "kernels/memory.h"
+#include "nn/policy.h"
+
+using namespace metta;
+using namespace metta::nn;
+
+namespace {
+const kernels::Context kCpu = kernels::Context::cpu(2);
+const std::vector<int> kSimpleMaxArgs = {0, 1, 3, 0, 0, 9, 0, 0, 3};
+
+std::vector<float> norms(int features) {
+  std::vector<float> n(static_cast<std::size_t>(features), 1.0f);
+  for (int f = 0; f < features; ++f) n[f] = f == 1 ? 10.0f : f >= 12 ? 100.0f : f == 5 || f == 8 ? 255.0f : 1.0f;
+  return n;
+}
+
+std::vector<std::uint8_t> random_obs(std::int64_t rows, int tokens, std::mt19937& rng) {
+  std::vector<std::uint8_t> obs(static_cast<std::size_t>(rows * tokens * 3), 0xFF);
+  for (std::int64_t r = 0; r < rows; ++r) {
+    const int used = 10 + static_cast<int>(rng() % 30);
+    for (int t = 0; t < used; ++t) {
+      std::uint8_t* tok = &obs[(r * tokens + t) * 3];
+      tok[0] = static_cast<std::uint8_t>(((rng() % 11) << 4) | (rng() % 11));
+      tok[1] = static_cast<std::uint8_t>(rng() % 22);
+      tok[2] = static_cast<std::uint8_t>(rng() % 256);
+    }
+  }
+  return obs;
+}
+
+PolicyArch tiny_fast() {
+  PolicyArch a = PolicyArch::fast(22);
+  a.convs = {{6, 5, 3, 0}, {5, 3, 1, 0}};
+  a.fcs = {7, 6};
+  a.lstm_layers = 2;
+  a.hidden = 5;
+  a.critic_hidden = 9;
+  a.actor_hidden = 8;
+  a.embed_dim = 4;
+  a.num_embeddings = 30;
+  return a;
+}
+
+PolicyArch tiny_api() {
+  PolicyArch a = PolicyArch::api_default(22);
+  a.convs = {{3, 3, 1, 1}, {2, 3, 1, 1}};
+  a.fcs = {6};
+  a.hidden = 5;
+  a.actor_hidden = 7;
+  a.embed_dim = 3;
+  a.num_embeddings = 30;
+  return a;
+}
+
+void check_policy_gradients(const PolicyArch& arch) {
+  std::mt19937 rng(7);
+  const int segs = 3, steps = 4, rows = segs * steps;
+  Policy<double> pol(kCpu, arch, ActionSpace(kSimpleMaxArgs), norms(22), 11, rows, steps);
+  const auto obs = random_obs(rows, 200, rng);
+  std::vector<std::int32_t> acts;
+  const ActionSpace space(kSimpleMaxArgs);
+  for (int r = 0; r < rows; ++r) {
+    const int t = static_cast<int>(rng() % space.num_types());
+    acts.push_back(t);
+    acts.push_back(static_cast<int>(rng() % (space.max_args[t] + 1)));
+  }
+  std::uniform_real_distribution<double> u(-1, 1);
+  // Biases start at 0, which puts ReLUs fed by all-zero patches exactly on their kink; move every
+  // parameter a little so finite differences see a smooth function.
+  for (std::int64_t i = 0; i < pol.num_params(); ++i) pol.params()[i] += 0.05 * u(rng);
+  std::vector<double> r1(rows), r2(rows), r3(rows), h0(arch.lstm_layers * segs * arch.hidden);
+  for (auto* v : {&r1, &r2, &r3, &h0})
+    for (auto& x : *v) x = u(rng);
+  auto loss = [&] {
+    pol.forward(obs.data(), segs, steps, acts.data(), h0.data(), h0.data(), nullptr, nullptr);
+    double s = 0;
+    for (int r = 0; r < rows; ++r) s += r1[r] * pol.logp()[r] + r2[r] * pol.entropy()[r] + r3[r] * pol.value()[r];
+    return s;
+  };
+  loss();
+  pol.zero_grads();
+  pol.backward(r1.data(), r2.data(), r3.data());
+  std::vector<double> grads(pol.grads(), pol.grads() + pol.num_params());
+  const double h = 1e-6;
+  for (const ParamInfo& p : pol.table().all()) {
+    const std::int64_t stride = std::max<std::int64_t>(1, p.count / 40);
+    for (std::int64_t i = 0; i < p.count; i += stride) {
+      double& w = pol.params()[p.offset + i];
+      const double keep = w;
+      w = keep + h;
+      const double up = loss();
+      w = keep - h;
+      const double down = loss();
+      w = keep;
+      const double fd = (up - down) / (2 * h);
+      ASSERT_NEAR(grads[p.offset + i], fd, 1e-6 + 1e-4 * std::abs(fd)) << arch.name << " " << p.name << "[" << i << "]";
+    }
+  }
+}
+}  // namespace
+
+TEST(Policy, ParameterCountsMatchTheReference) {
+  Policy<float> fast(kCpu, PolicyArch::fast(22), ActionSpace(kSimpleMaxArgs), norms(22), 1, 4, 2);
+  EXPECT_EQ(fast.num_params(), 570178);
+  EXPECT_EQ(fast.table().at("lstm.weight_ih_l1").count, 4 * 128 * 128);
+  Policy<float> api(kCpu, PolicyArch::api_default(22), ActionSpace(kSimpleMaxArgs), norms(22), 1, 2, 1);
+  EXPECT_EQ(api.num_params(), 6364514);
+  EXPECT_EQ(ActionSpace(kSimpleMaxArgs).num_logits(), 25);
+}
+
+TEST(Policy, InitializationRules) {
+  Policy<double> pol(kCpu, PolicyArch::fast(22), ActionSpace(kSimpleMaxArgs), norms(22), 3, 2, 1);
+  const double* p = pol.params();
+  auto at = [&](const std::string& n) { return p + pol.table().at(n).offset; };
+  for (int i = 0; i < 512; ++i) EXPECT_EQ(at("lstm.bias_ih_l0")[i], 1.0);
+  for (int i = 0; i < 64; ++i) EXPECT_EQ(at("cnn1.bias")[i], 0.0);
+  double mx = 0;
+  for (int i = 0; i < 1600; ++i) mx = std::max(mx, std::abs(at("action_embeds.weight")[i]));
+  EXPECT_NEAR(mx, 0.1, 1e-12);
+  // fc1 [128, 64]: orthonormal columns (rows > cols): W^T W = I
+  const double* w = at("fc1.weight");
+  for (int a = 0; a < 64; a += 7)
+    for (int b = 0; b < 64; b += 5) {
+      double d = 0;
+      for (int r = 0; r < 128; ++r) d += w[r * 64 + a] * w[r * 64 + b];
+      EXPECT_NEAR(d, a == b ? 1.0 : 0.0, 1e-9);
+    }
+  // critic_1 (Tanh): gain sqrt(2) -> its rows (1024 > 128 cols, so columns) have norm sqrt(2)
+  const double* c = at("critic_1.weight");
+  double n0 = 0;
+  for (int r = 0; r < 1024; ++r) n0 += c[r * 128] * c[r * 128];
+  EXPECT_NEAR(n0, 2.0, 1e-9);
+  const double bound = 1.0 / std::sqrt(512.0);
+  for (int i = 0; i < 512 * 16; ++i) ASSERT_LE(std::abs(at("action.W")[i]), bound);
+  // same seed, same weights; another seed, others
+  Policy<double> same(kCpu, PolicyArch::fast(22), ActionSpace(kSimpleMaxArgs), norms(22), 3, 2, 1);
+  Policy<double> other(kCpu, PolicyArch::fast(22), ActionSpace(kSimpleMaxArgs), norms(22), 4, 2, 1);
+  EXPECT_EQ(std::vector<double>(p, p + 1000), std::vector<double>(same.params(), same.params() + 1000));
+  EXPECT_NE(std::vector<double>(p, p + 1000), std::vector<double>(other.params(), other.params() + 1000));
+}
+
+TEST(Policy, FastShapedBackwardMatchesFiniteDifferences) { check_policy_gradients(tiny_fast()); }
+TEST(Policy, ApiDefaultShapedBackwardMatchesFiniteDifferences) { check_policy_gradients(tiny_api()); }
+
+TEST(Policy, SampledActionsAreValidAndScoreTheirOwnLogProb) {
+  std::mt19937 rng(8);
+  const int n = 64;
+  Policy<float> pol(kCpu, PolicyArch::fast(22), ActionSpace(kSimpleMaxArgs), norms(22), 5, n, 1);
+  const auto obs = random_obs(n, 200, rng);
+  std::vector<std::int32_t> acts(n * 2);
+  std::vector<float> h(pol.state_size() * n, 0.0f), c(h.size(), 0.0f), h1(h.size()), c1(h.size());
+  pol.forward(obs.data(), n, 1, nullptr, h.data(), c.data(), h1.data(), c1.data(), 9, 0, acts.data());
+  std::vector<float> sampled_logp(pol.logp(), pol.logp() + n);
+  for (int r = 0; r < n; ++r) {
+    ASSERT_GE(acts[r * 2], 0);
+    ASSERT_LT(acts[r * 2], 9);
+    ASSERT_GE(acts[r * 2 + 1], 0);
+    ASSERT_LE(acts[r * 2 + 1], kSimpleMaxArgs[acts[r * 2]]);
+  }
+  pol.forward(obs.data(), n, 1, acts.data(), h.data(), c.data(), nullptr, nullptr);
+  for (int r = 0; r < n; ++r) EXPECT_NEAR(pol.logp()[r], sampled_logp[r], 1e-6);
+  // the state moved, and the entropy of a near-uniform initial policy is close to log(25)
+  EXPECT_NE(h1, h);
+  EXPECT_NEAR(pol.entropy()[0], std::log(25.0), 0.05);
+}
+
+TEST(Policy, ForwardAndBackwardAllocateNothing) {
+  std::mt19937 rng(9);
+  const int segs = 4, steps = 8;
+  Policy<float> pol(kCpu, PolicyArch::fast(22), ActionSpace(kSimpleMaxArgs), norms(22), 5, segs * steps, steps);
+  const auto obs = random_obs(segs * steps, 200, rng);
+  std::vector<std::int32_t> acts(segs * steps * 2, 1);
+  std::vector<float> g(segs * steps, 0.1f);
+  pol.forward(obs.data(), segs, steps, acts.data(), nullptr, nullptr, nullptr, nullptr);
+  const auto live = kernels::live_bytes(kernels::Device::CPU);
+  const auto allocs = kernels::alloc_count(kernels::Device::CPU);
+  for (int i = 0; i < 3; ++i) {
+    pol.forward(obs.data(), segs, steps, acts.data(), nullptr, nullptr, nullptr, nullptr);
+    pol.zero_grads();
+    pol.backward(g.data(), g.data(), g.data());
+  }
+  EXPECT_EQ(kernels::alloc_count(kernels::Device::CPU), allocs);
+  EXPECT_EQ(kernels::live_bytes(kernels::Device::CPU), live);
+}
