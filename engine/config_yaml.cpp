@@ -7,7 +7,7 @@
 #include <set>
 #include <sstream>
 
-#include "engine/simple_yaml.h"
+#include "engine/embedded_configs.h"
 
 namespace metta::engine {
 namespace {
@@ -370,6 +370,19 @@ EnvConfig load_env_config_file(const std::string& path) {
   return parse_env_config(ss.str(), path);
 }
 
-EnvConfig default_env_config() { return parse_env_config(kSimpleYaml, "configs/env/mettagrid/simple.yaml (embedded)"); }
+EnvConfig default_env_config() { return embedded_env_config("simple"); }
+
+EnvConfig embedded_env_config(const std::string& name) {
+  if (name == "simple") return parse_env_config(kSimpleYaml, "configs/env/mettagrid/simple.yaml (embedded)");
+  if (name == "hearts_room")
+    return parse_env_config(kHeartsRoomYaml, "configs/env/mettagrid/hearts_room.yaml (embedded)");
+  throw ConfigError("env: got '" + name + "', expected an embedded env (simple, hearts_room) or a YAML file path");
+}
+
+EnvConfig env_config_from(const std::string& name_or_path) {
+  if (name_or_path == "simple" || name_or_path == "hearts_room") return embedded_env_config(name_or_path);
+  if (name_or_path == "/env/mettagrid/simple") return embedded_env_config("simple");
+  return load_env_config_file(name_or_path);
+}
 
 }  // namespace metta::engine

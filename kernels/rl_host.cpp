@@ -163,6 +163,50 @@ void adam_step_reference(float* params, const float* grads, float* m, float* v, 
   }
 }
 
+// ---- experience buffer
+void experience_store(const Context& ctx, const ExperienceView& x, std::int64_t first_row, std::int64_t n, int t,
+                      const std::uint8_t* obs, const std::int32_t* actions, const float* logp, const float* values,
+                      const float* rewards, const std::uint8_t* terminals, const std::uint8_t* truncations,
+                      const float* h, const float* c, int layers, int hidden) {
+  METTA_CHECK(first_row >= 0 && first_row + n <= x.segments && t >= 0 && t < x.horizon,
+              "experience_store: rows " << first_row << "+" << n << " of " << x.segments << ", column " << t);
+  METTA_DISPATCH(ctx, launch_experience_store, ctx, x, first_row, n, t, obs, actions, logp, values, rewards, terminals,
+                 truncations, h, c, layers, hidden);
+}
+
+void experience_gather(const Context& ctx, const ExperienceView& x, const std::int32_t* rows, std::int64_t k,
+                       std::uint8_t* obs, std::int32_t* actions, float* old_logp, float* old_values, float* returns,
+                       const float* all_returns, float* h0, float* c0, int layers, int hidden) {
+  METTA_DISPATCH(ctx, launch_experience_gather, ctx, x, rows, k, obs, actions, old_logp, old_values, returns,
+                 all_returns, h0, c0, layers, hidden);
+}
+
+void importance_ratio(const Context& ctx, const float* new_logp, const float* old_logp, std::int64_t n, float* ratio) {
+  METTA_DISPATCH(ctx, launch_importance_ratio, ctx, new_logp, old_logp, n, ratio);
+}
+
+void experience_scatter(const Context& ctx, const ExperienceView& x, const std::int32_t* rows, std::int64_t k,
+                        const float* values, const float* ratio) {
+  METTA_DISPATCH(ctx, launch_experience_scatter, ctx, x, rows, k, values, ratio);
+}
+
+void add_arrays(const Context& ctx, const float* a, const float* b, std::int64_t n, float* out) {
+  METTA_DISPATCH(ctx, launch_add_arrays, ctx, a, b, n, out);
+}
+
+void fill_floats(const Context& ctx, float* out, std::int64_t n, float value) {
+  METTA_DISPATCH(ctx, launch_fill_floats, ctx, out, n, value);
+}
+
+void explained_variance_terms(const Context& ctx, const float* returns, const float* values, std::int64_t n,
+                              float* terms) {
+  METTA_DISPATCH(ctx, launch_ev_terms, ctx, returns, values, n, terms);
+}
+
+void accumulate(const Context& ctx, float* stats, const float* add, int n) {
+  METTA_DISPATCH(ctx, launch_accumulate, ctx, stats, add, n);
+}
+
 // ---- prioritized sampling
 double calculate_anneal_beta(std::int64_t epoch, std::int64_t total_timesteps, std::int64_t batch_size,
                              double prio_beta0, double prio_alpha) {

@@ -168,4 +168,95 @@ void launch_sample_weights(const Context& ctx, const float* prob, const std::int
   });
 }
 
+void launch_experience_store(const Context& ctx, ExperienceView x, std::int64_t first_row, std::int64_t n, int t,
+                             const std::uint8_t* obs, const std::int32_t* actions, const float* logp,
+                             const float* values, const float* rewards, const std::uint8_t* terminals,
+                             const std::uint8_t* truncations, const float* h, const float* c, int layers, int hidden) {
+  parallel_for(ctx, n, [=] METTA_HD(std::int64_t g) {
+    const std::int64_t cell = (first_row + g) * x.horizon + t;
+    const std::uint8_t* src = obs + g * x.obs_bytes;
+    std::uint8_t* dst = x.obs + cell * x.obs_bytes;
+    for (int b = 0; b < x.obs_bytes; ++b) dst[b] = src[b];
+    x.actions[cell * 2] = actions[g * 2];
+    x.actions[cell * 2 + 1] = actions[g * 2 + 1];
+    x.logp[cell] = logp[g];
+    x.values[cell] = values[g];
+    x.rewards[cell] = rewards[g];
+    x.terminals[cell] = terminals[g];
+    x.truncations[cell] = truncations[g];
+    x.ratio[cell] = 1.0f;
+    if (t == 0) {
+      for (int l = 0; l < layers; ++l)
+        for (int j = 0; j < hidden; ++j) {
+          x.h0[(first_row + g) * x.state_size + l * hidden + j] = h[(l * n + g) * hidden + j];
+          x.c0[(first_row + g) * x.state_size + l * hidden + j] = c[(l * n + g) * hidden + j];
+        }
+    }
+  });
+}
+
+void launch_experience_gather(const Context& ctx, ExperienceView x, const std::int32_t* rows, std::int64_t k,
+                              std::uint8_t* obs, std::int32_t* actions, float* old_logp, float* old_values,
+                              float* returns, const float* all_returns, float* h0, float* c0, int layers, int hidden) {
+  const int H = x.horizon;
+  parallel_for(ctx, k * H, [=] METTA_HD(std::int64_t i) {
+    const std::int64_t r = rows[i / H];
+    const int t = static_cast<int>(i % H);
+    const std::int64_t cell = r * H + t;
+    const std::uint8_t* src = x.obs + cell * x.obs_bytes;
+    std::uint8_t* dst = obs + i * x.obs_bytes;
+    for (int b = 0; b < x.obs_bytes; ++b) dst[b] = src[b];
+    actions[i * 2] = x.actions[cell * 2];
+    actions[i * 2 + 1] = x.actions[cell * 2 + 1];
+    old_logp[i] = x.logp[cell];
+    old_values[i] = x.values[cell];
+    returns[i] = all_returns[cell];
+    if (t == 0) {
+      const std::int64_t m = i / H;
+      for (int l = 0; l < layers; ++l)
+        for (int j = 0; j < hidden; ++j) {
+          h0[(l * k + m) * hidden + j] = x.h0[r * x.state_size + l * hidden + j];
+          c0[(l * k + m) * hidden + j] = x.c0[r * x.state_size + l * hidden + j];
+        }
+    }
+  });
+}
+
+void launch_importance_ratio(const Context& ctx, const float* new_logp, const float* old_logp, std::int64_t n,
+                             float* ratio) {
+  parallel_for(ctx, n, [=] METTA_HD(std::int64_t i) { ratio[i] = expf(new_logp[i] - old_logp[i]); });
+}
+
+void launch_experience_scatter(const Context& ctx, ExperienceView x, const std::int32_t* rows, std::int64_t k,
+                               const float* values, const float* ratio) {
+  const int H = x.horizon;
+  parallel_for(ctx, k * H, [=] METTA_HD(std::int64_t i) {
+    const std::int64_t cell = static_cast<std::int64_t>(rows[i / H]) * H + i % H;
+    x.values[cell] = values[i];
+    x.ratio[cell] = ratio[i];
+  });
+}
+
+void launch_add_arrays(const Context& ctx, const float* a, const float* b, std::int64_t n, float* out) {
+  parallel_for(ctx, n, [=] METTA_HD(std::int64_t i) { out[i] = a[i] + b[i]; });
+}
+
+void launch_fill_floats(const Context& ctx, float* out, std::int64_t n, float value) {
+  parallel_for(ctx, n, [=] METTA_HD(std::int64_t i) { out[i] = value; });
+}
+
+void launch_ev_terms(const Context& ctx, const float* returns, const float* values, std::int64_t n, float* terms) {
+  parallel_for(ctx, n, [=] METTA_HD(std::int64_t i) {
+    const float y = returns[i], d = y - values[i];
+    terms[i] = y;
+    terms[n + i] = y * y;
+    terms[2 * n + i] = d;
+    terms[3 * n + i] = d * d;
+  });
+}
+
+void launch_accumulate(const Context& ctx, float* stats, const float* add, int n) {
+  parallel_for(ctx, n, [=] METTA_HD(std::int64_t i) { stats[i] += add[i]; });
+}
+
 }  // namespace metta::kernels::METTA_BACKEND_NS

@@ -6,6 +6,7 @@
 
 #include "kernels/advantage.h"
 #include "kernels/dispatch.h"
+#include "kernels/experience.h"
 #include "kernels/optimizer.h"
 #include "kernels/ppo_loss.h"
 
@@ -36,6 +37,24 @@ METTA_DECLARE_LAUNCHER(void, launch_sort_desc, const Context& ctx, const float* 
                        std::size_t temp_bytes)
 METTA_DECLARE_LAUNCHER(void, launch_sample_weights, const Context& ctx, const float* prob, const std::int32_t* idx,
                        std::int64_t k, std::int64_t segments, float beta, float* weights)
+
+METTA_DECLARE_LAUNCHER(void, launch_experience_store, const Context& ctx, ExperienceView x, std::int64_t first_row,
+                       std::int64_t n, int t, const std::uint8_t* obs, const std::int32_t* actions, const float* logp,
+                       const float* values, const float* rewards, const std::uint8_t* terminals,
+                       const std::uint8_t* truncations, const float* h, const float* c, int layers, int hidden)
+METTA_DECLARE_LAUNCHER(void, launch_experience_gather, const Context& ctx, ExperienceView x, const std::int32_t* rows,
+                       std::int64_t k, std::uint8_t* obs, std::int32_t* actions, float* old_logp, float* old_values,
+                       float* returns, const float* all_returns, float* h0, float* c0, int layers, int hidden)
+METTA_DECLARE_LAUNCHER(void, launch_importance_ratio, const Context& ctx, const float* new_logp, const float* old_logp,
+                       std::int64_t n, float* ratio)
+METTA_DECLARE_LAUNCHER(void, launch_experience_scatter, const Context& ctx, ExperienceView x, const std::int32_t* rows,
+                       std::int64_t k, const float* values, const float* ratio)
+METTA_DECLARE_LAUNCHER(void, launch_add_arrays, const Context& ctx, const float* a, const float* b, std::int64_t n,
+                       float* out)
+METTA_DECLARE_LAUNCHER(void, launch_fill_floats, const Context& ctx, float* out, std::int64_t n, float value)
+METTA_DECLARE_LAUNCHER(void, launch_ev_terms, const Context& ctx, const float* returns, const float* values,
+                       std::int64_t n, float* terms)
+METTA_DECLARE_LAUNCHER(void, launch_accumulate, const Context& ctx, float* stats, const float* add, int n)
 
 // CUB temp storage needed to sort n keys (0 on the CPU).
 std::size_t cuda_sort_temp_bytes(std::int64_t n);

@@ -11,4 +11,7 @@ namespace metta::cli {
 // print throughput, episode statistics, and optionally objects, observations and the map.
 std::function<int()> add_sim_command(CLI::App& app);
 
+// `metta train`: PPO training of a policy preset on an env, with a progress line per epoch.
+std::function<int()> add_train_command(CLI::App& app);
+
 }  // namespace metta::cli

@@ -1,14 +1,18 @@
-// `metta`: the project's command-line tool. Subcommands: sim (more come with the trainer).
+// `metta`: the project's command-line tool. Subcommands: sim, train.
 #include <cstdio>
 #include <exception>
 
 #include "api/cli/commands.h"
+#include "kernels/blas_setup.h"
 #include "kernels/common.h"
 
 int main(int argc, char** argv) {
+  metta::kernels::reexec_with_best_blas_core(argc, argv);
+  metta::kernels::use_single_thread_blas();
   CLI::App app{"metta: GPU-first MettaGrid simulator and trainer"};
   app.require_subcommand(1);
   auto run_sim = metta::cli::add_sim_command(app);
+  auto run_train = metta::cli::add_train_command(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -16,6 +20,7 @@ int main(int argc, char** argv) {
   }
   try {
     if (app.got_subcommand("sim")) return run_sim();
+    if (app.got_subcommand("train")) return run_train();
   } catch (const std::exception& e) {
     std::fprintf(stderr, "metta: error: %s\n", e.what());
     return 1;

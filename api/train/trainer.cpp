@@ -1,0 +1,229 @@
+#include "api/train/trainer.h"
+
+#include <chrono>
+#include <cmath>
+#include <sstream>
+
+namespace metta::train {
+
+using kernels::DeviceBuffer;
+
+struct Trainer::Buffers {
+  // experience [S, H, ...]
+  DeviceBuffer<std::uint8_t> obs, terminals, truncations;
+  DeviceBuffer<std::int32_t> actions;
+  DeviceBuffer<float> logp, values, rewards, ratio, h0, c0, adv, returns, ev_terms, ev_sums;
+  // rollout LSTM state [layers, agents, H], double-buffered (the segment-start state is stored)
+  DeviceBuffer<float> h[2], c[2];
+  // minibatch [k, H, ...]
+  DeviceBuffer<std::uint8_t> mb_obs;
+  DeviceBuffer<std::int32_t> mb_actions;
+  DeviceBuffer<float> mb_old_logp, mb_old_values, mb_returns, mb_h0, mb_c0, mb_ratio, mb_adv;
+  DeviceBuffer<float> d_logp, d_entropy, d_value;
+  // optimizer
+  DeviceBuffer<float> adam_m, adam_v;
+  // statistics accumulated on the device: PPO stats then the grad norm
+  DeviceBuffer<float> stats;
+};
+
+namespace {
+kernels::Context make_context(const TrainSettings& s) {
+  const kernels::Device d = kernels::parse_device(s.device);
+  return d == kernels::Device::CUDA ? kernels::Context::cuda() : kernels::Context::cpu(s.threads);
+}
+
+std::vector<float> feature_norms(const engine::BatchedEnv& env) {
+  std::vector<float> n;
+  for (auto& [name, norm] : env.feature_normalizations()) n.push_back(norm);
+  return n;
+}
+}  // namespace
+
+Trainer::Trainer(const TrainSettings& settings, const engine::EnvConfig& env_config)
+    : settings_(settings), ctx_(make_context(settings)) {
+  const int H = settings.bptt_horizon;
+  METTA_CHECK(H >= 2, "bptt_horizon: got " << H << ", expected >= 2");
+  METTA_CHECK(settings.num_envs >= 1, "num_envs: got " << settings.num_envs << ", expected >= 1");
+  METTA_CHECK(settings.update_epochs >= 1, "update_epochs: got " << settings.update_epochs << ", expected >= 1");
+  METTA_CHECK(settings.batch_size >= 1 && settings.minibatch_size >= 1 && settings.minibatch_size <= settings.batch_size,
+              "minibatch_size " << settings.minibatch_size << " must be in [1, batch_size " << settings.batch_size << "]");
+  engine::BatchedEnvOptions opt;
+  opt.randomize_first_episode = true;
+  env_ = std::make_unique<engine::BatchedEnv>(env_config, settings.num_envs, settings.seed, ctx_, opt);
+  agents_ = env_->total_agents();
+  // D4: S = k * agents rows, so each rollout is exactly batch_size agent-steps and no row is stale.
+  k_ = std::max<std::int64_t>(1, std::llround(static_cast<double>(settings.batch_size) / (H * agents_)));
+  segments_ = k_ * agents_;
+  const std::int64_t want = std::max<std::int64_t>(1, settings.minibatch_size / H);
+  mb_segments_ = 1;
+  for (std::int64_t d = 1; d <= segments_; ++d)
+    if (segments_ % d == 0 && std::llabs(d - want) < std::llabs(mb_segments_ - want)) mb_segments_ = d;
+
+  const nn::PolicyArch arch = nn::PolicyArch::by_name(settings.agent, static_cast<int>(feature_norms(*env_).size()));
+  const std::int64_t max_rows = std::max<std::int64_t>(agents_, mb_segments_ * H);
+  policy_ = std::make_unique<nn::Policy<float>>(ctx_, arch, nn::ActionSpace(env_->action_max_args()),
+                                                feature_norms(*env_), settings.seed, max_rows, H);
+
+  b_ = std::make_unique<Buffers>();
+  const kernels::Device d = ctx_.device;
+  const auto cells = static_cast<std::size_t>(segments_ * H), mb = static_cast<std::size_t>(mb_segments_ * H);
+  const int obs_bytes = env_->num_tokens() * 3, state = policy_->state_size();
+  b_->obs = DeviceBuffer<std::uint8_t>(d, cells * obs_bytes);
+  b_->terminals = DeviceBuffer<std::uint8_t>(d, cells);
+  b_->truncations = DeviceBuffer<std::uint8_t>(d, cells);
+  b_->actions = DeviceBuffer<std::int32_t>(d, cells * 2);
+  for (auto* buf : {&b_->logp, &b_->values, &b_->rewards, &b_->ratio, &b_->adv, &b_->returns})
+    *buf = DeviceBuffer<float>(d, cells);
+  b_->ev_terms = DeviceBuffer<float>(d, 4 * cells);
+  b_->ev_sums = DeviceBuffer<float>(d, 4);
+  b_->h0 = DeviceBuffer<float>(d, static_cast<std::size_t>(segments_ * state));
+  b_->c0 = DeviceBuffer<float>(d, static_cast<std::size_t>(segments_ * state));
+  for (int i = 0; i < 2; ++i) {
+    b_->h[i] = DeviceBuffer<float>(d, static_cast<std::size_t>(agents_ * state));
+    b_->c[i] = DeviceBuffer<float>(d, static_cast<std::size_t>(agents_ * state));
+    b_->h[i].fill_bytes_with(ctx_, 0);
+    b_->c[i].fill_bytes_with(ctx_, 0);
+  }
+  b_->mb_obs = DeviceBuffer<std::uint8_t>(d, mb * obs_bytes);
+  b_->mb_actions = DeviceBuffer<std::int32_t>(d, mb * 2);
+  for (auto* buf : {&b_->mb_old_logp, &b_->mb_old_values, &b_->mb_returns, &b_->mb_ratio, &b_->mb_adv, &b_->d_logp,
+                    &b_->d_entropy, &b_->d_value})
+    *buf = DeviceBuffer<float>(d, mb);
+  b_->mb_h0 = DeviceBuffer<float>(d, static_cast<std::size_t>(mb_segments_ * state));
+  b_->mb_c0 = DeviceBuffer<float>(d, static_cast<std::size_t>(mb_segments_ * state));
+  b_->adam_m = DeviceBuffer<float>(d, static_cast<std::size_t>(policy_->num_params()));
+  b_->adam_v = DeviceBuffer<float>(d, static_cast<std::size_t>(policy_->num_params()));
+  b_->adam_m.fill_bytes_with(ctx_, 0);
+  b_->adam_v.fill_bytes_with(ctx_, 0);
+  b_->stats = DeviceBuffer<float>(d, kernels::kPpoStatCount + 1);
+
+  view_ = kernels::ExperienceView{segments_, H, obs_bytes, state, b_->obs.data(), b_->actions.data(),
+                                  b_->logp.data(), b_->values.data(), b_->rewards.data(), b_->terminals.data(),
+                                  b_->truncations.data(), b_->ratio.data(), b_->h0.data(), b_->c0.data()};
+  ppo_ = kernels::PpoLoss(ctx_, mb_segments_ * H);
+  grad_norm_ = kernels::GradNorm(ctx_, policy_->num_params());
+  sampler_ = kernels::PrioritizedSampler(ctx_, segments_, H, mb_segments_);
+  ev_sum_ = kernels::SegmentedSum(ctx_, 4, segments_ * H);
+}
+
+Trainer::~Trainer() = default;
+
+std::string Trainer::describe() const {
+  std::ostringstream os;
+  os << agents_ << " agents (" << settings_.num_envs << " envs), agent '" << settings_.agent << "' ("
+     << policy_->num_params() << " parameters), batch " << batch_size() << " = " << k_ << " x " << agents_
+     << " segments x " << settings_.bptt_horizon << " steps, minibatch " << mb_segments_ * settings_.bptt_horizon
+     << " (" << segments_ / mb_segments_ << " per epoch), device " << kernels::device_name(ctx_.device);
+  return os.str();
+}
+
+void Trainer::rollout() {
+  const int H = settings_.bptt_horizon;
+  const nn::PolicyArch& arch = policy_->arch();
+  int cur = 0;
+  for (std::int64_t step = 0; step < k_ * H; ++step) {
+    const std::int64_t j = step / H;
+    const int t = static_cast<int>(step % H);
+    float *h = b_->h[cur].data(), *c = b_->c[cur].data();
+    float *h_next = b_->h[1 - cur].data(), *c_next = b_->c[1 - cur].data();
+    policy_->forward(env_->observations(), agents_, 1, nullptr, h, c, h_next, c_next, settings_.seed ^ 0x5151u,
+                     rollout_counter_++, env_->actions());
+    kernels::experience_store(ctx_, view_, j * agents_, agents_, t, env_->observations(), env_->actions(),
+                              policy_->logp(), policy_->value(), env_->rewards(), env_->terminals(),
+                              env_->truncations(), h, c, arch.lstm_layers, arch.hidden);
+    env_->step();
+    cur = 1 - cur;
+    agent_step_ += agents_;
+  }
+  if (cur == 1) {  // keep the live state in buffer 0
+    std::swap(b_->h[0], b_->h[1]);
+    std::swap(b_->c[0], b_->c[1]);
+  }
+}
+
+void Trainer::train(EpochStats& out) {
+  const int H = settings_.bptt_horizon;
+  const std::int64_t cells = segments_ * H, mb = mb_segments_ * H;
+  const nn::PolicyArch& arch = policy_->arch();
+  // full-buffer advantage with ratio 1 (plain GAE) and the returns it implies
+  kernels::compute_advantage(ctx_, kernels::AdvantageArgs{b_->values.data(), b_->rewards.data(), b_->terminals.data(),
+                                                          b_->truncations.data(), nullptr, nullptr, segments_, H,
+                                                          b_->adv.data()},
+                             settings_.advantage);
+  kernels::add_arrays(ctx_, b_->adv.data(), b_->values.data(), cells, b_->returns.data());
+  sampler_.set_priorities(ctx_, b_->adv.data(), settings_.prio_alpha);
+  const float beta = static_cast<float>(kernels::calculate_anneal_beta(
+      epoch_, settings_.total_timesteps, batch_size(), settings_.prio_beta0, settings_.prio_alpha));
+  b_->stats.fill_bytes_with(ctx_, 0);
+  const std::int64_t num_mb = segments_ / mb_segments_;
+  for (int e = 0; e < settings_.update_epochs; ++e) {
+    for (std::int64_t m = 0; m < num_mb; ++m) {
+      sampler_.sample(ctx_, settings_.seed, static_cast<std::uint32_t>(epoch_ * settings_.update_epochs + e),
+                      static_cast<std::uint32_t>(m), beta);
+      const std::int32_t* rows = sampler_.rows();
+      kernels::experience_gather(ctx_, view_, rows, mb_segments_, b_->mb_obs.data(), b_->mb_actions.data(),
+                                 b_->mb_old_logp.data(), b_->mb_old_values.data(), b_->mb_returns.data(),
+                                 b_->returns.data(), b_->mb_h0.data(), b_->mb_c0.data(), arch.lstm_layers,
+                                 arch.hidden);
+      const bool stored = settings_.train_from_rollout_state;
+      policy_->forward(b_->mb_obs.data(), mb_segments_, H, b_->mb_actions.data(), stored ? b_->mb_h0.data() : nullptr,
+                       stored ? b_->mb_c0.data() : nullptr, nullptr, nullptr);
+      kernels::importance_ratio(ctx_, policy_->logp(), b_->mb_old_logp.data(), mb, b_->mb_ratio.data());
+      kernels::compute_advantage(ctx_, kernels::AdvantageArgs{b_->values.data(), b_->rewards.data(),
+                                                              b_->terminals.data(), b_->truncations.data(),
+                                                              b_->mb_ratio.data(), rows, mb_segments_, H,
+                                                              b_->mb_adv.data()},
+                                 settings_.advantage);
+      ppo_.run(ctx_,
+               kernels::PpoLossInputs{policy_->logp(), policy_->entropy(), policy_->value(), b_->mb_old_logp.data(),
+                                      b_->mb_old_values.data(), b_->mb_returns.data(), b_->mb_adv.data(),
+                                      sampler_.weights(), mb, H},
+               settings_.ppo, kernels::PpoLossGrads{b_->d_logp.data(), b_->d_entropy.data(), b_->d_value.data()});
+      policy_->zero_grads();
+      policy_->backward(b_->d_logp.data(), b_->d_entropy.data(), b_->d_value.data());
+      grad_norm_.run(ctx_, policy_->grads());
+      kernels::adam_step(ctx_, policy_->params(), policy_->grads(), b_->adam_m.data(), b_->adam_v.data(),
+                         policy_->num_params(), settings_.adam, ++opt_step_, grad_norm_.norm(),
+                         settings_.max_grad_norm);
+      kernels::experience_scatter(ctx_, view_, rows, mb_segments_, policy_->value(), b_->mb_ratio.data());
+      kernels::accumulate(ctx_, b_->stats.data(), ppo_.stats(), kernels::kPpoStatCount);
+      kernels::accumulate(ctx_, b_->stats.data() + kernels::kPpoStatCount, grad_norm_.norm(), 1);
+    }
+  }
+  kernels::explained_variance_terms(ctx_, b_->returns.data(), b_->values.data(), cells, b_->ev_terms.data());
+  ev_sum_.run(ctx_, b_->ev_terms.data(), b_->ev_sums.data());
+  // the only host reads of the epoch: a few scalars
+  const std::vector<float> stats = b_->stats.to_host(ctx_);
+  const std::vector<float> ev = b_->ev_sums.to_host(ctx_);
+  const double updates = static_cast<double>(num_mb * settings_.update_epochs);
+  for (int s = 0; s < kernels::kPpoStatCount; ++s) out.losses[s] = static_cast<float>(stats[s] / updates);
+  out.grad_norm = static_cast<float>(stats[kernels::kPpoStatCount] / updates);
+  const double n = static_cast<double>(cells);
+  const double var_y = ev[1] / n - (ev[0] / n) * (ev[0] / n), var_d = ev[3] / n - (ev[2] / n) * (ev[2] / n);
+  out.explained_variance = var_y > 1e-12 ? 1.0 - var_d / var_y : 0.0;
+}
+
+EpochStats Trainer::run_epoch() {
+  using clock = std::chrono::steady_clock;
+  EpochStats out;
+  const auto t0 = clock::now();
+  rollout();
+  kernels::synchronize(ctx_);
+  const auto t1 = clock::now();
+  train(out);
+  kernels::synchronize(ctx_);
+  const auto t2 = clock::now();
+  ++epoch_;
+  const engine::CompletedEpisodes done = env_->completed_episodes();
+  out.epoch = epoch_;
+  out.agent_step = agent_step_;
+  out.rollout_seconds = std::chrono::duration<double>(t1 - t0).count();
+  out.train_seconds = std::chrono::duration<double>(t2 - t1).count();
+  out.seconds = out.rollout_seconds + out.train_seconds;
+  out.sps = batch_size() / std::max(out.seconds, 1e-9);
+  out.episodes = done.episodes;
+  out.mean_episode_reward = done.mean_reward;
+  return out;
+}
+
+}  // namespace metta::train

@@ -1,0 +1,89 @@
+// The PPO trainer (trainer.md §7–12, decision D4) over one batched environment and one policy, all on
+// one backend. An epoch is a rollout of exactly batch_size agent-steps into the experience buffer
+// ([S, H], S = k x agents) followed by the train phase: full-buffer advantage, then per minibatch a
+// prioritized sample, the training forward over the horizon, the V-trace advantage with the new ratio,
+// the fused PPO loss, backward, global-norm clipping and the Adam step. Everything per agent stays on
+// the device; the host reads a few scalars per epoch (EpochStats).
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "engine/batched_env.h"
+#include "kernels/advantage.h"
+#include "kernels/experience.h"
+#include "kernels/optimizer.h"
+#include "kernels/ppo_loss.h"
+#include "kernels/sampling.h"
+#include "nn/policy.h"
+
+namespace metta::train {
+
+struct TrainSettings {
+  std::string device = "cpu";
+  int threads = 0;
+  std::uint64_t seed = 1;
+  std::int64_t num_envs = 16;
+  std::string agent = "fast";
+  std::int64_t total_timesteps = 1'000'000;
+  std::int64_t batch_size = 16'384;     // target; the effective one is k * agents * bptt_horizon
+  std::int64_t minibatch_size = 4'096;  // target; rounded to whole segments dividing the buffer
+  int bptt_horizon = 16;
+  int update_epochs = 1;
+  kernels::PpoLossParams ppo;
+  kernels::AdvantageParams advantage;   // gamma, gae_lambda, vtrace rho / c clips
+  kernels::AdamParams adam;
+  float max_grad_norm = 0.5f;
+  float prio_alpha = 0.0f, prio_beta0 = 0.6f;
+  // Training forward starts each segment from the LSTM state stored at its start (true) or from zeros
+  // as the reference does (false).
+  bool train_from_rollout_state = true;
+};
+
+struct EpochStats {
+  std::int64_t epoch = 0, agent_step = 0;
+  double seconds = 0, rollout_seconds = 0, train_seconds = 0, sps = 0;
+  double episodes = 0, mean_episode_reward = 0;  // episodes completed during this epoch's rollout
+  float losses[kernels::kPpoStatCount] = {};     // means over the epoch's minibatches
+  float grad_norm = 0;
+  double explained_variance = 0;
+};
+
+class Trainer {
+ public:
+  Trainer(const TrainSettings& settings, const engine::EnvConfig& env_config);
+  ~Trainer();
+  EpochStats run_epoch();
+  std::int64_t agent_step() const { return agent_step_; }
+  std::int64_t epoch() const { return epoch_; }
+  std::int64_t batch_size() const { return segments_ * settings_.bptt_horizon; }
+  std::int64_t minibatch_segments() const { return mb_segments_; }
+  std::int64_t segments() const { return segments_; }
+  engine::BatchedEnv& env() { return *env_; }
+  nn::Policy<float>& policy() { return *policy_; }
+  const TrainSettings& settings() const { return settings_; }
+  // The effective sizes as a one-line description (k, segments, batch, minibatch).
+  std::string describe() const;
+
+ private:
+  void rollout();
+  void train(EpochStats& out);
+
+  TrainSettings settings_;
+  kernels::Context ctx_;
+  std::unique_ptr<engine::BatchedEnv> env_;
+  std::unique_ptr<nn::Policy<float>> policy_;
+  std::int64_t agents_ = 0, k_ = 1, segments_ = 0, mb_segments_ = 0;
+  std::int64_t agent_step_ = 0, epoch_ = 0, opt_step_ = 0;
+  std::uint32_t rollout_counter_ = 0;
+  struct Buffers;
+  std::unique_ptr<Buffers> b_;
+  kernels::ExperienceView view_{};
+  kernels::PpoLoss ppo_;
+  kernels::GradNorm grad_norm_;
+  kernels::PrioritizedSampler sampler_;
+  kernels::SegmentedSum ev_sum_;
+};
+
+}  // namespace metta::train
