@@ -213,14 +213,14 @@ namespace {
 template <class T>
 T read_one(const kernels::Context& ctx, const kernels::DeviceBuffer<T>& buf, std::int64_t index) {
   T v{};
-  kernels::copy_bytes(ctx, kernels::Device::CPU, &v, buf.device(), buf.data() + index, sizeof(T));
+  kernels::download_bytes(ctx, &v, buf.data() + index, sizeof(T));
   return v;
 }
 template <class T>
 std::vector<T> read_range(const kernels::Context& ctx, const kernels::DeviceBuffer<T>& buf, std::int64_t begin,
                           std::int64_t count) {
   std::vector<T> v(static_cast<std::size_t>(count));
-  kernels::copy_bytes(ctx, kernels::Device::CPU, v.data(), buf.device(), buf.data() + begin, count * sizeof(T));
+  kernels::download_bytes(ctx, v.data(), buf.data() + begin, count * sizeof(T));
   return v;
 }
 void check_env(std::int64_t env, std::int64_t n) {
@@ -383,8 +383,7 @@ std::uint64_t BatchedEnv::state_hash(std::int64_t env) const {
       begin = static_cast<std::size_t>(env) * count;
     }
     std::vector<std::uint8_t> host(count * elem);
-    kernels::copy_bytes(ctx_, kernels::Device::CPU, host.data(), ctx_.device,
-                        static_cast<const std::uint8_t*>(dev_ptr) + begin * elem, count * elem);
+    kernels::download_bytes(ctx_, host.data(), static_cast<const std::uint8_t*>(dev_ptr) + begin * elem, count * elem);
     h = fnv1a(h, host.data(), host.size());
   };
 #define METTA_HASH(type, name, count) hash_buf(b_->name.data(), sizeof(type), count, true);
@@ -417,8 +416,7 @@ void BatchedEnv::debug_set_agent_inventory(std::int64_t env, int agent, int item
   METTA_CHECK(item >= 0 && item < p.num_items, "item " << item << " out of range [0, " << p.num_items << ")");
   METTA_CHECK(count >= 0 && count <= 255, "count " << count << " out of range [0, 255]");
   const std::uint8_t v = static_cast<std::uint8_t>(count);
-  kernels::copy_bytes(ctx_, ctx_.device, b_->agent_inv.data() + (env * p.num_agents + agent) * p.num_items + item,
-                      kernels::Device::CPU, &v, 1);
+  kernels::upload_bytes(ctx_, b_->agent_inv.data() + (env * p.num_agents + agent) * p.num_items + item, &v, 1);
 }
 
 void BatchedEnv::debug_set_converter_inventory(std::int64_t env, int converter, int item, int count) {
@@ -429,9 +427,7 @@ void BatchedEnv::debug_set_converter_inventory(std::int64_t env, int converter, 
   METTA_CHECK(item >= 0 && item < p.num_items, "item " << item << " out of range [0, " << p.num_items << ")");
   METTA_CHECK(count >= 0 && count <= 255, "count " << count << " out of range [0, 255]");
   const std::uint8_t v = static_cast<std::uint8_t>(count);
-  kernels::copy_bytes(ctx_, ctx_.device,
-                      b_->conv_inv.data() + (env * p.num_converters + converter) * p.num_items + item,
-                      kernels::Device::CPU, &v, 1);
+  kernels::upload_bytes(ctx_, b_->conv_inv.data() + (env * p.num_converters + converter) * p.num_items + item, &v, 1);
 }
 
 }  // namespace metta::engine

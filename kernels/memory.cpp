@@ -71,6 +71,22 @@ void copy_bytes(const Context& ctx, Device dst_dev, void* dst, Device src_dev, c
   cuda_api::memcpy(dst, src, bytes, kind, ctx.stream);
 }
 
+void download_bytes(const Context& ctx, void* host_dst, const void* device_src, std::size_t bytes) {
+  if (bytes == 0) return;
+  g_calls += 1;
+  g_d2h += static_cast<std::int64_t>(bytes);
+  if (ctx.device == Device::CPU) std::memcpy(host_dst, device_src, bytes);
+  else cuda_api::memcpy(host_dst, device_src, bytes, cuda_api::CopyKind::DeviceToHost, ctx.stream);
+}
+
+void upload_bytes(const Context& ctx, void* device_dst, const void* host_src, std::size_t bytes) {
+  if (bytes == 0) return;
+  g_calls += 1;
+  g_h2d += static_cast<std::int64_t>(bytes);
+  if (ctx.device == Device::CPU) std::memcpy(device_dst, host_src, bytes);
+  else cuda_api::memcpy(device_dst, host_src, bytes, cuda_api::CopyKind::HostToDevice, ctx.stream);
+}
+
 void fill_bytes(const Context& ctx, void* dst, int value, std::size_t bytes) {
   if (bytes == 0) return;
   if (ctx.device == Device::CPU) std::memset(dst, value, bytes);

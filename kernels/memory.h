@@ -28,6 +28,10 @@ struct CopyStats {
 };
 CopyStats copy_stats();
 void copy_bytes(const Context& ctx, Device dst_dev, void* dst, Device src_dev, const void* src, std::size_t bytes);
+// Host <-> device transfers counted as such on every backend (on the CPU backend "device" memory is host
+// memory, so copy_bytes alone could not tell a download from a device-side copy).
+void download_bytes(const Context& ctx, void* host_dst, const void* device_src, std::size_t bytes);
+void upload_bytes(const Context& ctx, void* device_dst, const void* host_src, std::size_t bytes);
 void fill_bytes(const Context& ctx, void* dst, int value, std::size_t bytes);
 
 // Move-only owning buffer of `n` elements of trivially copyable T on one backend.
@@ -62,12 +66,14 @@ class DeviceBuffer {
 
   void upload(const Context& ctx, const T* host, std::size_t n) {
     METTA_CHECK(n <= size_, "upload of " << n << " elements into a buffer of " << size_);
-    copy_bytes(ctx, device_, data_, Device::CPU, host, n * sizeof(T));
+    METTA_CHECK(ctx.device == device_, "upload through a context of another backend");
+    upload_bytes(ctx, data_, host, n * sizeof(T));
   }
   void upload(const Context& ctx, const std::vector<T>& host) { upload(ctx, host.data(), host.size()); }
   void download(const Context& ctx, T* host, std::size_t n) const {
     METTA_CHECK(n <= size_, "download of " << n << " elements from a buffer of " << size_);
-    copy_bytes(ctx, Device::CPU, host, device_, data_, n * sizeof(T));
+    METTA_CHECK(ctx.device == device_, "download through a context of another backend");
+    download_bytes(ctx, host, data_, n * sizeof(T));
   }
   std::vector<T> to_host(const Context& ctx) const {
     std::vector<T> v(size_);

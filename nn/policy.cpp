@@ -35,10 +35,23 @@ PolicyArch PolicyArch::api_default(int features) {
   return a;
 }
 
+PolicyArch PolicyArch::small(int features) {
+  PolicyArch a = fast(features);
+  a.name = "small";
+  a.convs = {{32, 5, 3, 0}, {32, 3, 1, 0}};
+  a.fcs = {64, 64};
+  a.lstm_layers = 1;
+  a.hidden = 64;
+  a.critic_hidden = 128;
+  a.actor_hidden = 128;
+  return a;
+}
+
 PolicyArch PolicyArch::by_name(const std::string& name, int features) {
   if (name == "fast") return fast(features);
   if (name == "api_default") return api_default(features);
-  METTA_FAIL("agent preset: got '" << name << "', expected 'fast' or 'api_default'");
+  if (name == "small") return small(features);
+  METTA_FAIL("agent preset: got '" << name << "', expected 'fast', 'api_default' or 'small'");
 }
 
 ActionSpace::ActionSpace(std::vector<int> max_args_) : max_args(std::move(max_args_)) {

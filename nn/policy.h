@@ -35,7 +35,9 @@ struct PolicyArch {
 
   static PolicyArch fast(int features);
   static PolicyArch api_default(int features);
-  static PolicyArch by_name(const std::string& name, int features);  // "fast" | "api_default"
+  // A scaled-down fast (32 channels, 64-wide layers, one LSTM layer of 64) for quick CPU runs and tests.
+  static PolicyArch small(int features);
+  static PolicyArch by_name(const std::string& name, int features);  // "fast" | "api_default" | "small"
 };
 
 // The flat action space of trainer.md §5: logit index = cum[type] + arg.

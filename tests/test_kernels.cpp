@@ -81,7 +81,8 @@ TEST(DeviceBuffer, UploadDownloadRoundTripIsCounted) {
   EXPECT_EQ(v, (std::vector<int>{1, 2, 3, 4, 5}));
   const auto s1 = copy_stats();
   EXPECT_EQ(s1.calls - s0.calls, 2);
-  EXPECT_EQ(s1.device_to_device_bytes - s0.device_to_device_bytes, 40);
+  EXPECT_EQ(s1.host_to_device_bytes - s0.host_to_device_bytes, 20);
+  EXPECT_EQ(s1.device_to_host_bytes - s0.device_to_host_bytes, 20);
   EXPECT_THROW(buf.upload(ctx, std::vector<int>(6, 0)), metta::Error);
 }
 
