@@ -1,0 +1,156 @@
+// Policy and trainer throughput, items/s = agent-steps/s:
+// - BM_PolicyRollout/<preset>: one rollout forward (steps = 1, sampling) for 1,024 agents;
+// - BM_PolicyTrainStep/<preset>: training forward + backward of one minibatch (256 segments x 16 steps
+//   = 4,096 rows), the unit the PyTorch peer harness (scripts/peer-torch-bench.sh) measures too;
+// - BM_TrainEpoch/<preset>: end-to-end epochs (rollout + PPO update) on hearts_room (16 envs x 4 agents,
+//   batch 16,384, minibatch 2,048, 2 update epochs: the main job's settings).
+// CPU (BLAS single-threaded, OpenMP for the rest) and, with a GPU, CUDA.
+#include <benchmark/benchmark.h>
+
+#include <random>
+
+#include "api/train/trainer.h"
+#include "engine/config_yaml.h"
+#include "kernels/blas_setup.h"
+
+using namespace metta;
+
+namespace {
+const std::vector<int> kSimpleMaxArgs = {0, 1, 3, 0, 0, 9, 0, 0, 3};
+
+std::vector<float> norms() {
+  std::vector<float> n;
+  for (auto& [name, v] : engine::feature_spec({"ore_red", "ore_blue", "ore_green", "battery_red", "battery_blue",
+                                               "battery_green", "heart", "armor", "laser", "blueprint"}))
+    n.push_back(v);
+  return n;
+}
+
+// Observations from real play in the simple env.
+std::vector<std::uint8_t> real_obs(std::int64_t rows) {
+  engine::BatchedEnv env(engine::default_env_config(), (rows + 23) / 24, 1, kernels::Context::cpu());
+  for (std::uint32_t t = 0; t < 30; ++t) {
+    env.random_actions(3, t);
+    env.step();
+  }
+  auto obs = env.observations_host();
+  obs.resize(static_cast<std::size_t>(rows * 600));
+  return obs;
+}
+
+bool skip_without(benchmark::State& state, kernels::Device d) {
+  if (d == kernels::Device::CPU) return false;
+  const std::string why = kernels::cuda_unavailable_reason();
+  if (why.empty()) return false;
+  state.SkipWithError(("no GPU: " + why).c_str());
+  for (auto _ : state) {
+  }
+  return true;
+}
+
+kernels::Context context(kernels::Device d) { return d == kernels::Device::CUDA ? kernels::Context::cuda() : kernels::Context::cpu(); }
+
+template <kernels::Device D>
+void BM_PolicyRollout(benchmark::State& state, const char* preset) {
+  if (skip_without(state, D)) return;
+  const kernels::Context ctx = context(D);
+  const std::int64_t n = 1024;
+  nn::Policy<float> pol(ctx, nn::PolicyArch::by_name(preset, 22), nn::ActionSpace(kSimpleMaxArgs), norms(), 1, n, 1);
+  kernels::DeviceBuffer<std::uint8_t> obs(ctx.device, n * 600);
+  obs.upload(ctx, real_obs(n));
+  kernels::DeviceBuffer<float> h(ctx.device, n * pol.state_size()), c(ctx.device, n * pol.state_size());
+  h.fill_bytes_with(ctx, 0);
+  c.fill_bytes_with(ctx, 0);
+  kernels::DeviceBuffer<std::int32_t> acts(ctx.device, n * 2);
+  std::uint32_t counter = 0;
+  for (auto _ : state) {
+    pol.forward(obs.data(), n, 1, nullptr, h.data(), c.data(), h.data(), c.data(), 1, counter++, acts.data());
+    kernels::synchronize(ctx);
+  }
+  state.SetItemsProcessed(state.iterations() * n);
+}
+
+template <kernels::Device D>
+void BM_PolicyTrainStep(benchmark::State& state, const char* preset) {
+  if (skip_without(state, D)) return;
+  const kernels::Context ctx = context(D);
+  const int segs = 256, steps = 16;
+  const std::int64_t rows = segs * steps;
+  nn::Policy<float> pol(ctx, nn::PolicyArch::by_name(preset, 22), nn::ActionSpace(kSimpleMaxArgs), norms(), 1, rows,
+                        steps);
+  kernels::DeviceBuffer<std::uint8_t> obs(ctx.device, rows * 600);
+  obs.upload(ctx, real_obs(rows));
+  std::vector<std::int32_t> a(rows * 2);
+  std::mt19937 rng(1);
+  for (std::int64_t r = 0; r < rows; ++r) {
+    a[r * 2] = static_cast<std::int32_t>(rng() % 9);
+    a[r * 2 + 1] = static_cast<std::int32_t>(rng() % (kSimpleMaxArgs[a[r * 2]] + 1));
+  }
+  kernels::DeviceBuffer<std::int32_t> acts(ctx.device, rows * 2);
+  acts.upload(ctx, a);
+  kernels::DeviceBuffer<float> g(ctx.device, rows);
+  g.upload(ctx, std::vector<float>(rows, 1.0f / rows));
+  for (auto _ : state) {
+    pol.forward(obs.data(), segs, steps, acts.data(), nullptr, nullptr, nullptr, nullptr);
+    pol.zero_grads();
+    pol.backward(g.data(), g.data(), g.data());
+    kernels::synchronize(ctx);
+  }
+  state.SetItemsProcessed(state.iterations() * rows);
+}
+
+template <kernels::Device D>
+void BM_TrainEpoch(benchmark::State& state, const char* preset) {
+  if (skip_without(state, D)) return;
+  train::TrainSettings s;
+  s.device = D == kernels::Device::CUDA ? "cuda" : "cpu";
+  s.agent = preset;
+  s.num_envs = 16;
+  s.batch_size = 16384;
+  s.minibatch_size = 2048;
+  s.bptt_horizon = 16;
+  s.update_epochs = 2;
+  train::Trainer t(s, engine::embedded_env_config("hearts_room"));
+  t.run_epoch();  // warm-up
+  double rollout = 0, total = 0;
+  for (auto _ : state) {
+    const train::EpochStats st = t.run_epoch();
+    rollout += st.rollout_seconds;
+    total += st.seconds;
+  }
+  state.SetItemsProcessed(state.iterations() * t.batch_size());
+  state.counters["rollout_frac"] = total > 0 ? rollout / total : 0;
+}
+
+}  // namespace
+
+void BM_PolicyRolloutCpu(benchmark::State& s, const char* p) { BM_PolicyRollout<kernels::Device::CPU>(s, p); }
+void BM_PolicyRolloutCuda(benchmark::State& s, const char* p) { BM_PolicyRollout<kernels::Device::CUDA>(s, p); }
+void BM_PolicyTrainStepCpu(benchmark::State& s, const char* p) { BM_PolicyTrainStep<kernels::Device::CPU>(s, p); }
+void BM_PolicyTrainStepCuda(benchmark::State& s, const char* p) { BM_PolicyTrainStep<kernels::Device::CUDA>(s, p); }
+void BM_TrainEpochCpu(benchmark::State& s, const char* p) { BM_TrainEpoch<kernels::Device::CPU>(s, p); }
+void BM_TrainEpochCuda(benchmark::State& s, const char* p) { BM_TrainEpoch<kernels::Device::CUDA>(s, p); }
+
+#define METTA_BENCH(fn, preset, iters) \
+  BENCHMARK_CAPTURE(fn, preset, #preset)->Unit(benchmark::kMillisecond)->UseRealTime() iters
+METTA_BENCH(BM_PolicyRolloutCpu, fast, );
+METTA_BENCH(BM_PolicyRolloutCpu, api_default, );
+METTA_BENCH(BM_PolicyTrainStepCpu, fast, );
+METTA_BENCH(BM_PolicyTrainStepCpu, api_default, );
+METTA_BENCH(BM_TrainEpochCpu, fast, ->Iterations(2));
+METTA_BENCH(BM_TrainEpochCpu, api_default, ->Iterations(1));
+METTA_BENCH(BM_PolicyRolloutCuda, fast, );
+METTA_BENCH(BM_PolicyRolloutCuda, api_default, );
+METTA_BENCH(BM_PolicyTrainStepCuda, fast, );
+METTA_BENCH(BM_PolicyTrainStepCuda, api_default, );
+METTA_BENCH(BM_TrainEpochCuda, fast, ->Iterations(3));
+METTA_BENCH(BM_TrainEpochCuda, api_default, ->Iterations(3));
+
+int main(int argc, char** argv) {
+  kernels::reexec_with_best_blas_core(argc, argv);
+  kernels::use_single_thread_blas();
+  benchmark::Initialize(&argc, argv);
+  benchmark::RunSpecifiedBenchmarks();
+  benchmark::Shutdown();
+  return 0;
+}
