@@ -41,6 +41,11 @@ echo "== GPU tests, verbose =="
 
 echo "== benchmarks =="
 "$dir/bin/bench_env" --benchmark_min_time=0.5 2>&1 | grep -E "^BM_|ERROR" ; bench_rc=${PIPESTATUS[0]}
+"$dir/bin/bench_train" --benchmark_filter=Cuda 2>&1 | grep -E "^BM_|ERROR" ; [ "${PIPESTATUS[0]}" -eq 0 ] || bench_rc=1
+
+echo "== metta train on CUDA (fast agent, 60 s) =="
+"$dir/bin/metta" train --device cuda --agent fast --env hearts_room --envs 1024 --batch-size 262144 \
+  --minibatch-size 16384 --bptt-horizon 16 --total-timesteps 20000000 --max-seconds 60 2>&1 | tail -n 8
 
 echo "== metta sim on CUDA =="
 for envs in 1024 16384; do
