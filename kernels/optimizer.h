@@ -6,6 +6,7 @@
 #pragma once
 
 #include <cstdint>
+#include <vector>
 
 #include "kernels/memory.h"
 #include "kernels/reduce.h"
@@ -37,8 +38,36 @@ struct AdamParams {
 void adam_step(const Context& ctx, float* params, const float* grads, float* m, float* v, std::int64_t n,
                const AdamParams& p, std::int64_t step, const float* grad_norm, float max_norm);
 
+// Muon (heavyball 1.7.2 ForeachMuon as the reference describes, trainer.md §12): Nesterov momentum
+// m = b1 m + g, u = g + b1 m; 1-D tensors use u; 2-D views [rows, cols] of larger tensors are
+// orthogonalized, by 5 Newton-Schulz iterations (a, b, c) = (3.4445, -4.7750, 2.0315) on
+// X = u / (||u||_F + 1e-7) (transposed when rows > cols) or, for square ones, by the Q of u's QR
+// decomposition, then scaled by sqrt(max(1, rows / cols)); p = p (1 - wd lr) - lr update. We iterate in
+// float (the reference uses bf16). Workspaces are sized at construction from the tensor shapes.
+struct MuonTensor {
+  std::int64_t offset, rows, cols;  // [dim0, prod(rest)]; a 1-D tensor is rows = size, cols = 1
+  bool matrix = true;               // false for 1-D tensors (their update is the momentum direction)
+};
+
+class Muon {
+ public:
+  Muon() = default;
+  Muon(const Context& ctx, std::vector<MuonTensor> tensors, std::int64_t total);
+  // grad_norm / max_norm: the global clipping applied to the gradient first (grad_norm may be null).
+  void step(const Context& ctx, float* params, const float* grads, const AdamParams& p, const float* grad_norm,
+            float max_norm);
+  const float* momentum() const { return m_.data(); }
+
+ private:
+  std::vector<MuonTensor> tensors_;
+  std::int64_t total_ = 0;
+  DeviceBuffer<float> m_, u_, x_, xn_, a_, b_, partials_, norm_;
+};
+
 // Naive references on host pointers, in double (tests).
 double grad_norm_reference(const float* grads, std::int64_t n);
+void muon_step_reference(float* params, const float* grads, float* m, const std::vector<MuonTensor>& tensors,
+                         const AdamParams& p, double grad_norm, float max_norm);
 void adam_step_reference(float* params, const float* grads, float* m, float* v, std::int64_t n, const AdamParams& p,
                          std::int64_t step, double grad_norm, float max_norm);
 

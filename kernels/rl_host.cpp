@@ -4,6 +4,7 @@
 #include <cmath>
 #include <vector>
 
+#include "kernels/gemm.h"
 #include "kernels/rl_launch.h"
 #include "kernels/sampling.h"
 
@@ -140,6 +141,131 @@ void adam_step(const Context& ctx, float* params, const float* grads, float* m, 
   const double bc2 = 1.0 - std::pow(static_cast<double>(p.beta2), static_cast<double>(step));
   METTA_DISPATCH(ctx, launch_adam, ctx, params, grads, m, v, n, p, static_cast<float>(p.lr / bc1),
                  static_cast<float>(std::sqrt(bc2)), grad_norm, max_norm);
+}
+
+Muon::Muon(const Context& ctx, std::vector<MuonTensor> tensors, std::int64_t total)
+    : tensors_(std::move(tensors)), total_(total) {
+  std::int64_t max_mat = 1, max_sq = 1, max_chunks = 1;
+  for (const MuonTensor& t : tensors_) {
+    METTA_CHECK(t.offset >= 0 && t.rows >= 1 && t.cols >= 1 && t.offset + t.rows * t.cols <= total,
+                "Muon tensor at " << t.offset << " of " << t.rows << " x " << t.cols << " outside " << total);
+    max_mat = std::max(max_mat, t.rows * t.cols);
+    const std::int64_t small = std::min(t.rows, t.cols);
+    max_sq = std::max(max_sq, small * small);
+    max_chunks = std::max(max_chunks, (t.rows * t.cols + 4095) / 4096);
+  }
+  m_ = DeviceBuffer<float>(ctx.device, static_cast<std::size_t>(total));
+  m_.fill_bytes_with(ctx, 0);
+  u_ = DeviceBuffer<float>(ctx.device, static_cast<std::size_t>(total));
+  x_ = DeviceBuffer<float>(ctx.device, static_cast<std::size_t>(max_mat));
+  xn_ = DeviceBuffer<float>(ctx.device, static_cast<std::size_t>(max_mat));
+  a_ = DeviceBuffer<float>(ctx.device, static_cast<std::size_t>(max_sq));
+  b_ = DeviceBuffer<float>(ctx.device, static_cast<std::size_t>(max_sq));
+  partials_ = DeviceBuffer<float>(ctx.device, static_cast<std::size_t>(max_chunks));
+  norm_ = DeviceBuffer<float>(ctx.device, 1);
+}
+
+void Muon::step(const Context& ctx, float* params, const float* grads, const AdamParams& p, const float* grad_norm,
+                float max_norm) {
+  METTA_DISPATCH(ctx, launch_muon_momentum, ctx, grads, m_.data(), u_.data(), total_, p.beta1, grad_norm, max_norm);
+  constexpr float kA = 3.4445f, kB = -4.7750f, kC = 2.0315f;
+  for (const MuonTensor& t : tensors_) {
+    float* pt = params + t.offset;
+    const float* ut = u_.data() + t.offset;
+    const std::int64_t n = t.rows * t.cols;
+    if (!t.matrix) {  // 1-D: the momentum direction as it is
+      METTA_DISPATCH(ctx, launch_muon_apply, ctx, pt, ut, t.rows, t.cols, false, p.lr, p.weight_decay, 1.0f);
+      continue;
+    }
+    const float scale = std::sqrt(std::max(1.0f, static_cast<float>(t.rows) / static_cast<float>(t.cols)));
+    if (t.rows == t.cols) {
+      METTA_DISPATCH(ctx, launch_qr_q, ctx, ut, t.rows, x_.data());
+      METTA_DISPATCH(ctx, launch_muon_apply, ctx, pt, x_.data(), t.rows, t.cols, false, p.lr, p.weight_decay, scale);
+      continue;
+    }
+    const bool transpose = t.rows > t.cols;
+    const int r = static_cast<int>(transpose ? t.cols : t.rows), c = static_cast<int>(transpose ? t.rows : t.cols);
+    METTA_DISPATCH(ctx, launch_square_partials, ctx, ut, n, 4096, partials_.data());
+    METTA_DISPATCH(ctx, launch_sum_into, ctx, partials_.data(), (n + 4095) / 4096, norm_.data());
+    METTA_DISPATCH(ctx, launch_normalize_into, ctx, ut, t.rows, t.cols, transpose, norm_.data(), x_.data());
+    float* x = x_.data();
+    float* xn = xn_.data();
+    for (int it = 0; it < 5; ++it) {
+      gemm<float>(ctx, Trans::kNo, Trans::kYes, r, r, c, 1.0f, x, x, 0.0f, a_.data());             // A = X X^T
+      METTA_DISPATCH(ctx, launch_scale_into, ctx, a_.data(), kB, static_cast<std::int64_t>(r) * r, b_.data());
+      gemm<float>(ctx, Trans::kNo, Trans::kNo, r, r, r, kC, a_.data(), a_.data(), 1.0f, b_.data()); // B = bA + cAA
+      METTA_DISPATCH(ctx, launch_scale_into, ctx, x, kA, static_cast<std::int64_t>(r) * c, xn);
+      gemm<float>(ctx, Trans::kNo, Trans::kNo, r, c, r, 1.0f, b_.data(), x, 1.0f, xn);              // X' = aX + BX
+      std::swap(x, xn);
+    }
+    METTA_DISPATCH(ctx, launch_muon_apply, ctx, pt, x, t.rows, t.cols, transpose, p.lr, p.weight_decay, scale);
+  }
+}
+
+void muon_step_reference(float* params, const float* grads, float* m, const std::vector<MuonTensor>& tensors,
+                         const AdamParams& p, double grad_norm, float max_norm) {
+  const double clip = grad_norm >= 0 && max_norm > 0 ? std::min(1.0, max_norm / (grad_norm + 1e-6)) : 1.0;
+  for (const MuonTensor& t : tensors) {
+    const std::int64_t R = t.rows, C = t.cols, n = R * C;
+    std::vector<double> u(static_cast<std::size_t>(n));
+    for (std::int64_t i = 0; i < n; ++i) {
+      const double g = grads[t.offset + i] * clip;
+      const double mi = p.beta1 * static_cast<double>(m[t.offset + i]) + g;
+      m[t.offset + i] = static_cast<float>(mi);
+      u[i] = g + p.beta1 * mi;
+    }
+    std::vector<double> upd = u;
+    double scale = 1.0;
+    if (t.matrix) {
+      scale = std::sqrt(std::max(1.0, static_cast<double>(R) / C));
+      if (R == C) {  // Gram-Schmidt QR, Q
+        for (std::int64_t j = 0; j < C; ++j) {
+          for (std::int64_t k = 0; k < j; ++k) {
+            double d = 0;
+            for (std::int64_t r = 0; r < R; ++r) d += upd[r * C + j] * upd[r * C + k];
+            for (std::int64_t r = 0; r < R; ++r) upd[r * C + j] -= d * upd[r * C + k];
+          }
+          double nn = 0;
+          for (std::int64_t r = 0; r < R; ++r) nn += upd[r * C + j] * upd[r * C + j];
+          for (std::int64_t r = 0; r < R; ++r) upd[r * C + j] /= std::sqrt(nn);
+        }
+      } else {  // Newton-Schulz on [r, c] = [min, max]
+        const bool tr = R > C;
+        const std::int64_t r = tr ? C : R, c = tr ? R : C;
+        double nn = 0;
+        for (double v : u) nn += v * v;
+        std::vector<double> X(static_cast<std::size_t>(n)), A(r * r), B(r * r), Xn(n);
+        for (std::int64_t i = 0; i < R; ++i)
+          for (std::int64_t j = 0; j < C; ++j) X[tr ? j * R + i : i * C + j] = u[i * C + j] / (std::sqrt(nn) + 1e-7);
+        for (int it = 0; it < 5; ++it) {
+          for (std::int64_t i = 0; i < r; ++i)
+            for (std::int64_t j = 0; j < r; ++j) {
+              double s = 0;
+              for (std::int64_t k = 0; k < c; ++k) s += X[i * c + k] * X[j * c + k];
+              A[i * r + j] = s;
+            }
+          for (std::int64_t i = 0; i < r; ++i)
+            for (std::int64_t j = 0; j < r; ++j) {
+              double s = 0;
+              for (std::int64_t k = 0; k < r; ++k) s += A[i * r + k] * A[k * r + j];
+              B[i * r + j] = -4.7750 * A[i * r + j] + 2.0315 * s;
+            }
+          for (std::int64_t i = 0; i < r; ++i)
+            for (std::int64_t j = 0; j < c; ++j) {
+              double s = 0;
+              for (std::int64_t k = 0; k < r; ++k) s += B[i * r + k] * X[k * c + j];
+              Xn[i * c + j] = 3.4445 * X[i * c + j] + s;
+            }
+          X.swap(Xn);
+        }
+        for (std::int64_t i = 0; i < R; ++i)
+          for (std::int64_t j = 0; j < C; ++j) upd[i * C + j] = X[tr ? j * R + i : i * C + j];
+      }
+    }
+    for (std::int64_t i = 0; i < n; ++i)
+      params[t.offset + i] = static_cast<float>(params[t.offset + i] * (1.0 - p.weight_decay * p.lr) -
+                                                p.lr * scale * upd[i]);
+  }
 }
 
 double grad_norm_reference(const float* grads, std::int64_t n) {

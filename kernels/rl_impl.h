@@ -133,6 +133,73 @@ void launch_adam(const Context& ctx, float* params, const float* grads, float* m
   });
 }
 
+void launch_muon_momentum(const Context& ctx, const float* grads, float* m, float* u, std::int64_t n, float beta1,
+                          const float* grad_norm, float max_norm) {
+  parallel_for(ctx, n, [=] METTA_HD(std::int64_t i) {
+    float scale = 1.0f;
+    if (grad_norm) {
+      const float coef = max_norm / (grad_norm[0] + 1e-6f);
+      scale = coef < 1.0f ? coef : 1.0f;
+    }
+    const float g = grads[i] * scale;
+    const float mi = beta1 * m[i] + g;
+    m[i] = mi;
+    u[i] = g + beta1 * mi;
+  });
+}
+
+// out[0] = sum of x (sequential: n is a few thousand chunk partials)
+void launch_sum_into(const Context& ctx, const float* x, std::int64_t n, float* out) {
+  parallel_for(ctx, 1, [=] METTA_HD(std::int64_t) {
+    float acc = 0.0f;
+    for (std::int64_t i = 0; i < n; ++i) acc += x[i];
+    out[0] = acc;
+  });
+}
+
+// x = u / (||u|| + 1e-7), [rows, cols], or its transpose [cols, rows]
+void launch_normalize_into(const Context& ctx, const float* u, std::int64_t rows, std::int64_t cols, bool transpose,
+                           const float* sum_sq, float* x) {
+  parallel_for(ctx, rows * cols, [=] METTA_HD(std::int64_t i) {
+    const float inv = 1.0f / (sqrtf(sum_sq[0]) + 1e-7f);
+    const std::int64_t r = i / cols, c = i % cols;
+    x[transpose ? c * rows + r : i] = u[i] * inv;
+  });
+}
+
+void launch_scale_into(const Context& ctx, const float* x, float s, std::int64_t n, float* y) {
+  parallel_for(ctx, n, [=] METTA_HD(std::int64_t i) { y[i] = s * x[i]; });
+}
+
+// Q of the QR decomposition of a square n x n matrix (modified Gram-Schmidt over columns, double
+// accumulation; one thread: these tensors are small and few).
+void launch_qr_q(const Context& ctx, const float* u, std::int64_t n, float* q) {
+  parallel_for(ctx, 1, [=] METTA_HD(std::int64_t) {
+    for (std::int64_t i = 0; i < n * n; ++i) q[i] = u[i];
+    for (std::int64_t j = 0; j < n; ++j) {
+      for (std::int64_t k = 0; k < j; ++k) {
+        double d = 0.0;
+        for (std::int64_t r = 0; r < n; ++r) d += static_cast<double>(q[r * n + j]) * q[r * n + k];
+        for (std::int64_t r = 0; r < n; ++r) q[r * n + j] -= static_cast<float>(d * q[r * n + k]);
+      }
+      double norm = 0.0;
+      for (std::int64_t r = 0; r < n; ++r) norm += static_cast<double>(q[r * n + j]) * q[r * n + j];
+      const double inv = norm > 0.0 ? 1.0 / sqrt(norm) : 0.0;
+      for (std::int64_t r = 0; r < n; ++r) q[r * n + j] = static_cast<float>(q[r * n + j] * inv);
+    }
+  });
+}
+
+// p = p (1 - wd lr) - lr scale update, update [rows, cols] (or stored transposed as [cols, rows])
+void launch_muon_apply(const Context& ctx, float* params, const float* update, std::int64_t rows, std::int64_t cols,
+                       bool transposed, float lr, float weight_decay, float scale) {
+  parallel_for(ctx, rows * cols, [=] METTA_HD(std::int64_t i) {
+    const std::int64_t r = i / cols, c = i % cols;
+    const float upd = update[transposed ? c * rows + r : i];
+    params[i] = params[i] * (1.0f - weight_decay * lr) - lr * scale * upd;
+  });
+}
+
 void launch_priorities(const Context& ctx, const float* adv, std::int64_t segments, int horizon, float alpha,
                        float* prio) {
   parallel_for(ctx, segments, [=] METTA_HD(std::int64_t s) {

@@ -56,6 +56,16 @@ METTA_DECLARE_LAUNCHER(void, launch_ev_terms, const Context& ctx, const float* r
                        std::int64_t n, float* terms)
 METTA_DECLARE_LAUNCHER(void, launch_accumulate, const Context& ctx, float* stats, const float* add, int n)
 
+METTA_DECLARE_LAUNCHER(void, launch_muon_momentum, const Context& ctx, const float* grads, float* m, float* u,
+                       std::int64_t n, float beta1, const float* grad_norm, float max_norm)
+METTA_DECLARE_LAUNCHER(void, launch_sum_into, const Context& ctx, const float* x, std::int64_t n, float* out)
+METTA_DECLARE_LAUNCHER(void, launch_normalize_into, const Context& ctx, const float* u, std::int64_t rows,
+                       std::int64_t cols, bool transpose, const float* sum_sq, float* x)
+METTA_DECLARE_LAUNCHER(void, launch_scale_into, const Context& ctx, const float* x, float s, std::int64_t n, float* y)
+METTA_DECLARE_LAUNCHER(void, launch_qr_q, const Context& ctx, const float* u, std::int64_t n, float* q)
+METTA_DECLARE_LAUNCHER(void, launch_muon_apply, const Context& ctx, float* params, const float* update,
+                       std::int64_t rows, std::int64_t cols, bool transposed, float lr, float weight_decay, float scale)
+
 // CUB temp storage needed to sort n keys (0 on the CPU).
 std::size_t cuda_sort_temp_bytes(std::int64_t n);
 

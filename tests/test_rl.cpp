@@ -270,3 +270,43 @@ TEST(Sampling, FirstDrawFollowsPriorities) {
   const int row = s.rows()[0];
   EXPECT_NEAR(s.weights()[0], std::pow(S * (row + 1) / 10.0, -1.0), 1e-4);
 }
+
+TEST(Optimizer, MuonMatchesReferenceForWideTallSquareRowAndVectorTensors) {
+  std::mt19937 rng(6);
+  const std::vector<MuonTensor> tensors = {{0, 4, 9, true}, {36, 9, 4, true}, {72, 5, 5, true}, {97, 7, 1, false},
+                                          {104, 1, 6, true}};
+  const std::int64_t total = 110;
+  auto params = random_vec<float>(total, rng), ref = params;
+  std::vector<float> ref_m(total, 0.0f);
+  Muon muon(kCpu, tensors, total);
+  AdamParams ap;
+  ap.lr = 0.01f;
+  ap.weight_decay = 0.1f;
+  for (int step = 0; step < 2; ++step) {
+    auto grads = random_vec<float>(total, rng);
+    GradNorm norm(kCpu, total);
+    norm.run(kCpu, grads.data());
+    muon.step(kCpu, params.data(), grads.data(), ap, norm.norm(), 0.5f);
+    muon_step_reference(ref.data(), grads.data(), ref_m.data(), tensors, ap, grad_norm_reference(grads.data(), total), 0.5f);
+    for (std::int64_t i = 0; i < total; ++i) ASSERT_NEAR(params[i], ref[i], 2e-5 + 1e-4 * std::abs(ref[i])) << step << " " << i;
+    for (std::int64_t i = 0; i < total; ++i) ASSERT_NEAR(muon.momentum()[i], ref_m[i], 1e-6) << i;
+  }
+}
+
+TEST(Optimizer, MuonSquareUpdateIsOrthogonal) {
+  // With zero momentum history, weight decay 0 and lr 1, p_after - p_before = -Q: check Q^T Q = I.
+  std::mt19937 rng(7);
+  const int n = 6;
+  auto grads = random_vec<float>(n * n, rng);
+  std::vector<float> params(n * n, 0.0f);
+  Muon muon(kCpu, {{0, n, n}}, n * n);
+  AdamParams ap;
+  ap.lr = 1.0f;
+  muon.step(kCpu, params.data(), grads.data(), ap, nullptr, 0);
+  for (int a = 0; a < n; ++a)
+    for (int b = 0; b < n; ++b) {
+      double d = 0;
+      for (int r = 0; r < n; ++r) d += static_cast<double>(params[r * n + a]) * params[r * n + b];
+      EXPECT_NEAR(d, a == b ? 1.0 : 0.0, 1e-5);
+    }
+}

@@ -64,7 +64,8 @@ std::function<int()> add_train_command(CLI::App& app) {
   cmd->add_option("--minibatch-size", o->s.minibatch_size, "Agent steps per minibatch (rounded)")->capture_default_str();
   cmd->add_option("--bptt-horizon", o->s.bptt_horizon, "Segment length")->capture_default_str();
   cmd->add_option("--update-epochs", o->s.update_epochs, "Passes over the buffer per epoch")->capture_default_str();
-  cmd->add_option("--lr", o->s.adam.lr, "Adam learning rate")->capture_default_str();
+  cmd->add_option("--lr", o->s.adam.lr, "Learning rate")->capture_default_str();
+  cmd->add_option("--optimizer", o->s.optimizer, "adam or muon")->capture_default_str();
   cmd->add_option("--ent-coef", o->s.ppo.ent_coef, "Entropy coefficient")->capture_default_str();
   cmd->add_option("--max-seconds", o->max_seconds, "Stop after this many seconds (0 = no limit)")
       ->capture_default_str();

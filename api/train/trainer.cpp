@@ -100,6 +100,15 @@ Trainer::Trainer(const TrainSettings& settings, const engine::EnvConfig& env_con
   view_ = kernels::ExperienceView{segments_, H, obs_bytes, state, b_->obs.data(), b_->actions.data(),
                                   b_->logp.data(), b_->values.data(), b_->rewards.data(), b_->terminals.data(),
                                   b_->truncations.data(), b_->ratio.data(), b_->h0.data(), b_->c0.data()};
+  METTA_CHECK(settings.optimizer == "adam" || settings.optimizer == "muon",
+              "optimizer: got '" << settings.optimizer << "', expected 'adam' or 'muon'");
+  if (settings.optimizer == "muon") {
+    std::vector<kernels::MuonTensor> tensors;
+    for (const nn::ParamInfo& p : policy_->table().all())
+      tensors.push_back({p.offset, p.shape.size() >= 2 ? p.shape[0] : p.count,
+                         p.shape.size() >= 2 ? p.count / p.shape[0] : 1, p.shape.size() >= 2});
+    muon_ = kernels::Muon(ctx_, tensors, policy_->num_params());
+  }
   ppo_ = kernels::PpoLoss(ctx_, mb_segments_ * H);
   grad_norm_ = kernels::GradNorm(ctx_, policy_->num_params());
   sampler_ = kernels::PrioritizedSampler(ctx_, segments_, H, mb_segments_);
@@ -182,9 +191,12 @@ void Trainer::train(EpochStats& out) {
       policy_->zero_grads();
       policy_->backward(b_->d_logp.data(), b_->d_entropy.data(), b_->d_value.data());
       grad_norm_.run(ctx_, policy_->grads());
-      kernels::adam_step(ctx_, policy_->params(), policy_->grads(), b_->adam_m.data(), b_->adam_v.data(),
-                         policy_->num_params(), settings_.adam, ++opt_step_, grad_norm_.norm(),
-                         settings_.max_grad_norm);
+      if (settings_.optimizer == "muon")
+        muon_.step(ctx_, policy_->params(), policy_->grads(), settings_.adam, grad_norm_.norm(), settings_.max_grad_norm);
+      else
+        kernels::adam_step(ctx_, policy_->params(), policy_->grads(), b_->adam_m.data(), b_->adam_v.data(),
+                           policy_->num_params(), settings_.adam, ++opt_step_, grad_norm_.norm(),
+                           settings_.max_grad_norm);
       kernels::experience_scatter(ctx_, view_, rows, mb_segments_, policy_->value(), b_->mb_ratio.data());
       kernels::accumulate(ctx_, b_->stats.data(), ppo_.stats(), kernels::kPpoStatCount);
       kernels::accumulate(ctx_, b_->stats.data() + kernels::kPpoStatCount, grad_norm_.norm(), 1);

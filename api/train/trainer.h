@@ -33,6 +33,7 @@ struct TrainSettings {
   int update_epochs = 1;
   kernels::PpoLossParams ppo;
   kernels::AdvantageParams advantage;   // gamma, gae_lambda, vtrace rho / c clips
+  std::string optimizer = "adam";       // "adam" | "muon" (same lr, betas, eps, weight decay)
   kernels::AdamParams adam;
   float max_grad_norm = 0.5f;
   float prio_alpha = 0.0f, prio_beta0 = 0.6f;
@@ -82,6 +83,7 @@ class Trainer {
   kernels::ExperienceView view_{};
   kernels::PpoLoss ppo_;
   kernels::GradNorm grad_norm_;
+  kernels::Muon muon_;
   kernels::PrioritizedSampler sampler_;
   kernels::SegmentedSum ev_sum_;
 };
