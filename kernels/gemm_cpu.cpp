@@ -1,4 +1,8 @@
 #include <cblas.h>
+#include <omp.h>
+
+#include <algorithm>
+#include <cstdint>
 
 #include "kernels/gemm.h"
 
@@ -6,6 +10,37 @@ namespace metta::kernels {
 
 namespace {
 CBLAS_TRANSPOSE to_cblas(Trans t) { return t == Trans::kNo ? CblasNoTrans : CblasTrans; }
+
+void blas(Trans ta, Trans tb, int m, int n, int k, float alpha, const float* a, int lda, const float* b, int ldb,
+          float beta, float* c, int ldc) {
+  cblas_sgemm(CblasRowMajor, to_cblas(ta), to_cblas(tb), m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+}
+void blas(Trans ta, Trans tb, int m, int n, int k, double alpha, const double* a, int lda, const double* b, int ldb,
+          double beta, double* c, int ldc) {
+  cblas_dgemm(CblasRowMajor, to_cblas(ta), to_cblas(tb), m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+}
+
+// Large products are split into row blocks of C, one per OpenMP thread, each a single-threaded BLAS call:
+// this uses every core without OpenBLAS's own thread pool, which fights OpenMP for them. Each element
+// of C is still one call's full-K dot product, so results do not depend on how the rows are split.
+template <class T>
+void cpu_gemm(const Context& ctx, Trans ta, Trans tb, int m, int n, int k, T alpha, const T* a, int lda, const T* b,
+              int ldb, T beta, T* c, int ldc) {
+  const int threads = ctx.num_threads > 0 ? ctx.num_threads : omp_get_max_threads();
+  const double work = static_cast<double>(m) * n * k;
+  if (threads <= 1 || work < 2e6 || m < 2 * threads) {
+    blas(ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+    return;
+  }
+  const int block = (m + threads - 1) / threads;
+#pragma omp parallel for num_threads(threads) schedule(static)
+  for (int t = 0; t < threads; ++t) {
+    const int i0 = t * block, rows = std::min(block, m - i0);
+    if (rows <= 0) continue;
+    const T* a0 = ta == Trans::kNo ? a + static_cast<std::int64_t>(i0) * lda : a + i0;
+    blas(ta, tb, rows, n, k, alpha, a0, lda, b, ldb, beta, c + static_cast<std::int64_t>(i0) * ldc, ldc);
+  }
+}
 }  // namespace
 
 template <>
@@ -13,7 +48,7 @@ void gemm<float>(const Context& ctx, Trans ta, Trans tb, int m, int n, int k, fl
                  const float* b, int ldb, float beta, float* c, int ldc) {
   if (m == 0 || n == 0) return;
   if (ctx.device == Device::CUDA) return detail::cuda_gemm(ctx, ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
-  cblas_sgemm(CblasRowMajor, to_cblas(ta), to_cblas(tb), m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+  cpu_gemm<float>(ctx, ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
 }
 
 template <>
@@ -21,7 +56,7 @@ void gemm<double>(const Context& ctx, Trans ta, Trans tb, int m, int n, int k, d
                   const double* b, int ldb, double beta, double* c, int ldc) {
   if (m == 0 || n == 0) return;
   if (ctx.device == Device::CUDA) return detail::cuda_gemm(ctx, ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
-  cblas_dgemm(CblasRowMajor, to_cblas(ta), to_cblas(tb), m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+  cpu_gemm<double>(ctx, ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
 }
 
 template <class T>

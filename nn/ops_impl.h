@@ -62,17 +62,14 @@ void col2im(const Context& ctx, const T* dcols, std::int64_t n, int h, int w, in
     const std::int64_t pix = i / c;
     const int xx = static_cast<int>(pix % w), yy = static_cast<int>((pix / w) % h);
     const std::int64_t b = pix / (static_cast<std::int64_t>(w) * h);
+    // kernel offsets that reach this pixel: ky = (yy + pad) - s * oy for output rows oy in range
     T acc = T(0);
-    for (int ky = 0; ky < k; ++ky) {
-      const int ty = yy + pad - ky;
-      if (ty < 0 || ty % s) continue;
-      const int oy = ty / s;
-      if (oy >= oh) continue;
-      for (int kx = 0; kx < k; ++kx) {
-        const int tx = xx + pad - kx;
-        if (tx < 0 || tx % s) continue;
-        const int ox = tx / s;
-        if (ox >= ow) continue;
+    const int ty = yy + pad, tx = xx + pad;
+    const int oy_hi = ty / s < oh - 1 ? ty / s : oh - 1, ox_hi = tx / s < ow - 1 ? tx / s : ow - 1;
+    for (int oy = oy_hi; oy >= 0 && ty - s * oy < k; --oy) {
+      const int ky = ty - s * oy;
+      for (int ox = ox_hi; ox >= 0 && tx - s * ox < k; --ox) {
+        const int kx = tx - s * ox;
         acc += dcols[((b * oh + oy) * ow + ox) * patch + (ci * k + ky) * k + kx];
       }
     }
@@ -80,17 +77,29 @@ void col2im(const Context& ctx, const T* dcols, std::int64_t n, int h, int w, in
   });
 }
 
+// Single-precision math for float (an unqualified tanh(float) would run the double routine). tanh from
+// one expf: 1 - 2 / (exp(2x) + 1), which saturates cleanly at +-1 and lets the compiler vectorise
+// (glibc's tanhf goes through expm1f and was 15% of a training step); accurate to a few ulp.
+METTA_HD inline float math_tanh(float x) { return 1.0f - 2.0f / (expf(2.0f * x) + 1.0f); }
+METTA_HD inline double math_tanh(double x) { return tanh(x); }
+METTA_HD inline float math_exp(float x) { return expf(x); }
+METTA_HD inline double math_exp(double x) { return exp(x); }
+METTA_HD inline float math_log(float x) { return logf(x); }
+METTA_HD inline double math_log(double x) { return log(x); }
+
 template <class T>
 METTA_HD inline T apply_activation(T v, Activation act) {
   if (act == Activation::kRelu) return v > T(0) ? v : T(0);
-  if (act == Activation::kTanh) return tanh(v);
+  if (act == Activation::kTanh) return math_tanh(v);
   return v;
 }
 
 template <class T>
 void bias_activation(const Context& ctx, T* y, const T* bias, std::int64_t rows, int cols, Activation act) {
+  METTA_CHECK(rows * cols < (1ll << 32), "bias_activation over " << rows * cols << " elements");
+  const std::uint32_t c32 = static_cast<std::uint32_t>(cols);
   parallel_for(ctx, rows * cols, [=] METTA_HD(std::int64_t i) {
-    const T v = y[i] + (bias ? bias[i % cols] : T(0));
+    const T v = y[i] + (bias ? bias[static_cast<std::uint32_t>(i) % c32] : T(0));  // 32-bit modulo: cheap
     y[i] = apply_activation(v, act);
   });
 }
@@ -104,12 +113,21 @@ void activation_backward(const Context& ctx, const T* y, T* dy, std::int64_t n, 
   });
 }
 
+// Column sums in blocks of 32 columns: each block walks the rows in order (the same summation order
+// for every column as a plain loop, so deterministic) while reading contiguous memory.
 template <class T>
 void bias_backward(const Context& ctx, const T* dy, std::int64_t rows, int cols, T* db) {
-  parallel_for(ctx, cols, [=] METTA_HD(std::int64_t j) {
-    T acc = T(0);
-    for (std::int64_t r = 0; r < rows; ++r) acc += dy[r * cols + j];
-    db[j] += acc;
+  constexpr int kBlock = 32;
+  const std::int64_t blocks = (cols + kBlock - 1) / kBlock;
+  parallel_for(ctx, blocks, [=] METTA_HD(std::int64_t blk) {
+    const int j0 = static_cast<int>(blk) * kBlock, width = cols - j0 < kBlock ? cols - j0 : kBlock;
+    T acc[kBlock];
+    for (int j = 0; j < kBlock; ++j) acc[j] = T(0);
+    for (std::int64_t r = 0; r < rows; ++r) {
+      const T* row = dy + r * cols + j0;
+      for (int j = 0; j < width; ++j) acc[j] += row[j];
+    }
+    for (int j = 0; j < width; ++j) db[j0 + j] += acc[j];
   });
 }
 
@@ -146,8 +164,8 @@ METTA_HD inline T row_logsumexp(const T* z, int a) {
   T m = z[0];
   for (int j = 1; j < a; ++j) m = z[j] > m ? z[j] : m;
   T s = T(0);
-  for (int j = 0; j < a; ++j) s += exp(z[j] - m);
-  return m + log(s);
+  for (int j = 0; j < a; ++j) s += math_exp(z[j] - m);
+  return m + math_log(s);
 }
 
 template <class T>
@@ -159,7 +177,7 @@ void action_dist_forward(const Context& ctx, const T* logits, std::int64_t n, in
     T h = T(0);
     for (int j = 0; j < num_logits; ++j) {
       const T lp = z[j] - lse;
-      h -= exp(lp) * lp;
+      h -= math_exp(lp) * lp;
     }
     entropy[r] = h;
     logp[r] = z[flat_action<T>(actions, r, cum, num_types, num_logits)] - lse;
@@ -177,12 +195,12 @@ void action_dist_backward(const Context& ctx, const T* logits, std::int64_t n, i
     T h = T(0);
     for (int j = 0; j < num_logits; ++j) {
       const T lp = z[j] - lse;
-      h -= exp(lp) * lp;
+      h -= math_exp(lp) * lp;
     }
     const int a = flat_action<T>(actions, r, cum, num_types, num_logits);
     const T gl = g_logp ? g_logp[r] : T(0), ge = g_entropy ? g_entropy[r] : T(0);
     for (int j = 0; j < num_logits; ++j) {
-      const T lp = z[j] - lse, p = exp(lp);
+      const T lp = z[j] - lse, p = math_exp(lp);
       dz[j] = gl * ((j == a ? T(1) : T(0)) - p) - ge * p * (lp + h);
     }
   });
@@ -201,7 +219,7 @@ void action_dist_sample(const Context& ctx, const T* logits, std::int64_t n, int
     int pick = num_logits - 1;  // fallback for rounding: the last action
     T cdf = T(0);
     for (int j = 0; j < num_logits; ++j) {
-      cdf += exp(z[j] - lse);
+      cdf += math_exp(z[j] - lse);
       if (u < cdf) {
         pick = j;
         break;
@@ -220,15 +238,17 @@ void add_into(const Context& ctx, const T* x, T* y, std::int64_t n) {
 
 template <class T>
 void transpose01(const Context& ctx, const T* x, std::int64_t a, std::int64_t b, std::int64_t c, T* y) {
-  parallel_for(ctx, a * b * c, [=] METTA_HD(std::int64_t i) {  // i indexes y [b, a, c]
-    const std::int64_t k = i % c, ia = (i / c) % a, ib = i / (c * a);
-    y[i] = x[(ia * b + ib) * c + k];
+  parallel_for(ctx, a * b, [=] METTA_HD(std::int64_t r) {  // r indexes the [b, a] rows of y
+    const std::int64_t ia = r % a, ib = r / a;
+    const T* src = x + (ia * b + ib) * c;
+    T* dst = y + r * c;
+    for (std::int64_t k = 0; k < c; ++k) dst[k] = src[k];
   });
 }
 
 template <class T>
 METTA_HD inline T sigmoid(T x) {
-  return T(1) / (T(1) + exp(-x));
+  return T(1) / (T(1) + math_exp(-x));
 }
 
 template <class T>
@@ -240,7 +260,7 @@ void lstm_cell_forward(const Context& ctx, T* gates, const T* b_ih, const T* b_h
     T* g = gates + r * 4 * h;
     const T i = sigmoid(g[j] + b_ih[j] + b_hh[j]);
     const T f = sigmoid(g[h + j] + b_ih[h + j] + b_hh[h + j]);
-    const T gg = tanh(g[2 * h + j] + b_ih[2 * h + j] + b_hh[2 * h + j]);
+    const T gg = math_tanh(g[2 * h + j] + b_ih[2 * h + j] + b_hh[2 * h + j]);
     const T o = sigmoid(g[3 * h + j] + b_ih[3 * h + j] + b_hh[3 * h + j]);
     g[j] = i;
     g[h + j] = f;
@@ -248,7 +268,7 @@ void lstm_cell_forward(const Context& ctx, T* gates, const T* b_ih, const T* b_h
     g[3 * h + j] = o;
     const T c = f * c_prev[idx] + i * gg;
     c_out[idx] = c;
-    h_out[idx] = o * tanh(c);
+    h_out[idx] = o * math_tanh(c);
   });
 }
 
@@ -260,7 +280,7 @@ void lstm_cell_backward(const Context& ctx, const T* gates, const T* c_prev, con
     const int j = static_cast<int>(idx % h);
     const T* g = gates + r * 4 * h;
     const T i = g[j], f = g[h + j], gg = g[2 * h + j], o = g[3 * h + j];
-    const T tc = tanh(c_out[idx]);
+    const T tc = math_tanh(c_out[idx]);
     const T dc = dh[idx] * o * (T(1) - tc * tc) + (dc_next ? dc_next[idx] : T(0));
     T* dg = dgates + r * 4 * h;
     dg[j] = dc * gg * i * (T(1) - i);

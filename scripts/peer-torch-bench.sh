@@ -12,10 +12,11 @@
 # install (`pip install torch`) pulls ~3 GiB of nvidia-* wheels plus triton: a 5.3 GiB venv (torch
 # 2.15.0, measured). `pip install --no-deps torch` plus its pure-python deps alone does NOT import:
 # libtorch_cuda.so is linked against cudart, cuBLAS, cuDNN, NCCL, ... and must load even on the CPU.
-# The cpp-kernels machines carry a CUDA 13 toolkit on the loader path (/usr/local/cuda-13.0) that
+# The cpp-kernels machines carry a CUDA 13.0 toolkit in ld.so.conf (/usr/local/cuda-13.0/lib) that
 # satisfies most of those; what it lacks or has too old (cuFile, cuSPARSELt, NVSHMEM, NCCL) comes from
-# the four wheels torch pins, without their deps: a 2.0 GiB venv, no triton. Where that still does not
-# import (no system toolkit, or another CUDA major), we fall back to the full install.
+# the four wheels torch pins, without their deps: a 2.1 GiB venv (0.6 GiB of it those wheels), no
+# triton. Where that still does not import (no system toolkit, or another CUDA major), we fall back to
+# the full install.
 set -euo pipefail
 
 BUILD_DIR=${1:-build}
