@@ -289,6 +289,53 @@ void adam_step_reference(float* params, const float* grads, float* m, float* v, 
   }
 }
 
+// ---- kickstarter
+double kickstart_factor(const KickstarterParams& p, std::int64_t agent_step) {
+  const double step = static_cast<double>(agent_step);
+  if (step > p.kickstart_steps) return 0.0;
+  const double duration = p.kickstart_steps * p.anneal_ratio, ramp_start = p.kickstart_steps - duration;
+  if (step <= ramp_start || duration <= 0) return 1.0;
+  return std::max(0.0, 1.0 - (step - ramp_start) / duration);
+}
+
+KickstarterLoss::KickstarterLoss(const Context& ctx, std::int64_t n) : n_(n) {
+  terms_ = DeviceBuffer<float>(ctx.device, static_cast<std::size_t>(2 * n));
+  sums_ = DeviceBuffer<float>(ctx.device, 2);
+  sum_ = SegmentedSum(ctx, 2, n);
+}
+
+void KickstarterLoss::run(const Context& ctx, const float* student_logits, const float* teacher_logits, int num_logits,
+                          const float* student_value, const float* teacher_value, float action_coef,
+                          float value_coef, float* dlogits, float* d_value) {
+  METTA_DISPATCH(ctx, launch_kickstart_terms, ctx, student_logits, teacher_logits, n_, num_logits, student_value,
+                 teacher_value, action_coef, value_coef, dlogits, d_value, terms_.data());
+  sum_.run(ctx, terms_.data(), sums_.data());
+}
+
+void kickstarter_reference(const float* zs, const float* zt, std::int64_t n, int A, const float* vs, const float* vt,
+                           float action_coef, float value_coef, float* dlogits, float* d_value, double* losses) {
+  losses[0] = losses[1] = 0.0;
+  for (std::int64_t r = 0; r < n; ++r) {
+    double ms = -1e300, mt = -1e300, ss = 0, st = 0;
+    for (int j = 0; j < A; ++j) {
+      ms = std::max<double>(ms, zs[r * A + j]);
+      mt = std::max<double>(mt, zt[r * A + j]);
+    }
+    for (int j = 0; j < A; ++j) {
+      ss += std::exp(zs[r * A + j] - ms);
+      st += std::exp(zt[r * A + j] - mt);
+    }
+    for (int j = 0; j < A; ++j) {
+      const double q = std::exp(zt[r * A + j] - mt - std::log(st)), lp = zs[r * A + j] - ms - std::log(ss);
+      losses[0] -= action_coef * q * lp / n;
+      dlogits[r * A + j] += static_cast<float>(-action_coef * (q - std::exp(lp)) / n);
+    }
+    const double dv = static_cast<double>(vt[r]) - vs[r];
+    losses[1] += value_coef * dv * dv / n;
+    d_value[r] += static_cast<float>(-2.0 * value_coef * dv / n);
+  }
+}
+
 // ---- experience buffer
 void experience_store(const Context& ctx, const ExperienceView& x, std::int64_t first_row, std::int64_t n, int t,
                       const std::uint8_t* obs, const std::int32_t* actions, const float* logp, const float* values,

@@ -200,6 +200,39 @@ void launch_muon_apply(const Context& ctx, float* params, const float* update, s
   });
 }
 
+// terms [2, n]: per-row cross-entropy and squared value error, already scaled by the coefficients / n
+void launch_kickstart_terms(const Context& ctx, const float* student_logits, const float* teacher_logits,
+                            std::int64_t n, int num_logits, const float* student_value, const float* teacher_value,
+                            float action_coef, float value_coef, float* dlogits, float* d_value, float* terms) {
+  parallel_for(ctx, n, [=] METTA_HD(std::int64_t r) {
+    const float* zs = student_logits + r * num_logits;
+    const float* zt = teacher_logits + r * num_logits;
+    float ms = zs[0], mt = zt[0];
+    for (int j = 1; j < num_logits; ++j) {
+      ms = zs[j] > ms ? zs[j] : ms;
+      mt = zt[j] > mt ? zt[j] : mt;
+    }
+    float ss = 0.0f, st = 0.0f;
+    for (int j = 0; j < num_logits; ++j) {
+      ss += expf(zs[j] - ms);
+      st += expf(zt[j] - mt);
+    }
+    const float lse_s = ms + logf(ss), lse_t = mt + logf(st);
+    const float inv_n = 1.0f / static_cast<float>(n);
+    float ce = 0.0f;
+    for (int j = 0; j < num_logits; ++j) {
+      const float q = expf(zt[j] - lse_t), lp = zs[j] - lse_s;
+      ce -= q * lp;
+      // d/dz_j of -sum_a q_a (z_a - lse) = -(q_j - p_j)
+      dlogits[r * num_logits + j] += -action_coef * inv_n * (q - expf(lp));
+    }
+    const float dv = teacher_value[r] - student_value[r];
+    d_value[r] += -2.0f * value_coef * inv_n * dv;
+    terms[r] = action_coef * inv_n * ce;
+    terms[n + r] = value_coef * inv_n * dv * dv;
+  });
+}
+
 void launch_priorities(const Context& ctx, const float* adv, std::int64_t segments, int horizon, float alpha,
                        float* prio) {
   parallel_for(ctx, segments, [=] METTA_HD(std::int64_t s) {

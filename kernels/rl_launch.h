@@ -7,6 +7,7 @@
 #include "kernels/advantage.h"
 #include "kernels/dispatch.h"
 #include "kernels/experience.h"
+#include "kernels/kickstarter.h"
 #include "kernels/optimizer.h"
 #include "kernels/ppo_loss.h"
 
@@ -65,6 +66,11 @@ METTA_DECLARE_LAUNCHER(void, launch_scale_into, const Context& ctx, const float*
 METTA_DECLARE_LAUNCHER(void, launch_qr_q, const Context& ctx, const float* u, std::int64_t n, float* q)
 METTA_DECLARE_LAUNCHER(void, launch_muon_apply, const Context& ctx, float* params, const float* update,
                        std::int64_t rows, std::int64_t cols, bool transposed, float lr, float weight_decay, float scale)
+
+METTA_DECLARE_LAUNCHER(void, launch_kickstart_terms, const Context& ctx, const float* student_logits,
+                       const float* teacher_logits, std::int64_t n, int num_logits, const float* student_value,
+                       const float* teacher_value, float action_coef, float value_coef, float* dlogits,
+                       float* d_value, float* terms)
 
 // CUB temp storage needed to sort n keys (0 on the CPU).
 std::size_t cuda_sort_temp_bytes(std::int64_t n);

@@ -331,12 +331,13 @@ void Policy<T>::forward(const std::uint8_t* obs, std::int64_t segments, int step
 }
 
 template <class T>
-void Policy<T>::backward(const T* d_logp, const T* d_entropy, const T* d_value) {
+void Policy<T>::backward(const T* d_logp, const T* d_entropy, const T* d_value, const T* extra_dlogits) {
   METTA_CHECK(last_actions_ != nullptr, "policy backward after a forward that sampled its actions");
   const std::int64_t rows = rows_;
   const int H = arch_.hidden, A = actions_.num_logits(), E = arch_.embed_dim, AH = arch_.actor_hidden;
   action_dist_backward<T>(ctx_, logits_.data(), rows, A, last_actions_, cum_.data(), actions_.num_types(), d_logp,
                           d_entropy, dlogits_.data());
+  if (extra_dlogits) add_into<T>(ctx_, extra_dlogits, dlogits_.data(), rows * A);
   bias_backward<T>(ctx_, dlogits_.data(), rows * A, 1, grad_of("action.bias"));
   const T* emb = param_of("action_embeds.weight") + E;
   gemm<T>(ctx_, Trans::kYes, Trans::kNo, A, E, static_cast<int>(rows), T(1), dlogits_.data(), q_.data(), T(1),

@@ -65,7 +65,8 @@ class Policy {
                const T* h0, const T* c0, T* h_out, T* c_out, std::uint64_t seed = 0, std::uint32_t counter = 0,
                std::int32_t* sampled = nullptr);
   // Backward of the last forward (which must have been given actions): accumulates into grads().
-  void backward(const T* d_logp, const T* d_entropy, const T* d_value);
+  // extra_dlogits ([rows, A], optional): a further gradient of the logits (kickstarter distillation).
+  void backward(const T* d_logp, const T* d_entropy, const T* d_value, const T* extra_dlogits = nullptr);
   void zero_grads();
 
   // Outputs of the last forward, [rows] on the device.

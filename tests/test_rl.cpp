@@ -11,6 +11,7 @@
 
 #include "kernels/advantage.h"
 #include "kernels/gemm.h"
+#include "kernels/kickstarter.h"
 #include "kernels/optimizer.h"
 #include "kernels/ppo_loss.h"
 #include "kernels/sampling.h"
@@ -309,4 +310,47 @@ TEST(Optimizer, MuonSquareUpdateIsOrthogonal) {
       for (int r = 0; r < n; ++r) d += static_cast<double>(params[r * n + a]) * params[r * n + b];
       EXPECT_NEAR(d, a == b ? 1.0 : 0.0, 1e-5);
     }
+}
+
+TEST(Kickstarter, MatchesReferenceAndFiniteDifferences) {
+  std::mt19937 rng(10);
+  const int n = 6, A = 5;
+  auto zs = random_vec<float>(n * A, rng, -2, 2), zt = random_vec<float>(n * A, rng, -2, 2);
+  auto vs = random_vec<float>(n, rng), vt = random_vec<float>(n, rng);
+  std::vector<float> dl(n * A, 0.5f), dv(n, 0.25f), rdl = dl, rdv = dv;  // both accumulate (+=)
+  KickstarterLoss ks(kCpu, n);
+  ks.run(kCpu, zs.data(), zt.data(), A, vs.data(), vt.data(), 0.7f, 0.3f, dl.data(), dv.data());
+  double losses[2];
+  kickstarter_reference(zs.data(), zt.data(), n, A, vs.data(), vt.data(), 0.7f, 0.3f, rdl.data(), rdv.data(), losses);
+  EXPECT_NEAR(ks.stats()[0], losses[0], 1e-5);
+  EXPECT_NEAR(ks.stats()[1], losses[1], 1e-5);
+  for (int i = 0; i < n * A; ++i) ASSERT_NEAR(dl[i], rdl[i], 1e-6) << i;
+  for (int i = 0; i < n; ++i) ASSERT_NEAR(dv[i], rdv[i], 1e-6) << i;
+  // finite differences of the (double) reference loss
+  auto loss_at = [&](std::vector<float>& x, int i, double h) {
+    const float keep = x[i];
+    x[i] = static_cast<float>(keep + h);
+    std::vector<float> g1(n * A, 0), g2(n, 0);
+    double l[2];
+    kickstarter_reference(zs.data(), zt.data(), n, A, vs.data(), vt.data(), 0.7f, 0.3f, g1.data(), g2.data(), l);
+    x[i] = keep;
+    return l[0] + l[1];
+  };
+  const double h = 1e-3;  // inputs are float: a larger step, a looser bound
+  for (int i = 0; i < n * A; ++i) {
+    const double fd = (loss_at(zs, i, h) - loss_at(zs, i, -h)) / (2 * h);
+    ASSERT_NEAR(dl[i] - 0.5f, fd, 2e-4) << "logit " << i;
+  }
+  for (int i = 0; i < n; ++i) {
+    const double fd = (loss_at(vs, i, h) - loss_at(vs, i, -h)) / (2 * h);
+    ASSERT_NEAR(dv[i] - 0.25f, fd, 2e-4) << "value " << i;
+  }
+}
+
+TEST(Kickstarter, AnnealingFactor) {
+  KickstarterParams p;  // 1e9 steps, anneal 0.65: 1 until 350M, linear to 0 at 1B
+  EXPECT_DOUBLE_EQ(kickstart_factor(p, 0), 1.0);
+  EXPECT_DOUBLE_EQ(kickstart_factor(p, 350'000'000), 1.0);
+  EXPECT_NEAR(kickstart_factor(p, 675'000'000), 0.5, 1e-6);  // anneal_ratio is a float
+  EXPECT_DOUBLE_EQ(kickstart_factor(p, 1'000'000'001), 0.0);
 }

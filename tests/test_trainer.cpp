@@ -72,3 +72,29 @@ TEST(Trainer, AnEpochAllocatesNothingAndMovesOnlyScalarsToTheHost) {
   EXPECT_LE(small, 4096);
   EXPECT_GT(small, 0);
 }
+
+TEST(Trainer, KickstarterDistilsFromATeacherAndAnnealsOff) {
+  // teacher: the weights of another trainer's policy (another seed)
+  train::TrainSettings other = small_settings();
+  other.seed = 99;
+  train::Trainer source(other, engine::embedded_env_config("hearts_room"));
+  const float* w = source.policy().params();
+  const std::vector<float> weights(w, w + source.policy().num_params());
+
+  train::Trainer t(small_settings(), engine::embedded_env_config("hearts_room"));
+  t.set_teacher("small", weights);
+  const train::EpochStats st = t.run_epoch();
+  EXPECT_GT(st.ks_action_loss, 0.0f);  // a cross-entropy between two full-support distributions
+  EXPECT_GT(st.ks_value_loss, 0.0f);
+  EXPECT_TRUE(std::isfinite(st.ks_action_loss) && std::isfinite(st.ks_value_loss));
+
+  train::TrainSettings off = small_settings();
+  off.kickstart.kickstart_steps = 0;  // past the kickstart window from the start
+  train::Trainer u(off, engine::embedded_env_config("hearts_room"));
+  u.set_teacher("small", weights);
+  u.run_epoch();
+  const train::EpochStats st2 = u.run_epoch();
+  EXPECT_EQ(st2.ks_action_loss, 0.0f);
+  EXPECT_EQ(st2.ks_value_loss, 0.0f);
+  EXPECT_THROW(t.set_teacher("small", std::vector<float>(10)), metta::Error);
+}

@@ -19,7 +19,7 @@ struct Trainer::Buffers {
   DeviceBuffer<std::uint8_t> mb_obs;
   DeviceBuffer<std::int32_t> mb_actions;
   DeviceBuffer<float> mb_old_logp, mb_old_values, mb_returns, mb_h0, mb_c0, mb_ratio, mb_adv;
-  DeviceBuffer<float> d_logp, d_entropy, d_value;
+  DeviceBuffer<float> d_logp, d_entropy, d_value, ks_dlogits;
   // optimizer
   DeviceBuffer<float> adam_m, adam_v;
   // statistics accumulated on the device: PPO stats then the grad norm
@@ -95,7 +95,7 @@ Trainer::Trainer(const TrainSettings& settings, const engine::EnvConfig& env_con
   b_->adam_v = DeviceBuffer<float>(d, static_cast<std::size_t>(policy_->num_params()));
   b_->adam_m.fill_bytes_with(ctx_, 0);
   b_->adam_v.fill_bytes_with(ctx_, 0);
-  b_->stats = DeviceBuffer<float>(d, kernels::kPpoStatCount + 1);
+  b_->stats = DeviceBuffer<float>(d, kernels::kPpoStatCount + 3);  // PPO stats, grad norm, ks action, ks value
 
   view_ = kernels::ExperienceView{segments_, H, obs_bytes, state, b_->obs.data(), b_->actions.data(),
                                   b_->logp.data(), b_->values.data(), b_->rewards.data(), b_->terminals.data(),
@@ -116,6 +116,20 @@ Trainer::Trainer(const TrainSettings& settings, const engine::EnvConfig& env_con
 }
 
 Trainer::~Trainer() = default;
+
+void Trainer::set_teacher(const std::string& agent, const std::vector<float>& weights) {
+  const nn::PolicyArch arch = nn::PolicyArch::by_name(agent, static_cast<int>(feature_norms(*env_).size()));
+  teacher_ = std::make_unique<nn::Policy<float>>(ctx_, arch, policy_->action_space(), feature_norms(*env_),
+                                                 settings_.seed, mb_segments_ * settings_.bptt_horizon,
+                                                 settings_.bptt_horizon);
+  METTA_CHECK(static_cast<std::int64_t>(weights.size()) == teacher_->num_params(),
+              "teacher weights: got " << weights.size() << ", expected " << teacher_->num_params() << " for '"
+                                      << agent << "'");
+  kernels::upload_bytes(ctx_, teacher_->params(), weights.data(), weights.size() * sizeof(float));
+  const std::int64_t rows = mb_segments_ * settings_.bptt_horizon;
+  kickstart_ = kernels::KickstarterLoss(ctx_, rows);
+  b_->ks_dlogits = DeviceBuffer<float>(ctx_.device, static_cast<std::size_t>(rows * policy_->action_space().num_logits()));
+}
 
 std::string Trainer::describe() const {
   std::ostringstream os;
@@ -165,6 +179,7 @@ void Trainer::train(EpochStats& out) {
       epoch_, settings_.total_timesteps, batch_size(), settings_.prio_beta0, settings_.prio_alpha));
   b_->stats.fill_bytes_with(ctx_, 0);
   const std::int64_t num_mb = segments_ / mb_segments_;
+  const double ks_factor = teacher_ ? kernels::kickstart_factor(settings_.kickstart, agent_step_) : 0.0;
   for (int e = 0; e < settings_.update_epochs; ++e) {
     for (std::int64_t m = 0; m < num_mb; ++m) {
       sampler_.sample(ctx_, settings_.seed, static_cast<std::uint32_t>(epoch_ * settings_.update_epochs + e),
@@ -188,8 +203,20 @@ void Trainer::train(EpochStats& out) {
                                       b_->mb_old_values.data(), b_->mb_returns.data(), b_->mb_adv.data(),
                                       sampler_.weights(), mb, H},
                settings_.ppo, kernels::PpoLossGrads{b_->d_logp.data(), b_->d_entropy.data(), b_->d_value.data()});
+      const float* extra_dlogits = nullptr;
+      if (ks_factor > 0.0) {
+        teacher_->forward(b_->mb_obs.data(), mb_segments_, H, b_->mb_actions.data(), nullptr, nullptr, nullptr, nullptr);
+        b_->ks_dlogits.fill_bytes_with(ctx_, 0);
+        kickstart_.run(ctx_, policy_->logits(), teacher_->logits(), policy_->action_space().num_logits(),
+                       policy_->value(), teacher_->value(),
+                       static_cast<float>(settings_.kickstart.action_loss_coef * ks_factor),
+                       static_cast<float>(settings_.kickstart.value_loss_coef * ks_factor), b_->ks_dlogits.data(),
+                       b_->d_value.data());
+        kernels::accumulate(ctx_, b_->stats.data() + kernels::kPpoStatCount + 1, kickstart_.stats(), 2);
+        extra_dlogits = b_->ks_dlogits.data();
+      }
       policy_->zero_grads();
-      policy_->backward(b_->d_logp.data(), b_->d_entropy.data(), b_->d_value.data());
+      policy_->backward(b_->d_logp.data(), b_->d_entropy.data(), b_->d_value.data(), extra_dlogits);
       grad_norm_.run(ctx_, policy_->grads());
       if (settings_.optimizer == "muon")
         muon_.step(ctx_, policy_->params(), policy_->grads(), settings_.adam, grad_norm_.norm(), settings_.max_grad_norm);
@@ -210,6 +237,8 @@ void Trainer::train(EpochStats& out) {
   const double updates = static_cast<double>(num_mb * settings_.update_epochs);
   for (int s = 0; s < kernels::kPpoStatCount; ++s) out.losses[s] = static_cast<float>(stats[s] / updates);
   out.grad_norm = static_cast<float>(stats[kernels::kPpoStatCount] / updates);
+  out.ks_action_loss = static_cast<float>(stats[kernels::kPpoStatCount + 1] / updates);
+  out.ks_value_loss = static_cast<float>(stats[kernels::kPpoStatCount + 2] / updates);
   const double n = static_cast<double>(cells);
   const double var_y = ev[1] / n - (ev[0] / n) * (ev[0] / n), var_d = ev[3] / n - (ev[2] / n) * (ev[2] / n);
   out.explained_variance = var_y > 1e-12 ? 1.0 - var_d / var_y : 0.0;

@@ -13,6 +13,7 @@
 #include "engine/batched_env.h"
 #include "kernels/advantage.h"
 #include "kernels/experience.h"
+#include "kernels/kickstarter.h"
 #include "kernels/optimizer.h"
 #include "kernels/ppo_loss.h"
 #include "kernels/sampling.h"
@@ -40,6 +41,7 @@ struct TrainSettings {
   // Training forward starts each segment from the LSTM state stored at its start (true) or from zeros
   // as the reference does (false).
   bool train_from_rollout_state = true;
+  kernels::KickstarterParams kickstart;  // used when a teacher is set
 };
 
 struct EpochStats {
@@ -48,6 +50,7 @@ struct EpochStats {
   double episodes = 0, mean_episode_reward = 0;  // episodes completed during this epoch's rollout
   float losses[kernels::kPpoStatCount] = {};     // means over the epoch's minibatches
   float grad_norm = 0;
+  float ks_action_loss = 0, ks_value_loss = 0;   // kickstarter terms (0 without a teacher)
   double explained_variance = 0;
 };
 
@@ -66,6 +69,9 @@ class Trainer {
   const TrainSettings& settings() const { return settings_; }
   // The effective sizes as a one-line description (k, segments, batch, minibatch).
   std::string describe() const;
+  // Distil from a teacher of preset `agent` with these weights (flat, in ParamTable order); it sees the
+  // same minibatches from a zero LSTM state (trainer.md §13).
+  void set_teacher(const std::string& agent, const std::vector<float>& weights);
 
  private:
   void rollout();
@@ -74,7 +80,8 @@ class Trainer {
   TrainSettings settings_;
   kernels::Context ctx_;
   std::unique_ptr<engine::BatchedEnv> env_;
-  std::unique_ptr<nn::Policy<float>> policy_;
+  std::unique_ptr<nn::Policy<float>> policy_, teacher_;
+  kernels::KickstarterLoss kickstart_;
   std::int64_t agents_ = 0, k_ = 1, segments_ = 0, mb_segments_ = 0;
   std::int64_t agent_step_ = 0, epoch_ = 0, opt_step_ = 0;
   std::uint32_t rollout_counter_ = 0;
