@@ -1,0 +1,159 @@
+#include "api/checkpoint/policy_store.h"
+
+#include <algorithm>
+#include <cstdio>
+#include <cstring>
+#include <filesystem>
+#include <nlohmann/json.hpp>
+
+namespace metta::checkpoint {
+namespace fs = std::filesystem;
+
+namespace {
+std::string model_name(std::int64_t epoch) {
+  char buf[64];
+  std::snprintf(buf, sizeof(buf), "model_%04lld.safetensors", static_cast<long long>(epoch));
+  return buf;
+}
+
+// Epoch of a model file name, or -1.
+std::int64_t epoch_of(const std::string& name) {
+  long long e = -1;
+  char tail[32] = {0};
+  if (std::sscanf(name.c_str(), "model_%lld.%31s", &e, tail) == 2 && std::string(tail) == "safetensors") return e;
+  return -1;
+}
+
+std::string tensor_bytes_checksum(const SafetensorsFile& f) {
+  std::string all;
+  for (auto& [name, t] : f.tensors) all.append(reinterpret_cast<const char*>(t.bytes.data()), t.bytes.size());
+  return checksum_hex(reinterpret_cast<const std::uint8_t*>(all.data()), all.size());
+}
+
+SafetensorsFile read_checked(const std::string& path) {
+  SafetensorsFile f = parse_safetensors(read_file(path), path);
+  auto get = [&](const std::string& key) -> std::string {
+    auto it = f.metadata.find(key);
+    if (it == f.metadata.end()) throw CheckpointError(path + ": metadata has no '" + key + "' (not a metta-cpp policy?)");
+    return it->second;
+  };
+  if (get("format") != kPolicyFormat)
+    throw CheckpointError(path + ": format '" + get("format") + "', expected '" + kPolicyFormat + "'");
+  if (get("format_version") != std::to_string(kPolicyFormatVersion))
+    throw CheckpointError(path + ": format version " + get("format_version") + ", this build reads version " +
+                          std::to_string(kPolicyFormatVersion));
+  const std::string sum = tensor_bytes_checksum(f);
+  if (get("checksum") != sum)
+    throw CheckpointError(path + ": checksum mismatch (stored " + get("checksum") + ", computed " + sum +
+                          "): the file is corrupt");
+  return f;
+}
+
+PolicyMetadata metadata_of(const SafetensorsFile& f, const std::string& path) {
+  PolicyMetadata m;
+  try {
+    m.agent_step = std::stoll(f.metadata.at("agent_step"));
+    m.epoch = std::stoll(f.metadata.at("epoch"));
+    m.generation = std::stoll(f.metadata.at("generation"));
+    m.train_time = std::stod(f.metadata.at("train_time"));
+    m.agent = f.metadata.at("agent");
+    m.action_names = nlohmann::json::parse(f.metadata.at("action_names")).get<std::vector<std::string>>();
+    m.feature_mapping = nlohmann::json::parse(f.metadata.at("original_feature_mapping")).get<std::map<std::string, int>>();
+    m.config_json = f.metadata.at("config");
+  } catch (const std::exception& e) {
+    throw CheckpointError(path + ": bad or missing policy metadata (" + e.what() + ")");
+  }
+  return m;
+}
+}  // namespace
+
+PolicyStore::PolicyStore(std::string checkpoint_dir, int keep_last) : dir_(std::move(checkpoint_dir)), keep_last_(keep_last) {
+  METTA_CHECK(keep_last >= 1, "keep_last: got " << keep_last << ", expected >= 1");
+  std::error_code ec;
+  fs::create_directories(dir_, ec);
+  if (ec) throw CheckpointError(dir_ + ": cannot create the checkpoint folder: " + ec.message());
+}
+
+std::string PolicyStore::save(const nn::Policy<float>& policy, const PolicyMetadata& meta) const {
+  SafetensorsFile f;
+  std::vector<float> host(static_cast<std::size_t>(policy.num_params()));
+  kernels::download_bytes(policy.context(), host.data(), policy.params(), host.size() * sizeof(float));
+  for (const nn::ParamInfo& p : policy.table().all()) {
+    Tensor t;
+    t.dtype = "F32";
+    t.shape = p.shape;
+    const auto* src = reinterpret_cast<const std::uint8_t*>(host.data() + p.offset);
+    t.bytes.assign(src, src + p.count * sizeof(float));
+    f.tensors.push_back({p.name, std::move(t)});
+  }
+  f.metadata["format"] = kPolicyFormat;
+  f.metadata["format_version"] = std::to_string(kPolicyFormatVersion);
+  f.metadata["checksum"] = tensor_bytes_checksum(f);
+  f.metadata["agent_step"] = std::to_string(meta.agent_step);
+  f.metadata["epoch"] = std::to_string(meta.epoch);
+  f.metadata["generation"] = std::to_string(meta.generation);
+  f.metadata["train_time"] = std::to_string(meta.train_time);
+  f.metadata["agent"] = meta.agent.empty() ? policy.arch().name : meta.agent;
+  f.metadata["action_names"] = nlohmann::json(meta.action_names).dump();
+  f.metadata["original_feature_mapping"] = nlohmann::json(meta.feature_mapping).dump();
+  f.metadata["config"] = meta.config_json;
+  const std::string path = (fs::path(dir_) / model_name(meta.epoch)).string();
+  write_file_atomic(path, serialize_safetensors(f));
+  // keep the newest keep_last model files (never the one just written)
+  std::vector<std::pair<std::int64_t, std::string>> models;
+  for (auto& e : fs::directory_iterator(dir_)) {
+    const std::int64_t ep = epoch_of(e.path().filename().string());
+    if (ep >= 0) models.push_back({ep, e.path().string()});
+  }
+  std::sort(models.rbegin(), models.rend());
+  for (std::size_t i = static_cast<std::size_t>(keep_last_); i < models.size(); ++i)
+    if (models[i].second != path) fs::remove(models[i].second);
+  return path;
+}
+
+std::string PolicyStore::latest() const {
+  std::vector<std::pair<std::int64_t, std::string>> models;
+  for (auto& e : fs::directory_iterator(dir_)) {
+    const std::int64_t ep = epoch_of(e.path().filename().string());
+    if (ep >= 0) models.push_back({ep, e.path().string()});
+  }
+  std::sort(models.rbegin(), models.rend());
+  for (auto& [ep, path] : models) {
+    try {
+      read_checked(path);
+      return path;
+    } catch (const CheckpointError& e) {
+      std::fprintf(stderr, "policy store: skipping %s\n", e.what());
+    }
+  }
+  return "";
+}
+
+PolicyMetadata PolicyStore::read_metadata(const std::string& path) { return metadata_of(read_checked(path), path); }
+
+PolicyMetadata PolicyStore::load(const std::string& path, nn::Policy<float>& policy) const {
+  const SafetensorsFile f = read_checked(path);
+  const PolicyMetadata meta = metadata_of(f, path);
+  std::vector<float> host(static_cast<std::size_t>(policy.num_params()));
+  if (f.tensors.size() != policy.table().all().size())
+    throw CheckpointError(path + ": " + std::to_string(f.tensors.size()) + " tensors, the '" + policy.arch().name +
+                          "' policy has " + std::to_string(policy.table().all().size()));
+  for (const nn::ParamInfo& p : policy.table().all()) {
+    const Tensor* t = nullptr;
+    for (auto& [name, tensor] : f.tensors)
+      if (name == p.name) t = &tensor;
+    if (!t) throw CheckpointError(path + ": no tensor '" + p.name + "' (saved from another agent preset?)");
+    if (t->dtype != "F32" || t->shape != p.shape) {
+      std::string want, got;
+      for (auto d : p.shape) want += (want.empty() ? "" : ", ") + std::to_string(d);
+      for (auto d : t->shape) got += (got.empty() ? "" : ", ") + std::to_string(d);
+      throw CheckpointError(path + ": tensor '" + p.name + "' is " + t->dtype + " [" + got + "], expected F32 [" +
+                            want + "]");
+    }
+    std::memcpy(host.data() + p.offset, t->bytes.data(), t->bytes.size());
+  }
+  kernels::upload_bytes(policy.context(), policy.params(), host.data(), host.size() * sizeof(float));
+  return meta;
+}
+
+}  // namespace metta::checkpoint

@@ -1,0 +1,47 @@
+// PolicyStore: policy checkpoints in a folder as model_{epoch:04d}.safetensors — the weights as named
+// F32 tensors (torch names and shapes) plus metadata (agent_step, epoch, generation, train_time, the
+// agent preset, action names, feature mapping, config), a format version and a checksum of the tensor
+// bytes. Writes are atomic and only the newest `keep_last` files are kept. Loading checks the format,
+// version, checksum and every tensor's name and shape, and throws CheckpointError naming the problem.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "api/checkpoint/safetensors.h"
+#include "nn/policy.h"
+
+namespace metta::checkpoint {
+
+inline constexpr const char* kPolicyFormat = "metta-cpp.policy";
+inline constexpr int kPolicyFormatVersion = 1;
+
+struct PolicyMetadata {
+  std::int64_t agent_step = 0, epoch = 0, generation = 0;
+  double train_time = 0;
+  std::string agent;                          // preset name
+  std::vector<std::string> action_names;
+  std::map<std::string, int> feature_mapping; // feature name -> id
+  std::string config_json = "{}";
+};
+
+class PolicyStore {
+ public:
+  explicit PolicyStore(std::string checkpoint_dir, int keep_last = 5);
+  // Writes model_{epoch:04d}.safetensors; returns its path.
+  std::string save(const nn::Policy<float>& policy, const PolicyMetadata& meta) const;
+  // The newest model file that loads cleanly (format, version, checksum), or "" when there is none.
+  std::string latest() const;
+  // Loads weights into `policy` (same preset and sizes) and returns the metadata.
+  PolicyMetadata load(const std::string& path, nn::Policy<float>& policy) const;
+  static PolicyMetadata read_metadata(const std::string& path);
+  const std::string& dir() const { return dir_; }
+
+ private:
+  std::string dir_;
+  int keep_last_;
+};
+
+}  // namespace metta::checkpoint
