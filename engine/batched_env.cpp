@@ -401,6 +401,37 @@ std::uint64_t BatchedEnv::state_hash(std::int64_t env) const {
   return h;
 }
 
+std::vector<std::pair<std::string, std::vector<std::uint8_t>>> BatchedEnv::save_state() const {
+  std::vector<std::pair<std::string, std::vector<std::uint8_t>>> out;
+  auto add = [&](const char* name, const void* p, std::size_t bytes) {
+    std::vector<std::uint8_t> v(bytes);
+    kernels::download_bytes(ctx_, v.data(), p, bytes);
+    out.push_back({name, std::move(v)});
+  };
+#define METTA_SAVE(type, name, count) add(#name, b_->name.data(), b_->name.bytes());
+  METTA_WORLD_STATE_BUFFERS(METTA_SAVE)
+  METTA_OTHER_BUFFERS(METTA_SAVE)
+#undef METTA_SAVE
+  return out;
+}
+
+void BatchedEnv::load_state(const std::vector<std::pair<std::string, std::vector<std::uint8_t>>>& state) {
+  auto put = [&](const char* name, void* p, std::size_t bytes) {
+    for (auto& [n, v] : state)
+      if (n == name) {
+        METTA_CHECK(v.size() == bytes, "env state '" << name << "': " << v.size() << " bytes, expected " << bytes
+                                                     << " (another config or num_envs?)");
+        kernels::upload_bytes(ctx_, p, v.data(), bytes);
+        return;
+      }
+    METTA_FAIL("env state has no '" << name << "'");
+  };
+#define METTA_LOAD(type, name, count) put(#name, b_->name.data(), b_->name.bytes());
+  METTA_WORLD_STATE_BUFFERS(METTA_LOAD)
+  METTA_OTHER_BUFFERS(METTA_LOAD)
+#undef METTA_LOAD
+}
+
 std::size_t BatchedEnv::world_bytes_per_env() const {
   std::size_t total = 0;
 #define METTA_BYTES(type, name, count) total += b_->name.bytes();

@@ -109,6 +109,11 @@ class BatchedEnv {
   // World-state bytes per env (grid, objects, converters, agents; not stats or outputs).
   std::size_t world_bytes_per_env() const;
 
+  // Every state buffer of the batch as (name, bytes), for checkpoints; load_state restores them (names
+  // and sizes must match: same config and num_envs) so a resumed run continues bit-identically.
+  std::vector<std::pair<std::string, std::vector<std::uint8_t>>> save_state() const;
+  void load_state(const std::vector<std::pair<std::string, std::vector<std::uint8_t>>>& state);
+
   // Test and debugging hooks: write one agent's or converter's inventory item directly.
   void debug_set_agent_inventory(std::int64_t env, int agent, int item, int count);
   void debug_set_converter_inventory(std::int64_t env, int converter, int item, int count);

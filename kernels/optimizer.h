@@ -57,6 +57,7 @@ class Muon {
   void step(const Context& ctx, float* params, const float* grads, const AdamParams& p, const float* grad_norm,
             float max_norm);
   const float* momentum() const { return m_.data(); }
+  float* momentum() { return m_.data(); }
 
  private:
   std::vector<MuonTensor> tensors_;

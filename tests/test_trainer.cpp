@@ -4,6 +4,8 @@
 
 #include <cmath>
 #include <cstring>
+#include <filesystem>
+#include <unistd.h>
 
 #include "api/train/trainer.h"
 #include "engine/config_yaml.h"
@@ -97,4 +99,35 @@ TEST(Trainer, KickstarterDistilsFromATeacherAndAnnealsOff) {
   EXPECT_EQ(st2.ks_action_loss, 0.0f);
   EXPECT_EQ(st2.ks_value_loss, 0.0f);
   EXPECT_THROW(t.set_teacher("small", std::vector<float>(10)), metta::Error);
+}
+
+TEST(Trainer, ResumeContinuesBitIdentically) {
+  const std::string dir = (std::filesystem::temp_directory_path() / ("metta_resume_" + std::to_string(::getpid()))).string();
+  std::filesystem::remove_all(dir);
+  const auto env = engine::embedded_env_config("hearts_room");
+  train::Trainer straight(small_settings(), env);
+  for (int e = 0; e < 4; ++e) straight.run_epoch();
+  {
+    train::Trainer first(small_settings(), env);
+    first.run_epoch();
+    first.run_epoch();
+    first.save_checkpoint(dir);
+  }
+  train::Trainer resumed(small_settings(), env);
+  ASSERT_TRUE(resumed.resume(dir));
+  EXPECT_EQ(resumed.epoch(), 2);
+  resumed.run_epoch();
+  resumed.run_epoch();
+  const float* a = straight.policy().params();
+  const float* b = resumed.policy().params();
+  EXPECT_TRUE(std::vector<float>(a, a + straight.policy().num_params()) ==
+              std::vector<float>(b, b + resumed.policy().num_params()));
+  EXPECT_TRUE(straight.optimizer_state() == resumed.optimizer_state());
+  EXPECT_EQ(straight.agent_step(), resumed.agent_step());
+  // a mismatched run refuses the checkpoint instead of starting fresh
+  train::TrainSettings other = small_settings();
+  other.num_envs = 3;
+  train::Trainer mismatch(other, env);
+  EXPECT_THROW(mismatch.resume(dir), metta::Error);
+  std::filesystem::remove_all(dir);
 }

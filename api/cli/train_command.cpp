@@ -13,12 +13,17 @@ struct TrainOptions {
   train::TrainSettings s;
   std::string env = "hearts_room";
   double max_seconds = 0;  // 0 = no limit
+  std::string checkpoint_dir;  // "" = no checkpoints
+  int checkpoint_interval = 50;
 };
 
 int run_train(const TrainOptions& o) {
   const engine::EnvConfig env_cfg = engine::env_config_from(o.env);
   train::Trainer trainer(o.s, env_cfg);
   std::printf("train: env %s, %s\n", o.env.c_str(), trainer.describe().c_str());
+  if (!o.checkpoint_dir.empty() && trainer.resume(o.checkpoint_dir))
+    std::printf("train: resumed from %s at epoch %lld, %lld agent steps\n", o.checkpoint_dir.c_str(),
+                static_cast<long long>(trainer.epoch()), static_cast<long long>(trainer.agent_step()));
   std::fflush(stdout);
   const auto start = std::chrono::steady_clock::now();
   double total_episodes = 0;
@@ -37,11 +42,15 @@ int run_train(const TrainOptions& o) {
     std::fflush(stdout);
     for (float v : st.losses)
       if (!std::isfinite(v)) METTA_FAIL("non-finite loss at epoch " << st.epoch << ": training diverged");
+    if (!o.checkpoint_dir.empty() && st.epoch % o.checkpoint_interval == 0)
+      std::printf("train: saved %s\n", trainer.save_checkpoint(o.checkpoint_dir).c_str());
     if (o.max_seconds > 0 && elapsed >= o.max_seconds) {
       std::printf("train: stopping at the --max-seconds limit (%.0fs)\n", o.max_seconds);
       break;
     }
   }
+  if (!o.checkpoint_dir.empty() && trainer.epoch() % o.checkpoint_interval != 0)
+    std::printf("train: saved %s\n", trainer.save_checkpoint(o.checkpoint_dir).c_str());
   std::printf("train: done, %lld agent steps, %lld epochs\n", static_cast<long long>(trainer.agent_step()),
               static_cast<long long>(trainer.epoch()));
   return 0;
@@ -67,6 +76,10 @@ std::function<int()> add_train_command(CLI::App& app) {
   cmd->add_option("--lr", o->s.adam.lr, "Learning rate")->capture_default_str();
   cmd->add_option("--optimizer", o->s.optimizer, "adam or muon")->capture_default_str();
   cmd->add_option("--ent-coef", o->s.ppo.ent_coef, "Entropy coefficient")->capture_default_str();
+  cmd->add_option("--checkpoint-dir", o->checkpoint_dir,
+                  "Folder for model_NNNN.safetensors and trainer_state.safetensors; resumes from it when present");
+  cmd->add_option("--checkpoint-interval", o->checkpoint_interval, "Save every N epochs (and at the end)")
+      ->capture_default_str();
   cmd->add_option("--max-seconds", o->max_seconds, "Stop after this many seconds (0 = no limit)")
       ->capture_default_str();
   return [o] { return run_train(*o); };

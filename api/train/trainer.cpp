@@ -1,7 +1,10 @@
 #include "api/train/trainer.h"
 
+#include "api/checkpoint/policy_store.h"
+
 #include <chrono>
 #include <cmath>
+#include <filesystem>
 #include <sstream>
 
 namespace metta::train {
@@ -265,6 +268,132 @@ EpochStats Trainer::run_epoch() {
   out.episodes = done.episodes;
   out.mean_episode_reward = done.mean_reward;
   return out;
+}
+
+}  // namespace metta::train
+
+// ---- checkpoints
+
+namespace metta::train {
+namespace {
+constexpr const char* kStateFormat = "metta-cpp.trainer_state";
+constexpr int kStateVersion = 1;
+
+checkpoint::Tensor bytes_tensor(std::vector<std::uint8_t> bytes) {
+  checkpoint::Tensor t;
+  t.dtype = "U8";
+  t.shape = {static_cast<std::int64_t>(bytes.size())};
+  t.bytes = std::move(bytes);
+  return t;
+}
+
+std::vector<std::uint8_t> download(const kernels::Context& ctx, const float* p, std::size_t n) {
+  std::vector<std::uint8_t> v(n * sizeof(float));
+  kernels::download_bytes(ctx, v.data(), p, v.size());
+  return v;
+}
+
+std::string all_checksum(const checkpoint::SafetensorsFile& f) {
+  std::string all;
+  for (auto& [name, t] : f.tensors) all.append(reinterpret_cast<const char*>(t.bytes.data()), t.bytes.size());
+  return checkpoint::checksum_hex(reinterpret_cast<const std::uint8_t*>(all.data()), all.size());
+}
+}  // namespace
+
+std::string Trainer::save_checkpoint(const std::string& dir, const std::string& config_json) const {
+  checkpoint::PolicyStore store(dir);
+  checkpoint::PolicyMetadata meta;
+  meta.agent_step = agent_step_;
+  meta.epoch = epoch_;
+  meta.agent = settings_.agent;
+  meta.action_names = env_->action_names();
+  const auto spec = env_->feature_normalizations();
+  for (std::size_t f = 0; f < spec.size(); ++f) meta.feature_mapping[spec[f].first] = static_cast<int>(f);
+  meta.config_json = config_json;
+  const std::string model = store.save(*policy_, meta);
+
+  checkpoint::SafetensorsFile st;
+  const std::size_t P = static_cast<std::size_t>(policy_->num_params());
+  st.tensors.push_back({"adam_m", bytes_tensor(download(ctx_, b_->adam_m.data(), P))});
+  st.tensors.push_back({"adam_v", bytes_tensor(download(ctx_, b_->adam_v.data(), P))});
+  if (settings_.optimizer == "muon") st.tensors.push_back({"muon_m", bytes_tensor(download(ctx_, muon_.momentum(), P))});
+  st.tensors.push_back({"lstm_h", bytes_tensor(download(ctx_, b_->h[0].data(), b_->h[0].size()))});
+  st.tensors.push_back({"lstm_c", bytes_tensor(download(ctx_, b_->c[0].data(), b_->c[0].size()))});
+  for (auto& [name, bytes] : env_->save_state()) st.tensors.push_back({"env." + name, bytes_tensor(bytes)});
+  st.metadata["format"] = kStateFormat;
+  st.metadata["format_version"] = std::to_string(kStateVersion);
+  st.metadata["checksum"] = all_checksum(st);
+  st.metadata["agent_step"] = std::to_string(agent_step_);
+  st.metadata["epoch"] = std::to_string(epoch_);
+  st.metadata["opt_step"] = std::to_string(opt_step_);
+  st.metadata["rollout_counter"] = std::to_string(rollout_counter_);
+  st.metadata["policy_path"] = std::filesystem::path(model).filename().string();  // relative: the folder may move
+  st.metadata["optimizer"] = settings_.optimizer;
+  checkpoint::write_file_atomic(dir + "/trainer_state.safetensors", checkpoint::serialize_safetensors(st));
+  return model;
+}
+
+std::vector<float> Trainer::optimizer_state() const {
+  const std::size_t P = static_cast<std::size_t>(policy_->num_params());
+  std::vector<float> out(settings_.optimizer == "muon" ? P : 2 * P);
+  if (settings_.optimizer == "muon") {
+    kernels::download_bytes(ctx_, out.data(), muon_.momentum(), P * sizeof(float));
+  } else {
+    kernels::download_bytes(ctx_, out.data(), b_->adam_m.data(), P * sizeof(float));
+    kernels::download_bytes(ctx_, out.data() + P, b_->adam_v.data(), P * sizeof(float));
+  }
+  return out;
+}
+
+bool Trainer::resume(const std::string& dir) {
+  const std::string state_path = dir + "/trainer_state.safetensors";
+  if (!std::filesystem::exists(state_path)) return false;
+  const checkpoint::SafetensorsFile st = checkpoint::parse_safetensors(checkpoint::read_file(state_path), state_path);
+  auto meta = [&](const std::string& k) {
+    auto it = st.metadata.find(k);
+    if (it == st.metadata.end()) throw checkpoint::CheckpointError(state_path + ": metadata has no '" + k + "'");
+    return it->second;
+  };
+  if (meta("format") != kStateFormat || meta("format_version") != std::to_string(kStateVersion))
+    throw checkpoint::CheckpointError(state_path + ": format " + meta("format") + " version " + meta("format_version") +
+                                      ", expected " + kStateFormat + " version " + std::to_string(kStateVersion));
+  if (meta("checksum") != all_checksum(st))
+    throw checkpoint::CheckpointError(state_path + ": checksum mismatch: the file is corrupt");
+  if (meta("optimizer") != settings_.optimizer)
+    throw checkpoint::CheckpointError(state_path + ": saved with optimizer '" + meta("optimizer") + "', this run uses '" +
+                                      settings_.optimizer + "'");
+  checkpoint::PolicyStore store(dir);
+  const std::string model = dir + "/" + meta("policy_path");
+  const checkpoint::PolicyMetadata pm = store.load(model, *policy_);
+  if (pm.epoch != std::stoll(meta("epoch")))
+    throw checkpoint::CheckpointError(model + ": epoch " + std::to_string(pm.epoch) + " does not match the trainer state");
+  auto restore = [&](const std::string& name, void* dst, std::size_t bytes) {
+    const checkpoint::Tensor& t = st.at(name);
+    if (t.bytes.size() != bytes)
+      throw checkpoint::CheckpointError(state_path + ": '" + name + "' has " + std::to_string(t.bytes.size()) +
+                                        " bytes, this run needs " + std::to_string(bytes) +
+                                        " (another agent, env or size?)");
+    kernels::upload_bytes(ctx_, dst, t.bytes.data(), bytes);
+  };
+  const std::size_t P = static_cast<std::size_t>(policy_->num_params()) * sizeof(float);
+  restore("adam_m", b_->adam_m.data(), P);
+  restore("adam_v", b_->adam_v.data(), P);
+  if (settings_.optimizer == "muon") restore("muon_m", muon_.momentum(), P);
+  restore("lstm_h", b_->h[0].data(), b_->h[0].bytes());
+  restore("lstm_c", b_->c[0].data(), b_->c[0].bytes());
+  std::vector<std::pair<std::string, std::vector<std::uint8_t>>> env_state;
+  for (auto& [name, t] : st.tensors)
+    if (name.rfind("env.", 0) == 0) env_state.push_back({name.substr(4), t.bytes});
+  try {
+    env_->load_state(env_state);
+  } catch (const metta::Error& e) {
+    throw checkpoint::CheckpointError(state_path + ": " + e.what());
+  }
+  agent_step_ = std::stoll(meta("agent_step"));
+  epoch_ = std::stoll(meta("epoch"));
+  opt_step_ = std::stoll(meta("opt_step"));
+  rollout_counter_ = static_cast<std::uint32_t>(std::stoul(meta("rollout_counter")));
+  return true;
 }
 
 }  // namespace metta::train

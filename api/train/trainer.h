@@ -73,6 +73,17 @@ class Trainer {
   // same minibatches from a zero LSTM state (trainer.md §13).
   void set_teacher(const std::string& agent, const std::vector<float>& weights);
 
+  // Checkpoints (api/checkpoint): the policy as model_{epoch:04d}.safetensors through a PolicyStore in
+  // `dir`, and everything else a bit-identical continuation needs in dir/trainer_state.safetensors:
+  // optimizer moments, step counters (the counter-based RNG's state), the rollout LSTM state and the
+  // whole environment state. Both files are written atomically; returns the model path.
+  std::string save_checkpoint(const std::string& dir, const std::string& config_json = "{}") const;
+  // Restores the newest valid checkpoint in `dir`; false when there is none. Throws CheckpointError on
+  // a corrupt, truncated, wrong-version or mismatched file (never a silent fresh start).
+  bool resume(const std::string& dir);
+  // Optimizer moments (Adam m then v, or Muon's momentum) copied to the host, for tests.
+  std::vector<float> optimizer_state() const;
+
  private:
   void rollout();
   void train(EpochStats& out);
