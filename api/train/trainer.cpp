@@ -143,101 +143,115 @@ std::string Trainer::describe() const {
   return os.str();
 }
 
-void Trainer::rollout() {
+void Trainer::reset_for_rollout() { rollout_step_ = 0; }
+
+bool Trainer::is_ready_for_training() const { return rollout_step_ >= k_ * settings_.bptt_horizon; }
+
+std::int64_t Trainer::rollout_step() {
+  METTA_CHECK(!is_ready_for_training(), "rollout_step: the experience buffer is full; train first");
   const int H = settings_.bptt_horizon;
   const nn::PolicyArch& arch = policy_->arch();
-  int cur = 0;
-  for (std::int64_t step = 0; step < k_ * H; ++step) {
-    const std::int64_t j = step / H;
-    const int t = static_cast<int>(step % H);
-    float *h = b_->h[cur].data(), *c = b_->c[cur].data();
-    float *h_next = b_->h[1 - cur].data(), *c_next = b_->c[1 - cur].data();
-    policy_->forward(env_->observations(), agents_, 1, nullptr, h, c, h_next, c_next, settings_.seed ^ 0x5151u,
-                     rollout_counter_++, env_->actions());
-    kernels::experience_store(ctx_, view_, j * agents_, agents_, t, env_->observations(), env_->actions(),
-                              policy_->logp(), policy_->value(), env_->rewards(), env_->terminals(),
-                              env_->truncations(), h, c, arch.lstm_layers, arch.hidden);
-    env_->step();
-    cur = 1 - cur;
-    agent_step_ += agents_;
-  }
-  if (cur == 1) {  // keep the live state in buffer 0
-    std::swap(b_->h[0], b_->h[1]);
-    std::swap(b_->c[0], b_->c[1]);
-  }
+  const std::int64_t j = rollout_step_ / H;
+  const int t = static_cast<int>(rollout_step_ % H);
+  // live LSTM state in buffer 0; the step writes the next state into buffer 1, then they swap
+  float *h = b_->h[0].data(), *c = b_->c[0].data();
+  policy_->forward(env_->observations(), agents_, 1, nullptr, h, c, b_->h[1].data(), b_->c[1].data(),
+                   settings_.seed ^ 0x5151u, rollout_counter_++, env_->actions());
+  kernels::experience_store(ctx_, view_, j * agents_, agents_, t, env_->observations(), env_->actions(),
+                            policy_->logp(), policy_->value(), env_->rewards(), env_->terminals(),
+                            env_->truncations(), h, c, arch.lstm_layers, arch.hidden);
+  env_->step();
+  std::swap(b_->h[0], b_->h[1]);
+  std::swap(b_->c[0], b_->c[1]);
+  ++rollout_step_;
+  agent_step_ += agents_;
+  return agents_;
 }
 
-void Trainer::train(EpochStats& out) {
+engine::CompletedEpisodes Trainer::accumulate_stats() { return env_->completed_episodes(); }
+
+void Trainer::reset_training_state() { b_->stats.fill_bytes_with(ctx_, 0); }
+
+const float* Trainer::compute_advantages() {
   const int H = settings_.bptt_horizon;
-  const std::int64_t cells = segments_ * H, mb = mb_segments_ * H;
-  const nn::PolicyArch& arch = policy_->arch();
   // full-buffer advantage with ratio 1 (plain GAE) and the returns it implies
   kernels::compute_advantage(ctx_, kernels::AdvantageArgs{b_->values.data(), b_->rewards.data(), b_->terminals.data(),
                                                           b_->truncations.data(), nullptr, nullptr, segments_, H,
                                                           b_->adv.data()},
                              settings_.advantage);
-  kernels::add_arrays(ctx_, b_->adv.data(), b_->values.data(), cells, b_->returns.data());
+  kernels::add_arrays(ctx_, b_->adv.data(), b_->values.data(), segments_ * H, b_->returns.data());
   sampler_.set_priorities(ctx_, b_->adv.data(), settings_.prio_alpha);
-  const float beta = static_cast<float>(kernels::calculate_anneal_beta(
-      epoch_, settings_.total_timesteps, batch_size(), settings_.prio_beta0, settings_.prio_alpha));
-  b_->stats.fill_bytes_with(ctx_, 0);
-  const std::int64_t num_mb = segments_ / mb_segments_;
+  return b_->adv.data();
+}
+
+double Trainer::anneal_beta() const {
+  return kernels::calculate_anneal_beta(epoch_, settings_.total_timesteps, batch_size(), settings_.prio_beta0,
+                                        settings_.prio_alpha);
+}
+
+Minibatch Trainer::sample_minibatch(std::int64_t index, int update_epoch, double beta) {
+  const nn::PolicyArch& arch = policy_->arch();
+  sampler_.sample(ctx_, settings_.seed, static_cast<std::uint32_t>(epoch_ * settings_.update_epochs + update_epoch),
+                  static_cast<std::uint32_t>(index), static_cast<float>(beta));
+  kernels::experience_gather(ctx_, view_, sampler_.rows(), mb_segments_, b_->mb_obs.data(), b_->mb_actions.data(),
+                             b_->mb_old_logp.data(), b_->mb_old_values.data(), b_->mb_returns.data(),
+                             b_->returns.data(), b_->mb_h0.data(), b_->mb_c0.data(), arch.lstm_layers, arch.hidden);
+  return Minibatch{sampler_.rows(), sampler_.weights(), mb_segments_};
+}
+
+const float* Trainer::train_minibatch(const Minibatch& mb) {
+  const int H = settings_.bptt_horizon;
+  const std::int64_t n = mb.segments * H;
+  const bool stored = settings_.train_from_rollout_state;
+  policy_->forward(b_->mb_obs.data(), mb.segments, H, b_->mb_actions.data(), stored ? b_->mb_h0.data() : nullptr,
+                   stored ? b_->mb_c0.data() : nullptr, nullptr, nullptr);
+  kernels::importance_ratio(ctx_, policy_->logp(), b_->mb_old_logp.data(), n, b_->mb_ratio.data());
+  kernels::compute_advantage(ctx_, kernels::AdvantageArgs{b_->values.data(), b_->rewards.data(), b_->terminals.data(),
+                                                          b_->truncations.data(), b_->mb_ratio.data(), mb.rows,
+                                                          mb.segments, H, b_->mb_adv.data()},
+                             settings_.advantage);
+  ppo_.run(ctx_,
+           kernels::PpoLossInputs{policy_->logp(), policy_->entropy(), policy_->value(), b_->mb_old_logp.data(),
+                                  b_->mb_old_values.data(), b_->mb_returns.data(), b_->mb_adv.data(), mb.weights, n, H},
+           settings_.ppo, kernels::PpoLossGrads{b_->d_logp.data(), b_->d_entropy.data(), b_->d_value.data()});
   const double ks_factor = teacher_ ? kernels::kickstart_factor(settings_.kickstart, agent_step_) : 0.0;
-  for (int e = 0; e < settings_.update_epochs; ++e) {
-    for (std::int64_t m = 0; m < num_mb; ++m) {
-      sampler_.sample(ctx_, settings_.seed, static_cast<std::uint32_t>(epoch_ * settings_.update_epochs + e),
-                      static_cast<std::uint32_t>(m), beta);
-      const std::int32_t* rows = sampler_.rows();
-      kernels::experience_gather(ctx_, view_, rows, mb_segments_, b_->mb_obs.data(), b_->mb_actions.data(),
-                                 b_->mb_old_logp.data(), b_->mb_old_values.data(), b_->mb_returns.data(),
-                                 b_->returns.data(), b_->mb_h0.data(), b_->mb_c0.data(), arch.lstm_layers,
-                                 arch.hidden);
-      const bool stored = settings_.train_from_rollout_state;
-      policy_->forward(b_->mb_obs.data(), mb_segments_, H, b_->mb_actions.data(), stored ? b_->mb_h0.data() : nullptr,
-                       stored ? b_->mb_c0.data() : nullptr, nullptr, nullptr);
-      kernels::importance_ratio(ctx_, policy_->logp(), b_->mb_old_logp.data(), mb, b_->mb_ratio.data());
-      kernels::compute_advantage(ctx_, kernels::AdvantageArgs{b_->values.data(), b_->rewards.data(),
-                                                              b_->terminals.data(), b_->truncations.data(),
-                                                              b_->mb_ratio.data(), rows, mb_segments_, H,
-                                                              b_->mb_adv.data()},
-                                 settings_.advantage);
-      ppo_.run(ctx_,
-               kernels::PpoLossInputs{policy_->logp(), policy_->entropy(), policy_->value(), b_->mb_old_logp.data(),
-                                      b_->mb_old_values.data(), b_->mb_returns.data(), b_->mb_adv.data(),
-                                      sampler_.weights(), mb, H},
-               settings_.ppo, kernels::PpoLossGrads{b_->d_logp.data(), b_->d_entropy.data(), b_->d_value.data()});
-      const float* extra_dlogits = nullptr;
-      if (ks_factor > 0.0) {
-        teacher_->forward(b_->mb_obs.data(), mb_segments_, H, b_->mb_actions.data(), nullptr, nullptr, nullptr, nullptr);
-        b_->ks_dlogits.fill_bytes_with(ctx_, 0);
-        kickstart_.run(ctx_, policy_->logits(), teacher_->logits(), policy_->action_space().num_logits(),
-                       policy_->value(), teacher_->value(),
-                       static_cast<float>(settings_.kickstart.action_loss_coef * ks_factor),
-                       static_cast<float>(settings_.kickstart.value_loss_coef * ks_factor), b_->ks_dlogits.data(),
-                       b_->d_value.data());
-        kernels::accumulate(ctx_, b_->stats.data() + kernels::kPpoStatCount + 1, kickstart_.stats(), 2);
-        extra_dlogits = b_->ks_dlogits.data();
-      }
-      policy_->zero_grads();
-      policy_->backward(b_->d_logp.data(), b_->d_entropy.data(), b_->d_value.data(), extra_dlogits);
-      grad_norm_.run(ctx_, policy_->grads());
-      if (settings_.optimizer == "muon")
-        muon_.step(ctx_, policy_->params(), policy_->grads(), settings_.adam, grad_norm_.norm(), settings_.max_grad_norm);
-      else
-        kernels::adam_step(ctx_, policy_->params(), policy_->grads(), b_->adam_m.data(), b_->adam_v.data(),
-                           policy_->num_params(), settings_.adam, ++opt_step_, grad_norm_.norm(),
-                           settings_.max_grad_norm);
-      kernels::experience_scatter(ctx_, view_, rows, mb_segments_, policy_->value(), b_->mb_ratio.data());
-      kernels::accumulate(ctx_, b_->stats.data(), ppo_.stats(), kernels::kPpoStatCount);
-      kernels::accumulate(ctx_, b_->stats.data() + kernels::kPpoStatCount, grad_norm_.norm(), 1);
-    }
+  const float* extra_dlogits = nullptr;
+  if (ks_factor > 0.0) {
+    teacher_->forward(b_->mb_obs.data(), mb.segments, H, b_->mb_actions.data(), nullptr, nullptr, nullptr, nullptr);
+    b_->ks_dlogits.fill_bytes_with(ctx_, 0);
+    kickstart_.run(ctx_, policy_->logits(), teacher_->logits(), policy_->action_space().num_logits(), policy_->value(),
+                   teacher_->value(), static_cast<float>(settings_.kickstart.action_loss_coef * ks_factor),
+                   static_cast<float>(settings_.kickstart.value_loss_coef * ks_factor), b_->ks_dlogits.data(),
+                   b_->d_value.data());
+    kernels::accumulate(ctx_, b_->stats.data() + kernels::kPpoStatCount + 1, kickstart_.stats(), 2);
+    extra_dlogits = b_->ks_dlogits.data();
   }
+  policy_->zero_grads();
+  policy_->backward(b_->d_logp.data(), b_->d_entropy.data(), b_->d_value.data(), extra_dlogits);
+  return ppo_.stats();
+}
+
+void Trainer::optimize_step(const Minibatch& mb) {
+  grad_norm_.run(ctx_, policy_->grads());
+  if (settings_.optimizer == "muon")
+    muon_.step(ctx_, policy_->params(), policy_->grads(), settings_.adam, grad_norm_.norm(), settings_.max_grad_norm);
+  else
+    kernels::adam_step(ctx_, policy_->params(), policy_->grads(), b_->adam_m.data(), b_->adam_v.data(),
+                       policy_->num_params(), settings_.adam, ++opt_step_, grad_norm_.norm(), settings_.max_grad_norm);
+  kernels::experience_scatter(ctx_, view_, mb.rows, mb.segments, policy_->value(), b_->mb_ratio.data());
+  kernels::accumulate(ctx_, b_->stats.data(), ppo_.stats(), kernels::kPpoStatCount);
+  kernels::accumulate(ctx_, b_->stats.data() + kernels::kPpoStatCount, grad_norm_.norm(), 1);
+  ++updates_;
+}
+
+void Trainer::finish_training(EpochStats& out) {
+  const std::int64_t cells = segments_ * settings_.bptt_horizon;
   kernels::explained_variance_terms(ctx_, b_->returns.data(), b_->values.data(), cells, b_->ev_terms.data());
   ev_sum_.run(ctx_, b_->ev_terms.data(), b_->ev_sums.data());
   // the only host reads of the epoch: a few scalars
   const std::vector<float> stats = b_->stats.to_host(ctx_);
   const std::vector<float> ev = b_->ev_sums.to_host(ctx_);
-  const double updates = static_cast<double>(num_mb * settings_.update_epochs);
+  const double updates = static_cast<double>(std::max<std::int64_t>(1, updates_));
   for (int s = 0; s < kernels::kPpoStatCount; ++s) out.losses[s] = static_cast<float>(stats[s] / updates);
   out.grad_norm = static_cast<float>(stats[kernels::kPpoStatCount] / updates);
   out.ks_action_loss = static_cast<float>(stats[kernels::kPpoStatCount + 1] / updates);
@@ -245,20 +259,31 @@ void Trainer::train(EpochStats& out) {
   const double n = static_cast<double>(cells);
   const double var_y = ev[1] / n - (ev[0] / n) * (ev[0] / n), var_d = ev[3] / n - (ev[2] / n) * (ev[2] / n);
   out.explained_variance = var_y > 1e-12 ? 1.0 - var_d / var_y : 0.0;
+  updates_ = 0;
+  ++epoch_;
 }
 
 EpochStats Trainer::run_epoch() {
   using clock = std::chrono::steady_clock;
   EpochStats out;
   const auto t0 = clock::now();
-  rollout();
+  reset_for_rollout();
+  while (!is_ready_for_training()) rollout_step();
+  const engine::CompletedEpisodes done = accumulate_stats();
   kernels::synchronize(ctx_);
   const auto t1 = clock::now();
-  train(out);
+  reset_training_state();
+  compute_advantages();
+  const double beta = anneal_beta();
+  for (int e = 0; e < settings_.update_epochs; ++e)
+    for (std::int64_t m = 0; m < num_minibatches(); ++m) {
+      const Minibatch mb = sample_minibatch(m, e, beta);
+      train_minibatch(mb);
+      optimize_step(mb);
+    }
+  finish_training(out);
   kernels::synchronize(ctx_);
   const auto t2 = clock::now();
-  ++epoch_;
-  const engine::CompletedEpisodes done = env_->completed_episodes();
   out.epoch = epoch_;
   out.agent_step = agent_step_;
   out.rollout_seconds = std::chrono::duration<double>(t1 - t0).count();

@@ -54,11 +54,33 @@ struct EpochStats {
   double explained_variance = 0;
 };
 
+// One sampled minibatch (device pointers into the trainer's workspaces).
+struct Minibatch {
+  const std::int32_t* rows;  // [segments] buffer rows
+  const float* weights;      // [segments] prioritized-replay weights
+  std::int64_t segments;
+};
+
 class Trainer {
  public:
   Trainer(const TrainSettings& settings, const engine::EnvConfig& env_config);
   ~Trainer();
+  // One epoch: the composition of the steps below (the documented API loop, metta::api).
   EpochStats run_epoch();
+
+  // The epoch's steps, as the documented API exposes them.
+  void reset_for_rollout();
+  bool is_ready_for_training() const;
+  std::int64_t rollout_step();                       // one env step of every agent; returns agent steps
+  engine::CompletedEpisodes accumulate_stats();       // episodes completed since the last call
+  void reset_training_state();
+  const float* compute_advantages();                  // full-buffer advantages [S, H] on the device
+  double anneal_beta() const;
+  std::int64_t num_minibatches() const { return segments_ / mb_segments_; }
+  Minibatch sample_minibatch(std::int64_t index, int update_epoch, double beta);
+  const float* train_minibatch(const Minibatch& mb);  // loss, backward; returns the PPO stats (device)
+  void optimize_step(const Minibatch& mb);            // clip, optimizer step, buffer write-back
+  void finish_training(EpochStats& out);              // explained variance, epoch statistics, epoch += 1
   std::int64_t agent_step() const { return agent_step_; }
   std::int64_t epoch() const { return epoch_; }
   std::int64_t batch_size() const { return segments_ * settings_.bptt_horizon; }
@@ -85,8 +107,6 @@ class Trainer {
   std::vector<float> optimizer_state() const;
 
  private:
-  void rollout();
-  void train(EpochStats& out);
 
   TrainSettings settings_;
   kernels::Context ctx_;
@@ -96,6 +116,7 @@ class Trainer {
   std::int64_t agents_ = 0, k_ = 1, segments_ = 0, mb_segments_ = 0;
   std::int64_t agent_step_ = 0, epoch_ = 0, opt_step_ = 0;
   std::uint32_t rollout_counter_ = 0;
+  std::int64_t rollout_step_ = 0, updates_ = 0;
   struct Buffers;
   std::unique_ptr<Buffers> b_;
   kernels::ExperienceView view_{};
