@@ -60,6 +60,7 @@ PolicyMetadata metadata_of(const SafetensorsFile& f, const std::string& path) {
     m.action_names = nlohmann::json::parse(f.metadata.at("action_names")).get<std::vector<std::string>>();
     m.feature_mapping = nlohmann::json::parse(f.metadata.at("original_feature_mapping")).get<std::map<std::string, int>>();
     m.config_json = f.metadata.at("config");
+    m.user = nlohmann::json::parse(f.metadata.at("user_metadata")).get<std::map<std::string, std::string>>();
   } catch (const std::exception& e) {
     throw CheckpointError(path + ": bad or missing policy metadata (" + e.what() + ")");
   }
@@ -97,6 +98,7 @@ std::string PolicyStore::save(const nn::Policy<float>& policy, const PolicyMetad
   f.metadata["action_names"] = nlohmann::json(meta.action_names).dump();
   f.metadata["original_feature_mapping"] = nlohmann::json(meta.feature_mapping).dump();
   f.metadata["config"] = meta.config_json;
+  f.metadata["user_metadata"] = nlohmann::json(meta.user).dump();
   const std::string path = (fs::path(dir_) / model_name(meta.epoch)).string();
   write_file_atomic(path, serialize_safetensors(f));
   // keep the newest keep_last model files (never the one just written)

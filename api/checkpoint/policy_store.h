@@ -25,6 +25,7 @@ struct PolicyMetadata {
   std::vector<std::string> action_names;
   std::map<std::string, int> feature_mapping; // feature name -> id
   std::string config_json = "{}";
+  std::map<std::string, std::string> user;    // caller metadata (e.g. score), stored as JSON
 };
 
 class PolicyStore {

@@ -325,7 +325,8 @@ std::string all_checksum(const checkpoint::SafetensorsFile& f) {
 }
 }  // namespace
 
-std::string Trainer::save_checkpoint(const std::string& dir, const std::string& config_json) const {
+std::string Trainer::save_checkpoint(const std::string& dir, const std::string& config_json,
+                                     const std::map<std::string, std::string>& user_metadata) const {
   checkpoint::PolicyStore store(dir);
   checkpoint::PolicyMetadata meta;
   meta.agent_step = agent_step_;
@@ -335,6 +336,7 @@ std::string Trainer::save_checkpoint(const std::string& dir, const std::string& 
   const auto spec = env_->feature_normalizations();
   for (std::size_t f = 0; f < spec.size(); ++f) meta.feature_mapping[spec[f].first] = static_cast<int>(f);
   meta.config_json = config_json;
+  meta.user = user_metadata;
   const std::string model = store.save(*policy_, meta);
 
   checkpoint::SafetensorsFile st;

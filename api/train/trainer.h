@@ -7,6 +7,7 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <string>
 
@@ -99,7 +100,8 @@ class Trainer {
   // `dir`, and everything else a bit-identical continuation needs in dir/trainer_state.safetensors:
   // optimizer moments, step counters (the counter-based RNG's state), the rollout LSTM state and the
   // whole environment state. Both files are written atomically; returns the model path.
-  std::string save_checkpoint(const std::string& dir, const std::string& config_json = "{}") const;
+  std::string save_checkpoint(const std::string& dir, const std::string& config_json = "{}",
+                              const std::map<std::string, std::string>& user_metadata = {}) const;
   // Restores the newest valid checkpoint in `dir`; false when there is none. Throws CheckpointError on
   // a corrupt, truncated, wrong-version or mismatched file (never a silent fresh start).
   bool resume(const std::string& dir);

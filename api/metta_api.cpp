@@ -1,0 +1,299 @@
+#include "api/metta_api.h"
+
+#include <chrono>
+#include <cmath>
+#include <sstream>
+#include <nlohmann/json.hpp>
+
+#include "engine/config_yaml.h"
+
+namespace metta::api {
+namespace {
+[[noreturn]] void fail(const std::string& field, double value, const std::string& expected) {
+  std::ostringstream v;
+  v << value;
+  engine::config_fail(field, v.str(), expected);
+}
+void in_range(const std::string& field, double v, double lo, double hi) {
+  if (!(v >= lo && v <= hi)) {
+    std::ostringstream e;
+    e << "a number in [" << lo << ", " << hi << "]";
+    fail(field, v, e.str());
+  }
+}
+double now_seconds() {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
+}
+}  // namespace
+
+void PPOConfig::validate() const {
+  in_range("trainer.ppo.clip_coef", clip_coef, 0, 10);
+  in_range("trainer.ppo.vf_clip_coef", vf_clip_coef, 0, 1e9);
+  in_range("trainer.ppo.ent_coef", ent_coef, 0, 1e9);
+  in_range("trainer.ppo.vf_coef", vf_coef, 0, 1e9);
+  in_range("trainer.ppo.gamma", gamma, 0, 1);
+  in_range("trainer.ppo.gae_lambda", gae_lambda, 0, 1);
+  in_range("trainer.ppo.max_grad_norm", max_grad_norm, 1e-12, 1e12);
+  in_range("trainer.ppo.vtrace_rho_clip", vtrace_rho_clip, 1e-12, 1e12);
+  in_range("trainer.ppo.vtrace_c_clip", vtrace_c_clip, 1e-12, 1e12);
+  if (l2_reg_loss_coef != 0) fail("trainer.ppo.l2_reg_loss_coef", l2_reg_loss_coef, "0 (not supported)");
+  if (l2_init_loss_coef != 0) fail("trainer.ppo.l2_init_loss_coef", l2_init_loss_coef, "0 (not supported)");
+}
+
+void OptimizerConfig::validate() const {
+  if (type != "adam" && type != "muon")
+    engine::config_fail("trainer.optimizer.type", "'" + type + "'", "'adam' or 'muon'");
+  in_range("trainer.optimizer.learning_rate", learning_rate, 1e-12, 10);
+  in_range("trainer.optimizer.beta1", beta1, 0, 0.999999);
+  in_range("trainer.optimizer.beta2", beta2, 0, 0.999999999);
+  in_range("trainer.optimizer.eps", eps, 0, 1);
+  in_range("trainer.optimizer.weight_decay", weight_decay, 0, 1);
+}
+
+void PrioritizedExperienceReplayConfig::validate() const {
+  in_range("trainer.prioritized_experience_replay.prio_alpha", prio_alpha, 0, 10);
+  in_range("trainer.prioritized_experience_replay.prio_beta0", prio_beta0, 0, 1);
+}
+
+void KickstartConfig::validate() const {
+  in_range("trainer.kickstart.action_loss_coef", action_loss_coef, 0, 1e9);
+  in_range("trainer.kickstart.value_loss_coef", value_loss_coef, 0, 1e9);
+  in_range("trainer.kickstart.anneal_ratio", anneal_ratio, 0, 1);
+  in_range("trainer.kickstart.kickstart_steps", kickstart_steps, 0, 1e18);
+}
+
+void TrainerConfig::validate() const {
+  engine::config_check_range("trainer.num_workers", num_workers, 1, 4096);
+  if (total_timesteps < 1) fail("trainer.total_timesteps", static_cast<double>(total_timesteps), "a count >= 1");
+  if (batch_size < 1) fail("trainer.batch_size", static_cast<double>(batch_size), "a count >= 1");
+  if (minibatch_size < 1 || minibatch_size > batch_size)
+    fail("trainer.minibatch_size", static_cast<double>(minibatch_size),
+         "at most batch_size (" + std::to_string(batch_size) + ")");
+  if (batch_size % minibatch_size != 0)
+    fail("trainer.minibatch_size", static_cast<double>(minibatch_size),
+         "a divisor of batch_size (" + std::to_string(batch_size) + ")");
+  engine::config_check_range("trainer.bptt_horizon", bptt_horizon, 2, 1 << 16);
+  engine::config_check_range("trainer.update_epochs", update_epochs, 1, 1 << 16);
+  engine::config_check_range("trainer.checkpoint_interval", checkpoint_interval, 1, 1 << 30);
+  if (evaluate_interval < checkpoint_interval)
+    fail("trainer.evaluate_interval", evaluate_interval,
+         ">= checkpoint_interval (" + std::to_string(checkpoint_interval) + ")");
+  if (wandb_checkpoint_interval < checkpoint_interval)
+    fail("trainer.wandb_checkpoint_interval", wandb_checkpoint_interval,
+         ">= checkpoint_interval (" + std::to_string(checkpoint_interval) + ")");
+  if (device != "cpu" && device != "cuda") engine::config_fail("trainer.device", "'" + device + "'", "'cpu' or 'cuda'");
+  ppo.validate();
+  optimizer.validate();
+  prioritized_experience_replay.validate();
+  kickstart.validate();
+}
+
+TrainerConfig create_default_trainer_config(int num_workers, std::int64_t total_timesteps, std::int64_t batch_size,
+                                            std::int64_t minibatch_size) {
+  TrainerConfig c;
+  c.num_workers = num_workers;
+  c.total_timesteps = total_timesteps;
+  c.batch_size = batch_size;
+  c.minibatch_size = std::min(minibatch_size, batch_size);
+  c.validate();
+  return c;
+}
+
+double calculate_anneal_beta(std::int64_t epoch, std::int64_t total_timesteps, std::int64_t batch_size,
+                             double prio_alpha, double prio_beta0) {
+  return kernels::calculate_anneal_beta(epoch, total_timesteps, batch_size, prio_beta0, prio_alpha);
+}
+
+Environment::Environment(const std::string& curriculum_path, std::int64_t num_envs, int num_workers,
+                         std::int64_t batch_size, const std::string& device, bool zero_copy)
+    : path_(curriculum_path), device_(device), config_(engine::env_config_from(curriculum_path)), num_envs_(num_envs) {
+  if (num_envs < 1) fail("env.num_envs", static_cast<double>(num_envs), "a count >= 1");
+  if (num_workers < 1) fail("env.num_workers", num_workers, "a count >= 1");
+  if (batch_size < 0) fail("env.batch_size", static_cast<double>(batch_size), "a count >= 0");
+  if (device != "cpu" && device != "cuda") engine::config_fail("env.device", "'" + device + "'", "'cpu' or 'cuda'");
+  (void)zero_copy;  // device buffers are always shared with the policy
+}
+
+Agent::Agent(const Environment& env, const AgentConfig& config, const std::string& device, std::uint64_t seed)
+    : preset_(config.preset) {
+  (void)device;  // the weights are placed on the training device by TrainingComponents::create
+  const engine::CompiledEnv compiled = engine::compile_env(env.config());
+  std::vector<float> norms;
+  for (auto& [name, n] : engine::feature_spec(compiled.item_names)) norms.push_back(n);
+  std::vector<int> max_args(compiled.params.action_max_arg, compiled.params.action_max_arg + compiled.params.num_actions);
+  nn::Policy<float> init(kernels::Context::cpu(), nn::PolicyArch::by_name(preset_, static_cast<int>(norms.size())),
+                         nn::ActionSpace(max_args), norms, seed, 1, 1);
+  weights_.assign(init.params(), init.params() + init.num_params());
+}
+
+train::TrainSettings to_train_settings(const TrainerConfig& c, const Environment& env, const std::string& agent) {
+  c.validate();
+  train::TrainSettings s;
+  s.device = c.device;
+  s.threads = c.threads;
+  s.seed = c.seed;
+  s.num_envs = env.num_envs();
+  s.agent = agent;
+  s.total_timesteps = c.total_timesteps;
+  s.batch_size = c.batch_size;
+  s.minibatch_size = c.minibatch_size;
+  s.bptt_horizon = c.bptt_horizon;
+  s.update_epochs = c.update_epochs;
+  s.ppo.clip_coef = static_cast<float>(c.ppo.clip_coef);
+  s.ppo.vf_clip_coef = static_cast<float>(c.ppo.vf_clip_coef);
+  s.ppo.ent_coef = static_cast<float>(c.ppo.ent_coef);
+  s.ppo.vf_coef = static_cast<float>(c.ppo.vf_coef);
+  s.ppo.clip_vloss = c.ppo.clip_vloss;
+  s.ppo.norm_adv = c.ppo.norm_adv;
+  s.advantage = kernels::AdvantageParams{static_cast<float>(c.ppo.gamma), static_cast<float>(c.ppo.gae_lambda),
+                                         static_cast<float>(c.ppo.vtrace_rho_clip), static_cast<float>(c.ppo.vtrace_c_clip)};
+  s.optimizer = c.optimizer.type;
+  s.adam = kernels::AdamParams{static_cast<float>(c.optimizer.learning_rate), static_cast<float>(c.optimizer.beta1),
+                               static_cast<float>(c.optimizer.beta2), static_cast<float>(c.optimizer.eps),
+                               static_cast<float>(c.optimizer.weight_decay)};
+  s.max_grad_norm = static_cast<float>(c.ppo.max_grad_norm);
+  s.prio_alpha = static_cast<float>(c.prioritized_experience_replay.prio_alpha);
+  s.prio_beta0 = static_cast<float>(c.prioritized_experience_replay.prio_beta0);
+  s.train_from_rollout_state = c.train_from_rollout_state;
+  s.kickstart = kernels::KickstarterParams{static_cast<float>(c.kickstart.action_loss_coef),
+                                           static_cast<float>(c.kickstart.value_loss_coef),
+                                           static_cast<float>(c.kickstart.anneal_ratio), c.kickstart.kickstart_steps};
+  return s;
+}
+
+std::vector<std::int64_t> TrainingComponents::Experience::iterate_minibatches() const {
+  std::vector<std::int64_t> v(static_cast<std::size_t>(num_minibatches));
+  for (std::int64_t i = 0; i < num_minibatches; ++i) v[static_cast<std::size_t>(i)] = i;
+  return v;
+}
+
+TrainingComponents TrainingComponents::create(Environment& vecenv, Agent& policy, const TrainerConfig& trainer_config,
+                                              PolicyStore* policy_store) {
+  TrainingComponents t;
+  t.trainer_ = std::make_unique<train::Trainer>(to_train_settings(trainer_config, vecenv, policy.preset()),
+                                                vecenv.config());
+  nn::Policy<float>& p = t.trainer_->policy();
+  METTA_CHECK(static_cast<std::int64_t>(policy.weights().size()) == p.num_params(),
+              "agent has " << policy.weights().size() << " weights, the trainer's '" << policy.preset() << "' policy "
+                           << p.num_params());
+  kernels::upload_bytes(p.context(), p.params(), policy.weights().data(), policy.weights().size() * sizeof(float));
+  t.agent_ = &policy;
+  t.store_ = policy_store;
+  t.experience.num_minibatches = t.trainer_->num_minibatches();
+  t.experience.segments = t.trainer_->segments();
+  t.experience.minibatch_segments = t.trainer_->minibatch_segments();
+  t.experience.bptt_horizon = trainer_config.bptt_horizon;
+  t.experience.batch_size = t.trainer_->batch_size();
+  t.optimizer.type = trainer_config.optimizer.type;
+  t.optimizer.learning_rate = trainer_config.optimizer.learning_rate;
+  nlohmann::json cfg = {{"total_timesteps", trainer_config.total_timesteps},
+                        {"batch_size", trainer_config.batch_size},
+                        {"minibatch_size", trainer_config.minibatch_size},
+                        {"bptt_horizon", trainer_config.bptt_horizon},
+                        {"optimizer", trainer_config.optimizer.type},
+                        {"learning_rate", trainer_config.optimizer.learning_rate},
+                        {"seed", trainer_config.seed},
+                        {"curriculum", vecenv.curriculum_path()}};
+  t.config_json_ = cfg.dump();
+  return t;
+}
+
+void TrainingComponents::reset_for_rollout() {
+  if (training_open_) finish_epoch();
+  trainer_->reset_for_rollout();
+  rollout_start_ = now_seconds();
+}
+
+bool TrainingComponents::is_ready_for_training() const { return trainer_->is_ready_for_training(); }
+
+std::pair<std::int64_t, engine::CompletedEpisodes> TrainingComponents::rollout_step() {
+  const std::int64_t n = trainer_->rollout_step();
+  engine::CompletedEpisodes info;
+  if (trainer_->is_ready_for_training()) {
+    info = trainer_->accumulate_stats();  // read once per rollout: statistics stay on the device until then
+    timer.rollout_seconds += now_seconds() - rollout_start_;
+  }
+  return {n, info};
+}
+
+void TrainingComponents::accumulate_stats(const engine::CompletedEpisodes& infos) {
+  losses.last.episodes = infos.episodes;
+  losses.last.mean_episode_reward = infos.mean_reward;
+}
+
+void TrainingComponents::reset_training_state() {
+  trainer_->reset_training_state();
+  training_open_ = true;
+}
+
+Advantages TrainingComponents::compute_advantages() { return Advantages{trainer_->compute_advantages()}; }
+
+train::Minibatch TrainingComponents::sample_minibatch(const Advantages&, std::int64_t index, std::int64_t total,
+                                                      double anneal_beta, int update_epoch) {
+  METTA_CHECK(index >= 0 && index < total, "minibatch " << index << " of " << total);
+  mb_ = trainer_->sample_minibatch(index, update_epoch, anneal_beta);
+  return mb_;
+}
+
+Loss TrainingComponents::train_minibatch(const train::Minibatch& minibatch, const Advantages&) {
+  mb_ = minibatch;
+  return Loss{trainer_->train_minibatch(minibatch)};
+}
+
+void TrainingComponents::optimize_step(const Loss&, int accumulate_steps) {
+  METTA_CHECK(accumulate_steps == 1, "accumulate_steps: got " << accumulate_steps
+                                                               << ", expected 1 (the reference never accumulates)");
+  trainer_->optimize_step(mb_);
+}
+
+const train::EpochStats& TrainingComponents::finish_epoch() {
+  if (training_open_) {
+    const double t0 = now_seconds();
+    const double episodes = losses.last.episodes, reward = losses.last.mean_episode_reward;
+    train::EpochStats st;
+    trainer_->finish_training(st);
+    st.epoch = trainer_->epoch();
+    st.agent_step = trainer_->agent_step();
+    st.episodes = episodes;
+    st.mean_episode_reward = reward;
+    losses.last = st;
+    timer.train_seconds += now_seconds() - t0;
+    training_open_ = false;
+  }
+  return losses.last;
+}
+
+PolicyRecord save_checkpoint(TrainingComponents& training, PolicyStore& policy_store, std::int64_t epoch,
+                             const std::map<std::string, std::string>& metadata) {
+  METTA_CHECK(epoch == training.epoch(), "save_checkpoint: epoch " << epoch << " but the trainer is at epoch "
+                                                                   << training.epoch());
+  PolicyRecord r;
+  r.path = training.trainer().save_checkpoint(policy_store.dir(), "{}", metadata);
+  r.metadata = PolicyStore::read_metadata(r.path);
+  // keep the Agent's weights in step with the trained ones
+  nn::Policy<float>& p = training.trainer().policy();
+  kernels::download_bytes(p.context(), training.agent().weights().data(), p.params(),
+                          training.agent().weights().size() * sizeof(float));
+  return r;
+}
+
+PolicyRecord load_checkpoint(PolicyStore& policy_store, const std::string& path, Agent& agent) {
+  const checkpoint::PolicyMetadata meta = PolicyStore::read_metadata(path);
+  if (meta.agent != agent.preset())
+    throw checkpoint::CheckpointError(path + ": saved from agent '" + meta.agent + "', this agent is '" +
+                                      agent.preset() + "'");
+  const checkpoint::SafetensorsFile f = checkpoint::parse_safetensors(checkpoint::read_file(path), path);
+  std::vector<float> w;
+  for (auto& [name, t] : f.tensors) {
+    const auto* p = reinterpret_cast<const float*>(t.bytes.data());
+    w.insert(w.end(), p, p + t.bytes.size() / sizeof(float));
+  }
+  if (w.size() != agent.weights().size())
+    throw checkpoint::CheckpointError(path + ": " + std::to_string(w.size()) + " weights, the agent has " +
+                                      std::to_string(agent.weights().size()));
+  agent.weights() = std::move(w);
+  (void)policy_store;
+  return PolicyRecord{path, meta};
+}
+
+}  // namespace metta::api

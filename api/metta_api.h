@@ -1,0 +1,200 @@
+// metta::api — the documented API (seed/metta-api.md) as a thin host-side facade over the trainer:
+// configs (TrainerConfig, PPOConfig, OptimizerConfig) with validate(), Environment, Agent,
+// TrainingComponents with the loop's steps, PolicyStore with save_checkpoint / load_checkpoint,
+// calculate_anneal_beta and the TYPE_* object constants. The loop written with these calls runs exactly
+// the code path of `metta train` (train::Trainer), so the same config and seed give the same weights.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "api/checkpoint/policy_store.h"
+#include "api/train/trainer.h"
+#include "engine/config.h"
+
+namespace metta::api {
+
+// ---- object type ids of the game (game-rules.md §2)
+inline constexpr int TYPE_AGENT = 0, TYPE_WALL = 1, TYPE_MINE_RED = 2, TYPE_MINE_BLUE = 3, TYPE_MINE_GREEN = 4,
+                     TYPE_GENERATOR_RED = 5, TYPE_GENERATOR_BLUE = 6, TYPE_GENERATOR_GREEN = 7, TYPE_ALTAR = 8,
+                     TYPE_ARMORY = 9, TYPE_LASERY = 10, TYPE_LAB = 11, TYPE_FACTORY = 12, TYPE_TEMPLE = 13,
+                     TYPE_BLOCK = 14;
+
+// ---- configs (defaults of trainer.md §7, §12, §13); validate() throws engine::ConfigError naming the field
+struct PPOConfig {
+  double clip_coef = 0.1, ent_coef = 0.0021, gamma = 0.977, gae_lambda = 0.916, vf_coef = 0.44, vf_clip_coef = 0.1;
+  double max_grad_norm = 0.5;
+  bool norm_adv = true, clip_vloss = true;
+  double vtrace_rho_clip = 1.0, vtrace_c_clip = 1.0;
+  double l2_reg_loss_coef = 0.0, l2_init_loss_coef = 0.0;  // logged only in the reference; must be 0 here
+  void validate() const;
+};
+
+struct OptimizerConfig {
+  std::string type = "adam";  // "adam" | "muon"
+  double learning_rate = 0.0004573146765703167, beta1 = 0.9, beta2 = 0.999, eps = 1e-12, weight_decay = 0.0;
+  void validate() const;
+};
+
+struct PrioritizedExperienceReplayConfig {
+  double prio_alpha = 0.0, prio_beta0 = 0.6;
+  void validate() const;
+};
+
+struct KickstartConfig {
+  double action_loss_coef = 1.0, value_loss_coef = 1.0, anneal_ratio = 0.65, kickstart_steps = 1e9;
+  void validate() const;
+};
+
+struct TrainerConfig {
+  int num_workers = 1;
+  std::int64_t total_timesteps = 10'000'000'000;
+  std::int64_t batch_size = 524'288, minibatch_size = 16'384;
+  int bptt_horizon = 64, update_epochs = 1;
+  std::int64_t forward_pass_minibatch_target_size = 4096;
+  int async_factor = 2;
+  bool zero_copy = true;
+  int checkpoint_interval = 50, evaluate_interval = 200, wandb_checkpoint_interval = 50;
+  std::uint64_t seed = 1;
+  std::string device = "cpu";
+  int threads = 0;                         // CPU threads, 0 = all
+  bool train_from_rollout_state = true;    // false: segments replay from a zero LSTM state (reference)
+  PPOConfig ppo;
+  OptimizerConfig optimizer;
+  PrioritizedExperienceReplayConfig prioritized_experience_replay;
+  KickstartConfig kickstart;
+  void validate() const;
+};
+
+TrainerConfig create_default_trainer_config(int num_workers = 1, std::int64_t total_timesteps = 10'000'000'000,
+                                            std::int64_t batch_size = 524'288, std::int64_t minibatch_size = 16'384);
+
+double calculate_anneal_beta(std::int64_t epoch, std::int64_t total_timesteps, std::int64_t batch_size,
+                             double prio_alpha, double prio_beta0);
+
+// ---- environment and agent
+class Environment {
+ public:
+  // curriculum_path: "/env/mettagrid/simple", an embedded env name or an env YAML path. The batch holds
+  // num_envs environments; num_workers and batch_size (envs per worker batch) are accepted for
+  // compatibility: all envs of a batch are stepped together on `device`.
+  explicit Environment(const std::string& curriculum_path = "/env/mettagrid/simple", std::int64_t num_envs = 64,
+                       int num_workers = 1, std::int64_t batch_size = 0, const std::string& device = "cpu",
+                       bool zero_copy = true);
+  const engine::EnvConfig& config() const { return config_; }
+  std::int64_t num_envs() const { return num_envs_; }
+  int num_agents() const { return config_.num_agents; }  // per env
+  const std::string& device() const { return device_; }
+  const std::string& curriculum_path() const { return path_; }
+
+ private:
+  std::string path_, device_;
+  engine::EnvConfig config_;
+  std::int64_t num_envs_;
+};
+
+struct AgentConfig {
+  std::string preset = "api_default";  // "api_default" (hidden 512, 1 LSTM layer), "fast" or "small"
+};
+
+class Agent {
+ public:
+  explicit Agent(const Environment& env, const AgentConfig& config = {}, const std::string& device = "cpu",
+                 std::uint64_t seed = 1);
+  const std::string& preset() const { return preset_; }
+  std::int64_t num_params() const { return static_cast<std::int64_t>(weights_.size()); }
+  // The current weights (initial ones until training, or loaded ones), flat in ParamTable order.
+  const std::vector<float>& weights() const { return weights_; }
+  std::vector<float>& weights() { return weights_; }
+
+ private:
+  std::string preset_;
+  std::vector<float> weights_;
+};
+
+// ---- checkpoints
+using checkpoint::PolicyStore;
+struct PolicyRecord {
+  std::string path;
+  checkpoint::PolicyMetadata metadata;
+};
+
+// ---- the training loop's components
+struct Advantages {
+  const float* data;  // [segments, bptt_horizon] on the device
+};
+struct Loss {
+  const float* stats;  // kernels::PpoStat values of this minibatch, on the device
+};
+
+class TrainingComponents {
+ public:
+  static TrainingComponents create(Environment& vecenv, Agent& policy, const TrainerConfig& trainer_config,
+                                   PolicyStore* policy_store = nullptr);
+
+  std::int64_t agent_step = 0;   // the caller's count (the seed's loop adds rollout_step's result)
+  std::int64_t epoch() const { return trainer_->epoch(); }
+
+  struct Experience {
+    std::int64_t num_minibatches = 0, segments = 0, minibatch_segments = 0, bptt_horizon = 0, batch_size = 0;
+    std::vector<std::int64_t> iterate_minibatches() const;  // 0 .. num_minibatches - 1
+  } experience;
+  struct Optimizer {
+    std::string type;
+    double learning_rate = 0;
+  } optimizer;
+  struct Losses {
+    train::EpochStats last;  // statistics of the last finished train phase
+  } losses;
+  struct Kickstarter {
+    bool enabled = false;
+  } kickstarter;
+  struct Timer {
+    double rollout_seconds = 0, train_seconds = 0;
+  } timer;
+
+  // Rollout phase. reset_for_rollout also closes the previous train phase (epoch += 1, losses.last).
+  void reset_for_rollout();
+  bool is_ready_for_training() const;
+  // One step of every env: returns (agent steps, episodes completed so far in this rollout).
+  std::pair<std::int64_t, engine::CompletedEpisodes> rollout_step();
+  void accumulate_stats(const engine::CompletedEpisodes& infos);
+  // Training phase.
+  void reset_training_state();
+  Advantages compute_advantages();
+  train::Minibatch sample_minibatch(const Advantages& advantages, std::int64_t index, std::int64_t total_minibatches,
+                                    double anneal_beta, int update_epoch = 0);
+  Loss train_minibatch(const train::Minibatch& minibatch, const Advantages& advantages);
+  void optimize_step(const Loss& loss, int accumulate_steps = 1);
+  // Closes the train phase now (also done by the next reset_for_rollout).
+  const train::EpochStats& finish_epoch();
+
+  train::Trainer& trainer() { return *trainer_; }
+  Agent& agent() { return *agent_; }
+  PolicyStore* policy_store() { return store_; }
+
+ private:
+  std::unique_ptr<train::Trainer> trainer_;
+  Agent* agent_ = nullptr;
+  PolicyStore* store_ = nullptr;
+  const train::Minibatch* last_minibatch_ = nullptr;
+  train::Minibatch mb_{};
+  bool training_open_ = false;
+  double rollout_start_ = 0;
+  std::string config_json_;
+};
+
+// Saves the trained weights (and the trainer state beside them) as model_{epoch:04d}.safetensors.
+PolicyRecord save_checkpoint(TrainingComponents& training, PolicyStore& policy_store, std::int64_t epoch,
+                             const std::map<std::string, std::string>& metadata = {});
+// Loads a model file into the agent's weights (same preset), returning its record.
+PolicyRecord load_checkpoint(PolicyStore& policy_store, const std::string& path, Agent& agent);
+
+// TrainerConfig -> the trainer's settings for a given environment.
+train::TrainSettings to_train_settings(const TrainerConfig& config, const Environment& env, const std::string& agent);
+
+}  // namespace metta::api
