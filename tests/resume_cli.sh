@@ -5,12 +5,14 @@ set -euo pipefail
 metta=$1
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
-args=(train --agent small --env hearts_room --envs 2 --batch-size 1024 --minibatch-size 256 --bptt-horizon 8
-      --seed 5 --threads 2)
-"$metta" "${args[@]}" --total-timesteps 4096 --checkpoint-dir "$tmp/straight" >/dev/null
-"$metta" "${args[@]}" --total-timesteps 2048 --checkpoint-dir "$tmp/split" >/dev/null
-"$metta" "${args[@]}" --total-timesteps 4096 --checkpoint-dir "$tmp/split" >"$tmp/log"
+args=(train agent=small env=hearts_room num_envs=2 trainer.batch_size=1024 trainer.minibatch_size=256
+      trainer.bptt_horizon=8 trainer.update_epochs=1 seed=5 threads=2 data_dir="$tmp")
+"$metta" "${args[@]}" run=straight trainer.total_timesteps=4096 >/dev/null
+"$metta" "${args[@]}" run=split trainer.total_timesteps=2048 >/dev/null
+"$metta" "${args[@]}" run=split trainer.total_timesteps=4096 >"$tmp/log"
 grep -q "resumed from" "$tmp/log"
-cmp "$tmp/straight/model_0004.safetensors" "$tmp/split/model_0004.safetensors"
-cmp "$tmp/straight/trainer_state.safetensors" "$tmp/split/trainer_state.safetensors"
+cmp "$tmp/straight/checkpoints/model_0004.safetensors" "$tmp/split/checkpoints/model_0004.safetensors"
+cmp "$tmp/straight/checkpoints/trainer_state.safetensors" "$tmp/split/checkpoints/trainer_state.safetensors"
+grep -q "batch_size: 1024" "$tmp/straight/config.yaml"
+test "$(wc -l < "$tmp/straight/metrics.jsonl")" -eq 4
 echo "resume across processes: identical model_0004 and trainer_state"

@@ -106,3 +106,27 @@ TEST(Overrides, SeededFuzzOnlyThrowsConfigErrors) {
   }
   EXPECT_GT(rejected, 100);
 }
+
+#include <fstream>
+
+#include "api/config/train_job.h"
+
+TEST(TrainJob, DefaultsOverridesAndErrorsWithFileAndLine) {
+  const TrainJob job = load_train_job("", {"agent=small", "trainer.optimizer.type=muon", "run=x", "data_dir=/tmp/d"});
+  EXPECT_EQ(job.agent, "small");
+  EXPECT_EQ(job.trainer.optimizer.type, "muon");
+  EXPECT_EQ(job.run_dir, "/tmp/d/x");  // ${data_dir}/${run}
+  EXPECT_EQ(job.trainer.batch_size, 16384);
+  EXPECT_DOUBLE_EQ(job.trainer.ppo.gamma, 0.977);
+  expect_error([] { load_train_job("", {"trainer.ppo.gama=0.9"}); }, {"trainer.ppo.gama", "did you mean 'gamma'"});
+  expect_error([] { load_train_job("", {"trainer.batch_size=lots"}); }, {"trainer.batch_size: got 'lots', expected an integer"});
+  expect_error([] { load_train_job("", {"+trainer.surprise=1"}); }, {"trainer.surprise: got an unknown key"});
+  expect_error([] { load_train_job("", {"run=???"}); }, {"run: got ???"});
+  // a config file: errors carry its name and line
+  const std::string path = "/tmp/metta_train_job_test.yaml";
+  std::string text = default_train_yaml();
+  text.replace(text.find("num_envs: 16"), 12, "num_envz: 16");
+  std::ofstream(path) << text;
+  expect_error([&] { load_train_job(path, {}); }, {path + ":", "num_envz: got an unknown key", "did you mean 'num_envs'"});
+  std::remove(path.c_str());
+}

@@ -1,58 +1,116 @@
+// `metta train [--config FILE] [key=value ...]`: the training job of configs/trainer/train.yaml with
+// Hydra-style overrides, run through the documented API loop (metta::api::TrainingComponents, the same
+// calls as examples/run.cpp). Writes run_dir/config.yaml (resolved), run_dir/metrics.jsonl (one line per
+// epoch) and checkpoints in run_dir/checkpoints, and resumes from them when present.
 #include <chrono>
 #include <cmath>
 #include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
 
 #include "api/cli/commands.h"
-#include "api/train/trainer.h"
-#include "engine/config_yaml.h"
+#include "api/config/train_job.h"
+#include "api/metta_api.h"
 
 namespace metta::cli {
 namespace {
 
 struct TrainOptions {
-  train::TrainSettings s;
-  std::string env = "hearts_room";
-  double max_seconds = 0;  // 0 = no limit
-  std::string checkpoint_dir;  // "" = no checkpoints
-  int checkpoint_interval = 50;
+  std::string config;
+  std::vector<std::string> overrides;
 };
 
+nlohmann::json metrics_line(const train::EpochStats& st, double sps, double elapsed) {
+  nlohmann::json j;
+  j["metric/agent_step"] = st.agent_step;
+  j["metric/epoch"] = st.epoch;
+  j["metric/total_time"] = elapsed;
+  j["overview/sps"] = sps;
+  j["overview/reward"] = st.mean_episode_reward;
+  j["env/episodes"] = st.episodes;
+  j["losses/policy_loss"] = st.losses[kernels::kPpoPolicyLoss];
+  j["losses/value_loss"] = st.losses[kernels::kPpoValueLoss];
+  j["losses/entropy"] = st.losses[kernels::kPpoEntropy];
+  j["losses/approx_kl"] = st.losses[kernels::kPpoApproxKl];
+  j["losses/clipfrac"] = st.losses[kernels::kPpoClipFrac];
+  j["losses/importance"] = st.losses[kernels::kPpoImportance];
+  j["losses/current_logprobs"] = st.losses[kernels::kPpoLogpMean];
+  j["losses/explained_variance"] = st.explained_variance;
+  j["losses/grad_norm"] = st.grad_norm;
+  return j;
+}
+
 int run_train(const TrainOptions& o) {
-  const engine::EnvConfig env_cfg = engine::env_config_from(o.env);
-  train::Trainer trainer(o.s, env_cfg);
-  std::printf("train: env %s, %s\n", o.env.c_str(), trainer.describe().c_str());
-  if (!o.checkpoint_dir.empty() && trainer.resume(o.checkpoint_dir))
-    std::printf("train: resumed from %s at epoch %lld, %lld agent steps\n", o.checkpoint_dir.c_str(),
-                static_cast<long long>(trainer.epoch()), static_cast<long long>(trainer.agent_step()));
+  const config::TrainJob job = config::load_train_job(o.config, o.overrides);
+  namespace fs = std::filesystem;
+  fs::create_directories(job.run_dir);
+  {
+    YAML::Emitter em;
+    em << job.resolved;
+    checkpoint::write_file_atomic(job.run_dir + "/config.yaml", std::string(em.c_str()) + "\n");
+  }
+  const std::string ckpt_dir = job.run_dir + "/checkpoints";
+  api::Environment env(job.env, job.num_envs, job.trainer.num_workers, 0, job.device);
+  api::Agent agent(env, api::AgentConfig{job.agent}, job.device, job.seed);
+  api::PolicyStore store(ckpt_dir);
+  api::TrainingComponents training = api::TrainingComponents::create(env, agent, job.trainer, &store);
+  std::printf("train: run %s (%s), env %s, %s\n", job.run.c_str(), job.run_dir.c_str(), job.env.c_str(),
+              training.trainer().describe().c_str());
+  if (training.trainer().resume(ckpt_dir)) {
+    training.agent_step = training.trainer().agent_step();
+    std::printf("train: resumed from %s at epoch %lld, %lld agent steps\n", ckpt_dir.c_str(),
+                static_cast<long long>(training.epoch()), static_cast<long long>(training.agent_step));
+  }
   std::fflush(stdout);
+  std::ofstream metrics(job.run_dir + "/metrics.jsonl", std::ios::app);
   const auto start = std::chrono::steady_clock::now();
-  double total_episodes = 0;
-  while (trainer.agent_step() < o.s.total_timesteps) {
-    const train::EpochStats st = trainer.run_epoch();
-    total_episodes += st.episodes;
-    const double elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  auto last = start;
+  while (training.agent_step < job.trainer.total_timesteps) {
+    training.reset_for_rollout();
+    while (!training.is_ready_for_training()) {
+      auto [num_steps, info] = training.rollout_step();
+      training.agent_step += num_steps;
+      if (info.episodes > 0) training.accumulate_stats(info);
+    }
+    training.reset_training_state();
+    const api::Advantages adv = training.compute_advantages();
+    const double beta = api::calculate_anneal_beta(training.epoch(), job.trainer.total_timesteps,
+                                                   training.experience.batch_size,
+                                                   job.trainer.prioritized_experience_replay.prio_alpha,
+                                                   job.trainer.prioritized_experience_replay.prio_beta0);
+    for (int e = 0; e < job.trainer.update_epochs; ++e)
+      for (std::int64_t i : training.experience.iterate_minibatches())
+        training.optimize_step(
+            training.train_minibatch(training.sample_minibatch(adv, i, training.experience.num_minibatches, beta, e), adv));
+    const train::EpochStats& st = training.finish_epoch();
+    const auto now = std::chrono::steady_clock::now();
+    const double elapsed = std::chrono::duration<double>(now - start).count();
+    const double sps = training.experience.batch_size / std::max(1e-9, std::chrono::duration<double>(now - last).count());
+    last = now;
     std::printf(
-        "epoch %4lld | steps %9lld | %7.0f sps (rollout %.0f%%) | episodes %5.0f reward %.3f | loss %.4f pg %.4f "
-        "v %.4f ent %.3f kl %.4f clip %.3f ev %.3f | %.0fs\n",
-        static_cast<long long>(st.epoch), static_cast<long long>(st.agent_step), st.sps,
-        100.0 * st.rollout_seconds / std::max(st.seconds, 1e-9), st.episodes,
-        st.episodes > 0 ? st.mean_episode_reward : 0.0, st.losses[kernels::kPpoLoss],
-        st.losses[kernels::kPpoPolicyLoss], st.losses[kernels::kPpoValueLoss], st.losses[kernels::kPpoEntropy],
-        st.losses[kernels::kPpoApproxKl], st.losses[kernels::kPpoClipFrac], st.explained_variance, elapsed);
+        "epoch %4lld | steps %9lld | %7.0f sps | episodes %5.0f reward %.3f | loss %.4f pg %.4f v %.4f ent %.3f "
+        "kl %.4f clip %.3f ev %.3f | %.0fs\n",
+        static_cast<long long>(st.epoch), static_cast<long long>(training.agent_step), sps, st.episodes,
+        st.mean_episode_reward, st.losses[kernels::kPpoLoss], st.losses[kernels::kPpoPolicyLoss],
+        st.losses[kernels::kPpoValueLoss], st.losses[kernels::kPpoEntropy], st.losses[kernels::kPpoApproxKl],
+        st.losses[kernels::kPpoClipFrac], st.explained_variance, elapsed);
     std::fflush(stdout);
+    metrics << metrics_line(st, sps, elapsed).dump() << "\n";
+    metrics.flush();
     for (float v : st.losses)
       if (!std::isfinite(v)) METTA_FAIL("non-finite loss at epoch " << st.epoch << ": training diverged");
-    if (!o.checkpoint_dir.empty() && st.epoch % o.checkpoint_interval == 0)
-      std::printf("train: saved %s\n", trainer.save_checkpoint(o.checkpoint_dir).c_str());
-    if (o.max_seconds > 0 && elapsed >= o.max_seconds) {
-      std::printf("train: stopping at the --max-seconds limit (%.0fs)\n", o.max_seconds);
+    if (st.epoch % job.trainer.checkpoint_interval == 0)
+      std::printf("train: saved %s\n", api::save_checkpoint(training, store, training.epoch()).path.c_str());
+    if (job.max_seconds > 0 && elapsed >= job.max_seconds) {
+      std::printf("train: stopping at max_seconds (%.0fs)\n", job.max_seconds);
       break;
     }
   }
-  if (!o.checkpoint_dir.empty() && trainer.epoch() % o.checkpoint_interval != 0)
-    std::printf("train: saved %s\n", trainer.save_checkpoint(o.checkpoint_dir).c_str());
-  std::printf("train: done, %lld agent steps, %lld epochs\n", static_cast<long long>(trainer.agent_step()),
-              static_cast<long long>(trainer.epoch()));
+  if (training.epoch() % job.trainer.checkpoint_interval != 0)
+    std::printf("train: saved %s\n", api::save_checkpoint(training, store, training.epoch()).path.c_str());
+  std::printf("train: done, %lld agent steps, %lld epochs\n", static_cast<long long>(training.agent_step),
+              static_cast<long long>(training.epoch()));
   return 0;
 }
 
@@ -60,28 +118,11 @@ int run_train(const TrainOptions& o) {
 
 std::function<int()> add_train_command(CLI::App& app) {
   auto o = std::make_shared<TrainOptions>();
-  CLI::App* cmd = app.add_subcommand("train", "Train a policy with PPO (progress line per epoch)");
-  cmd->add_option("--env", o->env, "Embedded env (hearts_room, simple) or an env YAML path")->capture_default_str();
-  cmd->add_option("--agent", o->s.agent, "Policy preset: fast or api_default")->capture_default_str();
-  cmd->add_option("--device", o->s.device, "cpu or cuda")->capture_default_str();
-  cmd->add_option("--threads", o->s.threads, "CPU threads (0 = all)")->capture_default_str();
-  cmd->add_option("--seed", o->s.seed, "Seed of maps, sampling and initialization")->capture_default_str();
-  cmd->add_option("--envs", o->s.num_envs, "Number of environments")->capture_default_str();
-  cmd->add_option("--total-timesteps", o->s.total_timesteps, "Agent steps to train for")->capture_default_str();
-  cmd->add_option("--batch-size", o->s.batch_size, "Agent steps per epoch (rounded to whole segments)")
-      ->capture_default_str();
-  cmd->add_option("--minibatch-size", o->s.minibatch_size, "Agent steps per minibatch (rounded)")->capture_default_str();
-  cmd->add_option("--bptt-horizon", o->s.bptt_horizon, "Segment length")->capture_default_str();
-  cmd->add_option("--update-epochs", o->s.update_epochs, "Passes over the buffer per epoch")->capture_default_str();
-  cmd->add_option("--lr", o->s.adam.lr, "Learning rate")->capture_default_str();
-  cmd->add_option("--optimizer", o->s.optimizer, "adam or muon")->capture_default_str();
-  cmd->add_option("--ent-coef", o->s.ppo.ent_coef, "Entropy coefficient")->capture_default_str();
-  cmd->add_option("--checkpoint-dir", o->checkpoint_dir,
-                  "Folder for model_NNNN.safetensors and trainer_state.safetensors; resumes from it when present");
-  cmd->add_option("--checkpoint-interval", o->checkpoint_interval, "Save every N epochs (and at the end)")
-      ->capture_default_str();
-  cmd->add_option("--max-seconds", o->max_seconds, "Stop after this many seconds (0 = no limit)")
-      ->capture_default_str();
+  CLI::App* cmd = app.add_subcommand(
+      "train", "Train with PPO: configs/trainer/train.yaml plus key=value overrides (e.g. agent=small "
+               "trainer.total_timesteps=2000000 +trainer.new=1 ~key)");
+  cmd->add_option("--config", o->config, "A full train config YAML (default: the embedded configs/trainer/train.yaml)");
+  cmd->add_option("overrides", o->overrides, "Overrides: key=value, +key=value, ++key=value, ~key");
   return [o] { return run_train(*o); };
 }
 
