@@ -200,3 +200,32 @@ TEST(Safetensors, WritePythonSample) {
   PolicyStore store(out);
   store.save(p, meta(1));
 }
+
+#include "api/logging/tensorboard.h"
+
+TEST(TensorBoard, Crc32cVectorAndRecordsRoundTrip) {
+  EXPECT_EQ(logging::crc32c("123456789", 9), 0xE3069283u);
+  const std::string dir = fresh_dir("tb");
+  fs::create_directories(dir);
+  std::string path;
+  {
+    logging::TensorBoardWriter w(dir);
+    w.add_scalars(100, {{"losses/policy_loss", -0.25}, {"overview/sps", 1234.0}});
+    w.add_scalars(200, {{"losses/policy_loss", 0.5}});
+    path = w.path();
+  }
+  EXPECT_NE(path.find("events.out.tfevents."), std::string::npos);
+  const auto events = logging::read_event_file(path);
+  ASSERT_EQ(events.size(), 3u);
+  EXPECT_EQ(events[0].file_version, "brain.Event:2");
+  EXPECT_EQ(events[1].step, 100);
+  EXPECT_FLOAT_EQ(events[1].values.at("losses/policy_loss"), -0.25f);
+  EXPECT_FLOAT_EQ(events[1].values.at("overview/sps"), 1234.0f);
+  EXPECT_EQ(events[2].step, 200);
+  // a flipped byte is caught by the CRC
+  std::string bytes = read_file(path);
+  bytes[bytes.size() - 6] ^= 0x10;
+  write_file_atomic(path, bytes);
+  EXPECT_THROW(logging::read_event_file(path), metta::Error);
+  fs::remove_all(dir);
+}

@@ -1,7 +1,7 @@
 // `metta train [--config FILE] [key=value ...]`: the training job of configs/trainer/train.yaml with
 // Hydra-style overrides, run through the documented API loop (metta::api::TrainingComponents, the same
 // calls as examples/run.cpp). Writes run_dir/config.yaml (resolved), run_dir/metrics.jsonl (one line per
-// epoch) and checkpoints in run_dir/checkpoints, and resumes from them when present.
+// epoch), TensorBoard events in run_dir, and checkpoints in run_dir/checkpoints, and resumes from them when present.
 #include <chrono>
 #include <cmath>
 #include <cstdio>
@@ -11,6 +11,7 @@
 
 #include "api/cli/commands.h"
 #include "api/config/train_job.h"
+#include "api/logging/tensorboard.h"
 #include "api/metta_api.h"
 
 namespace metta::cli {
@@ -64,6 +65,7 @@ int run_train(const TrainOptions& o) {
   }
   std::fflush(stdout);
   std::ofstream metrics(job.run_dir + "/metrics.jsonl", std::ios::app);
+  logging::TensorBoardWriter tensorboard(job.run_dir);
   const auto start = std::chrono::steady_clock::now();
   auto last = start;
   while (training.agent_step < job.trainer.total_timesteps) {
@@ -96,8 +98,12 @@ int run_train(const TrainOptions& o) {
         st.losses[kernels::kPpoValueLoss], st.losses[kernels::kPpoEntropy], st.losses[kernels::kPpoApproxKl],
         st.losses[kernels::kPpoClipFrac], st.explained_variance, elapsed);
     std::fflush(stdout);
-    metrics << metrics_line(st, sps, elapsed).dump() << "\n";
+    const nlohmann::json line = metrics_line(st, sps, elapsed);
+    metrics << line.dump() << "\n";
     metrics.flush();
+    std::map<std::string, double> scalars;
+    for (auto it = line.begin(); it != line.end(); ++it) scalars[it.key()] = it->get<double>();
+    tensorboard.add_scalars(training.agent_step, scalars);
     for (float v : st.losses)
       if (!std::isfinite(v)) METTA_FAIL("non-finite loss at epoch " << st.epoch << ": training diverged");
     if (st.epoch % job.trainer.checkpoint_interval == 0)
