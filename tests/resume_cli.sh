@@ -15,4 +15,11 @@ cmp "$tmp/straight/checkpoints/model_0004.safetensors" "$tmp/split/checkpoints/m
 cmp "$tmp/straight/checkpoints/trainer_state.safetensors" "$tmp/split/checkpoints/trainer_state.safetensors"
 grep -q "batch_size: 1024" "$tmp/straight/config.yaml"
 test "$(wc -l < "$tmp/straight/metrics.jsonl")" -eq 4
-echo "resume across processes: identical model_0004 and trainer_state"
+ls "$tmp/straight"/events.out.tfevents.* >/dev/null
+# eval of the checkpoint: a JSON summary; a corrupt file is a clear error
+"$metta" eval --checkpoint "$tmp/straight/checkpoints/model_0004.safetensors" --episodes 4 --num-envs 2 >"$tmp/eval.json"
+grep -q '"mean_episode_reward"' "$tmp/eval.json"
+head -c 1000 "$tmp/straight/checkpoints/model_0004.safetensors" >"$tmp/cut.safetensors"
+if "$metta" eval --checkpoint "$tmp/cut.safetensors" 2>"$tmp/err"; then exit 1; fi
+grep -q "truncated" "$tmp/err"
+echo "resume across processes: identical model_0004 and trainer_state; eval ok"

@@ -14,4 +14,7 @@ std::function<int()> add_sim_command(CLI::App& app);
 // `metta train`: PPO training of a policy preset on an env, with a progress line per epoch.
 std::function<int()> add_train_command(CLI::App& app);
 
+// `metta eval`: N episodes of a checkpoint, JSON summary.
+std::function<int()> add_eval_command(CLI::App& app);
+
 }  // namespace metta::cli

@@ -1,4 +1,4 @@
-// `metta`: the project's command-line tool. Subcommands: sim, train.
+// `metta`: the project's command-line tool. Subcommands: sim, train, eval.
 #include <cstdio>
 #include <exception>
 
@@ -13,6 +13,7 @@ int main(int argc, char** argv) {
   app.require_subcommand(1);
   auto run_sim = metta::cli::add_sim_command(app);
   auto run_train = metta::cli::add_train_command(app);
+  auto run_eval = metta::cli::add_eval_command(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -21,6 +22,7 @@ int main(int argc, char** argv) {
   try {
     if (app.got_subcommand("sim")) return run_sim();
     if (app.got_subcommand("train")) return run_train();
+    if (app.got_subcommand("eval")) return run_eval();
   } catch (const std::exception& e) {
     std::fprintf(stderr, "metta: error: %s\n", e.what());
     return 1;
