@@ -17,4 +17,7 @@ std::function<int()> add_train_command(CLI::App& app);
 // `metta eval`: N episodes of a checkpoint, JSON summary.
 std::function<int()> add_eval_command(CLI::App& app);
 
+// `metta bench`: quick simulator and training throughput figures.
+std::function<int()> add_bench_command(CLI::App& app);
+
 }  // namespace metta::cli

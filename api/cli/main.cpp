@@ -1,4 +1,4 @@
-// `metta`: the project's command-line tool. Subcommands: sim, train, eval.
+// `metta`: the project's command-line tool. Subcommands: sim, train, eval, bench.
 #include <cstdio>
 #include <exception>
 
@@ -14,6 +14,7 @@ int main(int argc, char** argv) {
   auto run_sim = metta::cli::add_sim_command(app);
   auto run_train = metta::cli::add_train_command(app);
   auto run_eval = metta::cli::add_eval_command(app);
+  auto run_bench = metta::cli::add_bench_command(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -23,6 +24,7 @@ int main(int argc, char** argv) {
     if (app.got_subcommand("sim")) return run_sim();
     if (app.got_subcommand("train")) return run_train();
     if (app.got_subcommand("eval")) return run_eval();
+    if (app.got_subcommand("bench")) return run_bench();
   } catch (const std::exception& e) {
     std::fprintf(stderr, "metta: error: %s\n", e.what());
     return 1;

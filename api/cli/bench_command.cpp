@@ -1,0 +1,93 @@
+// `metta bench`: quick throughput figures on this machine — the simulator (random actions, simple env)
+// and end-to-end training epochs (hearts_room) for the agent presets, on the CPU and, when present,
+// the GPU. For careful measurements use bench/ (Google Benchmark) and the peer harnesses in scripts/.
+#include <chrono>
+#include <cstdio>
+
+#include "api/cli/commands.h"
+#include "api/train/trainer.h"
+#include "engine/config_yaml.h"
+
+namespace metta::cli {
+namespace {
+
+struct BenchOptions {
+  double seconds = 3;
+  bool cuda = true;
+};
+
+double sim_rate(const kernels::Context& ctx, std::int64_t envs, double seconds) {
+  engine::BatchedEnv env(engine::default_env_config(), envs, 1, ctx);
+  std::uint32_t t = 0;
+  for (int i = 0; i < 10; ++i) {
+    env.random_actions(2, t++);
+    env.step();
+  }
+  kernels::synchronize(ctx);
+  const auto start = std::chrono::steady_clock::now();
+  std::int64_t steps = 0;
+  double elapsed = 0;
+  while (elapsed < seconds) {
+    for (int i = 0; i < 16; ++i, ++steps) {
+      env.random_actions(2, t++);
+      env.step();
+    }
+    kernels::synchronize(ctx);
+    elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  }
+  return steps * env.total_agents() / elapsed;
+}
+
+double train_rate(const std::string& device, const std::string& agent, std::int64_t envs, std::int64_t batch,
+                  double seconds) {
+  train::TrainSettings s;
+  s.device = device;
+  s.agent = agent;
+  s.num_envs = envs;
+  s.batch_size = batch;
+  s.minibatch_size = batch / 8;
+  s.bptt_horizon = 16;
+  train::Trainer t(s, engine::embedded_env_config("hearts_room"));
+  t.run_epoch();  // warm-up
+  double total = 0;
+  std::int64_t steps = 0;
+  while (total < seconds) {
+    const train::EpochStats st = t.run_epoch();
+    total += st.seconds;
+    steps += t.batch_size();
+  }
+  return steps / total;
+}
+
+int run_bench(const BenchOptions& o) {
+  std::printf("%-44s %16s\n", "benchmark", "agent-steps/s");
+  std::printf("%-44s %16.0f\n", "sim simple, cpu, 1 thread, 64 envs", sim_rate(kernels::Context::cpu(1), 64, o.seconds));
+  std::printf("%-44s %16.0f\n", "sim simple, cpu, all threads, 256 envs", sim_rate(kernels::Context::cpu(0), 256, o.seconds));
+  for (const char* agent : {"small", "fast"})
+    std::printf("%-44s %16.0f\n", (std::string("train hearts_room, cpu, agent ") + agent).c_str(),
+                train_rate("cpu", agent, 16, 16384, o.seconds));
+  const std::string why = kernels::cuda_unavailable_reason();
+  if (!o.cuda || !why.empty()) {
+    std::printf("cuda: skipped (%s)\n", o.cuda ? why.c_str() : "--no-cuda");
+    return 0;
+  }
+  for (std::int64_t envs : {1024, 16384})
+    std::printf("%-44s %16.0f\n", ("sim simple, cuda, " + std::to_string(envs) + " envs").c_str(),
+                sim_rate(kernels::Context::cuda(), envs, o.seconds));
+  for (const char* agent : {"fast", "api_default"})
+    std::printf("%-44s %16.0f\n", (std::string("train hearts_room, cuda, agent ") + agent).c_str(),
+                train_rate("cuda", agent, 4096, 262144, o.seconds));
+  return 0;
+}
+
+}  // namespace
+
+std::function<int()> add_bench_command(CLI::App& app) {
+  auto o = std::make_shared<BenchOptions>();
+  CLI::App* cmd = app.add_subcommand("bench", "Quick throughput figures: simulator and training, CPU and GPU");
+  cmd->add_option("--seconds", o->seconds, "Time per measurement")->capture_default_str();
+  cmd->add_flag("!--no-cuda", o->cuda, "Skip the GPU measurements");
+  return [o] { return run_bench(*o); };
+}
+
+}  // namespace metta::cli
