@@ -1,4 +1,5 @@
-// The README's C++ example: step 64 simple envs (1,500 steps: one 1,000-step episode each) with random actions and read back episode statistics.
+// The README's C++ example of the batched environment: 64 simple envs, random actions, 1,500 steps
+// (one full 1,000-step episode each), then the completed-episode statistics.
 #include <cstdio>
 
 #include "engine/batched_env.h"

@@ -2,6 +2,8 @@
 // statistics over 1,000 steps of 64 envs with random actions (auto-resets included). Skips without a GPU.
 #include <gtest/gtest.h>
 
+#include "gpu_test.h"
+
 #include "engine/batched_env.h"
 #include "engine/config_yaml.h"
 #include "kernels/memory.h"
@@ -9,11 +11,6 @@
 
 using namespace metta;
 
-#define METTA_REQUIRE_GPU()                                                          \
-  do {                                                                               \
-    const std::string why = kernels::cuda_unavailable_reason();                     \
-    if (!why.empty()) GTEST_SKIP() << "GPU test skipped: " << why;                  \
-  } while (0)
 
 TEST(CudaEngine, BitExactWithCpuOver1000StepsOf64Envs) {
   METTA_REQUIRE_GPU();

@@ -4,6 +4,8 @@
 // |a - b| <= 1e-4 + 1e-3 |b| (gradients: relative to the largest gradient of the tensor).
 #include <gtest/gtest.h>
 
+#include "gpu_test.h"
+
 #include <cmath>
 #include <random>
 
@@ -13,11 +15,6 @@
 
 using namespace metta;
 
-#define METTA_REQUIRE_GPU()                                             \
-  do {                                                                  \
-    const std::string why = kernels::cuda_unavailable_reason();        \
-    if (!why.empty()) GTEST_SKIP() << "GPU test skipped: " << why;     \
-  } while (0)
 
 namespace {
 const std::vector<int> kMaxArgs = {0, 1, 3, 0, 0, 9, 0, 0, 3};
