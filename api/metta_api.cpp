@@ -155,6 +155,8 @@ train::TrainSettings to_train_settings(const TrainerConfig& c, const Environment
   s.prio_alpha = static_cast<float>(c.prioritized_experience_replay.prio_alpha);
   s.prio_beta0 = static_cast<float>(c.prioritized_experience_replay.prio_beta0);
   s.train_from_rollout_state = c.train_from_rollout_state;
+  s.target_kl = static_cast<float>(c.target_kl);
+  s.lr_schedule = c.lr_scheduler_enabled;
   s.kickstart = kernels::KickstarterParams{static_cast<float>(c.kickstart.action_loss_coef),
                                            static_cast<float>(c.kickstart.value_loss_coef),
                                            static_cast<float>(c.kickstart.anneal_ratio), c.kickstart.kickstart_steps};

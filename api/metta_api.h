@@ -63,6 +63,8 @@ struct TrainerConfig {
   std::string device = "cpu";
   int threads = 0;                         // CPU threads, 0 = all
   bool train_from_rollout_state = true;    // false: segments replay from a zero LSTM state (reference)
+  double target_kl = 0;                    // stop an epoch's update passes above this mean approx_kl; <= 0: off
+  bool lr_scheduler_enabled = false;       // cosine annealing over total_timesteps / batch_size phases
   PPOConfig ppo;
   OptimizerConfig optimizer;
   PrioritizedExperienceReplayConfig prioritized_experience_replay;

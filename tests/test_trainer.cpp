@@ -131,3 +131,27 @@ TEST(Trainer, ResumeContinuesBitIdentically) {
   EXPECT_THROW(mismatch.resume(dir), metta::Error);
   std::filesystem::remove_all(dir);
 }
+
+TEST(Trainer, TargetKlStopsUpdatePassesAndCosineScheduleAnneals) {
+  train::TrainSettings s = small_settings();
+  s.update_epochs = 3;
+  s.target_kl = 1e-12f;  // any update exceeds it: one pass per epoch
+  train::Trainer t(s, engine::embedded_env_config("hearts_room"));
+  t.run_epoch();
+  EXPECT_EQ(t.optimizer_steps(), t.num_minibatches());
+  s.target_kl = 0;  // off: all passes
+  train::Trainer u(s, engine::embedded_env_config("hearts_room"));
+  u.run_epoch();
+  EXPECT_EQ(u.optimizer_steps(), 3 * u.num_minibatches());
+
+  train::TrainSettings c = small_settings();
+  c.lr_schedule = true;
+  c.total_timesteps = 2 * c.batch_size;  // T_max = 2 train phases
+  train::Trainer v(c, engine::embedded_env_config("hearts_room"));
+  const double lr0 = c.adam.lr;
+  const double expect[] = {lr0, lr0 * 0.5, 0.0};
+  for (double want : expect) {
+    v.run_epoch();
+    EXPECT_NEAR(v.current_learning_rate(), want, 1e-9 + 1e-6 * lr0);
+  }
+}

@@ -81,10 +81,12 @@ int run_train(const TrainOptions& o) {
                                                    training.experience.batch_size,
                                                    job.trainer.prioritized_experience_replay.prio_alpha,
                                                    job.trainer.prioritized_experience_replay.prio_beta0);
-    for (int e = 0; e < job.trainer.update_epochs; ++e)
+    for (int e = 0; e < job.trainer.update_epochs; ++e) {
       for (std::int64_t i : training.experience.iterate_minibatches())
         training.optimize_step(
             training.train_minibatch(training.sample_minibatch(adv, i, training.experience.num_minibatches, beta, e), adv));
+      if (training.trainer().kl_limit_reached()) break;  // trainer.target_kl
+    }
     const train::EpochStats& st = training.finish_epoch();
     const auto now = std::chrono::steady_clock::now();
     const double elapsed = std::chrono::duration<double>(now - start).count();

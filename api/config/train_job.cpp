@@ -33,6 +33,16 @@ class Reader {
       fail(v, key, type_name<T>());
     }
   }
+  // A number, or null for "off" (returned as `off`).
+  void get_or_null(const std::string& key, double& out, double off) {
+    const YAML::Node v = node_[key];
+    if (v.IsDefined() && v.IsNull()) {
+      used_.push_back(key);
+      out = off;
+      return;
+    }
+    get(key, out);
+  }
   Reader sub(const std::string& key) {
     used_.push_back(key);
     return Reader(node_[key], join(key), source_);
@@ -127,6 +137,10 @@ TrainJob load_train_job(const std::string& config_path, const std::vector<std::s
   tr.get("evaluate_interval", t.evaluate_interval);
   tr.get("wandb_checkpoint_interval", t.wandb_checkpoint_interval);
   tr.get("train_from_rollout_state", t.train_from_rollout_state);
+  tr.get_or_null("target_kl", t.target_kl, 0.0);
+  Reader lr = tr.sub("lr_scheduler");
+  lr.get("enabled", t.lr_scheduler_enabled);
+  lr.finish();
   Reader ppo = tr.sub("ppo");
   ppo.get("clip_coef", t.ppo.clip_coef);
   ppo.get("vf_clip_coef", t.ppo.vf_clip_coef);

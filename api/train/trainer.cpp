@@ -170,7 +170,24 @@ std::int64_t Trainer::rollout_step() {
 
 engine::CompletedEpisodes Trainer::accumulate_stats() { return env_->completed_episodes(); }
 
-void Trainer::reset_training_state() { b_->stats.fill_bytes_with(ctx_, 0); }
+void Trainer::reset_training_state() {
+  b_->stats.fill_bytes_with(ctx_, 0);
+  current_lr_ = settings_.adam.lr;
+  if (settings_.lr_schedule) {  // torch CosineAnnealingLR, eta_min 0, stepped once per train phase
+    const double t_max = static_cast<double>(std::max<std::int64_t>(1, settings_.total_timesteps / batch_size()));
+    const double e = std::min(static_cast<double>(epoch_), t_max);
+    current_lr_ = settings_.adam.lr * 0.5 * (1.0 + std::cos(M_PI * e / t_max));
+  }
+}
+
+double Trainer::mean_approx_kl() const {
+  if (updates_ == 0) return 0.0;
+  float kl = 0;
+  kernels::download_bytes(ctx_, &kl, b_->stats.data() + kernels::kPpoApproxKl, sizeof(float));
+  return kl / static_cast<double>(updates_);
+}
+
+bool Trainer::kl_limit_reached() const { return settings_.target_kl > 0 && mean_approx_kl() > settings_.target_kl; }
 
 const float* Trainer::compute_advantages() {
   const int H = settings_.bptt_horizon;
@@ -233,15 +250,18 @@ const float* Trainer::train_minibatch(const Minibatch& mb) {
 
 void Trainer::optimize_step(const Minibatch& mb) {
   grad_norm_.run(ctx_, policy_->grads());
+  kernels::AdamParams opt = settings_.adam;
+  opt.lr = static_cast<float>(current_lr_ > 0 || settings_.lr_schedule ? current_lr_ : settings_.adam.lr);
   if (settings_.optimizer == "muon")
-    muon_.step(ctx_, policy_->params(), policy_->grads(), settings_.adam, grad_norm_.norm(), settings_.max_grad_norm);
+    muon_.step(ctx_, policy_->params(), policy_->grads(), opt, grad_norm_.norm(), settings_.max_grad_norm);
   else
     kernels::adam_step(ctx_, policy_->params(), policy_->grads(), b_->adam_m.data(), b_->adam_v.data(),
-                       policy_->num_params(), settings_.adam, ++opt_step_, grad_norm_.norm(), settings_.max_grad_norm);
+                       policy_->num_params(), opt, ++opt_step_, grad_norm_.norm(), settings_.max_grad_norm);
   kernels::experience_scatter(ctx_, view_, mb.rows, mb.segments, policy_->value(), b_->mb_ratio.data());
   kernels::accumulate(ctx_, b_->stats.data(), ppo_.stats(), kernels::kPpoStatCount);
   kernels::accumulate(ctx_, b_->stats.data() + kernels::kPpoStatCount, grad_norm_.norm(), 1);
   ++updates_;
+  ++total_updates_;
 }
 
 void Trainer::finish_training(EpochStats& out) {
@@ -275,12 +295,14 @@ EpochStats Trainer::run_epoch() {
   reset_training_state();
   compute_advantages();
   const double beta = anneal_beta();
-  for (int e = 0; e < settings_.update_epochs; ++e)
+  for (int e = 0; e < settings_.update_epochs; ++e) {
     for (std::int64_t m = 0; m < num_minibatches(); ++m) {
       const Minibatch mb = sample_minibatch(m, e, beta);
       train_minibatch(mb);
       optimize_step(mb);
     }
+    if (kl_limit_reached()) break;
+  }
   finish_training(out);
   kernels::synchronize(ctx_);
   const auto t2 = clock::now();

@@ -43,6 +43,10 @@ struct TrainSettings {
   // as the reference does (false).
   bool train_from_rollout_state = true;
   kernels::KickstarterParams kickstart;  // used when a teacher is set
+  // Stop an epoch's update passes once the running mean approx_kl exceeds this (<= 0: off).
+  float target_kl = 0.0f;
+  // Cosine annealing of the learning rate to 0 over total_timesteps / batch_size train phases.
+  bool lr_schedule = false;
 };
 
 struct EpochStats {
@@ -82,6 +86,12 @@ class Trainer {
   const float* train_minibatch(const Minibatch& mb);  // loss, backward; returns the PPO stats (device)
   void optimize_step(const Minibatch& mb);            // clip, optimizer step, buffer write-back
   void finish_training(EpochStats& out);              // explained variance, epoch statistics, epoch += 1
+  // Mean approx_kl over this train phase's updates so far (one scalar read from the device).
+  double mean_approx_kl() const;
+  // True when target_kl is set and exceeded: the caller stops this phase's update passes.
+  bool kl_limit_reached() const;
+  double current_learning_rate() const { return current_lr_; }
+  std::int64_t optimizer_steps() const { return total_updates_; }
   std::int64_t agent_step() const { return agent_step_; }
   std::int64_t epoch() const { return epoch_; }
   std::int64_t batch_size() const { return segments_ * settings_.bptt_horizon; }
@@ -118,7 +128,8 @@ class Trainer {
   std::int64_t agents_ = 0, k_ = 1, segments_ = 0, mb_segments_ = 0;
   std::int64_t agent_step_ = 0, epoch_ = 0, opt_step_ = 0;
   std::uint32_t rollout_counter_ = 0;
-  std::int64_t rollout_step_ = 0, updates_ = 0;
+  std::int64_t rollout_step_ = 0, updates_ = 0, total_updates_ = 0;
+  double current_lr_ = 0;
   struct Buffers;
   std::unique_ptr<Buffers> b_;
   kernels::ExperienceView view_{};
