@@ -3,30 +3,15 @@
 #include <cstring>
 
 #include "engine/stats_keys.h"
+#include "kernels/dispatch.h"
 
 namespace metta::engine {
 
 // Launchers compiled per backend (env_cpu.cpp, env_cuda.cu).
-namespace cpu {
-void launch_reset(const kernels::Context&, const WorldView&);
-void launch_step(const kernels::Context&, const WorldView&);
-void launch_random_actions(const kernels::Context&, const WorldView&, std::int32_t*, std::uint64_t, std::uint32_t);
-}  // namespace cpu
-namespace cuda {
-void launch_reset(const kernels::Context&, const WorldView&);
-void launch_step(const kernels::Context&, const WorldView&);
-void launch_random_actions(const kernels::Context&, const WorldView&, std::int32_t*, std::uint64_t, std::uint32_t);
-}  // namespace cuda
-
-#ifndef METTA_WITH_CUDA
-namespace cuda {
-void launch_reset(const kernels::Context&, const WorldView&) { METTA_FAIL("built without the CUDA backend"); }
-void launch_step(const kernels::Context&, const WorldView&) { METTA_FAIL("built without the CUDA backend"); }
-void launch_random_actions(const kernels::Context&, const WorldView&, std::int32_t*, std::uint64_t, std::uint32_t) {
-  METTA_FAIL("built without the CUDA backend");
-}
-}  // namespace cuda
-#endif
+METTA_DECLARE_LAUNCHER(void, launch_reset, const kernels::Context&, const WorldView&)
+METTA_DECLARE_LAUNCHER(void, launch_step, const kernels::Context&, const WorldView&)
+METTA_DECLARE_LAUNCHER(void, launch_random_actions, const kernels::Context&, const WorldView&, std::int32_t*,
+                       std::uint64_t, std::uint32_t)
 
 // Every device buffer of the batch: (type, name, element count). World state first, then stats and
 // outputs. The list drives allocation and hashing, so a new field cannot be forgotten by either.
@@ -161,15 +146,13 @@ WorldView BatchedEnv::view() const {
 void BatchedEnv::reset() {
   b_->env_needs_reset.fill_bytes_with(ctx_, 0);
   const WorldView w = view();
-  if (ctx_.device == kernels::Device::CUDA) cuda::launch_reset(ctx_, w);
-  else cpu::launch_reset(ctx_, w);
+  METTA_DISPATCH(ctx_, launch_reset, ctx_, w);
 }
 
 void BatchedEnv::launch_step(const std::int32_t* actions) {
   WorldView w = view();
   w.actions = actions;
-  if (ctx_.device == kernels::Device::CUDA) cuda::launch_step(ctx_, w);
-  else cpu::launch_step(ctx_, w);
+  METTA_DISPATCH(ctx_, launch_step, ctx_, w);
 }
 
 void BatchedEnv::step() { launch_step(b_->actions.data()); }
@@ -177,8 +160,7 @@ void BatchedEnv::step(const std::int32_t* device_actions) { launch_step(device_a
 
 void BatchedEnv::random_actions(std::uint64_t seed, std::uint32_t counter) {
   const WorldView w = view();
-  if (ctx_.device == kernels::Device::CUDA) cuda::launch_random_actions(ctx_, w, b_->actions.data(), seed, counter);
-  else cpu::launch_random_actions(ctx_, w, b_->actions.data(), seed, counter);
+  METTA_DISPATCH(ctx_, launch_random_actions, ctx_, w, b_->actions.data(), seed, counter);
 }
 
 std::int32_t* BatchedEnv::actions() { return b_->actions.data(); }

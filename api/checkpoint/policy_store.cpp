@@ -24,12 +24,6 @@ std::int64_t epoch_of(const std::string& name) {
   return -1;
 }
 
-std::string tensor_bytes_checksum(const SafetensorsFile& f) {
-  std::string all;
-  for (auto& [name, t] : f.tensors) all.append(reinterpret_cast<const char*>(t.bytes.data()), t.bytes.size());
-  return checksum_hex(reinterpret_cast<const std::uint8_t*>(all.data()), all.size());
-}
-
 SafetensorsFile read_checked(const std::string& path) {
   SafetensorsFile f = parse_safetensors(read_file(path), path);
   auto get = [&](const std::string& key) -> std::string {
@@ -42,7 +36,7 @@ SafetensorsFile read_checked(const std::string& path) {
   if (get("format_version") != std::to_string(kPolicyFormatVersion))
     throw CheckpointError(path + ": format version " + get("format_version") + ", this build reads version " +
                           std::to_string(kPolicyFormatVersion));
-  const std::string sum = tensor_bytes_checksum(f);
+  const std::string sum = tensors_checksum(f);
   if (get("checksum") != sum)
     throw CheckpointError(path + ": checksum mismatch (stored " + get("checksum") + ", computed " + sum +
                           "): the file is corrupt");
@@ -89,7 +83,7 @@ std::string PolicyStore::save(const nn::Policy<float>& policy, const PolicyMetad
   }
   f.metadata["format"] = kPolicyFormat;
   f.metadata["format_version"] = std::to_string(kPolicyFormatVersion);
-  f.metadata["checksum"] = tensor_bytes_checksum(f);
+  f.metadata["checksum"] = tensors_checksum(f);
   f.metadata["agent_step"] = std::to_string(meta.agent_step);
   f.metadata["epoch"] = std::to_string(meta.epoch);
   f.metadata["generation"] = std::to_string(meta.generation);

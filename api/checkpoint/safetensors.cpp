@@ -168,15 +168,28 @@ std::string read_file(const std::string& path) {
   return ss.str();
 }
 
-std::string checksum_hex(const std::uint8_t* data, std::size_t n) {
-  std::uint64_t h = 1469598103934665603ull;
+namespace {
+std::uint64_t fnv1a(std::uint64_t h, const std::uint8_t* data, std::size_t n) {
   for (std::size_t i = 0; i < n; ++i) {
     h ^= data[i];
     h *= 1099511628211ull;
   }
+  return h;
+}
+std::string hex64(std::uint64_t h) {
   char buf[17];
   std::snprintf(buf, sizeof(buf), "%016llx", static_cast<unsigned long long>(h));
   return buf;
+}
+constexpr std::uint64_t kFnvOffset = 1469598103934665603ull;
+}  // namespace
+
+std::string checksum_hex(const std::uint8_t* data, std::size_t n) { return hex64(fnv1a(kFnvOffset, data, n)); }
+
+std::string tensors_checksum(const SafetensorsFile& file) {
+  std::uint64_t h = kFnvOffset;
+  for (auto& [name, t] : file.tensors) h = fnv1a(h, t.bytes.data(), t.bytes.size());
+  return hex64(h);
 }
 
 }  // namespace metta::checkpoint

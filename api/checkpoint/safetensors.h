@@ -43,5 +43,7 @@ std::string read_file(const std::string& path);
 
 // FNV-1a 64 of bytes, as 16 hex digits (the checkpoint checksum).
 std::string checksum_hex(const std::uint8_t* data, std::size_t n);
+// The same checksum over every tensor's bytes in order (= checksum_hex of the data buffer).
+std::string tensors_checksum(const SafetensorsFile& file);
 
 }  // namespace metta::checkpoint

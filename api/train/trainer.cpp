@@ -340,11 +340,6 @@ std::vector<std::uint8_t> download(const kernels::Context& ctx, const float* p, 
   return v;
 }
 
-std::string all_checksum(const checkpoint::SafetensorsFile& f) {
-  std::string all;
-  for (auto& [name, t] : f.tensors) all.append(reinterpret_cast<const char*>(t.bytes.data()), t.bytes.size());
-  return checkpoint::checksum_hex(reinterpret_cast<const std::uint8_t*>(all.data()), all.size());
-}
 }  // namespace
 
 std::string Trainer::save_checkpoint(const std::string& dir, const std::string& config_json,
@@ -371,7 +366,7 @@ std::string Trainer::save_checkpoint(const std::string& dir, const std::string& 
   for (auto& [name, bytes] : env_->save_state()) st.tensors.push_back({"env." + name, bytes_tensor(bytes)});
   st.metadata["format"] = kStateFormat;
   st.metadata["format_version"] = std::to_string(kStateVersion);
-  st.metadata["checksum"] = all_checksum(st);
+  st.metadata["checksum"] = checkpoint::tensors_checksum(st);
   st.metadata["agent_step"] = std::to_string(agent_step_);
   st.metadata["epoch"] = std::to_string(epoch_);
   st.metadata["opt_step"] = std::to_string(opt_step_);
@@ -406,7 +401,7 @@ bool Trainer::resume(const std::string& dir) {
   if (meta("format") != kStateFormat || meta("format_version") != std::to_string(kStateVersion))
     throw checkpoint::CheckpointError(state_path + ": format " + meta("format") + " version " + meta("format_version") +
                                       ", expected " + kStateFormat + " version " + std::to_string(kStateVersion));
-  if (meta("checksum") != all_checksum(st))
+  if (meta("checksum") != checkpoint::tensors_checksum(st))
     throw checkpoint::CheckpointError(state_path + ": checksum mismatch: the file is corrupt");
   if (meta("optimizer") != settings_.optimizer)
     throw checkpoint::CheckpointError(state_path + ": saved with optimizer '" + meta("optimizer") + "', this run uses '" +
