@@ -36,8 +36,8 @@ void PPOConfig::validate() const {
   in_range("trainer.ppo.max_grad_norm", max_grad_norm, 1e-12, 1e12);
   in_range("trainer.ppo.vtrace_rho_clip", vtrace_rho_clip, 1e-12, 1e12);
   in_range("trainer.ppo.vtrace_c_clip", vtrace_c_clip, 1e-12, 1e12);
-  if (l2_reg_loss_coef != 0) fail("trainer.ppo.l2_reg_loss_coef", l2_reg_loss_coef, "0 (not supported)");
-  if (l2_init_loss_coef != 0) fail("trainer.ppo.l2_init_loss_coef", l2_init_loss_coef, "0 (not supported)");
+  in_range("trainer.ppo.l2_reg_loss_coef", l2_reg_loss_coef, 0, 1e9);
+  in_range("trainer.ppo.l2_init_loss_coef", l2_init_loss_coef, 0, 1e9);
 }
 
 void OptimizerConfig::validate() const {
@@ -60,6 +60,24 @@ void KickstartConfig::validate() const {
   in_range("trainer.kickstart.value_loss_coef", value_loss_coef, 0, 1e9);
   in_range("trainer.kickstart.anneal_ratio", anneal_ratio, 0, 1);
   in_range("trainer.kickstart.kickstart_steps", kickstart_steps, 0, 1e18);
+  if (!additional_teachers.empty())
+    engine::config_fail("trainer.kickstart.additional_teachers", "a list of " + std::to_string(additional_teachers.size()),
+                        "null or an empty list (one teacher, trainer.kickstart.teacher_uri, is supported)");
+}
+
+void LrSchedulerConfig::validate() const {
+  if (warmup_steps < 0) fail("trainer.lr_scheduler.warmup_steps", static_cast<double>(warmup_steps), "null or >= 0");
+}
+
+void InitialPolicyConfig::validate() const {
+  if (type != "top" && type != "latest" && type != "specific")
+    engine::config_fail("trainer.initial_policy.type", "'" + type + "'", "'top', 'latest' or 'specific'");
+  engine::config_check_range("trainer.initial_policy.range", range, 1, 1 << 20);
+  if (metric.empty()) engine::config_fail("trainer.initial_policy.metric", "''", "a metric name such as 'epoch'");
+}
+
+void SimulationConfig::validate() const {
+  engine::config_check_range("trainer.simulation.num_episodes", num_episodes, 1, 1 << 20);
 }
 
 void TrainerConfig::validate() const {
@@ -82,6 +100,23 @@ void TrainerConfig::validate() const {
     fail("trainer.wandb_checkpoint_interval", wandb_checkpoint_interval,
          ">= checkpoint_interval (" + std::to_string(checkpoint_interval) + ")");
   if (device != "cpu" && device != "cuda") engine::config_fail("trainer.device", "'" + device + "'", "'cpu' or 'cuda'");
+  if (forward_pass_minibatch_target_size < 1)
+    fail("trainer.forward_pass_minibatch_target_size", static_cast<double>(forward_pass_minibatch_target_size),
+         "a count >= 1");
+  engine::config_check_range("trainer.async_factor", async_factor, 1, 1 << 10);
+  if (cpu_offload)
+    engine::config_fail("trainer.cpu_offload", "true", "false (the training state stays on the training device)");
+  if (compile_mode != "default" && compile_mode != "reduce-overhead" && compile_mode != "max-autotune" &&
+      compile_mode != "max-autotune-no-cudagraphs")
+    engine::config_fail("trainer.compile_mode", "'" + compile_mode + "'",
+                        "'default', 'reduce-overhead', 'max-autotune' or 'max-autotune-no-cudagraphs'");
+  engine::config_check_range("trainer.profiler_interval_epochs", profiler_interval_epochs, 1, 1 << 30);
+  engine::config_check_range("trainer.grad_mean_variance_interval", grad_mean_variance_interval, 0, 1 << 30);
+  engine::config_check_range("trainer.l2_init_weight_update_interval", l2_init_weight_update_interval, 0, 1 << 30);
+  if (target_kl < 0) fail("trainer.target_kl", target_kl, "null (off) or a number > 0");
+  lr_scheduler.validate();
+  initial_policy.validate();
+  simulation.validate();
   ppo.validate();
   optimizer.validate();
   prioritized_experience_replay.validate();
@@ -156,7 +191,11 @@ train::TrainSettings to_train_settings(const TrainerConfig& c, const Environment
   s.prio_beta0 = static_cast<float>(c.prioritized_experience_replay.prio_beta0);
   s.train_from_rollout_state = c.train_from_rollout_state;
   s.target_kl = static_cast<float>(c.target_kl);
-  s.lr_schedule = c.lr_scheduler_enabled;
+  s.lr_schedule = c.lr_scheduler.enabled;
+  s.l2_reg_loss_coef = static_cast<float>(c.ppo.l2_reg_loss_coef);
+  s.l2_init_loss_coef = static_cast<float>(c.ppo.l2_init_loss_coef);
+  s.l2_init_weight_update_interval = c.l2_init_weight_update_interval;
+  s.grad_mean_variance_interval = c.grad_mean_variance_interval;
   s.kickstart = kernels::KickstarterParams{static_cast<float>(c.kickstart.action_loss_coef),
                                            static_cast<float>(c.kickstart.value_loss_coef),
                                            static_cast<float>(c.kickstart.anneal_ratio), c.kickstart.kickstart_steps};
@@ -179,6 +218,7 @@ TrainingComponents TrainingComponents::create(Environment& vecenv, Agent& policy
               "agent has " << policy.weights().size() << " weights, the trainer's '" << policy.preset() << "' policy "
                            << p.num_params());
   kernels::upload_bytes(p.context(), p.params(), policy.weights().data(), policy.weights().size() * sizeof(float));
+  t.trainer_->capture_l2_init();
   t.agent_ = &policy;
   t.store_ = policy_store;
   t.experience.num_minibatches = t.trainer_->num_minibatches();

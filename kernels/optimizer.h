@@ -28,6 +28,28 @@ class GradNorm {
   SegmentedSum sum_;
 };
 
+// Moments of a flat parameter (or gradient) vector for logging, on the device: the sum, the sum of
+// squares and, against a reference vector (may be null), the sum of squared differences. The three
+// results stay on the device (out()[0..2]); the host reads them only when it logs (trainer.md §9, §16:
+// l2_reg / l2_init losses and grad/{mean, variance, norm}).
+class VectorMoments {
+ public:
+  VectorMoments() = default;
+  VectorMoments(const Context& ctx, std::int64_t n);
+  void run(const Context& ctx, const float* x, const float* reference);
+  const float* out() const { return out_.data(); }
+  std::int64_t size() const { return n_; }
+
+ private:
+  std::int64_t n_ = 0, chunks_ = 0;
+  DeviceBuffer<float> partials_;  // [3, chunks]
+  DeviceBuffer<float> out_;       // [3]
+  SegmentedSum sum_;
+};
+
+// dst = alpha * dst + (1 - alpha) * src over n floats (the l2-init reference's moving average).
+void ema_blend(const Context& ctx, float* dst, const float* src, std::int64_t n, float alpha);
+
 struct AdamParams {
   float lr = 0.0004573146765703167f;
   float beta1 = 0.9f, beta2 = 0.999f, eps = 1e-12f, weight_decay = 0.0f;
@@ -67,6 +89,8 @@ class Muon {
 
 // Naive references on host pointers, in double (tests).
 double grad_norm_reference(const float* grads, std::int64_t n);
+// {sum x, sum x^2, sum (x - reference)^2} in double; reference may be null.
+void vector_moments_reference(const float* x, const float* reference, std::int64_t n, double out[3]);
 void muon_step_reference(float* params, const float* grads, float* m, const std::vector<MuonTensor>& tensors,
                          const AdamParams& p, double grad_norm, float max_norm);
 void adam_step_reference(float* params, const float* grads, float* m, float* v, std::int64_t n, const AdamParams& p,

@@ -127,6 +127,22 @@ GradNorm::GradNorm(const Context& ctx, std::int64_t n) : n_(n), chunks_((n + kNo
   sum_ = SegmentedSum(ctx, 1, chunks_);
 }
 
+VectorMoments::VectorMoments(const Context& ctx, std::int64_t n)
+    : n_(n), chunks_(std::max<std::int64_t>(1, (n + kNormChunk - 1) / kNormChunk)) {
+  partials_ = DeviceBuffer<float>(ctx.device, static_cast<std::size_t>(3 * chunks_));
+  out_ = DeviceBuffer<float>(ctx.device, 3);
+  sum_ = SegmentedSum(ctx, 3, chunks_);
+}
+
+void VectorMoments::run(const Context& ctx, const float* x, const float* reference) {
+  METTA_DISPATCH(ctx, launch_moment_partials, ctx, x, reference, n_, kNormChunk, chunks_, partials_.data());
+  sum_.run(ctx, partials_.data(), out_.data());
+}
+
+void ema_blend(const Context& ctx, float* dst, const float* src, std::int64_t n, float alpha) {
+  METTA_DISPATCH(ctx, launch_ema_blend, ctx, dst, src, n, alpha);
+}
+
 void GradNorm::run(const Context& ctx, const float* grads) {
   METTA_DISPATCH(ctx, launch_square_partials, ctx, grads, n_, kNormChunk, partials_.data());
   sum_.run(ctx, partials_.data(), out_.data());
@@ -265,6 +281,15 @@ void muon_step_reference(float* params, const float* grads, float* m, const std:
     for (std::int64_t i = 0; i < n; ++i)
       params[t.offset + i] = static_cast<float>(params[t.offset + i] * (1.0 - p.weight_decay * p.lr) -
                                                 p.lr * scale * upd[i]);
+  }
+}
+
+void vector_moments_reference(const float* x, const float* reference, std::int64_t n, double out[3]) {
+  out[0] = out[1] = out[2] = 0;
+  for (std::int64_t i = 0; i < n; ++i) {
+    out[0] += x[i];
+    out[1] += static_cast<double>(x[i]) * x[i];
+    if (reference) out[2] += (static_cast<double>(x[i]) - reference[i]) * (static_cast<double>(x[i]) - reference[i]);
   }
 }
 

@@ -111,6 +111,30 @@ void launch_square_partials(const Context& ctx, const float* x, std::int64_t n, 
   });
 }
 
+// partials: [3, chunks] = per chunk {sum x, sum x^2, sum (x - reference)^2}.
+void launch_moment_partials(const Context& ctx, const float* x, const float* reference, std::int64_t n,
+                            std::int64_t chunk, std::int64_t chunks, float* partials) {
+  parallel_for(ctx, chunks, [=] METTA_HD(std::int64_t c) {
+    const std::int64_t end = (c + 1) * chunk < n ? (c + 1) * chunk : n;
+    float s = 0.0f, sq = 0.0f, d = 0.0f;
+    for (std::int64_t i = c * chunk; i < end; ++i) {
+      s += x[i];
+      sq += x[i] * x[i];
+      if (reference) {
+        const float diff = x[i] - reference[i];
+        d += diff * diff;
+      }
+    }
+    partials[c] = s;
+    partials[chunks + c] = sq;
+    partials[2 * chunks + c] = d;
+  });
+}
+
+void launch_ema_blend(const Context& ctx, float* dst, const float* src, std::int64_t n, float alpha) {
+  parallel_for(ctx, n, [=] METTA_HD(std::int64_t i) { dst[i] = alpha * dst[i] + (1.0f - alpha) * src[i]; });
+}
+
 void launch_sqrt_into(const Context& ctx, const float* in, float* out) {
   parallel_for(ctx, 1, [=] METTA_HD(std::int64_t) { out[0] = sqrtf(in[0]); });
 }

@@ -22,6 +22,10 @@ METTA_DECLARE_LAUNCHER(void, launch_ppo_stats, const Context& ctx, PpoLossParams
                        const float* sums, float* stats)
 METTA_DECLARE_LAUNCHER(void, launch_square_partials, const Context& ctx, const float* x, std::int64_t n,
                        std::int64_t chunk, float* partials)
+METTA_DECLARE_LAUNCHER(void, launch_moment_partials, const Context& ctx, const float* x, const float* reference,
+                       std::int64_t n, std::int64_t chunk, std::int64_t chunks, float* partials)
+METTA_DECLARE_LAUNCHER(void, launch_ema_blend, const Context& ctx, float* dst, const float* src, std::int64_t n,
+                       float alpha)
 METTA_DECLARE_LAUNCHER(void, launch_sqrt_into, const Context& ctx, const float* in, float* out)
 METTA_DECLARE_LAUNCHER(void, launch_adam, const Context& ctx, float* params, const float* grads, float* m, float* v,
                        std::int64_t n, AdamParams p, float step_size, float bias_correction2_sqrt,

@@ -119,10 +119,10 @@ TEST(TrainJob, DefaultsOverridesAndErrorsWithFileAndLine) {
   EXPECT_EQ(job.trainer.batch_size, 16384);
   EXPECT_DOUBLE_EQ(job.trainer.ppo.gamma, 0.977);
   EXPECT_DOUBLE_EQ(job.trainer.target_kl, 0.0);  // null = off
-  EXPECT_FALSE(job.trainer.lr_scheduler_enabled);
+  EXPECT_FALSE(job.trainer.lr_scheduler.enabled);
   const TrainJob kl = load_train_job("", {"trainer.target_kl=0.02", "trainer.lr_scheduler.enabled=true"});
   EXPECT_DOUBLE_EQ(kl.trainer.target_kl, 0.02);
-  EXPECT_TRUE(kl.trainer.lr_scheduler_enabled);
+  EXPECT_TRUE(kl.trainer.lr_scheduler.enabled);
   expect_error([] { load_train_job("", {"trainer.ppo.gama=0.9"}); }, {"trainer.ppo.gama", "did you mean 'gamma'"});
   expect_error([] { load_train_job("", {"trainer.batch_size=lots"}); }, {"trainer.batch_size: got 'lots', expected an integer"});
   expect_error([] { load_train_job("", {"+trainer.surprise=1"}); }, {"trainer.surprise: got an unknown key"});

@@ -210,6 +210,31 @@ TEST(Optimizer, GradNormAndClippedAdamMatchReference) {
   }
 }
 
+TEST(Optimizer, VectorMomentsAndEmaBlendMatchReference) {
+  std::mt19937 rng(9);
+  const std::int64_t n = 9001;  // three chunks, the last one partial
+  auto x = random_vec<float>(n, rng), ref = random_vec<float>(n, rng);
+  VectorMoments moments(kCpu, n);
+  double want[3];
+  moments.run(kCpu, x.data(), ref.data());
+  vector_moments_reference(x.data(), ref.data(), n, want);
+  for (int k = 0; k < 3; ++k) EXPECT_NEAR(moments.out()[k], want[k], 1e-3 + 1e-4 * std::abs(want[k])) << k;
+  moments.run(kCpu, x.data(), nullptr);
+  EXPECT_EQ(moments.out()[2], 0.0f);
+  EXPECT_NEAR(moments.out()[1], want[1], 1e-4 * want[1]);
+  // by hand: {1, -2, 3} against {1, 0, 0}: sum 2, squares 14, differences 4 + 9 = 13
+  const std::vector<float> a = {1, -2, 3}, b = {1, 0, 0};
+  VectorMoments small(kCpu, 3);
+  small.run(kCpu, a.data(), b.data());
+  EXPECT_FLOAT_EQ(small.out()[0], 2.0f);
+  EXPECT_FLOAT_EQ(small.out()[1], 14.0f);
+  EXPECT_FLOAT_EQ(small.out()[2], 13.0f);
+  std::vector<float> dst = {1, 2}, src = {3, 4};
+  ema_blend(kCpu, dst.data(), src.data(), 2, 0.9f);
+  EXPECT_FLOAT_EQ(dst[0], 0.9f * 1 + 0.1f * 3);
+  EXPECT_FLOAT_EQ(dst[1], 0.9f * 2 + 0.1f * 4);
+}
+
 TEST(Optimizer, OneAdamStepByHand) {
   // First step: m = 0.1 g, v = 0.001 g^2, bias-corrected -> update = lr * g / (|g| + eps') = lr * sign(g)
   std::vector<float> p = {1.0f, -2.0f}, g = {0.5f, -0.25f}, m(2, 0), v(2, 0);

@@ -17,9 +17,14 @@ namespace {
 }
 }  // namespace
 
-const Tensor& SafetensorsFile::at(const std::string& name) const {
+const Tensor* SafetensorsFile::find(const std::string& name) const {
   for (auto& [n, t] : tensors)
-    if (n == name) return t;
+    if (n == name) return &t;
+  return nullptr;
+}
+
+const Tensor& SafetensorsFile::at(const std::string& name) const {
+  if (const Tensor* t = find(name)) return *t;
   throw CheckpointError("no tensor named '" + name + "'");
 }
 

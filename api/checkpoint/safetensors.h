@@ -29,6 +29,7 @@ struct SafetensorsFile {
   std::map<std::string, std::string> metadata;
   std::vector<std::pair<std::string, Tensor>> tensors;  // in data-buffer order
   const Tensor& at(const std::string& name) const;
+  const Tensor* find(const std::string& name) const;  // nullptr when absent
 };
 
 std::string serialize_safetensors(const SafetensorsFile& file);

@@ -1,10 +1,13 @@
 #include "api/config/train_job.h"
 
 #include <algorithm>
+#include <filesystem>
 #include <fstream>
+#include <thread>
 #include <type_traits>
 #include <sstream>
 
+#include "api/config/compose.h"
 #include "api/config/overrides.h"
 #include "engine/config_yaml.h"
 #include "engine/embedded_configs.h"
@@ -12,13 +15,29 @@
 namespace metta::config {
 namespace {
 using engine::ConfigError;
+constexpr const char* kCommandLine = "command line";
+
+// The dotted key an override names (without its +, ++ or ~ and its value).
+std::string override_key(const std::string& o) {
+  std::size_t b = 0;
+  while (b < o.size() && (o[b] == '+' || o[b] == '~')) ++b;
+  return o.substr(b, o.find('=') == std::string::npos ? std::string::npos : o.find('=') - b);
+}
+
+// num_workers: null (trainer.md §10): the largest power of 2 <= cpu_count / 2, at least 1.
+int derived_num_workers() {
+  const int half = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()) / 2);
+  int w = 1;
+  while (w * 2 <= half) w *= 2;
+  return w;
+}
 
 // Reads typed values out of a mapping, remembering which keys were used, so the rest can be reported
 // as unknown with the closest valid key.
 class Reader {
  public:
-  Reader(const YAML::Node& node, std::string path, std::string source)
-      : node_(node), path_(std::move(path)), source_(std::move(source)) {
+  Reader(const YAML::Node& node, std::string path, const ComposedConfig& composed, std::string fallback)
+      : node_(node), path_(std::move(path)), composed_(composed), fallback_(std::move(fallback)) {
     if (!node_.IsMap()) fail(node_, "", "a mapping");
   }
   template <class T>
@@ -33,8 +52,9 @@ class Reader {
       fail(v, key, type_name<T>());
     }
   }
-  // A number, or null for "off" (returned as `off`).
-  void get_or_null(const std::string& key, double& out, double off) {
+  // A value, or null for "off" / "derived" (returned as `off`).
+  template <class T>
+  void get_or_null(const std::string& key, T& out, const T& off) {
     const YAML::Node v = node_[key];
     if (v.IsDefined() && v.IsNull()) {
       used_.push_back(key);
@@ -43,16 +63,30 @@ class Reader {
     }
     get(key, out);
   }
+  // A list of strings, or null for an empty one.
+  void get_list_or_null(const std::string& key, std::vector<std::string>& out) {
+    used_.push_back(key);
+    const YAML::Node v = node_[key];
+    if (!v.IsDefined()) missing(key);
+    out.clear();
+    if (v.IsNull()) return;
+    if (!v.IsSequence()) fail(v, key, "null or a list");
+    for (const YAML::Node& e : v) {
+      if (!e.IsScalar()) fail(e, key, "a list of strings");
+      out.push_back(e.Scalar());
+    }
+  }
   Reader sub(const std::string& key) {
     used_.push_back(key);
-    return Reader(node_[key], join(key), source_);
+    if (!node_[key].IsDefined()) missing(key);
+    return Reader(node_[key], join(key), composed_, fallback_);
   }
   void finish() const {
     for (auto it = node_.begin(); it != node_.end(); ++it) {
       const std::string k = it->first.Scalar();
       if (std::find(used_.begin(), used_.end(), k) != used_.end()) continue;
       const std::string hint = engine::closest_key(k, used_);
-      throw ConfigError(where(it->first) + join(k) + ": got an unknown key, expected one of the documented keys" +
+      throw ConfigError(where(it->first, join(k)) + join(k) + ": got an unknown key, expected one of the documented keys" +
                         (hint.empty() ? "" : " (did you mean '" + hint + "'?)"));
     }
   }
@@ -66,9 +100,10 @@ class Reader {
     return "a string";
   }
   std::string join(const std::string& key) const { return path_.empty() ? key : path_ + "." + key; }
-  std::string where(const YAML::Node& n) const {
-    const YAML::Mark m = n.Mark();
-    return m.line >= 0 ? source_ + ":" + std::to_string(m.line + 1) + ": " : source_ + ": ";
+  // "file:line: " of a node, from the file that set the key last ("command line" for overrides).
+  std::string where(const YAML::Node& n, const std::string& dotted) const {
+    (void)n;
+    return composed_.source_of(dotted, fallback_) + ": ";
   }
   // A missing key is most often a misspelt one: name the closest key present.
   [[noreturn]] void missing(const std::string& key) const {
@@ -78,24 +113,26 @@ class Reader {
     if (!typo.empty())
       for (auto it = node_.begin(); it != node_.end(); ++it)
         if (it->first.Scalar() == typo)
-          throw ConfigError(where(it->first) + join(typo) + ": got an unknown key, expected one of the documented keys"
+          throw ConfigError(where(it->first, join(typo)) + join(typo) + ": got an unknown key, expected one of the documented keys"
                             " (did you mean '" + key + "'?)");
-    throw ConfigError(where(node_) + join(key) + ": got nothing, expected a value (the key is missing)");
+    throw ConfigError(where(node_, path_) + join(key) + ": got nothing, expected a value (the key is missing)");
   }
   [[noreturn]] void fail(const YAML::Node& n, const std::string& key, const std::string& expected) const {
     const std::string shown = n.IsDefined() && n.IsScalar() ? "'" + n.Scalar() + "'" : (n.IsDefined() ? "a group" : "nothing");
-    throw ConfigError(where(n) + join(key) + ": got " + shown + ", expected " + expected);
+    throw ConfigError(where(n, join(key)) + join(key) + ": got " + shown + ", expected " + expected);
   }
   YAML::Node node_;
-  std::string path_, source_;
+  std::string path_;
+  const ComposedConfig& composed_;
+  std::string fallback_;
   std::vector<std::string> used_;
 };
 }  // namespace
 
 std::string default_train_yaml() { return engine::kTrainYaml; }
 
-TrainJob load_train_job(const std::string& config_path, const std::vector<std::string>& overrides) {
-  std::string text = engine::kTrainYaml, source = "configs/trainer/train.yaml (embedded)";
+TrainJob load_train_job(const std::string& config_path, const std::vector<std::string>& overrides_in) {
+  std::string text = engine::kTrainYaml, source = "configs/train_job.yaml (embedded)", search_dir;
   if (!config_path.empty()) {
     std::ifstream in(config_path);
     if (!in) throw ConfigError(config_path + ": cannot open the config file");
@@ -103,19 +140,19 @@ TrainJob load_train_job(const std::string& config_path, const std::vector<std::s
     ss << in.rdbuf();
     text = ss.str();
     source = config_path;
+    search_dir = std::filesystem::path(config_path).parent_path().string();
+    if (search_dir.empty()) search_dir = ".";
   }
-  YAML::Node root;
-  try {
-    root = YAML::Load(text);
-  } catch (const YAML::Exception& e) {
-    throw ConfigError(source + ":" + std::to_string(e.mark.line + 1) + ": invalid YAML: " + e.msg);
-  }
+  std::vector<std::string> overrides = overrides_in;
+  ComposedConfig composed = compose_config(text, source, search_dir, overrides);
+  YAML::Node& root = composed.root;
   apply_overrides(root, overrides);
+  for (const std::string& o : overrides) composed.sources[override_key(o)] = kCommandLine;
   resolve_interpolations(root);
   check_mandatory(root, source);
 
   TrainJob job;
-  Reader r(root, "", source);
+  Reader r(root, "", composed, source);
   r.get("run", job.run);
   r.get("data_dir", job.data_dir);
   r.get("run_dir", job.run_dir);
@@ -123,7 +160,7 @@ TrainJob load_train_job(const std::string& config_path, const std::vector<std::s
   r.get("device", job.device);
   r.get("threads", job.threads);
   r.get("env", job.env);
-  r.get("num_envs", job.num_envs);
+  r.get_or_null<std::int64_t>("num_envs", job.num_envs, 0);
   r.get("agent", job.agent);
   r.get("max_seconds", job.max_seconds);
   api::TrainerConfig& t = job.trainer;
@@ -133,14 +170,41 @@ TrainJob load_train_job(const std::string& config_path, const std::vector<std::s
   tr.get("minibatch_size", t.minibatch_size);
   tr.get("bptt_horizon", t.bptt_horizon);
   tr.get("update_epochs", t.update_epochs);
+  tr.get_or_null("num_workers", t.num_workers, derived_num_workers());
+  tr.get("forward_pass_minibatch_target_size", t.forward_pass_minibatch_target_size);
+  tr.get("async_factor", t.async_factor);
+  tr.get("zero_copy", t.zero_copy);
+  tr.get("resume", t.resume);
+  tr.get("verbose", t.verbose);
+  tr.get("cpu_offload", t.cpu_offload);
+  tr.get("compile", t.compile);
+  tr.get("compile_mode", t.compile_mode);
+  tr.get("scale_batches_by_world_size", t.scale_batches_by_world_size);
+  tr.get("profiler_interval_epochs", t.profiler_interval_epochs);
   tr.get("checkpoint_interval", t.checkpoint_interval);
   tr.get("evaluate_interval", t.evaluate_interval);
   tr.get("wandb_checkpoint_interval", t.wandb_checkpoint_interval);
+  tr.get("grad_mean_variance_interval", t.grad_mean_variance_interval);
+  tr.get("l2_init_weight_update_interval", t.l2_init_weight_update_interval);
   tr.get("train_from_rollout_state", t.train_from_rollout_state);
   tr.get_or_null("target_kl", t.target_kl, 0.0);
   Reader lr = tr.sub("lr_scheduler");
-  lr.get("enabled", t.lr_scheduler_enabled);
+  lr.get("enabled", t.lr_scheduler.enabled);
+  lr.get("anneal_lr", t.lr_scheduler.anneal_lr);
+  lr.get_or_null<std::int64_t>("warmup_steps", t.lr_scheduler.warmup_steps, 0);
+  lr.get_or_null<std::string>("schedule_type", t.lr_scheduler.schedule_type, "");
   lr.finish();
+  Reader ip = tr.sub("initial_policy");
+  ip.get_or_null<std::string>("uri", t.initial_policy.uri, "");
+  ip.get("type", t.initial_policy.type);
+  ip.get("range", t.initial_policy.range);
+  ip.get("metric", t.initial_policy.metric);
+  ip.finish();
+  Reader sim = tr.sub("simulation");
+  sim.get("num_episodes", t.simulation.num_episodes);
+  sim.get("eval_seed", t.simulation.eval_seed);
+  sim.get_or_null<std::string>("replay_dir", t.simulation.replay_dir, "");
+  sim.finish();
   Reader ppo = tr.sub("ppo");
   ppo.get("clip_coef", t.ppo.clip_coef);
   ppo.get("vf_clip_coef", t.ppo.vf_clip_coef);
@@ -153,6 +217,8 @@ TrainJob load_train_job(const std::string& config_path, const std::vector<std::s
   ppo.get("clip_vloss", t.ppo.clip_vloss);
   ppo.get("vtrace_rho_clip", t.ppo.vtrace_rho_clip);
   ppo.get("vtrace_c_clip", t.ppo.vtrace_c_clip);
+  ppo.get("l2_reg_loss_coef", t.ppo.l2_reg_loss_coef);
+  ppo.get("l2_init_loss_coef", t.ppo.l2_init_loss_coef);
   ppo.finish();
   Reader opt = tr.sub("optimizer");
   opt.get("type", t.optimizer.type);
@@ -167,10 +233,12 @@ TrainJob load_train_job(const std::string& config_path, const std::vector<std::s
   per.get("prio_beta0", t.prioritized_experience_replay.prio_beta0);
   per.finish();
   Reader ks = tr.sub("kickstart");
+  ks.get_or_null<std::string>("teacher_uri", t.kickstart.teacher_uri, "");
   ks.get("action_loss_coef", t.kickstart.action_loss_coef);
   ks.get("value_loss_coef", t.kickstart.value_loss_coef);
   ks.get("anneal_ratio", t.kickstart.anneal_ratio);
   ks.get("kickstart_steps", t.kickstart.kickstart_steps);
+  ks.get_list_or_null("additional_teachers", t.kickstart.additional_teachers);
   ks.finish();
   tr.finish();
   r.finish();
@@ -178,7 +246,17 @@ TrainJob load_train_job(const std::string& config_path, const std::vector<std::s
   t.device = job.device;
   t.threads = job.threads;
   t.validate();
-  if (job.num_envs < 1) engine::config_fail("num_envs", std::to_string(job.num_envs), "a count >= 1");
+  if (job.num_envs < 0) engine::config_fail("num_envs", std::to_string(job.num_envs), "null or a count >= 1");
+  if (job.num_envs == 0) {
+    // trainer.md §10: envs per forward batch from the target size, times async_factor
+    const std::int64_t agents = engine::env_config_from(job.env).num_agents;
+    std::int64_t target = t.forward_pass_minibatch_target_size / std::max<std::int64_t>(1, agents);
+    if (target < std::max(2, t.num_workers)) target = t.num_workers;
+    const std::int64_t per_batch = std::max<std::int64_t>(1, (target / t.num_workers) * t.num_workers);
+    job.num_envs = per_batch * t.async_factor;
+    root["num_envs"] = job.num_envs;  // the resolved config records the derived values
+  }
+  root["trainer"]["num_workers"] = t.num_workers;
   job.resolved = root;
   return job;
 }

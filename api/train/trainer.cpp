@@ -27,6 +27,8 @@ struct Trainer::Buffers {
   DeviceBuffer<float> adam_m, adam_v;
   // statistics accumulated on the device: PPO stats then the grad norm
   DeviceBuffer<float> stats;
+  // W_init for the l2-init term (allocated only when it is used)
+  DeviceBuffer<float> init_params;
 };
 
 namespace {
@@ -114,11 +116,24 @@ Trainer::Trainer(const TrainSettings& settings, const engine::EnvConfig& env_con
   }
   ppo_ = kernels::PpoLoss(ctx_, mb_segments_ * H);
   grad_norm_ = kernels::GradNorm(ctx_, policy_->num_params());
+  if (settings.l2_reg_loss_coef != 0 || settings.l2_init_loss_coef != 0)
+    param_moments_ = kernels::VectorMoments(ctx_, policy_->num_params());
+  if (settings.l2_init_loss_coef != 0 || settings.l2_init_weight_update_interval > 0) {
+    b_->init_params = DeviceBuffer<float>(d, static_cast<std::size_t>(policy_->num_params()));
+    capture_l2_init();
+  }
+  if (settings.grad_mean_variance_interval > 0) grad_moments_ = kernels::VectorMoments(ctx_, policy_->num_params());
   sampler_ = kernels::PrioritizedSampler(ctx_, segments_, H, mb_segments_);
   ev_sum_ = kernels::SegmentedSum(ctx_, 4, segments_ * H);
 }
 
 Trainer::~Trainer() = default;
+
+void Trainer::capture_l2_init() {
+  if (b_->init_params.size())
+    kernels::copy_bytes(ctx_, ctx_.device, b_->init_params.data(), ctx_.device, policy_->params(),
+                        b_->init_params.bytes());
+}
 
 void Trainer::set_teacher(const std::string& agent, const std::vector<float>& weights) {
   const nn::PolicyArch arch = nn::PolicyArch::by_name(agent, static_cast<int>(feature_norms(*env_).size()));
@@ -281,6 +296,29 @@ void Trainer::finish_training(EpochStats& out) {
   out.explained_variance = var_y > 1e-12 ? 1.0 - var_d / var_y : 0.0;
   updates_ = 0;
   ++epoch_;
+  // Optional logged terms (a few more scalars; nothing per agent).
+  if (param_moments_.size() > 0) {
+    param_moments_.run(ctx_, policy_->params(), b_->init_params.size() ? b_->init_params.data() : nullptr);
+    float m[3];
+    kernels::download_bytes(ctx_, m, param_moments_.out(), sizeof m);
+    out.l2_reg_loss = settings_.l2_reg_loss_coef * m[1];
+    out.l2_init_loss = settings_.l2_init_loss_coef * m[2];
+  }
+  const int update_every = settings_.l2_init_weight_update_interval;
+  if (update_every > 0 && epoch_ % update_every == 0)
+    kernels::ema_blend(ctx_, b_->init_params.data(), policy_->params(), policy_->num_params(), 0.9f);
+  const int grad_every = settings_.grad_mean_variance_interval;
+  if (grad_every > 0 && epoch_ % grad_every == 0) {
+    // the gradients of the phase's last update (before clipping), as the reference reads .grad
+    grad_moments_.run(ctx_, policy_->grads(), nullptr);
+    float m[3];
+    kernels::download_bytes(ctx_, m, grad_moments_.out(), sizeof m);
+    const double n = static_cast<double>(policy_->num_params());
+    out.has_grad_stats = true;
+    out.grad_mean = m[0] / n;
+    out.grad_variance = n > 1 ? (m[1] - m[0] * (m[0] / n)) / (n - 1) : 0.0;  // unbiased, as torch.var
+    out.grad_l2_norm = std::sqrt(static_cast<double>(m[1]));
+  }
 }
 
 EpochStats Trainer::run_epoch() {
@@ -361,6 +399,8 @@ std::string Trainer::save_checkpoint(const std::string& dir, const std::string& 
   st.tensors.push_back({"adam_m", bytes_tensor(download(ctx_, b_->adam_m.data(), P))});
   st.tensors.push_back({"adam_v", bytes_tensor(download(ctx_, b_->adam_v.data(), P))});
   if (settings_.optimizer == "muon") st.tensors.push_back({"muon_m", bytes_tensor(download(ctx_, muon_.momentum(), P))});
+  if (b_->init_params.size())
+    st.tensors.push_back({"l2_init_params", bytes_tensor(download(ctx_, b_->init_params.data(), P))});
   st.tensors.push_back({"lstm_h", bytes_tensor(download(ctx_, b_->h[0].data(), b_->h[0].size()))});
   st.tensors.push_back({"lstm_c", bytes_tensor(download(ctx_, b_->c[0].data(), b_->c[0].size()))});
   for (auto& [name, bytes] : env_->save_state()) st.tensors.push_back({"env." + name, bytes_tensor(bytes)});
@@ -423,6 +463,10 @@ bool Trainer::resume(const std::string& dir) {
   restore("adam_m", b_->adam_m.data(), P);
   restore("adam_v", b_->adam_v.data(), P);
   if (settings_.optimizer == "muon") restore("muon_m", muon_.momentum(), P);
+  if (b_->init_params.size()) {
+    // a run that starts using the l2-init term keeps its current W_init when the state has none
+    if (st.find("l2_init_params") != nullptr) restore("l2_init_params", b_->init_params.data(), P);
+  }
   restore("lstm_h", b_->h[0].data(), b_->h[0].bytes());
   restore("lstm_c", b_->c[0].data(), b_->c[0].bytes());
   std::vector<std::pair<std::string, std::vector<std::uint8_t>>> env_state;

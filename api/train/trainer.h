@@ -47,6 +47,13 @@ struct TrainSettings {
   float target_kl = 0.0f;
   // Cosine annealing of the learning rate to 0 over total_timesteps / batch_size train phases.
   bool lr_schedule = false;
+  // Logged without gradient (trainer.md §9): coef * sum W^2 and coef * sum (W - W_init)^2, once per train
+  // phase on the phase's final weights. W_init moves toward W every l2_init_weight_update_interval epochs.
+  float l2_reg_loss_coef = 0.0f, l2_init_loss_coef = 0.0f;
+  int l2_init_weight_update_interval = 0;
+  // Every this many epochs, the mean, variance and norm of all gradient elements of the phase's last
+  // update are logged (grad/mean, grad/variance, grad/norm); 0 = never.
+  int grad_mean_variance_interval = 0;
 };
 
 struct EpochStats {
@@ -57,6 +64,9 @@ struct EpochStats {
   float grad_norm = 0;
   float ks_action_loss = 0, ks_value_loss = 0;   // kickstarter terms (0 without a teacher)
   double explained_variance = 0;
+  float l2_reg_loss = 0, l2_init_loss = 0;       // 0 unless their coefficients are set
+  bool has_grad_stats = false;                   // grad_mean_variance_interval epochs
+  double grad_mean = 0, grad_variance = 0, grad_l2_norm = 0;
 };
 
 // One sampled minibatch (device pointers into the trainer's workspaces).
@@ -105,6 +115,8 @@ class Trainer {
   // Distil from a teacher of preset `agent` with these weights (flat, in ParamTable order); it sees the
   // same minibatches from a zero LSTM state (trainer.md §13).
   void set_teacher(const std::string& agent, const std::vector<float>& weights);
+  // Takes the current weights as W_init of the l2-init term (call after loading starting weights).
+  void capture_l2_init();
 
   // Checkpoints (api/checkpoint): the policy as model_{epoch:04d}.safetensors through a PolicyStore in
   // `dir`, and everything else a bit-identical continuation needs in dir/trainer_state.safetensors:
@@ -135,6 +147,7 @@ class Trainer {
   kernels::ExperienceView view_{};
   kernels::PpoLoss ppo_;
   kernels::GradNorm grad_norm_;
+  kernels::VectorMoments param_moments_, grad_moments_;
   kernels::Muon muon_;
   kernels::PrioritizedSampler sampler_;
   kernels::SegmentedSum ev_sum_;
