@@ -9,6 +9,17 @@
 
 namespace metta::api {
 namespace {
+// A model file's weights into an agent of the same preset (names and shapes checked).
+PolicyRecord load_into(const std::string& path, Agent& agent) {
+  checkpoint::PolicyMetadata meta;
+  std::vector<float> w = PolicyStore::read_weights(path, agent.table(), &meta);
+  if (meta.agent != agent.preset())
+    throw checkpoint::CheckpointError(path + ": saved from agent '" + meta.agent + "', this agent is '" +
+                                      agent.preset() + "'");
+  agent.weights() = std::move(w);
+  return PolicyRecord{path, meta};
+}
+
 [[noreturn]] void fail(const std::string& field, double value, const std::string& expected) {
   std::ostringstream v;
   v << value;
@@ -159,6 +170,7 @@ Agent::Agent(const Environment& env, const AgentConfig& config, const std::strin
   nn::Policy<float> init(kernels::Context::cpu(), nn::PolicyArch::by_name(preset_, static_cast<int>(norms.size())),
                          nn::ActionSpace(max_args), norms, seed, 1, 1);
   weights_.assign(init.params(), init.params() + init.num_params());
+  table_ = init.table();
 }
 
 train::TrainSettings to_train_settings(const TrainerConfig& c, const Environment& env, const std::string& agent) {
@@ -217,8 +229,24 @@ TrainingComponents TrainingComponents::create(Environment& vecenv, Agent& policy
   METTA_CHECK(static_cast<std::int64_t>(policy.weights().size()) == p.num_params(),
               "agent has " << policy.weights().size() << " weights, the trainer's '" << policy.preset() << "' policy "
                            << p.num_params());
+  const TrainerConfig& c = trainer_config;
+  if (!c.initial_policy.uri.empty()) {
+    // Start from a saved policy (trainer.md §14): its weights become the agent's, generation + 1.
+    const std::string path = PolicyStore::resolve_uri(c.initial_policy.uri, c.initial_policy.type, c.initial_policy.metric);
+    const PolicyRecord r = load_into(path, policy);
+    t.trainer_->set_lineage(r.metadata.generation + 1, path);
+  }
   kernels::upload_bytes(p.context(), p.params(), policy.weights().data(), policy.weights().size() * sizeof(float));
   t.trainer_->capture_l2_init();
+  if (!c.kickstart.teacher_uri.empty()) {
+    // Kickstarter (trainer.md §13): a teacher of any preset, loaded from its file.
+    const std::string path = PolicyStore::resolve_uri(c.kickstart.teacher_uri, "latest");
+    Agent teacher(vecenv, AgentConfig{PolicyStore::read_metadata(path).agent}, c.device, c.seed);
+    load_into(path, teacher);
+    t.trainer_->set_teacher(teacher.preset(), teacher.weights());
+    t.kickstarter.enabled = true;
+    t.kickstarter.teacher_path = path;
+  }
   t.agent_ = &policy;
   t.store_ = policy_store;
   t.experience.num_minibatches = t.trainer_->num_minibatches();
@@ -253,7 +281,8 @@ std::pair<std::int64_t, engine::CompletedEpisodes> TrainingComponents::rollout_s
   engine::CompletedEpisodes info;
   if (trainer_->is_ready_for_training()) {
     info = trainer_->accumulate_stats();  // read once per rollout: statistics stay on the device until then
-    timer.rollout_seconds += now_seconds() - rollout_start_;
+    last_rollout_seconds_ = now_seconds() - rollout_start_;
+    timer.rollout_seconds += last_rollout_seconds_;
   }
   return {n, info};
 }
@@ -266,6 +295,7 @@ void TrainingComponents::accumulate_stats(const engine::CompletedEpisodes& infos
 void TrainingComponents::reset_training_state() {
   trainer_->reset_training_state();
   training_open_ = true;
+  train_start_ = now_seconds();
 }
 
 Advantages TrainingComponents::compute_advantages() { return Advantages{trainer_->compute_advantages()}; }
@@ -290,7 +320,6 @@ void TrainingComponents::optimize_step(const Loss&, int accumulate_steps) {
 
 const train::EpochStats& TrainingComponents::finish_epoch() {
   if (training_open_) {
-    const double t0 = now_seconds();
     const double episodes = losses.last.episodes, reward = losses.last.mean_episode_reward;
     train::EpochStats st;
     trainer_->finish_training(st);
@@ -299,7 +328,9 @@ const train::EpochStats& TrainingComponents::finish_epoch() {
     st.episodes = episodes;
     st.mean_episode_reward = reward;
     losses.last = st;
-    timer.train_seconds += now_seconds() - t0;
+    const double train = now_seconds() - train_start_;
+    timer.train_seconds += train;
+    trainer_->add_train_time(train + last_rollout_seconds_);
     training_open_ = false;
   }
   return losses.last;
@@ -310,7 +341,7 @@ PolicyRecord save_checkpoint(TrainingComponents& training, PolicyStore& policy_s
   METTA_CHECK(epoch == training.epoch(), "save_checkpoint: epoch " << epoch << " but the trainer is at epoch "
                                                                    << training.epoch());
   PolicyRecord r;
-  r.path = training.trainer().save_checkpoint(policy_store.dir(), "{}", metadata);
+  r.path = training.trainer().save_checkpoint(policy_store.dir(), training.config_json(), metadata);
   r.metadata = PolicyStore::read_metadata(r.path);
   // keep the Agent's weights in step with the trained ones
   nn::Policy<float>& p = training.trainer().policy();
@@ -320,22 +351,8 @@ PolicyRecord save_checkpoint(TrainingComponents& training, PolicyStore& policy_s
 }
 
 PolicyRecord load_checkpoint(PolicyStore& policy_store, const std::string& path, Agent& agent) {
-  const checkpoint::PolicyMetadata meta = PolicyStore::read_metadata(path);
-  if (meta.agent != agent.preset())
-    throw checkpoint::CheckpointError(path + ": saved from agent '" + meta.agent + "', this agent is '" +
-                                      agent.preset() + "'");
-  const checkpoint::SafetensorsFile f = checkpoint::parse_safetensors(checkpoint::read_file(path), path);
-  std::vector<float> w;
-  for (auto& [name, t] : f.tensors) {
-    const auto* p = reinterpret_cast<const float*>(t.bytes.data());
-    w.insert(w.end(), p, p + t.bytes.size() / sizeof(float));
-  }
-  if (w.size() != agent.weights().size())
-    throw checkpoint::CheckpointError(path + ": " + std::to_string(w.size()) + " weights, the agent has " +
-                                      std::to_string(agent.weights().size()));
-  agent.weights() = std::move(w);
-  (void)policy_store;
-  return PolicyRecord{path, meta};
+  (void)policy_store;  // paths are explicit; the store is the seed's signature
+  return load_into(path, agent);
 }
 
 }  // namespace metta::api

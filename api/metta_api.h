@@ -160,10 +160,12 @@ class Agent {
   // The current weights (initial ones until training, or loaded ones), flat in ParamTable order.
   const std::vector<float>& weights() const { return weights_; }
   std::vector<float>& weights() { return weights_; }
+  const nn::ParamTable& table() const { return table_; }  // names and shapes of the weights
 
  private:
   std::string preset_;
   std::vector<float> weights_;
+  nn::ParamTable table_;
 };
 
 // ---- checkpoints
@@ -201,7 +203,8 @@ class TrainingComponents {
     train::EpochStats last;  // statistics of the last finished train phase
   } losses;
   struct Kickstarter {
-    bool enabled = false;
+    bool enabled = false;      // trainer.kickstart.teacher_uri was set
+    std::string teacher_path;  // the teacher's model file
   } kickstarter;
   struct Timer {
     double rollout_seconds = 0, train_seconds = 0;
@@ -224,6 +227,7 @@ class TrainingComponents {
   const train::EpochStats& finish_epoch();
 
   train::Trainer& trainer() { return *trainer_; }
+  const std::string& config_json() const { return config_json_; }  // saved in each model's metadata
   Agent& agent() { return *agent_; }
   PolicyStore* policy_store() { return store_; }
 
@@ -234,7 +238,7 @@ class TrainingComponents {
   const train::Minibatch* last_minibatch_ = nullptr;
   train::Minibatch mb_{};
   bool training_open_ = false;
-  double rollout_start_ = 0;
+  double rollout_start_ = 0, train_start_ = 0, last_rollout_seconds_ = 0;
   std::string config_json_;
 };
 

@@ -3,6 +3,8 @@
 // trainer path of `metta train` (Trainer::run_epoch) for the same config and seed.
 #include <gtest/gtest.h>
 
+#include <filesystem>
+
 #include "api/metta_api.h"
 #include "engine/config_yaml.h"
 
@@ -81,4 +83,72 @@ TEST(Api, ApiLoopAndTrainerPathGiveIdenticalWeights) {
   EXPECT_TRUE(std::vector<float>(a, a + direct.policy().num_params()) ==
               std::vector<float>(b, b + direct.policy().num_params()));
   EXPECT_EQ(training.agent_step, direct.agent_step());
+}
+
+namespace {
+void train_epochs(TrainingComponents& training, const TrainerConfig& cfg, int epochs) {
+  for (int e = 0; e < epochs; ++e) {
+    training.reset_for_rollout();
+    while (!training.is_ready_for_training()) training.agent_step += training.rollout_step().first;
+    training.reset_training_state();
+    const Advantages adv = training.compute_advantages();
+    const double beta = calculate_anneal_beta(training.epoch(), cfg.total_timesteps, cfg.batch_size, 0.0, 0.6);
+    for (std::int64_t i : training.experience.iterate_minibatches())
+      training.optimize_step(training.train_minibatch(training.sample_minibatch(adv, i, training.experience.num_minibatches, beta), adv));
+  }
+  training.finish_epoch();
+}
+}  // namespace
+
+TEST(Api, InitialPolicyAndKickstartTeacherComeFromCheckpoints) {
+  namespace fs = std::filesystem;
+  const std::string dir = (fs::temp_directory_path() / "metta_api_initial_policy").string();
+  fs::remove_all(dir);
+  TrainerConfig cfg = create_default_trainer_config(1, 3000, 1024, 256);
+  cfg.bptt_horizon = 8;
+  cfg.threads = 2;
+  Environment env("hearts_room", 2);
+  Agent first(env, AgentConfig{"small"}, "cpu", 1);
+  PolicyStore store(dir);
+  TrainingComponents a = TrainingComponents::create(env, first, cfg, &store);
+  train_epochs(a, cfg, 1);
+  const PolicyRecord saved = save_checkpoint(a, store, a.epoch());
+  EXPECT_EQ(saved.metadata.generation, 0);
+  EXPECT_GT(saved.metadata.train_time, 0.0);
+
+  // a new run starting from the folder's newest model: its weights, generation + 1
+  TrainerConfig from = cfg;
+  from.initial_policy.uri = "file://" + dir;
+  from.initial_policy.type = "latest";
+  Agent second(env, AgentConfig{"small"}, "cpu", 2);
+  EXPECT_NE(second.weights(), first.weights());
+  TrainingComponents b = TrainingComponents::create(env, second, from, nullptr);
+  EXPECT_EQ(second.weights(), first.weights());
+  EXPECT_EQ(b.trainer().generation(), 1);
+  const std::string dir2 = dir + "/next";
+  PolicyStore store2(dir2);
+  const PolicyRecord next = save_checkpoint(b, store2, b.epoch());
+  EXPECT_EQ(next.metadata.generation, 1);
+  EXPECT_EQ(next.metadata.initial_uri, saved.path);
+
+  // a teacher of another preset distils into a fresh agent
+  TrainerConfig ks = cfg;
+  ks.kickstart.teacher_uri = saved.path;
+  Agent student(env, AgentConfig{"fast"}, "cpu", 3);
+  TrainingComponents c = TrainingComponents::create(env, student, ks, nullptr);
+  EXPECT_TRUE(c.kickstarter.enabled);
+  EXPECT_EQ(c.kickstarter.teacher_path, saved.path);
+  train_epochs(c, ks, 1);
+  EXPECT_GT(c.losses.last.ks_action_loss, 0.0f);
+  EXPECT_GT(c.losses.last.ks_value_loss, 0.0f);
+
+  // a missing or mismatched file is a clear error, never a fresh start
+  TrainerConfig bad = cfg;
+  bad.initial_policy.uri = dir + "/model_9999.safetensors";
+  Agent third(env, AgentConfig{"small"}, "cpu", 4);
+  EXPECT_THROW(TrainingComponents::create(env, third, bad, nullptr), checkpoint::CheckpointError);
+  bad.initial_policy.uri = saved.path;
+  Agent wrong(env, AgentConfig{"fast"}, "cpu", 4);
+  EXPECT_THROW(TrainingComponents::create(env, wrong, bad, nullptr), checkpoint::CheckpointError);
+  fs::remove_all(dir);
 }

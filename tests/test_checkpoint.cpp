@@ -121,6 +121,34 @@ TEST(PolicyStore, KeepsTheNewestFilesAndPicksTheLatestValidOne) {
   fs::remove_all(store.dir());
 }
 
+TEST(PolicyStore, UrisResolveToOneModelFile) {
+  PolicyStore store(fresh_dir("uri"), 5);
+  nn::Policy<float> p = make_policy("small", 1);
+  const double scores[] = {0.5, 0.9, 0.2};  // epochs 1..3
+  std::vector<std::string> paths;
+  for (int e = 1; e <= 3; ++e) {
+    PolicyMetadata m = meta(e);
+    m.user["score"] = std::to_string(scores[e - 1]);
+    paths.push_back(store.save(p, m));
+  }
+  EXPECT_EQ(PolicyStore::resolve_uri(paths[0]), paths[0]);
+  EXPECT_EQ(PolicyStore::resolve_uri("file://" + paths[1], "specific"), paths[1]);
+  EXPECT_EQ(PolicyStore::resolve_uri(store.dir(), "latest"), paths[2]);
+  EXPECT_EQ(PolicyStore::resolve_uri("file://" + store.dir(), "top", "epoch"), paths[2]);
+  EXPECT_EQ(PolicyStore::resolve_uri(store.dir(), "top", "score"), paths[1]);
+  EXPECT_EQ(PolicyStore::resolve_uri(store.dir(), "top", "agent_step"), paths[2]);
+  expect_checkpoint_error([&] { PolicyStore::resolve_uri(store.dir(), "top", "win_rate"); },
+                          "no valid model in the folder has the metric 'win_rate'");
+  expect_checkpoint_error([&] { PolicyStore::resolve_uri(store.dir(), "specific"); }, "needs a file");
+  expect_checkpoint_error([&] { PolicyStore::resolve_uri(store.dir() + "/nope.safetensors"); }, "no such file or folder");
+  expect_checkpoint_error([&] { PolicyStore::resolve_uri("wandb://run/abc"); }, "only file paths and file:// URIs");
+  const std::string empty = fresh_dir("uri_empty");
+  fs::create_directories(empty);
+  expect_checkpoint_error([&] { PolicyStore::resolve_uri(empty, "latest"); }, "holds no valid model");
+  fs::remove_all(empty);
+  fs::remove_all(store.dir());
+}
+
 TEST(PolicyStore, DocumentedErrors) {
   PolicyStore store(fresh_dir("err"));
   nn::Policy<float> p = make_policy("small", 1);
@@ -140,7 +168,7 @@ TEST(PolicyStore, DocumentedErrors) {
   write_file_atomic(bad, version);
   expect_checkpoint_error([&] { store.load(bad, p); }, "format version 7");
   nn::Policy<float> other = make_policy("fast", 1);
-  expect_checkpoint_error([&] { store.load(path, other); }, "tensors, the 'fast' policy has");
+  expect_checkpoint_error([&] { store.load(path, other); }, "21 tensors (saved from agent 'small'), this policy has 25");
   expect_checkpoint_error([&] { store.load(store.dir() + "/missing.safetensors", p); }, "cannot open");
   fs::remove_all(store.dir());
 }

@@ -155,3 +155,44 @@ TEST(Trainer, TargetKlStopsUpdatePassesAndCosineScheduleAnneals) {
     EXPECT_NEAR(v.current_learning_rate(), want, 1e-9 + 1e-6 * lr0);
   }
 }
+
+TEST(Trainer, LoggedL2TermsAndGradientMomentsMatchAHostRecomputation) {
+  train::TrainSettings s = small_settings();
+  s.l2_reg_loss_coef = 0.01f;
+  s.l2_init_loss_coef = 2.0f;
+  s.grad_mean_variance_interval = 2;  // epochs 2, 4, ...
+  s.l2_init_weight_update_interval = 2;
+  train::Trainer t(s, engine::embedded_env_config("hearts_room"));
+  nn::Policy<float>& p = t.policy();
+  const std::size_t n = static_cast<std::size_t>(p.num_params());
+  std::vector<double> w_init(p.params(), p.params() + n);  // the CPU backend: plain host memory
+  auto check = [&](const train::EpochStats& st) {
+    double sq = 0, diff = 0;
+    for (std::size_t i = 0; i < n; ++i) {
+      sq += static_cast<double>(p.params()[i]) * p.params()[i];
+      diff += (p.params()[i] - w_init[i]) * (p.params()[i] - w_init[i]);
+    }
+    EXPECT_NEAR(st.l2_reg_loss, 0.01 * sq, 1e-4 * 0.01 * sq);
+    EXPECT_NEAR(st.l2_init_loss, 2.0 * diff, 1e-3 * 2.0 * diff + 1e-9);
+    EXPECT_GT(st.l2_init_loss, 0.0f);
+  };
+  const train::EpochStats e1 = t.run_epoch();
+  check(e1);
+  EXPECT_FALSE(e1.has_grad_stats);
+  const train::EpochStats e2 = t.run_epoch();
+  check(e2);
+  ASSERT_TRUE(e2.has_grad_stats);
+  double sum = 0, sq = 0;
+  for (std::size_t i = 0; i < n; ++i) {
+    sum += p.grads()[i];
+    sq += static_cast<double>(p.grads()[i]) * p.grads()[i];
+  }
+  const double mean = sum / n, var = (sq - sum * mean) / (n - 1);
+  EXPECT_NEAR(e2.grad_mean, mean, 1e-6 * std::sqrt(sq / n));
+  EXPECT_NEAR(e2.grad_variance, var, 1e-3 * var);
+  EXPECT_NEAR(e2.grad_l2_norm, std::sqrt(sq), 1e-4 * std::sqrt(sq));
+  EXPECT_GT(e2.grad_l2_norm, 0.0);
+  // after epoch 2, W_init moved 10% of the way to the weights
+  for (std::size_t i = 0; i < n; ++i) w_init[i] = 0.9 * w_init[i] + 0.1 * p.params()[i];
+  check(t.run_epoch());
+}

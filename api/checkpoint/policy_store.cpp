@@ -54,6 +54,7 @@ PolicyMetadata metadata_of(const SafetensorsFile& f, const std::string& path) {
     m.action_names = nlohmann::json::parse(f.metadata.at("action_names")).get<std::vector<std::string>>();
     m.feature_mapping = nlohmann::json::parse(f.metadata.at("original_feature_mapping")).get<std::map<std::string, int>>();
     m.config_json = f.metadata.at("config");
+    if (auto it = f.metadata.find("initial_uri"); it != f.metadata.end()) m.initial_uri = it->second;
     m.user = nlohmann::json::parse(f.metadata.at("user_metadata")).get<std::map<std::string, std::string>>();
   } catch (const std::exception& e) {
     throw CheckpointError(path + ": bad or missing policy metadata (" + e.what() + ")");
@@ -92,6 +93,7 @@ std::string PolicyStore::save(const nn::Policy<float>& policy, const PolicyMetad
   f.metadata["action_names"] = nlohmann::json(meta.action_names).dump();
   f.metadata["original_feature_mapping"] = nlohmann::json(meta.feature_mapping).dump();
   f.metadata["config"] = meta.config_json;
+  f.metadata["initial_uri"] = meta.initial_uri;
   f.metadata["user_metadata"] = nlohmann::json(meta.user).dump();
   const std::string path = (fs::path(dir_) / model_name(meta.epoch)).string();
   write_file_atomic(path, serialize_safetensors(f));
@@ -127,17 +129,16 @@ std::string PolicyStore::latest() const {
 
 PolicyMetadata PolicyStore::read_metadata(const std::string& path) { return metadata_of(read_checked(path), path); }
 
-PolicyMetadata PolicyStore::load(const std::string& path, nn::Policy<float>& policy) const {
+std::vector<float> PolicyStore::read_weights(const std::string& path, const nn::ParamTable& table,
+                                             PolicyMetadata* meta_out) {
   const SafetensorsFile f = read_checked(path);
   const PolicyMetadata meta = metadata_of(f, path);
-  std::vector<float> host(static_cast<std::size_t>(policy.num_params()));
-  if (f.tensors.size() != policy.table().all().size())
-    throw CheckpointError(path + ": " + std::to_string(f.tensors.size()) + " tensors, the '" + policy.arch().name +
-                          "' policy has " + std::to_string(policy.table().all().size()));
-  for (const nn::ParamInfo& p : policy.table().all()) {
-    const Tensor* t = nullptr;
-    for (auto& [name, tensor] : f.tensors)
-      if (name == p.name) t = &tensor;
+  std::vector<float> host(static_cast<std::size_t>(table.total()));
+  if (f.tensors.size() != table.all().size())
+    throw CheckpointError(path + ": " + std::to_string(f.tensors.size()) + " tensors (saved from agent '" +
+                          meta.agent + "'), this policy has " + std::to_string(table.all().size()));
+  for (const nn::ParamInfo& p : table.all()) {
+    const Tensor* t = f.find(p.name);
     if (!t) throw CheckpointError(path + ": no tensor '" + p.name + "' (saved from another agent preset?)");
     if (t->dtype != "F32" || t->shape != p.shape) {
       std::string want, got;
@@ -148,8 +149,62 @@ PolicyMetadata PolicyStore::load(const std::string& path, nn::Policy<float>& pol
     }
     std::memcpy(host.data() + p.offset, t->bytes.data(), t->bytes.size());
   }
+  if (meta_out) *meta_out = meta;
+  return host;
+}
+
+PolicyMetadata PolicyStore::load(const std::string& path, nn::Policy<float>& policy) const {
+  PolicyMetadata meta;
+  const std::vector<float> host = read_weights(path, policy.table(), &meta);
   kernels::upload_bytes(policy.context(), policy.params(), host.data(), host.size() * sizeof(float));
   return meta;
+}
+
+std::string PolicyStore::resolve_uri(const std::string& uri, const std::string& type, const std::string& metric) {
+  std::string path = uri.rfind("file://", 0) == 0 ? uri.substr(7) : uri;
+  if (path.find("://") != std::string::npos)
+    throw CheckpointError(uri + ": only file paths and file:// URIs are supported (no wandb:// or s3://)");
+  if (!fs::exists(path)) throw CheckpointError(uri + ": no such file or folder");
+  if (!fs::is_directory(path)) return path;
+  if (type == "specific") throw CheckpointError(uri + ": a folder, but initial_policy.type 'specific' needs a file");
+  if (type == "latest") {
+    const std::string p = PolicyStore(path).latest();
+    if (p.empty()) throw CheckpointError(uri + ": the folder holds no valid model_NNNN.safetensors");
+    return p;
+  }
+  // top: the valid model with the largest metric
+  std::string best;
+  double best_value = 0;
+  for (auto& e : fs::directory_iterator(path)) {
+    if (epoch_of(e.path().filename().string()) < 0) continue;
+    PolicyMetadata m;
+    try {
+      m = read_metadata(e.path().string());
+    } catch (const CheckpointError& err) {
+      std::fprintf(stderr, "policy store: skipping %s\n", err.what());
+      continue;
+    }
+    double v = 0;
+    if (metric == "epoch") {
+      v = static_cast<double>(m.epoch);
+    } else if (metric == "agent_step") {
+      v = static_cast<double>(m.agent_step);
+    } else if (auto it = m.user.find(metric); it != m.user.end()) {
+      try {
+        v = std::stod(it->second);
+      } catch (const std::exception&) {
+        continue;
+      }
+    } else {
+      continue;  // the reference skips records without the metric
+    }
+    if (best.empty() || v > best_value) {
+      best = e.path().string();
+      best_value = v;
+    }
+  }
+  if (best.empty()) throw CheckpointError(uri + ": no valid model in the folder has the metric '" + metric + "'");
+  return best;
 }
 
 }  // namespace metta::checkpoint

@@ -24,6 +24,7 @@ struct PolicyMetadata {
   std::string agent;                          // preset name
   std::vector<std::string> action_names;
   std::map<std::string, int> feature_mapping; // feature name -> id
+  std::string initial_uri;                    // the policy this lineage started from ("" = fresh)
   std::string config_json = "{}";
   std::map<std::string, std::string> user;    // caller metadata (e.g. score), stored as JSON
 };
@@ -37,6 +38,15 @@ class PolicyStore {
   std::string latest() const;
   // Loads weights into `policy` (same preset and sizes) and returns the metadata.
   PolicyMetadata load(const std::string& path, nn::Policy<float>& policy) const;
+  // The weights of a model file, flat in `table` order, after checking the format, version, checksum
+  // and every tensor's name and shape against the table; the metadata goes to `meta` when given.
+  static std::vector<float> read_weights(const std::string& path, const nn::ParamTable& table,
+                                         PolicyMetadata* meta = nullptr);
+  // A policy URI (trainer.md §14) to one model file: "file://" is dropped; a folder gives its newest
+  // valid model ("latest") or the one with the largest `metric` ("top": epoch, agent_step or a key of
+  // the user metadata); "specific" requires a file. Throws CheckpointError when nothing matches.
+  static std::string resolve_uri(const std::string& uri, const std::string& type = "latest",
+                                 const std::string& metric = "epoch");
   static PolicyMetadata read_metadata(const std::string& path);
   const std::string& dir() const { return dir_; }
 

@@ -129,6 +129,11 @@ Trainer::Trainer(const TrainSettings& settings, const engine::EnvConfig& env_con
 
 Trainer::~Trainer() = default;
 
+void Trainer::set_lineage(std::int64_t generation, const std::string& initial_uri) {
+  generation_ = generation;
+  initial_uri_ = initial_uri;
+}
+
 void Trainer::capture_l2_init() {
   if (b_->init_params.size())
     kernels::copy_bytes(ctx_, ctx_.device, b_->init_params.data(), ctx_.device, policy_->params(),
@@ -387,6 +392,9 @@ std::string Trainer::save_checkpoint(const std::string& dir, const std::string& 
   meta.agent_step = agent_step_;
   meta.epoch = epoch_;
   meta.agent = settings_.agent;
+  meta.generation = generation_;
+  meta.train_time = train_time_;
+  meta.initial_uri = initial_uri_;
   meta.action_names = env_->action_names();
   const auto spec = env_->feature_normalizations();
   for (std::size_t f = 0; f < spec.size(); ++f) meta.feature_mapping[spec[f].first] = static_cast<int>(f);
@@ -413,6 +421,7 @@ std::string Trainer::save_checkpoint(const std::string& dir, const std::string& 
   st.metadata["rollout_counter"] = std::to_string(rollout_counter_);
   st.metadata["policy_path"] = std::filesystem::path(model).filename().string();  // relative: the folder may move
   st.metadata["optimizer"] = settings_.optimizer;
+  st.metadata["train_time"] = std::to_string(train_time_);
   checkpoint::write_file_atomic(dir + "/trainer_state.safetensors", checkpoint::serialize_safetensors(st));
   return model;
 }
@@ -481,6 +490,9 @@ bool Trainer::resume(const std::string& dir) {
   epoch_ = std::stoll(meta("epoch"));
   opt_step_ = std::stoll(meta("opt_step"));
   rollout_counter_ = static_cast<std::uint32_t>(std::stoul(meta("rollout_counter")));
+  train_time_ = st.metadata.count("train_time") ? std::stod(st.metadata.at("train_time")) : pm.train_time;
+  generation_ = pm.generation;
+  initial_uri_ = pm.initial_uri;
   return true;
 }
 

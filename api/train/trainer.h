@@ -117,6 +117,12 @@ class Trainer {
   void set_teacher(const std::string& agent, const std::vector<float>& weights);
   // Takes the current weights as W_init of the l2-init term (call after loading starting weights).
   void capture_l2_init();
+  // Lineage written into every model file (trainer.md §14): generation = the initial policy's + 1.
+  void set_lineage(std::int64_t generation, const std::string& initial_uri);
+  std::int64_t generation() const { return generation_; }
+  // Rollout + train seconds, accumulated by the caller and saved as the models' train_time.
+  void add_train_time(double seconds) { train_time_ += seconds; }
+  double train_time() const { return train_time_; }
 
   // Checkpoints (api/checkpoint): the policy as model_{epoch:04d}.safetensors through a PolicyStore in
   // `dir`, and everything else a bit-identical continuation needs in dir/trainer_state.safetensors:
@@ -142,6 +148,9 @@ class Trainer {
   std::uint32_t rollout_counter_ = 0;
   std::int64_t rollout_step_ = 0, updates_ = 0, total_updates_ = 0;
   double current_lr_ = 0;
+  std::int64_t generation_ = 0;
+  std::string initial_uri_;
+  double train_time_ = 0;
   struct Buffers;
   std::unique_ptr<Buffers> b_;
   kernels::ExperienceView view_{};

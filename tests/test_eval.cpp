@@ -1,0 +1,139 @@
+// Evaluation and replays: a replay file is a zlib stream of version-2 JSON that follows the spec's
+// rules (dense ids, series only on change, location/inventory always series, one object per agent,
+// the logged actions and rewards); a truncated stream is an error; evaluating a checkpoint equals
+// evaluating its weights, and is deterministic for a seed.
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include "api/checkpoint/policy_store.h"
+#include "api/eval/evaluate.h"
+#include "api/eval/replay.h"
+#include "engine/batched_env.h"
+#include "engine/config_yaml.h"
+
+using namespace metta;
+
+namespace {
+const kernels::Context kCpu = kernels::Context::cpu(2);
+
+std::string slurp(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+// The value of a replay field at a step: a constant, or the last pair at or before the step.
+nlohmann::json at_step(const nlohmann::json& field, std::int64_t step) {
+  if (!field.is_array() || field.empty() || !field[0].is_array()) return field;
+  nlohmann::json v = field[0][1];
+  for (const auto& pair : field)
+    if (pair[0].get<std::int64_t>() <= step) v = pair[1];
+  return v;
+}
+}  // namespace
+
+TEST(Replay, ZlibRoundTripAndTruncationIsAnError) {
+  const std::string text(5000, 'x');
+  const std::string z = eval::zlib_compress(text + "tail");
+  EXPECT_EQ(static_cast<unsigned char>(z[0]), 0x78);  // RFC 1950 header, not gzip
+  EXPECT_EQ(eval::zlib_decompress(z), text + "tail");
+  EXPECT_THROW(eval::zlib_decompress(z.substr(0, z.size() / 2)), metta::Error);
+  EXPECT_THROW(eval::zlib_decompress("not zlib at all"), metta::Error);
+}
+
+TEST(Replay, FollowsTheVersion2SpecAndLogsWhatHappened) {
+  engine::BatchedEnv env(engine::embedded_env_config("hearts_room"), 2, 5, kCpu);
+  eval::ReplayWriter w(env, 1);
+  std::vector<std::vector<std::int32_t>> played;
+  std::vector<std::vector<float>> rewards;
+  for (int t = 0; t < 40; ++t) {
+    env.random_actions(9, static_cast<std::uint32_t>(t));
+    std::vector<std::int32_t> a(static_cast<std::size_t>(2 * env.total_agents()));
+    kernels::download_bytes(kCpu, a.data(), env.actions(), a.size() * sizeof(std::int32_t));
+    env.step();
+    w.log_step(env, a);
+    played.push_back(a);
+    rewards.push_back(env.rewards_host());
+  }
+  const std::string path = (std::filesystem::temp_directory_path() / "metta_replay_test.json.z").string();
+  w.write(path);
+  const nlohmann::json j = nlohmann::json::parse(eval::zlib_decompress(slurp(path)));
+  std::filesystem::remove(path);
+  EXPECT_EQ(j["version"], 2);
+  EXPECT_EQ(j["num_agents"], 4);
+  EXPECT_EQ(j["max_steps"], 40);
+  EXPECT_EQ(j["map_size"], nlohmann::json({env.width(), env.height()}));
+  EXPECT_EQ(j["action_names"].size(), env.action_names().size());
+  EXPECT_EQ(j["type_names"][0], "agent");
+  const auto objects = env.grid_objects(1);
+  ASSERT_EQ(j["objects"].size(), objects.size());
+  int agents = 0;
+  for (std::size_t i = 0; i < objects.size(); ++i) {
+    const nlohmann::json& o = j["objects"][i];
+    EXPECT_EQ(o["id"], static_cast<int>(i) + 1);
+    ASSERT_TRUE(o["location"].is_array() && o["location"][0].is_array()) << "location must be a series";
+    ASSERT_TRUE(o["inventory"][0].is_array()) << "inventory must be a series";
+    EXPECT_TRUE(o.contains("inventory_max"));
+    // the last location is the object's place now: [x = column, y = row, z = layer]
+    EXPECT_EQ(at_step(o["location"], 40), nlohmann::json({objects[i].c, objects[i].r, objects[i].layer}));
+    for (auto& [key, field] : o.items()) {  // series: sorted, starting at step 0, a pair only on change
+      if (!field.is_array() || field.empty() || !field[0].is_array() || key == "input_resources" ||
+          key == "output_resources")
+        continue;
+      EXPECT_EQ(field[0][0], 0) << key;
+      for (std::size_t k = 1; k < field.size(); ++k) {
+        EXPECT_LT(field[k - 1][0].get<int>(), field[k][0].get<int>()) << key;
+        EXPECT_NE(field[k - 1][1], field[k][1]) << key;
+      }
+    }
+    if (o.value("is_agent", false)) {
+      ++agents;
+      const int a = o["agent_id"].get<int>();
+      const std::size_t flat = static_cast<std::size_t>(env.num_agents() + a);  // env 1
+      EXPECT_TRUE(o.contains("group_id"));
+      double total = 0;
+      for (int t = 1; t <= 40; ++t) {
+        EXPECT_EQ(at_step(o["action_id"], t), played[t - 1][2 * flat]) << "step " << t;
+        EXPECT_EQ(at_step(o["action_param"], t), played[t - 1][2 * flat + 1]) << "step " << t;
+        total += rewards[t - 1][flat];
+        EXPECT_NEAR(at_step(o["total_reward"], t).get<double>(), total, 1e-6);
+      }
+    }
+  }
+  EXPECT_EQ(agents, 4);
+}
+
+TEST(Evaluate, CheckpointEqualsItsWeightsAndIsDeterministic) {
+  const engine::EnvConfig cfg = engine::embedded_env_config("hearts_room");
+  engine::BatchedEnv env(cfg, 1, 1, kCpu);
+  std::vector<float> norms;
+  for (auto& [name, n] : env.feature_normalizations()) norms.push_back(n);
+  nn::Policy<float> policy(kCpu, nn::PolicyArch::by_name("small", static_cast<int>(norms.size())),
+                           nn::ActionSpace(env.action_max_args()), norms, 7, 4, 1);
+  const std::string dir = (std::filesystem::temp_directory_path() / "metta_eval_test").string();
+  std::filesystem::remove_all(dir);
+  checkpoint::PolicyStore store(dir);
+  checkpoint::PolicyMetadata meta;
+  meta.agent = "small";
+  meta.epoch = 3;
+  const std::string path = store.save(policy, meta);
+  eval::EvalOptions o;
+  o.episodes = 4;
+  o.num_envs = 4;
+  o.seed = 11;
+  o.replay_path = dir + "/r.json.z";
+  const eval::EvalResult a = eval::evaluate_checkpoint(kCpu, cfg, path, o);
+  o.replay_path.clear();
+  const eval::EvalResult b = eval::evaluate_policy(kCpu, cfg, "small", policy.params(), kernels::Device::CPU, o);
+  EXPECT_GE(a.episodes, 4);
+  EXPECT_EQ(a.episodes, b.episodes);
+  EXPECT_EQ(a.mean_episode_reward, b.mean_episode_reward);
+  EXPECT_EQ(a.agent_stats, b.agent_stats);
+  const nlohmann::json replay = nlohmann::json::parse(eval::zlib_decompress(slurp(dir + "/r.json.z")));
+  EXPECT_EQ(replay["max_steps"], cfg.max_steps);  // env 0's whole first episode
+  std::filesystem::remove_all(dir);
+}
