@@ -248,3 +248,54 @@ TEST(ConfigGroups, NullValuesAreDerivedAndRecorded) {
   const std::string err = config_error([] { config::load_train_job("", {"trainer.kickstart.additional_teachers=[a]"}); });
   EXPECT_NE(err.find("trainer.kickstart.additional_teachers: got a list of 1"), std::string::npos) << err;
 }
+
+#include <random>
+
+#include "engine/config_yaml.h"
+
+// Seeded mutation fuzz of the YAML loaders: byte flips, deletions, duplications and inserted YAML
+// punctuation in the job file (through composition, overrides and typed reading) and in an env file.
+// Every outcome is a loaded config or a ConfigError; nothing else may escape and nothing may crash.
+TEST(ConfigFuzz, MutatedYamlFilesOnlyEverGiveConfigErrors) {
+  std::mt19937 rng(2026);
+  const std::string punct = ":-[]{}#&*!|>'\"%@`,?$ \n\t0123456789";
+  const std::filesystem::path dir = std::filesystem::temp_directory_path() / "metta_config_fuzz";
+  std::filesystem::create_directories(dir);
+  auto mutate = [&](std::string s) {
+    const int edits = 1 + static_cast<int>(rng() % 4);
+    for (int e = 0; e < edits && !s.empty(); ++e) {
+      const std::size_t at = rng() % s.size();
+      switch (rng() % 4) {
+        case 0: s[at] = static_cast<char>(rng() % 256); break;
+        case 1: s.erase(at, 1 + rng() % 8); break;
+        case 2: s.insert(at, s.substr(at, 1 + rng() % 16)); break;
+        default: s.insert(at, 1, punct[rng() % punct.size()]); break;
+      }
+    }
+    return s;
+  };
+  std::ifstream env_file(std::string(METTA_SOURCE_DIR) + "/configs/env/mettagrid/hearts_room.yaml");
+  const std::string env_text((std::istreambuf_iterator<char>(env_file)), std::istreambuf_iterator<char>());
+  ASSERT_FALSE(env_text.empty());
+  int loaded = 0, rejected = 0;
+  for (int i = 0; i < 300; ++i) {
+    const std::string path = write(dir / "job.yaml", mutate(config::default_train_yaml()));
+    try {
+      config::load_train_job(path, {});
+      ++loaded;
+    } catch (const engine::ConfigError&) {
+      ++rejected;
+    }
+  }
+  for (int i = 0; i < 300; ++i) {
+    try {
+      engine::compile_env(engine::parse_env_config(mutate(env_text), "fuzz.yaml"));
+      ++loaded;
+    } catch (const engine::ConfigError&) {
+      ++rejected;
+    }
+  }
+  std::filesystem::remove_all(dir);
+  EXPECT_GT(rejected, 100);  // the mutations do reach the validation
+  EXPECT_GT(loaded, 10);     // and some are harmless (comments, spacing)
+}
