@@ -2,6 +2,10 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdlib>
+#include <type_traits>
+
+#include "nn/lstm_cudnn.h"
 
 namespace metta::nn {
 
@@ -78,7 +82,8 @@ DeviceBuffer<T> upload(const kernels::Context& ctx, const std::vector<T>& v) {
 
 template <class T>
 Policy<T>::Policy(const kernels::Context& ctx, const PolicyArch& arch, const ActionSpace& actions,
-                  const std::vector<float>& feature_norms, std::uint64_t seed, std::int64_t max_rows, int max_steps)
+                  const std::vector<float>& feature_norms, std::uint64_t seed, std::int64_t max_rows, int max_steps,
+                  LstmBackend lstm)
     : ctx_(ctx), arch_(arch), actions_(actions), max_rows_(max_rows), max_steps_(max_steps) {
   METTA_CHECK(static_cast<int>(feature_norms.size()) == arch.features,
               "feature normalizations: got " << feature_norms.size() << ", expected " << arch.features);
@@ -187,6 +192,19 @@ Policy<T>::Policy(const kernels::Context& ctx, const PolicyArch& arch, const Act
   core_tm_out_ = DeviceBuffer<T>(ctx.device, R * H);
   core_ = DeviceBuffer<T>(ctx.device, R * H);
   lstm_ws_ = LstmWorkspace<T>(ctx.device, arch.lstm_layers, max_rows, max_rows, H, fc_last);
+  const char* env_lstm = std::getenv("METTA_LSTM");
+  const bool want_cudnn = ctx.device == kernels::Device::CUDA &&
+                          (lstm == LstmBackend::kCudnn ||
+                           (lstm == LstmBackend::kAuto && !(env_lstm && std::string(env_lstm) == "native")));
+  if (want_cudnn) {
+    if constexpr (std::is_same_v<T, float> && kCudnnLstmBuilt) {
+#ifdef METTA_WITH_CUDNN
+      cudnn_lstm_ = make_cudnn_lstm(ctx, lstm_, H, max_rows, max_rows);
+#endif
+    } else if (lstm == LstmBackend::kCudnn) {
+      METTA_FAIL("the cuDNN LSTM needs float weights and a build with cuDNN (METTA_WITH_CUDNN)");
+    }
+  }
   if (arch.critic_hidden > 0) {
     critic_h_ = DeviceBuffer<T>(ctx.device, R * arch.critic_hidden);
     dcritic_ = DeviceBuffer<T>(ctx.device, R * arch.critic_hidden);
@@ -303,8 +321,18 @@ void Policy<T>::forward(const std::uint8_t* obs, std::int64_t segments, int step
   }
   const int fc_last = fcs_.empty() ? flat_size_ : fcs_.back().out;
   transpose01<T>(ctx_, x, segments, steps, fc_last, core_tm_in_.data());
-  lstm_forward<T>(ctx_, lstm_, H, core_tm_in_.data(), steps, segments, h0, c0, lstm_ws_, core_tm_out_.data(), h_out,
-                  c_out);
+#ifdef METTA_WITH_CUDNN
+  if constexpr (std::is_same_v<T, float>) {
+    if (cudnn_lstm_) {
+      // training forward (actions given): keep what backward needs
+      cudnn_lstm_->forward(ctx_, core_tm_in_.data(), steps, segments, h0, c0, core_tm_out_.data(), h_out, c_out,
+                           actions != nullptr);
+    }
+  }
+#endif
+  if (!cudnn_lstm_)
+    lstm_forward<T>(ctx_, lstm_, H, core_tm_in_.data(), steps, segments, h0, c0, lstm_ws_, core_tm_out_.data(), h_out,
+                    c_out);
   transpose01<T>(ctx_, core_tm_out_.data(), steps, segments, H, core_.data());
   const T* core = core_.data();
   if (arch_.critic_hidden > 0) {
@@ -359,8 +387,14 @@ void Policy<T>::backward(const T* d_logp, const T* d_entropy, const T* d_value, 
   }
   add_into<T>(ctx_, dcore_c_.data(), dcore_.data(), rows * H);
   transpose01<T>(ctx_, dcore_.data(), segments_, steps_, H, dcore_tm_.data());
-  lstm_backward<T>(ctx_, lstm_, H, core_tm_in_.data(), steps_, segments_, dcore_tm_.data(), lstm_ws_,
-                   dlstm_in_tm_.data());
+#ifdef METTA_WITH_CUDNN
+  if constexpr (std::is_same_v<T, float>) {
+    if (cudnn_lstm_) cudnn_lstm_->backward(ctx_, dcore_tm_.data(), dlstm_in_tm_.data());
+  }
+#endif
+  if (!cudnn_lstm_)
+    lstm_backward<T>(ctx_, lstm_, H, core_tm_in_.data(), steps_, segments_, dcore_tm_.data(), lstm_ws_,
+                     dlstm_in_tm_.data());
   const int fc_last = fcs_.empty() ? flat_size_ : fcs_.back().out;
   const int spatial = conv_out_h_ * conv_out_w_;
   // gradient of the flattened conv output: dflat_ (NCHW) when spatial > 1, else directly the last conv's

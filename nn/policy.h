@@ -10,6 +10,7 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -50,13 +51,21 @@ struct ActionSpace {
   int num_logits() const { return cum.back(); }
 };
 
+// Which LSTM implementation a CUDA policy uses: kAuto = cuDNN when the build has it (unless the
+// environment variable METTA_LSTM=native), kCudnn = cuDNN or an error, kNative = our own kernels.
+// CPU policies always use the native LSTM.
+enum class LstmBackend { kAuto, kNative, kCudnn };
+
+class CudnnLstm;
+
 template <class T>
 class Policy {
  public:
   // max_rows: the largest segments * steps of a training forward; max_steps: the largest steps; the
   // rollout forward (steps = 1) may use up to max_rows rows as well.
   Policy(const kernels::Context& ctx, const PolicyArch& arch, const ActionSpace& actions,
-         const std::vector<float>& feature_norms, std::uint64_t seed, std::int64_t max_rows, int max_steps);
+         const std::vector<float>& feature_norms, std::uint64_t seed, std::int64_t max_rows, int max_steps,
+         LstmBackend lstm = LstmBackend::kAuto);
 
   // Forward over obs [segments, steps, tokens, 3]. With `actions` given ([rows, 2]), the log-probs and
   // entropies of those actions; otherwise actions are sampled (seed, counter) into `sampled` [rows, 2].
@@ -84,6 +93,7 @@ class Policy {
   const ActionSpace& action_space() const { return actions_; }
   const kernels::Context& context() const { return ctx_; }
   int state_size() const { return arch_.lstm_layers * arch_.hidden; }  // per row, h or c
+  bool uses_cudnn() const { return cudnn_lstm_ != nullptr; }
 
  private:
   void build_views();
@@ -109,6 +119,7 @@ class Policy {
   std::vector<kernels::DeviceBuffer<T>> conv_cols_, conv_out_, fc_out_;
   kernels::DeviceBuffer<T> logits_, logp_, entropy_, value_;
   LstmWorkspace<T> lstm_ws_;
+  std::shared_ptr<CudnnLstm> cudnn_lstm_;  // the GPU LSTM, when used
   // gradients of activations
   kernels::DeviceBuffer<T> dlogits_, dq_, dactor_, dvalue_, dcritic_, dcore_, dcore_c_, dcore_tm_, dlstm_in_tm_;
   std::vector<kernels::DeviceBuffer<T>> dfc_, dconv_;

@@ -12,6 +12,7 @@
 #include "api/train/trainer.h"
 #include "engine/config_yaml.h"
 #include "kernels/memory.h"
+#include "nn/lstm_cudnn.h"
 
 using namespace metta;
 
@@ -36,6 +37,20 @@ void expect_close(const std::vector<float>& gpu, const std::vector<float>& cpu, 
 }
 }  // namespace
 
+namespace {
+struct Backend {
+  const char* name;
+  bool cuda;
+  nn::LstmBackend lstm;
+};
+std::vector<Backend> gpu_backends() {
+  std::vector<Backend> b = {{"cuda native LSTM", true, nn::LstmBackend::kNative}};
+  if (nn::kCudnnLstmBuilt) b.push_back({"cuda cuDNN LSTM", true, nn::LstmBackend::kCudnn});
+  return b;
+}
+}  // namespace
+
+// The training forward over segments x steps and the whole backward, on each GPU LSTM backend.
 TEST(CudaTrain, PolicyForwardAndBackwardMatchCpu) {
   METTA_REQUIRE_GPU();
   for (const char* preset : {"fast", "api_default"}) {
@@ -56,25 +71,55 @@ TEST(CudaTrain, PolicyForwardAndBackwardMatchCpu) {
       acts.push_back(static_cast<int>(rng() % (kMaxArgs[t] + 1)));
     }
     std::vector<float> g(rows, 0.25f);
-    std::vector<std::vector<float>> out[2];
-    for (int dev = 0; dev < 2; ++dev) {
-      const kernels::Context ctx = dev == 0 ? kernels::Context::cpu() : kernels::Context::cuda();
-      nn::Policy<float> pol(ctx, nn::PolicyArch::by_name(preset, 22), nn::ActionSpace(kMaxArgs), norms, 7, rows, steps);
+    // a nonzero initial state, [layers, segs, H]
+    const nn::PolicyArch arch = nn::PolicyArch::by_name(preset, 22);
+    std::vector<float> h0(static_cast<std::size_t>(arch.lstm_layers * segs * arch.hidden)), c0(h0.size());
+    for (auto& v : h0) v = static_cast<float>(rng() % 1000) / 1000.0f - 0.5f;
+    for (auto& v : c0) v = static_cast<float>(rng() % 1000) / 500.0f - 1.0f;
+    std::vector<Backend> backends = {{"cpu", false, nn::LstmBackend::kNative}};
+    for (const Backend& b : gpu_backends()) backends.push_back(b);
+    std::vector<std::vector<float>> out[3];
+    for (std::size_t dev = 0; dev < backends.size(); ++dev) {
+      const kernels::Context ctx = backends[dev].cuda ? kernels::Context::cuda() : kernels::Context::cpu();
+      nn::Policy<float> pol(ctx, arch, nn::ActionSpace(kMaxArgs), norms, 7, rows, steps, backends[dev].lstm);
+      EXPECT_EQ(pol.uses_cudnn(), backends[dev].lstm == nn::LstmBackend::kCudnn) << backends[dev].name;
       kernels::DeviceBuffer<std::uint8_t> d_obs(ctx.device, obs.size());
       kernels::DeviceBuffer<std::int32_t> d_acts(ctx.device, acts.size());
-      kernels::DeviceBuffer<float> d_g(ctx.device, g.size());
+      kernels::DeviceBuffer<float> d_g(ctx.device, g.size()), d_h(ctx.device, h0.size()), d_c(ctx.device, c0.size());
       d_obs.upload(ctx, obs);
       d_acts.upload(ctx, acts);
       d_g.upload(ctx, g);
-      pol.forward(d_obs.data(), segs, steps, d_acts.data(), nullptr, nullptr, nullptr, nullptr);
-      pol.zero_grads();
-      pol.backward(d_g.data(), d_g.data(), d_g.data());
+      d_h.upload(ctx, h0);
+      d_c.upload(ctx, c0);
+      for (int start = 0; start < 2; ++start) {  // from zeros, then from the stored state
+        pol.forward(d_obs.data(), segs, steps, d_acts.data(), start ? d_h.data() : nullptr,
+                    start ? d_c.data() : nullptr, nullptr, nullptr);
+        pol.zero_grads();
+        pol.backward(d_g.data(), d_g.data(), d_g.data());
+        kernels::synchronize(ctx);
+        for (auto v : {to_host(ctx, pol.logp(), rows), to_host(ctx, pol.entropy(), rows),
+                       to_host(ctx, pol.value(), rows),
+                       to_host(ctx, pol.grads(), static_cast<std::size_t>(pol.num_params()))})
+          out[dev].push_back(v);
+      }
+      // the rollout forward: one step, sampled actions, the state updated in place
+      kernels::DeviceBuffer<std::int32_t> sampled(ctx.device, static_cast<std::size_t>(2 * segs));
+      pol.forward(d_obs.data(), segs, 1, nullptr, d_h.data(), d_c.data(), d_h.data(), d_c.data(), 5, 9, sampled.data());
       kernels::synchronize(ctx);
-      out[dev] = {to_host(ctx, pol.logp(), rows), to_host(ctx, pol.entropy(), rows), to_host(ctx, pol.value(), rows),
-                  to_host(ctx, pol.grads(), static_cast<std::size_t>(pol.num_params()))};
+      out[dev].push_back(to_host(ctx, pol.value(), segs));
+      out[dev].push_back(to_host(ctx, d_h.data(), h0.size()));
+      out[dev].push_back(to_host(ctx, d_c.data(), c0.size()));
     }
     const char* names[] = {"logp", "entropy", "value", "grads"};
-    for (int k = 0; k < 4; ++k) expect_close(out[1][k], out[0][k], std::string(preset) + " " + names[k]);
+    for (std::size_t dev = 1; dev < backends.size(); ++dev) {
+      for (std::size_t k = 0; k < 8; ++k)
+        expect_close(out[dev][k], out[0][k],
+                     std::string(preset) + " " + backends[dev].name + (k < 4 ? " from zeros " : " from a state ") +
+                         names[k % 4]);
+      expect_close(out[dev][8], out[0][8], std::string(preset) + " " + backends[dev].name + " rollout value");
+      expect_close(out[dev][9], out[0][9], std::string(preset) + " " + backends[dev].name + " rollout h (in place)");
+      expect_close(out[dev][10], out[0][10], std::string(preset) + " " + backends[dev].name + " rollout c (in place)");
+    }
   }
 }
 
