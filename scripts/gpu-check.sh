@@ -41,11 +41,16 @@ echo "== GPU tests, verbose =="
 
 echo "== benchmarks =="
 "$dir/bin/bench_env" --benchmark_min_time=0.5 2>&1 | grep -E "^BM_|ERROR" ; bench_rc=${PIPESTATUS[0]}
+echo "-- policy and training with the cuDNN LSTM (the default on CUDA) --"
 "$dir/bin/bench_train" --benchmark_filter=Cuda 2>&1 | grep -E "^BM_|ERROR" ; [ "${PIPESTATUS[0]}" -eq 0 ] || bench_rc=1
+echo "-- the same with our own LSTM kernels (METTA_LSTM=native) --"
+METTA_LSTM=native "$dir/bin/bench_train" --benchmark_filter=Cuda 2>&1 | grep -E "^BM_|ERROR"
 
 echo "== metta train on CUDA (fast agent, 60 s) =="
-"$dir/bin/metta" train --device cuda --agent fast --env hearts_room --envs 1024 --batch-size 262144 \
-  --minibatch-size 16384 --bptt-horizon 16 --total-timesteps 20000000 --max-seconds 60 2>&1 | tail -n 8
+"$dir/bin/metta" train run=gpu-check data_dir="$(mktemp -d)" device=cuda agent=fast env=hearts_room num_envs=1024 \
+  trainer.batch_size=262144 trainer.minibatch_size=16384 trainer.total_timesteps=20000000 max_seconds=60 2>&1 | tail -n 8
+echo "== metta bench on CUDA =="
+"$dir/bin/metta" bench --seconds 5 2>&1 | tail -n 8
 
 echo "== metta sim on CUDA =="
 for envs in 1024 16384; do
