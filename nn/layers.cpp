@@ -27,7 +27,8 @@ void conv_forward(const Context& ctx, const ConvView<T>& c, const T* x, std::int
   im2col<T>(ctx, x, n, c.h, c.w_in, c.in, c.k, c.stride, c.pad, cols);
   const std::int64_t rows = n * c.out_h() * c.out_w();
   const int patch = c.in * c.k * c.k;
-  gemm<T>(ctx, Trans::kNo, Trans::kYes, static_cast<int>(rows), c.out, patch, T(1), cols, c.w, T(0), y);
+  permute_conv_weights<T>(ctx, c.w, c.out, c.in, c.k, c.w_perm);
+  gemm<T>(ctx, Trans::kNo, Trans::kYes, static_cast<int>(rows), c.out, patch, T(1), cols, c.w_perm, T(0), y);
   bias_activation<T>(ctx, y, c.b, rows, c.out, c.act);
 }
 
@@ -37,10 +38,11 @@ void conv_backward(const Context& ctx, const ConvView<T>& c, const T* cols, cons
   const std::int64_t rows = n * c.out_h() * c.out_w();
   const int patch = c.in * c.k * c.k;
   activation_backward<T>(ctx, y, dy, rows * c.out, c.act);
-  gemm<T>(ctx, Trans::kYes, Trans::kNo, c.out, patch, static_cast<int>(rows), T(1), dy, cols, T(1), c.dw);
+  gemm<T>(ctx, Trans::kYes, Trans::kNo, c.out, patch, static_cast<int>(rows), T(1), dy, cols, T(0), c.dw_perm);
+  unpermute_add_conv_grads<T>(ctx, c.dw_perm, c.out, c.in, c.k, c.dw);
   if (c.db) bias_backward<T>(ctx, dy, rows, c.out, c.db);
-  if (dx) {
-    gemm<T>(ctx, Trans::kNo, Trans::kNo, static_cast<int>(rows), patch, c.out, T(1), dy, c.w, T(0), dcols);
+  if (dx) {  // w_perm still holds this step's weights (the forward refreshed it)
+    gemm<T>(ctx, Trans::kNo, Trans::kNo, static_cast<int>(rows), patch, c.out, T(1), dy, c.w_perm, T(0), dcols);
     col2im<T>(ctx, dcols, n, c.h, c.w_in, c.in, c.k, c.stride, c.pad, dx);
   }
 }

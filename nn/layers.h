@@ -38,6 +38,8 @@ struct ConvView {
   const T* b = nullptr;  // [out]
   T* dw = nullptr;
   T* db = nullptr;
+  T* w_perm = nullptr;   // scratch [out, k, k, in]: w in im2col's patch order (refreshed every forward)
+  T* dw_perm = nullptr;  // scratch of the same size for the weight gradient
   int in = 0, out = 0, k = 1, stride = 1, pad = 0;
   int h = 0, w_in = 0;  // input height and width
   Activation act = Activation::kNone;

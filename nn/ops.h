@@ -20,13 +20,19 @@ template <class T>
 void tokens_to_box(const Context& ctx, const std::uint8_t* obs, std::int64_t n, int tokens, int height, int width,
                    int features, const T* inv_norm, T* box);
 
-// im2col of x [n, H, W, C] for a k x k kernel, stride s, no padding -> [n * OH * OW, C * k * k], columns
-// ordered (c, kh, kw) as a torch conv weight [out, in, kh, kw] flattens.
+// im2col of x [n, H, W, C] for a k x k kernel, stride s, zero padding pad -> [n * OH * OW, k * k * C],
+// columns ordered (kh, kw, c): each kernel row is k * C contiguous values of the NHWC input, which the
+// CPU copies as runs. A torch conv weight [out, in, kh, kw] matches it after permute_conv_weights.
 template <class T>
 void im2col(const Context& ctx, const T* x, std::int64_t n, int h, int w, int c, int k, int s, int pad, T* cols);
 // The adjoint: dx [n, H, W, C] = sum over the patches that read each input element (overwrites dx).
 template <class T>
 void col2im(const Context& ctx, const T* dcols, std::int64_t n, int h, int w, int c, int k, int s, int pad, T* dx);
+// w [out, in, k, k] -> wp [out, k, k, in], and the gradient back: dw [out, in, k, k] += dwp permuted.
+template <class T>
+void permute_conv_weights(const Context& ctx, const T* w, int out, int in, int k, T* wp);
+template <class T>
+void unpermute_add_conv_grads(const Context& ctx, const T* dwp, int out, int in, int k, T* dw);
 
 // y [rows, cols] += bias[cols], then the activation, in place.
 template <class T>

@@ -13,6 +13,10 @@
     (ctx, x, n, h, w, c, k, s, pad, cols))                                                                     \
   X(T, col2im, (const Context& ctx, const T* dcols, std::int64_t n, int h, int w, int c, int k, int s, int pad, T* dx), \
     (ctx, dcols, n, h, w, c, k, s, pad, dx))                                                                   \
+  X(T, permute_conv_weights, (const Context& ctx, const T* w, int out, int in, int k, T* wp),               \
+    (ctx, w, out, in, k, wp))                                                                                  \
+  X(T, unpermute_add_conv_grads, (const Context& ctx, const T* dwp, int out, int in, int k, T* dw),          \
+    (ctx, dwp, out, in, k, dw))                                                                                \
   X(T, bias_activation, (const Context& ctx, T* y, const T* bias, std::int64_t rows, int cols, Activation act), \
     (ctx, y, bias, rows, cols, act))                                                                           \
   X(T, activation_backward, (const Context& ctx, const T* y, T* dy, std::int64_t n, Activation act),          \

@@ -228,6 +228,8 @@ template <class T>
 void Policy<T>::build_views() {
   int h = arch_.obs_h, w = arch_.obs_w, c = arch_.features;
   convs_.clear();
+  conv_wperm_.clear();
+  conv_dwperm_.clear();
   for (std::size_t i = 0; i < arch_.convs.size(); ++i) {
     const ConvSpec& s = arch_.convs[i];
     const std::string name = "cnn" + std::to_string(i + 1);
@@ -244,6 +246,10 @@ void Policy<T>::build_views() {
     v.h = h;
     v.w_in = w;
     v.act = Activation::kRelu;
+    conv_wperm_.emplace_back(ctx_.device, static_cast<std::size_t>(s.out) * c * s.k * s.k);
+    conv_dwperm_.emplace_back(ctx_.device, static_cast<std::size_t>(s.out) * c * s.k * s.k);
+    v.w_perm = conv_wperm_.back().data();
+    v.dw_perm = conv_dwperm_.back().data();
     h = v.out_h();
     w = v.out_w();
     c = s.out;

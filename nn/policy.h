@@ -109,6 +109,7 @@ class Policy {
   kernels::DeviceBuffer<T> params_, grads_, inv_norm_;
   kernels::DeviceBuffer<std::int32_t> cum_, flat_type_, flat_arg_;
   std::vector<ConvView<T>> convs_;
+  std::vector<kernels::DeviceBuffer<T>> conv_wperm_, conv_dwperm_;  // per conv, the views' scratch
   std::vector<LinearView<T>> fcs_;
   std::vector<LstmLayerView<T>> lstm_;
   LinearView<T> critic_, value_layer_, actor_;

@@ -80,7 +80,9 @@ TEST(NnGrad, ConvStridedAndPadded) {
          R = rnd(n * oh * ow * cs.out, rng);
     std::vector<double> dw(w.size(), 0), db(b.size(), 0), dx(x.size()), y(R.size()), cols(n * oh * ow * patch),
         dcols(cols.size());
+    std::vector<double> w_perm(w.size()), dw_perm(w.size());
     c.w = w.data(); c.b = b.data(); c.dw = dw.data(); c.db = db.data();
+    c.w_perm = w_perm.data(); c.dw_perm = dw_perm.data();
     auto loss = [&] {
       conv_forward<double>(kCpu, c, x.data(), n, cols.data(), y.data());
       return dot(R, y.data());
@@ -160,6 +162,24 @@ TEST(NnOps, Col2imIsTheAdjointOfIm2col) {
   im2col<double>(kCpu, x.data(), n, h, w, c, k, s, pad, cols.data());
   col2im<double>(kCpu, ycols.data(), n, h, w, c, k, s, pad, back.data());
   EXPECT_NEAR(dot(ycols, cols.data()), dot(x, back.data()), 1e-9);
+}
+
+TEST(NnOps, Im2colPatchOrderAndWeightPermutation) {
+  // x [1, 3, 3, 2]: value = 100 y + 10 x + c; a 2x2 kernel at stride 1 -> 4 patches of (ky, kx, c)
+  std::vector<double> x(18), cols(4 * 8);
+  for (int y = 0; y < 3; ++y)
+    for (int xx = 0; xx < 3; ++xx)
+      for (int c = 0; c < 2; ++c) x[(y * 3 + xx) * 2 + c] = 100 * y + 10 * xx + c;
+  im2col<double>(kCpu, x.data(), 1, 3, 3, 2, 2, 1, 0, cols.data());
+  // patch 3 (output pixel (1, 1)): (ky, kx, c) = (1, 0, 1) reads input (2, 1, 1)
+  EXPECT_EQ(cols[3 * 8 + (1 * 2 + 0) * 2 + 1], 211.0);
+  EXPECT_EQ(cols[0 * 8 + (0 * 2 + 1) * 2 + 0], 10.0);
+  // torch weight [out 1, in 2, 2, 2]: w[ci][ky][kx]; permuted [ky][kx][ci]
+  std::vector<double> w = {0, 1, 2, 3, 4, 5, 6, 7}, wp(8), dw(8, 1.0);
+  permute_conv_weights<double>(kCpu, w.data(), 1, 2, 2, wp.data());
+  EXPECT_EQ(wp, (std::vector<double>{0, 4, 1, 5, 2, 6, 3, 7}));
+  unpermute_add_conv_grads<double>(kCpu, wp.data(), 1, 2, 2, dw.data());
+  for (int i = 0; i < 8; ++i) EXPECT_EQ(dw[i], w[i] + 1.0);
 }
 
 TEST(NnOps, LayoutTransposesRoundTrip) {
