@@ -28,6 +28,28 @@ void im2col(const Context& ctx, const T* x, std::int64_t n, int h, int w, int c,
 // The adjoint: dx [n, H, W, C] = sum over the patches that read each input element (overwrites dx).
 template <class T>
 void col2im(const Context& ctx, const T* dcols, std::int64_t n, int h, int w, int c, int k, int s, int pad, T* dx);
+// The first convolution computed from the observation tokens instead of the scattered box: the same
+// sums as tokens_to_box + im2col + GEMM, over the few kept tokens instead of every cell.
+// token_mask: mask [n, tokens] = 1 for the tokens the box would hold (inside it, and the last of each
+// (cell, feature) pair: the last token wins), else 0.
+template <class T>
+void token_mask(const Context& ctx, const std::uint8_t* obs, std::int64_t n, int tokens, int height, int width,
+                int features, std::uint8_t* mask);
+// y [n, oh, ow, out] = conv of the box without bias (wt [k, k, features, out], from conv_weights_to_kkio).
+template <class T>
+void token_conv_forward(const Context& ctx, const std::uint8_t* obs, const std::uint8_t* mask, std::int64_t n,
+                        int tokens, const T* inv_norm, const T* wt, int features, int out, int k, int s, int pad,
+                        int oh, int ow, T* y);
+// dwt [k, k, features, out] = the weight gradient for dy [n, oh, ow, out] (overwritten).
+template <class T>
+void token_conv_backward_weights(const Context& ctx, const std::uint8_t* obs, const std::uint8_t* mask,
+                                 std::int64_t n, int tokens, const T* inv_norm, const T* dy, int features, int out,
+                                 int k, int s, int pad, int oh, int ow, T* dwt);
+// w [out, in, k, k] -> wt [k, k, in, out], and the gradient back: dw += dwt permuted.
+template <class T>
+void conv_weights_to_kkio(const Context& ctx, const T* w, int out, int in, int k, T* wt);
+template <class T>
+void kkio_add_to_conv_grads(const Context& ctx, const T* dwt, int out, int in, int k, T* dw);
 // w [out, in, k, k] -> wp [out, k, k, in], and the gradient back: dw [out, in, k, k] += dwp permuted.
 template <class T>
 void permute_conv_weights(const Context& ctx, const T* w, int out, int in, int k, T* wp);

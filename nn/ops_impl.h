@@ -152,6 +152,142 @@ void unpermute_add_conv_grads(const Context& ctx, const T* dwp, int out, int in,
   });
 }
 
+// ---- the first convolution straight from the tokens (ops.h: token_conv_*)
+
+template <class T>
+void token_mask(const Context& ctx, const std::uint8_t* obs, std::int64_t n, int tokens, int height, int width,
+                int features, std::uint8_t* mask) {
+  parallel_for(ctx, n, [=] METTA_HD(std::int64_t b) {
+    const std::uint8_t* tok = obs + b * tokens * 3;
+    std::uint8_t* m = mask + b * tokens;
+    // Walk backwards so the last token of a (cell, feature) pair is the one kept. The seen-set is a
+    // bitmap over cells x features (at most 16 x 16 cells of 256 features: 1,024 words).
+    std::uint64_t seen[1024];
+    const int words = (height * width * features + 63) / 64;
+    for (int i = 0; i < words; ++i) seen[i] = 0;
+    for (int t = tokens - 1; t >= 0; --t) {
+      const std::uint8_t loc = tok[t * 3], f = tok[t * 3 + 1];
+      const int r = loc >> 4, c = loc & 15;
+      m[t] = 0;
+      if (loc == 0xFF || r >= height || c >= width || f >= features) continue;
+      const int bit = (r * width + c) * features + f;
+      if (seen[bit >> 6] & (std::uint64_t(1) << (bit & 63))) continue;
+      seen[bit >> 6] |= std::uint64_t(1) << (bit & 63);
+      m[t] = 1;
+    }
+  });
+}
+
+template <class T>
+void token_conv_forward(const Context& ctx, const std::uint8_t* obs, const std::uint8_t* mask, std::int64_t n,
+                        int tokens, const T* inv_norm, const T* wt, int features, int out, int k, int s, int pad,
+                        int oh, int ow, T* y) {
+#ifdef __CUDACC__
+  parallel_for(ctx, n * oh * ow * out, [=] METTA_HD(std::int64_t i) {  // one output element per thread
+    const int o = static_cast<int>(i % out);
+    const std::int64_t pix = i / out;
+    const int p = static_cast<int>(pix % (oh * ow)), oy = p / ow, ox = p % ow;
+    const std::int64_t b = pix / (oh * ow);
+    const std::uint8_t* tok = obs + b * tokens * 3;
+    T acc = T(0);
+    for (int t = 0; t < tokens; ++t) {
+      if (!mask[b * tokens + t]) continue;
+      const int r = tok[t * 3] >> 4, c = tok[t * 3] & 15, f = tok[t * 3 + 1];
+      const int ky = r + pad - oy * s, kx = c + pad - ox * s;
+      if (ky < 0 || ky >= k || kx < 0 || kx >= k) continue;
+      acc += static_cast<T>(tok[t * 3 + 2]) * inv_norm[f] * wt[((ky * k + kx) * features + f) * out + o];
+    }
+    y[i] = acc;
+  });
+#else
+  // CPU: per row, each kept token adds value x one weight row (contiguous over outputs) to the output
+  // pixels whose patch covers its cell.
+  const std::int64_t plane = static_cast<std::int64_t>(oh) * ow * out;
+  parallel_for(ctx, n, [=](std::int64_t b) {
+    T* yb = y + b * plane;
+    for (std::int64_t j = 0; j < plane; ++j) yb[j] = T(0);
+    const std::uint8_t* tok = obs + b * tokens * 3;
+    for (int t = 0; t < tokens; ++t) {
+      if (!mask[b * tokens + t]) continue;
+      const int r = tok[t * 3] >> 4, c = tok[t * 3] & 15, f = tok[t * 3 + 1];
+      const T v = static_cast<T>(tok[t * 3 + 2]) * inv_norm[f];
+      if (v == T(0)) continue;
+      for (int oy = 0; oy < oh; ++oy) {
+        const int ky = r + pad - oy * s;
+        if (ky < 0 || ky >= k) continue;
+        for (int ox = 0; ox < ow; ++ox) {
+          const int kx = c + pad - ox * s;
+          if (kx < 0 || kx >= k) continue;
+          const T* w = wt + ((ky * k + kx) * features + f) * out;
+          T* dst = yb + (oy * ow + ox) * out;
+          for (int o = 0; o < out; ++o) dst[o] += v * w[o];
+        }
+      }
+    }
+  });
+#endif
+}
+
+template <class T>
+void token_conv_backward_weights(const Context& ctx, const std::uint8_t* obs, const std::uint8_t* mask,
+                                 std::int64_t n, int tokens, const T* inv_norm, const T* dy, int features, int out,
+                                 int k, int s, int pad, int oh, int ow, T* dwt) {
+  // dwt [k, k, features, out] is overwritten. Parallel over blocks of output channels: each block walks
+  // every row and token in order, so the sums do not depend on the thread count.
+  constexpr int kBlock = 16;
+  const int blocks = (out + kBlock - 1) / kBlock;
+  const std::int64_t wsize = static_cast<std::int64_t>(k) * k * features * out;
+  parallel_for(ctx, blocks, [=] METTA_HD(std::int64_t blk) {
+    const int o0 = static_cast<int>(blk) * kBlock, width = out - o0 < kBlock ? out - o0 : kBlock;
+    for (std::int64_t j = 0; j < wsize / out; ++j)
+      for (int o = 0; o < width; ++o) dwt[j * out + o0 + o] = T(0);
+    for (std::int64_t b = 0; b < n; ++b) {
+      const std::uint8_t* tok = obs + b * tokens * 3;
+      const T* dyb = dy + b * oh * ow * out;
+      for (int t = 0; t < tokens; ++t) {
+        if (!mask[b * tokens + t]) continue;
+        const int r = tok[t * 3] >> 4, c = tok[t * 3] & 15, f = tok[t * 3 + 1];
+        const T v = static_cast<T>(tok[t * 3 + 2]) * inv_norm[f];
+        if (v == T(0)) continue;
+        for (int oy = 0; oy < oh; ++oy) {
+          const int ky = r + pad - oy * s;
+          if (ky < 0 || ky >= k) continue;
+          for (int ox = 0; ox < ow; ++ox) {
+            const int kx = c + pad - ox * s;
+            if (kx < 0 || kx >= k) continue;
+            T* dw = dwt + ((ky * k + kx) * features + f) * out + o0;
+            const T* g = dyb + (oy * ow + ox) * out + o0;
+            for (int o = 0; o < width; ++o) dw[o] += v * g[o];
+          }
+        }
+      }
+    }
+  });
+}
+
+// w [out, in, k, k] (torch) <-> wt [k, k, in, out] (the token convolution's order).
+template <class T>
+void conv_weights_to_kkio(const Context& ctx, const T* w, int out, int in, int k, T* wt) {
+  const std::int64_t total = static_cast<std::int64_t>(out) * in * k * k;
+  parallel_for(ctx, total, [=] METTA_HD(std::int64_t i) {  // i indexes wt
+    const int o = static_cast<int>(i % out);
+    const std::int64_t rest = i / out;
+    const int ci = static_cast<int>(rest % in), kk = static_cast<int>(rest / in);
+    wt[i] = w[(static_cast<std::int64_t>(o) * in + ci) * k * k + kk];
+  });
+}
+
+template <class T>
+void kkio_add_to_conv_grads(const Context& ctx, const T* dwt, int out, int in, int k, T* dw) {
+  const std::int64_t total = static_cast<std::int64_t>(out) * in * k * k;
+  parallel_for(ctx, total, [=] METTA_HD(std::int64_t i) {  // i indexes dw [out, in, k, k]
+    const int kk = static_cast<int>(i % (k * k));
+    const std::int64_t rest = i / (k * k);
+    const int ci = static_cast<int>(rest % in), o = static_cast<int>(rest / in);
+    dw[i] += dwt[(static_cast<std::int64_t>(kk) * in + ci) * out + o];
+  });
+}
+
 // Single-precision math for float (an unqualified tanh(float) would run the double routine). tanh from
 // one expf: 1 - 2 / (exp(2x) + 1), which saturates cleanly at +-1 and lets the compiler vectorise
 // (glibc's tanhf goes through expm1f and was 15% of a training step); accurate to a few ulp.

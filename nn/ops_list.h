@@ -13,6 +13,22 @@
     (ctx, x, n, h, w, c, k, s, pad, cols))                                                                     \
   X(T, col2im, (const Context& ctx, const T* dcols, std::int64_t n, int h, int w, int c, int k, int s, int pad, T* dx), \
     (ctx, dcols, n, h, w, c, k, s, pad, dx))                                                                   \
+  X(T, token_mask,                                                                                             \
+    (const Context& ctx, const std::uint8_t* obs, std::int64_t n, int tokens, int height, int width, int features, \
+     std::uint8_t* mask),                                                                                      \
+    (ctx, obs, n, tokens, height, width, features, mask))                                                      \
+  X(T, token_conv_forward,                                                                                     \
+    (const Context& ctx, const std::uint8_t* obs, const std::uint8_t* mask, std::int64_t n, int tokens,        \
+     const T* inv_norm, const T* wt, int features, int out, int k, int s, int pad, int oh, int ow, T* y),      \
+    (ctx, obs, mask, n, tokens, inv_norm, wt, features, out, k, s, pad, oh, ow, y))                            \
+  X(T, token_conv_backward_weights,                                                                            \
+    (const Context& ctx, const std::uint8_t* obs, const std::uint8_t* mask, std::int64_t n, int tokens,        \
+     const T* inv_norm, const T* dy, int features, int out, int k, int s, int pad, int oh, int ow, T* dwt),    \
+    (ctx, obs, mask, n, tokens, inv_norm, dy, features, out, k, s, pad, oh, ow, dwt))                          \
+  X(T, conv_weights_to_kkio, (const Context& ctx, const T* w, int out, int in, int k, T* wt),                 \
+    (ctx, w, out, in, k, wt))                                                                                  \
+  X(T, kkio_add_to_conv_grads, (const Context& ctx, const T* dwt, int out, int in, int k, T* dw),            \
+    (ctx, dwt, out, in, k, dw))                                                                                \
   X(T, permute_conv_weights, (const Context& ctx, const T* w, int out, int in, int k, T* wp),               \
     (ctx, w, out, in, k, wp))                                                                                  \
   X(T, unpermute_add_conv_grads, (const Context& ctx, const T* dwp, int out, int in, int k, T* dw),          \

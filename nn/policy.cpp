@@ -192,6 +192,13 @@ Policy<T>::Policy(const kernels::Context& ctx, const PolicyArch& arch, const Act
   core_tm_out_ = DeviceBuffer<T>(ctx.device, R * H);
   core_ = DeviceBuffer<T>(ctx.device, R * H);
   lstm_ws_ = LstmWorkspace<T>(ctx.device, arch.lstm_layers, max_rows, max_rows, H, fc_last);
+  if (!arch.convs.empty()) {
+    token_mask_ = DeviceBuffer<std::uint8_t>(ctx.device, R * arch.tokens);
+    const ConvSpec& c0 = arch.convs[0];
+    first_wt_ = DeviceBuffer<T>(ctx.device, static_cast<std::size_t>(c0.out) * arch.features * c0.k * c0.k);
+    first_dwt_ = DeviceBuffer<T>(ctx.device, first_wt_.size());
+    token_conv_ = ctx.device == kernels::Device::CPU;
+  }
   const char* env_lstm = std::getenv("METTA_LSTM");
   const bool want_cudnn = ctx.device == kernels::Device::CUDA &&
                           (lstm == LstmBackend::kCudnn ||
@@ -309,10 +316,23 @@ void Policy<T>::forward(const std::uint8_t* obs, std::int64_t segments, int step
   steps_ = steps;
   last_actions_ = actions;
   const int H = arch_.hidden, A = actions_.num_logits(), E = arch_.embed_dim;
-  tokens_to_box<T>(ctx_, obs, rows, arch_.tokens, arch_.obs_h, arch_.obs_w, arch_.features, inv_norm_.data(),
-                   box_.data());
+  last_obs_ = obs;
   const T* x = box_.data();
-  for (std::size_t i = 0; i < convs_.size(); ++i) {
+  std::size_t first = 0;
+  if (token_conv_) {
+    const ConvView<T>& c = convs_[0];
+    token_mask<T>(ctx_, obs, rows, arch_.tokens, arch_.obs_h, arch_.obs_w, arch_.features, token_mask_.data());
+    conv_weights_to_kkio<T>(ctx_, c.w, c.out, c.in, c.k, first_wt_.data());
+    token_conv_forward<T>(ctx_, obs, token_mask_.data(), rows, arch_.tokens, inv_norm_.data(), first_wt_.data(), c.in,
+                          c.out, c.k, c.stride, c.pad, c.out_h(), c.out_w(), conv_out_[0].data());
+    bias_activation<T>(ctx_, conv_out_[0].data(), c.b, rows * c.out_h() * c.out_w(), c.out, c.act);
+    x = conv_out_[0].data();
+    first = 1;
+  } else {
+    tokens_to_box<T>(ctx_, obs, rows, arch_.tokens, arch_.obs_h, arch_.obs_w, arch_.features, inv_norm_.data(),
+                     box_.data());
+  }
+  for (std::size_t i = first; i < convs_.size(); ++i) {
     conv_forward<T>(ctx_, convs_[i], x, rows, conv_cols_[i].data(), conv_out_[i].data());
     x = conv_out_[i].data();
   }
@@ -416,6 +436,17 @@ void Policy<T>::backward(const T* d_logp, const T* d_entropy, const T* d_value, 
   if (spatial > 1) nchw_to_nhwc<T>(ctx_, dflat_.data(), rows, conv_out_h_, conv_out_w_, flat_size_ / spatial,
                                    dconv_.back().data());
   for (int i = static_cast<int>(convs_.size()) - 1; i >= 0; --i) {
+    if (i == 0 && token_conv_) {
+      const ConvView<T>& c = convs_[0];
+      const std::int64_t pix = rows * c.out_h() * c.out_w();
+      activation_backward<T>(ctx_, conv_out_[0].data(), dconv_[0].data(), pix * c.out, c.act);
+      token_conv_backward_weights<T>(ctx_, last_obs_, token_mask_.data(), rows, arch_.tokens, inv_norm_.data(),
+                                     dconv_[0].data(), c.in, c.out, c.k, c.stride, c.pad, c.out_h(), c.out_w(),
+                                     first_dwt_.data());
+      kkio_add_to_conv_grads<T>(ctx_, first_dwt_.data(), c.out, c.in, c.k, c.dw);
+      bias_backward<T>(ctx_, dconv_[0].data(), pix, c.out, c.db);
+      continue;
+    }
     T* dx = i == 0 ? nullptr : dconv_[i - 1].data();
     conv_backward<T>(ctx_, convs_[i], conv_cols_[i].data(), conv_out_[i].data(), dconv_[i].data(), rows,
                      dcols_.data(), dx);

@@ -94,6 +94,10 @@ class Policy {
   const kernels::Context& context() const { return ctx_; }
   int state_size() const { return arch_.lstm_layers * arch_.hidden; }  // per row, h or c
   bool uses_cudnn() const { return cudnn_lstm_ != nullptr; }
+  // The first convolution straight from the tokens (the default on the CPU, where it skips the box,
+  // im2col and most of the work) or dense over the scattered box (the default on CUDA).
+  void set_token_conv(bool on) { token_conv_ = on && !convs_.empty(); }
+  bool token_conv() const { return token_conv_; }
 
  private:
   void build_views();
@@ -121,6 +125,10 @@ class Policy {
   kernels::DeviceBuffer<T> logits_, logp_, entropy_, value_;
   LstmWorkspace<T> lstm_ws_;
   std::shared_ptr<CudnnLstm> cudnn_lstm_;  // the GPU LSTM, when used
+  bool token_conv_ = false;
+  kernels::DeviceBuffer<std::uint8_t> token_mask_;  // [rows, tokens]
+  kernels::DeviceBuffer<T> first_wt_, first_dwt_;   // the first conv's weights [k, k, in, out] and gradient
+  const std::uint8_t* last_obs_ = nullptr;
   // gradients of activations
   kernels::DeviceBuffer<T> dlogits_, dq_, dactor_, dvalue_, dcritic_, dcore_, dcore_c_, dcore_tm_, dlstm_in_tm_;
   std::vector<kernels::DeviceBuffer<T>> dfc_, dconv_;

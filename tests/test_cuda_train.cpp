@@ -42,10 +42,12 @@ struct Backend {
   const char* name;
   bool cuda;
   nn::LstmBackend lstm;
+  bool token_conv;  // the first convolution from the tokens (CPU default) or dense (CUDA default)
 };
 std::vector<Backend> gpu_backends() {
-  std::vector<Backend> b = {{"cuda native LSTM", true, nn::LstmBackend::kNative}};
-  if (nn::kCudnnLstmBuilt) b.push_back({"cuda cuDNN LSTM", true, nn::LstmBackend::kCudnn});
+  std::vector<Backend> b = {{"cuda native LSTM", true, nn::LstmBackend::kNative, false},
+                            {"cuda token conv", true, nn::LstmBackend::kNative, true}};
+  if (nn::kCudnnLstmBuilt) b.push_back({"cuda cuDNN LSTM", true, nn::LstmBackend::kCudnn, false});
   return b;
 }
 }  // namespace
@@ -76,13 +78,14 @@ TEST(CudaTrain, PolicyForwardAndBackwardMatchCpu) {
     std::vector<float> h0(static_cast<std::size_t>(arch.lstm_layers * segs * arch.hidden)), c0(h0.size());
     for (auto& v : h0) v = static_cast<float>(rng() % 1000) / 1000.0f - 0.5f;
     for (auto& v : c0) v = static_cast<float>(rng() % 1000) / 500.0f - 1.0f;
-    std::vector<Backend> backends = {{"cpu", false, nn::LstmBackend::kNative}};
+    std::vector<Backend> backends = {{"cpu", false, nn::LstmBackend::kNative, true}};
     for (const Backend& b : gpu_backends()) backends.push_back(b);
-    std::vector<std::vector<float>> out[3];
+    std::vector<std::vector<float>> out[4];
     for (std::size_t dev = 0; dev < backends.size(); ++dev) {
       const kernels::Context ctx = backends[dev].cuda ? kernels::Context::cuda() : kernels::Context::cpu();
       nn::Policy<float> pol(ctx, arch, nn::ActionSpace(kMaxArgs), norms, 7, rows, steps, backends[dev].lstm);
       EXPECT_EQ(pol.uses_cudnn(), backends[dev].lstm == nn::LstmBackend::kCudnn) << backends[dev].name;
+      pol.set_token_conv(backends[dev].token_conv);
       kernels::DeviceBuffer<std::uint8_t> d_obs(ctx.device, obs.size());
       kernels::DeviceBuffer<std::int32_t> d_acts(ctx.device, acts.size());
       kernels::DeviceBuffer<float> d_g(ctx.device, g.size()), d_h(ctx.device, h0.size()), d_c(ctx.device, c0.size());

@@ -60,10 +60,11 @@ PolicyArch tiny_api() {
   return a;
 }
 
-void check_policy_gradients(const PolicyArch& arch) {
+void check_policy_gradients(const PolicyArch& arch, bool token_conv) {
   std::mt19937 rng(7);
   const int segs = 3, steps = 4, rows = segs * steps;
   Policy<double> pol(kCpu, arch, ActionSpace(kSimpleMaxArgs), norms(22), 11, rows, steps);
+  pol.set_token_conv(token_conv);
   const auto obs = random_obs(rows, 200, rng);
   std::vector<std::int32_t> acts;
   const ActionSpace space(kSimpleMaxArgs);
@@ -101,7 +102,8 @@ void check_policy_gradients(const PolicyArch& arch) {
       const double down = loss();
       w = keep;
       const double fd = (up - down) / (2 * h);
-      ASSERT_NEAR(grads[p.offset + i], fd, 1e-6 + 1e-4 * std::abs(fd)) << arch.name << " " << p.name << "[" << i << "]";
+      ASSERT_NEAR(grads[p.offset + i], fd, 1e-6 + 1e-4 * std::abs(fd))
+          << arch.name << (token_conv ? " (token conv) " : " (dense conv) ") << p.name << "[" << i << "]";
     }
   }
 }
@@ -147,8 +149,59 @@ TEST(Policy, InitializationRules) {
   EXPECT_NE(std::vector<double>(p, p + 1000), std::vector<double>(other.params(), other.params() + 1000));
 }
 
-TEST(Policy, FastShapedBackwardMatchesFiniteDifferences) { check_policy_gradients(tiny_fast()); }
-TEST(Policy, ApiDefaultShapedBackwardMatchesFiniteDifferences) { check_policy_gradients(tiny_api()); }
+TEST(Policy, FastShapedBackwardMatchesFiniteDifferences) {
+  check_policy_gradients(tiny_fast(), true);
+  check_policy_gradients(tiny_fast(), false);
+}
+TEST(Policy, ApiDefaultShapedBackwardMatchesFiniteDifferences) {
+  check_policy_gradients(tiny_api(), true);
+  check_policy_gradients(tiny_api(), false);
+}
+
+// The first convolution from the tokens equals the dense one over the scattered box, including
+// duplicate (cell, feature) tokens (the last wins), tokens outside the box and zero values.
+TEST(Policy, TokenConvolutionEqualsTheDenseOne) {
+  for (const PolicyArch& arch : {PolicyArch::fast(22), PolicyArch::api_default(22)}) {
+    std::mt19937 rng(21);
+    const int segs = 4, steps = 3, rows = segs * steps;
+    auto obs = random_obs(rows, 200, rng);
+    for (int r = 0; r < rows; ++r) {
+      std::uint8_t* tok = &obs[static_cast<std::size_t>(r) * 600];
+      std::copy(tok, tok + 3, tok + 150);  // token 50 repeats token 0 with another value
+      tok[152] = static_cast<std::uint8_t>(tok[2] + 77);
+      tok[153] = 0xB3;  // row 11: outside the 11 x 11 box
+      tok[154] = 3;
+      tok[155] = 9;
+      tok[156] = 0x22;  // a zero value
+      tok[157] = 4;
+      tok[158] = 0;
+    }
+    std::vector<std::int32_t> acts;
+    const ActionSpace space(kSimpleMaxArgs);
+    for (int r = 0; r < rows; ++r) {
+      const int t = static_cast<int>(rng() % space.num_types());
+      acts.push_back(t);
+      acts.push_back(static_cast<int>(rng() % (space.max_args[t] + 1)));
+    }
+    std::vector<double> g(rows, 0.3);
+    std::vector<std::vector<double>> out[2];
+    for (int dense = 0; dense < 2; ++dense) {
+      Policy<double> pol(kCpu, arch, space, norms(22), 5, rows, steps);
+      pol.set_token_conv(dense == 0);
+      EXPECT_EQ(pol.token_conv(), dense == 0);
+      pol.forward(obs.data(), segs, steps, acts.data(), nullptr, nullptr, nullptr, nullptr);
+      pol.zero_grads();
+      pol.backward(g.data(), g.data(), g.data());
+      out[dense] = {std::vector<double>(pol.logp(), pol.logp() + rows),
+                    std::vector<double>(pol.value(), pol.value() + rows),
+                    std::vector<double>(pol.grads(), pol.grads() + pol.num_params())};
+    }
+    for (int k = 0; k < 3; ++k)
+      for (std::size_t i = 0; i < out[0][k].size(); ++i)
+        ASSERT_NEAR(out[0][k][i], out[1][k][i], 1e-9 * (1 + std::abs(out[1][k][i]))) << arch.name << " output " << k
+                                                                                     << " [" << i << "]";
+  }
+}
 
 TEST(Policy, SampledActionsAreValidAndScoreTheirOwnLogProb) {
   std::mt19937 rng(8);
