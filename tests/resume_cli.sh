@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Resume across processes: `metta train` for 4 epochs straight, and 2 epochs + (new process) resume to
 # 4 epochs, must write identical model and trainer-state files (all but the wall-clock train_time).
-# Then `metta eval` of the result, with a replay, and of a truncated file (a clear error).
+# Then `metta eval` of the result, with a replay, and of a truncated file (a clear error); and a run
+# stopped with Ctrl-C saves at the end of its epoch and resumes.
 set -euo pipefail
 metta=$1
 tmp=$(mktemp -d)
@@ -43,4 +44,17 @@ assert d['version'] == 2 and sum(1 for o in d['objects'] if o.get('is_agent')) =
 head -c 1000 "$tmp/straight/checkpoints/model_0004.safetensors" >"$tmp/cut.safetensors"
 if "$metta" eval --checkpoint "$tmp/cut.safetensors" 2>"$tmp/err"; then exit 1; fi
 grep -q "truncated" "$tmp/err"
-echo "resume across processes: identical model_0004 and trainer_state; eval ok"
+# Ctrl-C (SIGINT): the epoch in flight finishes, a checkpoint is saved, and the same command resumes
+"$metta" "${args[@]}" run=stop trainer.total_timesteps=100000000 >"$tmp/stop.log" 2>&1 &
+pid=$!
+for _ in $(seq 1 200); do
+  [ -s "$tmp/stop/metrics.jsonl" ] && break
+  sleep 0.1
+done
+kill -INT "$pid"
+wait "$pid"
+grep -q "train: interrupted" "$tmp/stop.log"
+ls "$tmp/stop/checkpoints"/model_*.safetensors >/dev/null
+"$metta" "${args[@]}" run=stop trainer.total_timesteps=1 >"$tmp/stop2.log"
+grep -q "resumed from" "$tmp/stop2.log"
+echo "resume across processes: identical model_0004 and trainer_state; eval ok; SIGINT saves and resumes"

@@ -5,6 +5,7 @@
 // run_dir, and checkpoints in run_dir/checkpoints, and resumes from them when present. Evaluates the
 // training task every trainer.evaluate_interval epochs and at the end (replays when asked).
 #include <chrono>
+#include <csignal>
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
@@ -82,6 +83,15 @@ std::map<std::string, double> evaluate(api::TrainingComponents& training, const 
           {"overview/eval_score", r.mean_episode_reward}};
 }
 
+// Ctrl-C / SIGTERM: finish the current epoch, save a checkpoint and stop. A second signal kills at once
+// (the default action comes back after the first); the checkpoint files are written atomically, so even
+// then the previous checkpoint stays loadable.
+volatile std::sig_atomic_t g_stop_requested = 0;
+void request_stop(int sig) {
+  g_stop_requested = 1;
+  std::signal(sig, SIG_DFL);
+}
+
 int run_train(const TrainOptions& o) {
   const config::TrainJob job = config::load_train_job(o.config, o.overrides);
   namespace fs = std::filesystem;
@@ -120,6 +130,9 @@ int run_train(const TrainOptions& o) {
     m["eval_scores"] = nlohmann::json(eval_scores).dump();
     return m;
   };
+  g_stop_requested = 0;
+  std::signal(SIGINT, request_stop);
+  std::signal(SIGTERM, request_stop);
   const auto start = std::chrono::steady_clock::now();
   auto last = start;
   while (training.agent_step < job.trainer.total_timesteps) {
@@ -157,8 +170,9 @@ int run_train(const TrainOptions& o) {
     nlohmann::json line = metrics_line(st, sps, elapsed);
     line["parameters/learning_rate"] = training.trainer().current_learning_rate();
     line["parameters/generation"] = training.trainer().generation();
+    const bool interrupted = g_stop_requested != 0;
     const bool last_epoch = training.agent_step >= job.trainer.total_timesteps ||
-                            (job.max_seconds > 0 && elapsed >= job.max_seconds);
+                            (job.max_seconds > 0 && elapsed >= job.max_seconds) || interrupted;
     if (st.epoch % job.trainer.evaluate_interval == 0 || last_epoch) {
       eval_scores = evaluate(training, job, env);
       for (auto& [k, v] : eval_scores) line[k] = v;
@@ -174,6 +188,11 @@ int run_train(const TrainOptions& o) {
       std::printf("train: saved %s\n", api::save_checkpoint(training, store, training.epoch(), score_metadata()).path.c_str());
     if (job.max_seconds > 0 && elapsed >= job.max_seconds) {
       std::printf("train: stopping at max_seconds (%.0fs)\n", job.max_seconds);
+      break;
+    }
+    if (interrupted) {
+      std::printf("train: interrupted: saving at the end of epoch %lld (run the same command to resume)\n",
+                  static_cast<long long>(training.epoch()));
       break;
     }
   }
