@@ -135,11 +135,22 @@ void col2im(const Context& ctx, const T* dcols, std::int64_t n, int h, int w, in
 template <class T>
 void permute_conv_weights(const Context& ctx, const T* w, int out, int in, int k, T* wp) {
   const std::int64_t per = static_cast<std::int64_t>(in) * k * k;
+#ifdef __CUDACC__
   parallel_for(ctx, out * per, [=] METTA_HD(std::int64_t i) {  // i indexes wp
     const std::int64_t o = i / per;
     const int e = static_cast<int>(i % per), ci = e % in, kk = e / in;  // kk = ky * k + kx
     wp[i] = w[o * per + static_cast<std::int64_t>(ci) * k * k + kk];
   });
+#else
+  (void)ctx;  // CPU: plain loops, as conv_weights_to_kkio
+  const int kk_n = k * k;
+  for (int o = 0; o < out; ++o)
+    for (int ci = 0; ci < in; ++ci) {
+      const T* src = w + o * per + static_cast<std::int64_t>(ci) * kk_n;
+      T* dst = wp + o * per + ci;
+      for (int kk = 0; kk < kk_n; ++kk) dst[static_cast<std::int64_t>(kk) * in] = src[kk];
+    }
+#endif
 }
 
 template <class T>
@@ -268,6 +279,7 @@ void token_conv_backward_weights(const Context& ctx, const std::uint8_t* obs, co
 // w [out, in, k, k] (torch) <-> wt [k, k, in, out] (the token convolution's order).
 template <class T>
 void conv_weights_to_kkio(const Context& ctx, const T* w, int out, int in, int k, T* wt) {
+#ifdef __CUDACC__
   const std::int64_t total = static_cast<std::int64_t>(out) * in * k * k;
   parallel_for(ctx, total, [=] METTA_HD(std::int64_t i) {  // i indexes wt
     const int o = static_cast<int>(i % out);
@@ -275,6 +287,16 @@ void conv_weights_to_kkio(const Context& ctx, const T* w, int out, int in, int k
     const int ci = static_cast<int>(rest % in), kk = static_cast<int>(rest / in);
     wt[i] = w[(static_cast<std::int64_t>(o) * in + ci) * k * k + kk];
   });
+#else
+  // CPU: plain loops (it runs before every forward; index division per element cost more than the copy)
+  (void)ctx;
+  const int kk_n = k * k;
+  for (int o = 0; o < out; ++o)
+    for (int ci = 0; ci < in; ++ci) {
+      const T* src = w + (static_cast<std::int64_t>(o) * in + ci) * kk_n;
+      for (int kk = 0; kk < kk_n; ++kk) wt[(static_cast<std::int64_t>(kk) * in + ci) * out + o] = src[kk];
+    }
+#endif
 }
 
 template <class T>
