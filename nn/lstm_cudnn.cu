@@ -40,8 +40,8 @@ struct Piece {
 }  // namespace
 
 std::shared_ptr<CudnnLstm> make_cudnn_lstm(const Context& ctx, const std::vector<LstmLayerView<float>>& layers,
-                                           int hidden, std::int64_t max_rows, std::int64_t max_batch) {
-  return std::make_shared<CudnnLstm>(ctx, layers, hidden, max_rows, max_batch);
+                                           int hidden, std::int64_t max_rows, std::int64_t max_batch, int max_steps) {
+  return std::make_shared<CudnnLstm>(ctx, layers, hidden, max_rows, max_batch, max_steps);
 }
 
 struct CudnnLstm::Impl {
@@ -94,7 +94,7 @@ struct CudnnLstm::Impl {
 };
 
 CudnnLstm::CudnnLstm(const Context& ctx, const std::vector<LstmLayerView<float>>& layers, int hidden,
-                     std::int64_t max_rows, std::int64_t max_batch)
+                     std::int64_t max_rows, std::int64_t max_batch, int max_steps)
     : impl_(std::make_unique<Impl>()) {
   Impl& m = *impl_;
   METTA_CHECK(ctx.device == kernels::Device::CUDA, "the cuDNN LSTM needs a CUDA context");
@@ -166,10 +166,10 @@ CudnnLstm::CudnnLstm(const Context& ctx, const std::vector<LstmLayerView<float>>
   // Workspaces for the largest shapes: training over max_rows, and inference over max_batch.
   m.seq_lengths = kernels::DeviceBuffer<std::int32_t>(kernels::Device::CUDA, static_cast<std::size_t>(max_batch));
   std::size_t work = 0, res = 0;
-  for (auto [steps, batch] : {std::pair<std::int64_t, std::int64_t>{1, max_batch},
-                              {std::max<std::int64_t>(1, max_rows / std::max<std::int64_t>(1, max_batch)), max_batch},
-                              {max_rows, 1}}) {
-    if (steps * batch > max_rows) continue;
+  // Every step count a call may use, each with the largest batch that fits (the sizes grow with it).
+  for (std::int64_t steps = 1; steps <= max_steps; ++steps) {
+    const std::int64_t batch = std::min(max_batch, max_rows / steps);
+    if (batch < 1) break;
     std::vector<int> lengths(static_cast<std::size_t>(batch), static_cast<int>(steps));
     METTA_CUDNN_CHECK(cudnnSetRNNDataDescriptor(m.x_desc, CUDNN_DATA_FLOAT, CUDNN_RNN_DATA_LAYOUT_SEQ_MAJOR_PACKED,
                                                 static_cast<int>(steps), static_cast<int>(batch), m.in, lengths.data(),

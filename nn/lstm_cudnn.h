@@ -26,9 +26,10 @@ inline constexpr bool kCudnnLstmBuilt = false;
 
 class CudnnLstm {
  public:
-  // max_rows: the largest steps * batch of any call; max_batch: the largest batch.
+  // max_rows: the largest steps * batch of any call; max_batch: the largest batch; max_steps: the
+  // largest steps. The workspaces are sized for all of them at construction.
   CudnnLstm(const Context& ctx, const std::vector<LstmLayerView<float>>& layers, int hidden, std::int64_t max_rows,
-            std::int64_t max_batch);
+            std::int64_t max_batch, int max_steps);
   ~CudnnLstm();
   CudnnLstm(const CudnnLstm&) = delete;
   CudnnLstm& operator=(const CudnnLstm&) = delete;
@@ -47,6 +48,6 @@ class CudnnLstm {
 
 // The factory (its deleter lives with the cuDNN code, so users need not link it without cuDNN).
 std::shared_ptr<CudnnLstm> make_cudnn_lstm(const Context& ctx, const std::vector<LstmLayerView<float>>& layers,
-                                           int hidden, std::int64_t max_rows, std::int64_t max_batch);
+                                           int hidden, std::int64_t max_rows, std::int64_t max_batch, int max_steps);
 
 }  // namespace metta::nn

@@ -206,7 +206,7 @@ Policy<T>::Policy(const kernels::Context& ctx, const PolicyArch& arch, const Act
   if (want_cudnn) {
     if constexpr (std::is_same_v<T, float> && kCudnnLstmBuilt) {
 #ifdef METTA_WITH_CUDNN
-      cudnn_lstm_ = make_cudnn_lstm(ctx, lstm_, H, max_rows, max_rows);
+      cudnn_lstm_ = make_cudnn_lstm(ctx, lstm_, H, max_rows, max_rows, max_steps);
 #endif
     } else if (lstm == LstmBackend::kCudnn) {
       METTA_FAIL("the cuDNN LSTM needs float weights and a build with cuDNN (METTA_WITH_CUDNN)");
