@@ -5,8 +5,8 @@
 // run_dir, and checkpoints in run_dir/checkpoints, and resumes from them when present. Evaluates the
 // training task every trainer.evaluate_interval epochs and at the end (replays when asked).
 #include <chrono>
-#include <csignal>
 #include <cmath>
+#include <csignal>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -110,13 +110,13 @@ int run_train(const TrainOptions& o) {
               training.trainer().describe().c_str());
   if (training.kickstarter.enabled)
     std::printf("train: kickstarting from teacher %s\n", training.kickstarter.teacher_path.c_str());
-  if (!job.trainer.initial_policy.uri.empty())
-    std::printf("train: starting from %s (generation %lld)\n", job.trainer.initial_policy.uri.c_str(),
-                static_cast<long long>(training.trainer().generation()));
   if (job.trainer.resume && training.trainer().resume(ckpt_dir)) {
     training.agent_step = training.trainer().agent_step();
     std::printf("train: resumed from %s at epoch %lld, %lld agent steps\n", ckpt_dir.c_str(),
                 static_cast<long long>(training.epoch()), static_cast<long long>(training.agent_step));
+  } else if (!job.trainer.initial_policy.uri.empty()) {
+    std::printf("train: starting from %s (generation %lld)\n", job.trainer.initial_policy.uri.c_str(),
+                static_cast<long long>(training.trainer().generation()));
   }
   std::fflush(stdout);
   std::ofstream metrics(job.run_dir + "/metrics.jsonl", std::ios::app);
@@ -159,7 +159,8 @@ int run_train(const TrainOptions& o) {
     const double elapsed = std::chrono::duration<double>(now - start).count();
     const double sps = training.experience.batch_size / std::max(1e-9, std::chrono::duration<double>(now - last).count());
     last = now;
-    if (job.trainer.verbose) std::printf(
+    if (job.trainer.verbose)
+      std::printf(
         "epoch %4lld | steps %9lld | %7.0f sps | episodes %5.0f reward %.3f | loss %.4f pg %.4f v %.4f ent %.3f "
         "kl %.4f clip %.3f ev %.3f | %.0fs\n",
         static_cast<long long>(st.epoch), static_cast<long long>(training.agent_step), sps, st.episodes,
