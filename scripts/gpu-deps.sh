@@ -6,7 +6,8 @@
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 pkgs=(libyaml-cpp-dev libyaml-cpp0.7 libgtest-dev libbenchmark-dev libbenchmark1debian libcli11-dev
-      nlohmann-json3-dev libopenblas-dev libopenblas-pthread-dev libopenblas0-pthread libgfortran5 libquadmath0)
+      nlohmann-json3-dev libopenblas-dev libopenblas-pthread-dev libopenblas0-pthread libgfortran5 libquadmath0
+      zlib1g-dev zlib1g)
 mkdir -p .gpu-deps
 cd .gpu-deps
 rm -f ./*.deb
