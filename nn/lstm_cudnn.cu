@@ -52,7 +52,7 @@ struct CudnnLstm::Impl {
   cudnnTensorDescriptor_t h_desc = nullptr;
   kernels::DeviceBuffer<std::uint8_t> dropout_states, workspace, reserve;
   kernels::DeviceBuffer<float> weights, dweights;  // only when not in place
-  kernels::DeviceBuffer<float> h_tmp, c_tmp;       // final state when it would overwrite the initial one
+  kernels::DeviceBuffer<float> h_tmp, c_tmp;       // the initial state when the final one overwrites it
   kernels::DeviceBuffer<std::int32_t> seq_lengths;
   std::vector<LstmLayerView<float>> layers;
   std::vector<Piece> pieces;
@@ -83,13 +83,22 @@ struct CudnnLstm::Impl {
       fill_int<<<blocks_for(b), 256, 0, static_cast<cudaStream_t>(ctx.stream)>>>(seq_lengths.data(), b, s);
       METTA_CUDA_CHECK(cudaGetLastError());
     }
-    // Workspaces are sized for the largest shapes at construction; a larger need is an error, not an
-    // allocation in the hot loop.
+    // cuDNN's temporary sizes are not monotonic in the shape, so ask for this shape and mode; the
+    // buffers sized at construction usually suffice, and grow (once per new maximum) when they do not.
     std::size_t work = 0, res = 0;
     METTA_CUDNN_CHECK(cudnnGetRNNTempSpaceSizes(handle, rnn, mode, x_desc, &work, &res));
-    METTA_CHECK(work <= workspace.size() && res <= reserve.size(),
-                "cuDNN LSTM: steps " << s << " x batch " << b << " needs " << work << " + " << res
-                                     << " bytes of workspace, sized for " << workspace.size() << " + " << reserve.size());
+    if (work > workspace.size()) workspace = kernels::DeviceBuffer<std::uint8_t>(kernels::Device::CUDA, work);
+    if (mode == CUDNN_FWD_MODE_TRAINING && res > reserve.size())
+      reserve = kernels::DeviceBuffer<std::uint8_t>(kernels::Device::CUDA, res);
+  }
+
+  ~Impl() {  // also runs when the constructor throws half-way
+    if (h_desc) cudnnDestroyTensorDescriptor(h_desc);
+    if (y_desc) cudnnDestroyRNNDataDescriptor(y_desc);
+    if (x_desc) cudnnDestroyRNNDataDescriptor(x_desc);
+    if (dropout) cudnnDestroyDropoutDescriptor(dropout);
+    if (rnn) cudnnDestroyRNNDescriptor(rnn);
+    if (handle) cudnnDestroy(handle);
   }
 };
 
@@ -124,9 +133,16 @@ CudnnLstm::CudnnLstm(const Context& ctx, const std::vector<LstmLayerView<float>>
   // Is cuDNN's layout ours? Ask where each tensor goes with our first weight as the base.
   float* base = const_cast<float*>(layers[0].w_ih);
   float* gbase = layers[0].dw_ih;
-  cudnnTensorDescriptor_t mdesc, bdesc;
-  METTA_CUDNN_CHECK(cudnnCreateTensorDescriptor(&mdesc));
-  METTA_CUDNN_CHECK(cudnnCreateTensorDescriptor(&bdesc));
+  struct TensorDescs {  // destroyed on every way out of this block
+    cudnnTensorDescriptor_t m = nullptr, b = nullptr;
+    ~TensorDescs() {
+      if (m) cudnnDestroyTensorDescriptor(m);
+      if (b) cudnnDestroyTensorDescriptor(b);
+    }
+  } descs;
+  METTA_CUDNN_CHECK(cudnnCreateTensorDescriptor(&descs.m));
+  METTA_CUDNN_CHECK(cudnnCreateTensorDescriptor(&descs.b));
+  cudnnTensorDescriptor_t mdesc = descs.m, bdesc = descs.b;
   bool same = true;
   std::int64_t total = 0;
   for (int l = 0; l < m.num_layers; ++l) {
@@ -150,8 +166,6 @@ CudnnLstm::CudnnLstm(const Context& ctx, const std::vector<LstmLayerView<float>>
       total += mcount + hidden;
     }
   }
-  cudnnDestroyTensorDescriptor(mdesc);
-  cudnnDestroyTensorDescriptor(bdesc);
   m.in_place = same && static_cast<std::size_t>(total) * sizeof(float) == m.weight_bytes;
   if (m.in_place) {
     m.weight_base = base;
@@ -174,10 +188,12 @@ CudnnLstm::CudnnLstm(const Context& ctx, const std::vector<LstmLayerView<float>>
     METTA_CUDNN_CHECK(cudnnSetRNNDataDescriptor(m.x_desc, CUDNN_DATA_FLOAT, CUDNN_RNN_DATA_LAYOUT_SEQ_MAJOR_PACKED,
                                                 static_cast<int>(steps), static_cast<int>(batch), m.in, lengths.data(),
                                                 nullptr));
-    std::size_t w = 0, r = 0;
-    METTA_CUDNN_CHECK(cudnnGetRNNTempSpaceSizes(m.handle, m.rnn, CUDNN_FWD_MODE_TRAINING, m.x_desc, &w, &r));
-    work = std::max(work, w);
-    res = std::max(res, r);
+    for (cudnnForwardMode_t mode : {CUDNN_FWD_MODE_TRAINING, CUDNN_FWD_MODE_INFERENCE}) {
+      std::size_t w = 0, r = 0;
+      METTA_CUDNN_CHECK(cudnnGetRNNTempSpaceSizes(m.handle, m.rnn, mode, m.x_desc, &w, &r));
+      work = std::max(work, w);
+      if (mode == CUDNN_FWD_MODE_TRAINING) res = std::max(res, r);
+    }
   }
   m.workspace = kernels::DeviceBuffer<std::uint8_t>(kernels::Device::CUDA, std::max<std::size_t>(work, 1));
   m.h_tmp = kernels::DeviceBuffer<float>(kernels::Device::CUDA, static_cast<std::size_t>(m.num_layers * max_batch * hidden));
@@ -185,16 +201,7 @@ CudnnLstm::CudnnLstm(const Context& ctx, const std::vector<LstmLayerView<float>>
   m.reserve = kernels::DeviceBuffer<std::uint8_t>(kernels::Device::CUDA, std::max<std::size_t>(res, 1));
 }
 
-CudnnLstm::~CudnnLstm() {
-  if (!impl_) return;
-  Impl& m = *impl_;
-  cudnnDestroyTensorDescriptor(m.h_desc);
-  cudnnDestroyRNNDataDescriptor(m.y_desc);
-  cudnnDestroyRNNDataDescriptor(m.x_desc);
-  cudnnDestroyDropoutDescriptor(m.dropout);
-  cudnnDestroyRNNDescriptor(m.rnn);
-  cudnnDestroy(m.handle);
-}
+CudnnLstm::~CudnnLstm() = default;
 
 bool CudnnLstm::in_place() const { return impl_->in_place; }
 
@@ -211,17 +218,21 @@ void CudnnLstm::forward(const Context& ctx, const float* x, int steps, std::int6
     for (const Piece& p : m.pieces)
       METTA_CUDA_CHECK(cudaMemcpyAsync(p.cudnn, p.ours, p.count * sizeof(float), cudaMemcpyDeviceToDevice, stream));
   // The rollout passes the same buffer as initial and final state; cuDNN does not promise that in-place
-  // works, so the final state goes through a scratch buffer then.
-  const bool h_alias = h_out && h_out == h0, c_alias = c_out && c_out == c0;
-  float* hy = h_alias ? m.h_tmp.data() : h_out;
-  float* cy = c_alias ? m.c_tmp.data() : c_out;
+  // works, so the initial state is copied to scratch first (where it also stays unchanged for a
+  // backward, which must see the forward's hx and cx).
+  const std::size_t state_bytes = static_cast<std::size_t>(m.num_layers * batch * m.hidden) * sizeof(float);
+  if (h0 && h_out == h0) {
+    METTA_CUDA_CHECK(cudaMemcpyAsync(m.h_tmp.data(), h0, state_bytes, cudaMemcpyDeviceToDevice, stream));
+    h0 = m.h_tmp.data();
+  }
+  if (c0 && c_out == c0) {
+    METTA_CUDA_CHECK(cudaMemcpyAsync(m.c_tmp.data(), c0, state_bytes, cudaMemcpyDeviceToDevice, stream));
+    c0 = m.c_tmp.data();
+  }
   METTA_CUDNN_CHECK(cudnnRNNForward(m.handle, m.rnn, mode, m.seq_lengths.data(), m.x_desc, x, m.y_desc, y, m.h_desc,
-                                    h0, hy, m.h_desc, c0, cy, m.weight_bytes, m.weight_base, m.workspace.size(),
+                                    h0, h_out, m.h_desc, c0, c_out, m.weight_bytes, m.weight_base, m.workspace.size(),
                                     m.workspace.data(), training ? m.reserve.size() : 0,
                                     training ? m.reserve.data() : nullptr));
-  const std::size_t state_bytes = static_cast<std::size_t>(m.num_layers * batch * m.hidden) * sizeof(float);
-  if (h_alias) METTA_CUDA_CHECK(cudaMemcpyAsync(h_out, hy, state_bytes, cudaMemcpyDeviceToDevice, stream));
-  if (c_alias) METTA_CUDA_CHECK(cudaMemcpyAsync(c_out, cy, state_bytes, cudaMemcpyDeviceToDevice, stream));
   m.training = training;
   m.x = x;
   m.y = y;
