@@ -196,3 +196,15 @@ TEST(Trainer, LoggedL2TermsAndGradientMomentsMatchAHostRecomputation) {
   for (std::size_t i = 0; i < n; ++i) w_init[i] = 0.9 * w_init[i] + 0.1 * p.params()[i];
   check(t.run_epoch());
 }
+
+TEST(Trainer, NonFiniteLossesStopTrainingLoudly) {
+  train::Trainer t(small_settings(), engine::embedded_env_config("hearts_room"));
+  nn::Policy<float>& p = t.policy();
+  p.params()[p.table().at("value.weight").offset] = std::nanf("");  // the CPU backend: host memory
+  try {
+    t.run_epoch();
+    ADD_FAILURE() << "no error";
+  } catch (const metta::Error& e) {
+    EXPECT_NE(std::string(e.what()).find("training diverged at epoch 1: losses/"), std::string::npos) << e.what();
+  }
+}
