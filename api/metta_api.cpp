@@ -71,9 +71,13 @@ void KickstartConfig::validate() const {
   in_range("trainer.kickstart.value_loss_coef", value_loss_coef, 0, 1e9);
   in_range("trainer.kickstart.anneal_ratio", anneal_ratio, 0, 1);
   in_range("trainer.kickstart.kickstart_steps", kickstart_steps, 0, 1e18);
-  if (!additional_teachers.empty())
-    engine::config_fail("trainer.kickstart.additional_teachers", "a list of " + std::to_string(additional_teachers.size()),
-                        "null or an empty list (one teacher, trainer.kickstart.teacher_uri, is supported)");
+  for (std::size_t i = 0; i < additional_teachers.size(); ++i) {
+    const TeacherConfig& t = additional_teachers[i];
+    const std::string at = "trainer.kickstart.additional_teachers[" + std::to_string(i) + "]";
+    if (t.teacher_uri.empty()) engine::config_fail(at + ".teacher_uri", "''", "a model file or checkpoint folder");
+    in_range(at + ".action_loss_coef", t.action_loss_coef, 0, 1e9);
+    in_range(at + ".value_loss_coef", t.value_loss_coef, 0, 1e9);
+  }
 }
 
 void LrSchedulerConfig::validate() const {
@@ -238,14 +242,19 @@ TrainingComponents TrainingComponents::create(Environment& vecenv, Agent& policy
   }
   kernels::upload_bytes(p.context(), p.params(), policy.weights().data(), policy.weights().size() * sizeof(float));
   t.trainer_->capture_l2_init();
-  if (!c.kickstart.teacher_uri.empty()) {
-    // Kickstarter (trainer.md §13): a teacher of any preset, loaded from its file.
-    const std::string path = PolicyStore::resolve_uri(c.kickstart.teacher_uri, "latest");
+  // Kickstarter (trainer.md §13): teachers of any preset, loaded from their files, teacher_uri first.
+  std::vector<TeacherConfig> teachers;
+  if (!c.kickstart.teacher_uri.empty())
+    teachers.push_back({c.kickstart.teacher_uri, c.kickstart.action_loss_coef, c.kickstart.value_loss_coef});
+  teachers.insert(teachers.end(), c.kickstart.additional_teachers.begin(), c.kickstart.additional_teachers.end());
+  for (const TeacherConfig& tc : teachers) {
+    const std::string path = PolicyStore::resolve_uri(tc.teacher_uri, "latest");
     Agent teacher(vecenv, AgentConfig{PolicyStore::read_metadata(path).agent}, c.device, c.seed);
     load_into(path, teacher);
-    t.trainer_->set_teacher(teacher.preset(), teacher.weights());
+    t.trainer_->add_teacher(teacher.preset(), teacher.weights(), static_cast<float>(tc.action_loss_coef),
+                            static_cast<float>(tc.value_loss_coef));
     t.kickstarter.enabled = true;
-    t.kickstarter.teacher_path = path;
+    t.kickstarter.teacher_paths.push_back(path);
   }
   t.agent_ = &policy;
   t.store_ = policy_store;

@@ -47,13 +47,18 @@ struct PrioritizedExperienceReplayConfig {
   void validate() const;
 };
 
+struct TeacherConfig {
+  std::string teacher_uri;  // a model file or checkpoint folder (file:// accepted)
+  double action_loss_coef = 1.0, value_loss_coef = 1.0;
+};
+
 struct KickstartConfig {
   // A model file (or a checkpoint folder: its newest valid model) to distil from; "" = no teacher.
   // Accepted forms: a path or file://path.
   std::string teacher_uri;
   double action_loss_coef = 1.0, value_loss_coef = 1.0, anneal_ratio = 0.65, kickstart_steps = 1e9;
-  // The reference's additional_teachers list: one teacher is supported, so it must be empty.
-  std::vector<std::string> additional_teachers;
+  // More teachers after teacher_uri, each with its own coefficients (trainer.md §13).
+  std::vector<TeacherConfig> additional_teachers;
   void validate() const;
 };
 
@@ -203,8 +208,8 @@ class TrainingComponents {
     train::EpochStats last;  // statistics of the last finished train phase
   } losses;
   struct Kickstarter {
-    bool enabled = false;      // trainer.kickstart.teacher_uri was set
-    std::string teacher_path;  // the teacher's model file
+    bool enabled = false;                    // a teacher was configured
+    std::vector<std::string> teacher_paths;  // their model files, in order
   } kickstarter;
   struct Timer {
     double rollout_seconds = 0, train_seconds = 0;

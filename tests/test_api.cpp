@@ -137,7 +137,7 @@ TEST(Api, InitialPolicyAndKickstartTeacherComeFromCheckpoints) {
   Agent student(env, AgentConfig{"fast"}, "cpu", 3);
   TrainingComponents c = TrainingComponents::create(env, student, ks, nullptr);
   EXPECT_TRUE(c.kickstarter.enabled);
-  EXPECT_EQ(c.kickstarter.teacher_path, saved.path);
+  EXPECT_EQ(c.kickstarter.teacher_paths, std::vector<std::string>{saved.path});
   train_epochs(c, ks, 1);
   EXPECT_GT(c.losses.last.ks_action_loss, 0.0f);
   EXPECT_GT(c.losses.last.ks_value_loss, 0.0f);

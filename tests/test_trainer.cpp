@@ -101,6 +101,31 @@ TEST(Trainer, KickstarterDistilsFromATeacherAndAnnealsOff) {
   EXPECT_THROW(t.set_teacher("small", std::vector<float>(10)), metta::Error);
 }
 
+TEST(Trainer, SeveralTeachersRescaleTheRunningActionTermAsTheReference) {
+  train::TrainSettings other = small_settings();
+  other.seed = 99;
+  train::Trainer source(other, engine::embedded_env_config("hearts_room"));
+  const float* w = source.policy().params();
+  const std::vector<float> weights(w, w + source.policy().num_params());
+  // lr 0: the student never changes, so every run sees the same minibatches and cross-entropies
+  train::TrainSettings s = small_settings();
+  s.adam.lr = 0.0f;
+  train::Trainer one(s, engine::embedded_env_config("hearts_room"));
+  one.add_teacher("small", weights, 1.0f, 1.0f);
+  const train::EpochStats a = one.run_epoch();
+  train::Trainer two(s, engine::embedded_env_config("hearts_room"));
+  two.add_teacher("small", weights, 0.5f, 1.0f);
+  two.add_teacher("small", weights, 2.0f, 1.0f);
+  EXPECT_EQ(two.num_teachers(), 2u);
+  const train::EpochStats b = two.run_epoch();
+  // ks_action = ((0 + CE) * 0.5 + CE) * 2 = 3 CE; ks_value = V + V
+  EXPECT_NEAR(b.ks_action_loss, 3.0f * a.ks_action_loss, 1e-4f * a.ks_action_loss);
+  EXPECT_NEAR(b.ks_value_loss, 2.0f * a.ks_value_loss, 1e-4f * a.ks_value_loss);
+  EXPECT_GT(a.ks_action_loss, 0.0f);
+  two.set_teacher("small", weights);  // replaces them all
+  EXPECT_EQ(two.num_teachers(), 1u);
+}
+
 TEST(Trainer, ResumeContinuesBitIdentically) {
   const std::string dir = (std::filesystem::temp_directory_path() / ("metta_resume_" + std::to_string(::getpid()))).string();
   std::filesystem::remove_all(dir);

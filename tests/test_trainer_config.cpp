@@ -97,8 +97,12 @@ TEST(TrainerConfigValidation, EveryRuleNamesTheFieldAndTheValue) {
       {[](TrainerConfig& c) { c.kickstart.value_loss_coef = -1; }, "trainer.kickstart.value_loss_coef: got -1"},
       {[](TrainerConfig& c) { c.kickstart.anneal_ratio = 1.5; }, "trainer.kickstart.anneal_ratio: got 1.5"},
       {[](TrainerConfig& c) { c.kickstart.kickstart_steps = -1; }, "trainer.kickstart.kickstart_steps: got -1"},
-      {[](TrainerConfig& c) { c.kickstart.additional_teachers = {"a.safetensors"}; },
-       "trainer.kickstart.additional_teachers: got a list of 1"},
+      {[](TrainerConfig& c) { c.kickstart.additional_teachers = {TeacherConfig{"", 1, 1}}; },
+       "trainer.kickstart.additional_teachers[0].teacher_uri: got ''"},
+      {[](TrainerConfig& c) { c.kickstart.additional_teachers = {TeacherConfig{"t.safetensors", -1, 1}}; },
+       "trainer.kickstart.additional_teachers[0].action_loss_coef: got -1"},
+      {[](TrainerConfig& c) { c.kickstart.additional_teachers = {TeacherConfig{"t.safetensors", 1, -2}}; },
+       "trainer.kickstart.additional_teachers[0].value_loss_coef: got -2"},
   };
   for (const Rule& rule : rules) {
     TrainerConfig c = create_default_trainer_config(1, 10000, 1024, 256);
@@ -245,8 +249,19 @@ TEST(ConfigGroups, NullValuesAreDerivedAndRecorded) {
   EXPECT_TRUE(ks.trainer.kickstart.additional_teachers.empty());
   EXPECT_EQ(ks.trainer.simulation.replay_dir, "/tmp/replays");
   EXPECT_DOUBLE_EQ(ks.trainer.ppo.l2_init_loss_coef, 0.5);
-  const std::string err = config_error([] { config::load_train_job("", {"trainer.kickstart.additional_teachers=[a]"}); });
-  EXPECT_NE(err.find("trainer.kickstart.additional_teachers: got a list of 1"), std::string::npos) << err;
+  const config::TrainJob many = config::load_train_job(
+      "", {"trainer.kickstart.additional_teachers=[{teacher_uri: /a}, {teacher_uri: /b, action_loss_coef: 0.5}]"});
+  ASSERT_EQ(many.trainer.kickstart.additional_teachers.size(), 2u);
+  EXPECT_EQ(many.trainer.kickstart.additional_teachers[1].teacher_uri, "/b");
+  EXPECT_DOUBLE_EQ(many.trainer.kickstart.additional_teachers[1].action_loss_coef, 0.5);
+  EXPECT_DOUBLE_EQ(many.trainer.kickstart.additional_teachers[1].value_loss_coef, 1.0);
+  std::string err = config_error([] { config::load_train_job("", {"trainer.kickstart.additional_teachers=[a]"}); });
+  EXPECT_NE(err.find("trainer.kickstart.additional_teachers[0]: got 'a', expected a mapping"), std::string::npos) << err;
+  err = config_error(
+      [] { config::load_train_job("", {"trainer.kickstart.additional_teachers=[{teacher_uri: /a, action_coef: 1}]"}); });
+  EXPECT_NE(err.find("command line: trainer.kickstart.additional_teachers[0].action_coef: got an unknown key"),
+            std::string::npos)
+      << err;
 }
 
 #include <random>

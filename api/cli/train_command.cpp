@@ -108,8 +108,8 @@ int run_train(const TrainOptions& o) {
   api::TrainingComponents training = api::TrainingComponents::create(env, agent, job.trainer, &store);
   std::printf("train: run %s (%s), env %s, %s\n", job.run.c_str(), job.run_dir.c_str(), job.env.c_str(),
               training.trainer().describe().c_str());
-  if (training.kickstarter.enabled)
-    std::printf("train: kickstarting from teacher %s\n", training.kickstarter.teacher_path.c_str());
+  for (const std::string& teacher : training.kickstarter.teacher_paths)
+    std::printf("train: kickstarting from teacher %s\n", teacher.c_str());
   if (job.trainer.resume && training.trainer().resume(ckpt_dir)) {
     training.agent_step = training.trainer().agent_step();
     std::printf("train: resumed from %s at epoch %lld, %lld agent steps\n", ckpt_dir.c_str(),

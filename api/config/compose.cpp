@@ -171,6 +171,10 @@ std::string ComposedConfig::source_of(const std::string& dotted, const std::stri
   std::string p = dotted;
   while (!p.empty()) {
     if (auto it = sources.find(p); it != sources.end()) return it->second;
+    if (p.back() == ']' && p.rfind('[') != std::string::npos) {  // a list item: where its list came from
+      p = p.substr(0, p.rfind('['));
+      continue;
+    }
     const auto dot = p.rfind('.');
     if (dot == std::string::npos) break;
     p = p.substr(0, dot);

@@ -63,18 +63,30 @@ class Reader {
     }
     get(key, out);
   }
-  // A list of strings, or null for an empty one.
-  void get_list_or_null(const std::string& key, std::vector<std::string>& out) {
+  // A list of {teacher_uri, action_loss_coef, value_loss_coef} mappings, or null for an empty one.
+  void get_teachers(const std::string& key, std::vector<api::TeacherConfig>& out) {
     used_.push_back(key);
     const YAML::Node v = node_[key];
     if (!v.IsDefined()) missing(key);
     out.clear();
     if (v.IsNull()) return;
-    if (!v.IsSequence()) fail(v, key, "null or a list");
-    for (const YAML::Node& e : v) {
-      if (!e.IsScalar()) fail(e, key, "a list of strings");
-      out.push_back(e.Scalar());
+    if (!v.IsSequence()) fail(v, key, "null or a list of {teacher_uri, action_loss_coef, value_loss_coef}");
+    for (std::size_t i = 0; i < v.size(); ++i) {
+      const std::string item = key + "[" + std::to_string(i) + "]";
+      if (!v[i].IsMap()) fail(v[i], item, "a mapping with teacher_uri (and optionally the two coefficients)");
+      Reader r(v[i], join(item), composed_, fallback_);
+      api::TeacherConfig t;
+      r.get("teacher_uri", t.teacher_uri);
+      r.get_optional("action_loss_coef", t.action_loss_coef);
+      r.get_optional("value_loss_coef", t.value_loss_coef);
+      r.finish();
+      out.push_back(t);
     }
+  }
+  template <class T>
+  void get_optional(const std::string& key, T& out) {
+    if (node_[key].IsDefined()) get(key, out);
+    else used_.push_back(key);
   }
   Reader sub(const std::string& key) {
     used_.push_back(key);
@@ -238,7 +250,7 @@ TrainJob load_train_job(const std::string& config_path, const std::vector<std::s
   ks.get("value_loss_coef", t.kickstart.value_loss_coef);
   ks.get("anneal_ratio", t.kickstart.anneal_ratio);
   ks.get("kickstart_steps", t.kickstart.kickstart_steps);
-  ks.get_list_or_null("additional_teachers", t.kickstart.additional_teachers);
+  ks.get_teachers("additional_teachers", t.kickstart.additional_teachers);
   ks.finish();
   tr.finish();
   r.finish();

@@ -141,17 +141,27 @@ void Trainer::capture_l2_init() {
 }
 
 void Trainer::set_teacher(const std::string& agent, const std::vector<float>& weights) {
+  teachers_.clear();
+  add_teacher(agent, weights, settings_.kickstart.action_loss_coef, settings_.kickstart.value_loss_coef);
+}
+
+void Trainer::add_teacher(const std::string& agent, const std::vector<float>& weights, float action_loss_coef,
+                          float value_loss_coef) {
   const nn::PolicyArch arch = nn::PolicyArch::by_name(agent, static_cast<int>(feature_norms(*env_).size()));
-  teacher_ = std::make_unique<nn::Policy<float>>(ctx_, arch, policy_->action_space(), feature_norms(*env_),
-                                                 settings_.seed, mb_segments_ * settings_.bptt_horizon,
-                                                 settings_.bptt_horizon);
-  METTA_CHECK(static_cast<std::int64_t>(weights.size()) == teacher_->num_params(),
-              "teacher weights: got " << weights.size() << ", expected " << teacher_->num_params() << " for '"
+  auto teacher = std::make_unique<nn::Policy<float>>(ctx_, arch, policy_->action_space(), feature_norms(*env_),
+                                                     settings_.seed, mb_segments_ * settings_.bptt_horizon,
+                                                     settings_.bptt_horizon);
+  METTA_CHECK(static_cast<std::int64_t>(weights.size()) == teacher->num_params(),
+              "teacher weights: got " << weights.size() << ", expected " << teacher->num_params() << " for '"
                                       << agent << "'");
-  kernels::upload_bytes(ctx_, teacher_->params(), weights.data(), weights.size() * sizeof(float));
-  const std::int64_t rows = mb_segments_ * settings_.bptt_horizon;
-  kickstart_ = kernels::KickstarterLoss(ctx_, rows);
-  b_->ks_dlogits = DeviceBuffer<float>(ctx_.device, static_cast<std::size_t>(rows * policy_->action_space().num_logits()));
+  kernels::upload_bytes(ctx_, teacher->params(), weights.data(), weights.size() * sizeof(float));
+  teachers_.push_back({std::move(teacher), action_loss_coef, value_loss_coef});
+  if (b_->ks_dlogits.size() == 0) {
+    const std::int64_t rows = mb_segments_ * settings_.bptt_horizon;
+    kickstart_ = kernels::KickstarterLoss(ctx_, rows);
+    b_->ks_dlogits =
+        DeviceBuffer<float>(ctx_.device, static_cast<std::size_t>(rows * policy_->action_space().num_logits()));
+  }
 }
 
 std::string Trainer::describe() const {
@@ -251,16 +261,23 @@ const float* Trainer::train_minibatch(const Minibatch& mb) {
            kernels::PpoLossInputs{policy_->logp(), policy_->entropy(), policy_->value(), b_->mb_old_logp.data(),
                                   b_->mb_old_values.data(), b_->mb_returns.data(), b_->mb_adv.data(), mb.weights, n, H},
            settings_.ppo, kernels::PpoLossGrads{b_->d_logp.data(), b_->d_entropy.data(), b_->d_value.data()});
-  const double ks_factor = teacher_ ? kernels::kickstart_factor(settings_.kickstart, agent_step_) : 0.0;
+  const double ks_factor = teachers_.empty() ? 0.0 : kernels::kickstart_factor(settings_.kickstart, agent_step_);
   const float* extra_dlogits = nullptr;
   if (ks_factor > 0.0) {
-    teacher_->forward(b_->mb_obs.data(), mb.segments, H, b_->mb_actions.data(), nullptr, nullptr, nullptr, nullptr);
     b_->ks_dlogits.fill_bytes_with(ctx_, 0);
-    kickstart_.run(ctx_, policy_->logits(), teacher_->logits(), policy_->action_space().num_logits(), policy_->value(),
-                   teacher_->value(), static_cast<float>(settings_.kickstart.action_loss_coef * ks_factor),
-                   static_cast<float>(settings_.kickstart.value_loss_coef * ks_factor), b_->ks_dlogits.data(),
-                   b_->d_value.data());
-    kernels::accumulate(ctx_, b_->stats.data() + kernels::kPpoStatCount + 1, kickstart_.stats(), 2);
+    // Teacher j's action term is scaled by the product of its and the later teachers' coefficients (the
+    // reference rescales the running sum after each teacher); value terms are scaled by their own.
+    for (std::size_t j = 0; j < teachers_.size(); ++j) {
+      double action_scale = 1.0;
+      for (std::size_t i = j; i < teachers_.size(); ++i) action_scale *= teachers_[i].action_loss_coef * ks_factor;
+      nn::Policy<float>& teacher = *teachers_[j].policy;
+      teacher.forward(b_->mb_obs.data(), mb.segments, H, b_->mb_actions.data(), nullptr, nullptr, nullptr, nullptr);
+      kickstart_.run(ctx_, policy_->logits(), teacher.logits(), policy_->action_space().num_logits(), policy_->value(),
+                     teacher.value(), static_cast<float>(action_scale),
+                     static_cast<float>(teachers_[j].value_loss_coef * ks_factor), b_->ks_dlogits.data(),
+                     b_->d_value.data());
+      kernels::accumulate(ctx_, b_->stats.data() + kernels::kPpoStatCount + 1, kickstart_.stats(), 2);
+    }
     extra_dlogits = b_->ks_dlogits.data();
   }
   policy_->zero_grads();

@@ -10,6 +10,7 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "engine/batched_env.h"
 #include "kernels/advantage.h"
@@ -113,8 +114,15 @@ class Trainer {
   // The effective sizes as a one-line description (k, segments, batch, minibatch).
   std::string describe() const;
   // Distil from a teacher of preset `agent` with these weights (flat, in ParamTable order); it sees the
-  // same minibatches from a zero LSTM state (trainer.md §13).
+  // same minibatches from a zero LSTM state (trainer.md §13). set_teacher replaces all teachers with one
+  // using settings().kickstart's coefficients; add_teacher appends one with its own. With several, the
+  // reference's order is kept: each teacher's coefficients (times the annealing factor) rescale the
+  // action term summed so far, so teacher j's cross-entropy weighs the product of its and every later
+  // teacher's action coefficient; the value terms just add.
   void set_teacher(const std::string& agent, const std::vector<float>& weights);
+  void add_teacher(const std::string& agent, const std::vector<float>& weights, float action_loss_coef,
+                   float value_loss_coef);
+  std::size_t num_teachers() const { return teachers_.size(); }
   // Takes the current weights as W_init of the l2-init term (call after loading starting weights).
   void capture_l2_init();
   // Lineage written into every model file (trainer.md §14): generation = the initial policy's + 1.
@@ -141,7 +149,12 @@ class Trainer {
   TrainSettings settings_;
   kernels::Context ctx_;
   std::unique_ptr<engine::BatchedEnv> env_;
-  std::unique_ptr<nn::Policy<float>> policy_, teacher_;
+  std::unique_ptr<nn::Policy<float>> policy_;
+  struct Teacher {
+    std::unique_ptr<nn::Policy<float>> policy;
+    float action_loss_coef, value_loss_coef;
+  };
+  std::vector<Teacher> teachers_;
   kernels::KickstarterLoss kickstart_;
   std::int64_t agents_ = 0, k_ = 1, segments_ = 0, mb_segments_ = 0;
   std::int64_t agent_step_ = 0, epoch_ = 0, opt_step_ = 0;
