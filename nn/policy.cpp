@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdio>
 #include <cstdlib>
 #include <type_traits>
 
@@ -206,7 +207,24 @@ Policy<T>::Policy(const kernels::Context& ctx, const PolicyArch& arch, const Act
   if (want_cudnn) {
     if constexpr (std::is_same_v<T, float> && kCudnnLstmBuilt) {
 #ifdef METTA_WITH_CUDNN
-      cudnn_lstm_ = make_cudnn_lstm(ctx, lstm_, H, max_rows, max_rows, max_steps);
+      if (lstm == LstmBackend::kCudnn) {
+        cudnn_lstm_ = make_cudnn_lstm(ctx, lstm_, H, max_rows, max_rows, max_steps);
+      } else {
+        // kAuto: cuDNN only when it works here and agrees with our LSTM on a small case; otherwise say
+        // why on stderr and keep the native LSTM (a wrong fast path is worse than a slow right one).
+        try {
+          cudnn_lstm_ = make_cudnn_lstm(ctx, lstm_, H, max_rows, max_rows, max_steps);
+          const std::string why = cudnn_disagreement(ctx, fc_last);
+          if (!why.empty()) {
+            std::fprintf(stderr, "policy: not using the cuDNN LSTM: %s; using the native LSTM\n", why.c_str());
+            cudnn_lstm_.reset();
+          }
+        } catch (const metta::Error& e) {
+          std::fprintf(stderr, "policy: the cuDNN LSTM failed (%s); using the native LSTM\n", e.what());
+          cudnn_lstm_.reset();
+        }
+        zero_grads();
+      }
 #endif
     } else if (lstm == LstmBackend::kCudnn) {
       METTA_FAIL("the cuDNN LSTM needs float weights and a build with cuDNN (METTA_WITH_CUDNN)");
@@ -452,6 +470,68 @@ void Policy<T>::backward(const T* d_logp, const T* d_entropy, const T* d_value, 
                      dcols_.data(), dx);
   }
 }
+
+#ifdef METTA_WITH_CUDNN
+// Runs a few rows through both LSTMs (forward from a random state, and backward) and returns "" when
+// y, the final state, dx and the weight gradients agree within 1e-3 of their scale, else what differs.
+// Leaves the gradients dirty (the caller zeroes them).
+template <class T>
+std::string Policy<T>::cudnn_disagreement(const kernels::Context& ctx, int in) {
+  if constexpr (!std::is_same_v<T, float>) {
+    return "";
+  } else {
+    const int H = arch_.hidden, L = arch_.lstm_layers;
+    const int steps = std::min(max_steps_, 2);
+    const std::int64_t batch = std::max<std::int64_t>(1, std::min<std::int64_t>(3, max_rows_ / steps));
+    std::uint32_t state = 12345;
+    auto rnd = [&](std::size_t n) {
+      std::vector<float> v(n);
+      for (auto& x : v) {
+        state = state * 1664525u + 1013904223u;
+        x = static_cast<float>(state >> 8) / 16777216.0f - 0.5f;
+      }
+      return v;
+    };
+    const std::size_t xs = static_cast<std::size_t>(steps * batch * in), ys = static_cast<std::size_t>(steps * batch * H),
+                      ss = static_cast<std::size_t>(L * batch * H);
+    auto up = [&](const std::vector<float>& v) {
+      DeviceBuffer<float> b(ctx.device, v.size());
+      b.upload(ctx, v);
+      return b;
+    };
+    DeviceBuffer<float> x = up(rnd(xs)), h0 = up(rnd(ss)), c0 = up(rnd(ss)), dy = up(rnd(ys));
+    DeviceBuffer<float> y[2] = {DeviceBuffer<float>(ctx.device, ys), DeviceBuffer<float>(ctx.device, ys)};
+    DeviceBuffer<float> h[2] = {DeviceBuffer<float>(ctx.device, ss), DeviceBuffer<float>(ctx.device, ss)};
+    DeviceBuffer<float> c[2] = {DeviceBuffer<float>(ctx.device, ss), DeviceBuffer<float>(ctx.device, ss)};
+    DeviceBuffer<float> dx[2] = {DeviceBuffer<float>(ctx.device, xs), DeviceBuffer<float>(ctx.device, xs)};
+    std::vector<float> grads[2];
+    lstm_forward<float>(ctx, lstm_, H, x.data(), steps, batch, h0.data(), c0.data(), lstm_ws_, y[0].data(), h[0].data(),
+                        c[0].data());
+    cudnn_lstm_->forward(ctx, x.data(), steps, batch, h0.data(), c0.data(), y[1].data(), h[1].data(), c[1].data(), true);
+    zero_grads();
+    lstm_backward<float>(ctx, lstm_, H, x.data(), steps, batch, dy.data(), lstm_ws_, dx[0].data());
+    grads[0] = grads_.to_host(ctx);
+    zero_grads();
+    cudnn_lstm_->backward(ctx, dy.data(), dx[1].data());
+    grads[1] = grads_.to_host(ctx);
+    auto differs = [](const std::vector<float>& a, const std::vector<float>& b) {
+      float scale = 0, worst = 0;
+      for (float v : a) scale = std::max(scale, std::abs(v));
+      for (std::size_t i = 0; i < a.size(); ++i) worst = std::max(worst, std::abs(a[i] - b[i]));
+      return !(worst <= 1e-3f * std::max(scale, 1e-3f));  // NaN counts as a difference
+    };
+    const char* names[] = {"y", "final h", "final c", "dx", "weight gradients"};
+    const std::vector<float> pairs[5][2] = {{y[0].to_host(ctx), y[1].to_host(ctx)},
+                                            {h[0].to_host(ctx), h[1].to_host(ctx)},
+                                            {c[0].to_host(ctx), c[1].to_host(ctx)},
+                                            {dx[0].to_host(ctx), dx[1].to_host(ctx)},
+                                            {grads[0], grads[1]}};
+    for (int k = 0; k < 5; ++k)
+      if (differs(pairs[k][0], pairs[k][1])) return std::string(names[k]) + " differ from our LSTM's";
+    return "";
+  }
+}
+#endif
 
 template class Policy<float>;
 template class Policy<double>;

@@ -101,6 +101,9 @@ class Policy {
 
  private:
   void build_views();
+#ifdef METTA_WITH_CUDNN
+  std::string cudnn_disagreement(const kernels::Context& ctx, int in);  // "" when cuDNN agrees
+#endif
   T* grad_of(const std::string& name) { return grads_.data() + table_.at(name).offset; }
   const T* param_of(const std::string& name) const { return params_.data() + table_.at(name).offset; }
 
