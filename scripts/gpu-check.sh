@@ -48,7 +48,8 @@ METTA_LSTM=native "$dir/bin/bench_train" --benchmark_filter=Cuda 2>&1 | grep -E 
 
 echo "== metta train on CUDA (fast agent, 60 s) =="
 "$dir/bin/metta" train run=gpu-check data_dir="$(mktemp -d)" device=cuda agent=fast env=hearts_room num_envs=1024 \
-  trainer.batch_size=262144 trainer.minibatch_size=16384 trainer.total_timesteps=20000000 max_seconds=60 2>&1 | tail -n 8
+  trainer.batch_size=262144 trainer.minibatch_size=16384 trainer.total_timesteps=20000000 max_seconds=60 2>&1 |
+  grep -E "^policy:|^train:|^eval:|^epoch" | tail -n 12   # "policy: not using the cuDNN LSTM" means a fallback
 echo "== metta bench on CUDA =="
 "$dir/bin/metta" bench --seconds 5 2>&1 | tail -n 8
 
