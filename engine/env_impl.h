@@ -29,7 +29,19 @@ void launch_reset(const kernels::Context& ctx, const WorldView& w) {
 void launch_step(const kernels::Context& ctx, const WorldView& w) {
 #if defined(__CUDACC__)
   // GPU: one thread per env for the sequential action pass, then one thread per agent for observations.
-  parallel_for(ctx, w.num_envs, [=] METTA_HD(std::int64_t e) { step_env(w, e); }, 64);
+  // Resets (a whole map generation) get their own launch first, so a warp of stepping envs never waits
+  // for one lane's reset. An env reset here is marked 2 so the step launch skips it and clears the mark;
+  // per env this is exactly step_env's "reset instead of stepping".
+  parallel_for(ctx, w.num_envs, [=] METTA_HD(std::int64_t e) {
+    if (w.env_needs_reset[e]) {
+      reset_env(w, e);
+      w.env_needs_reset[e] = 2;
+    }
+  }, 64);
+  parallel_for(ctx, w.num_envs, [=] METTA_HD(std::int64_t e) {
+    if (w.env_needs_reset[e] == 2) w.env_needs_reset[e] = 0;
+    else step_env(w, e);
+  }, 64);
   observe_all(ctx, w);
 #else
   // CPU: observe an env's agents right after stepping it, while its state is still in cache.
