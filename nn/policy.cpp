@@ -171,15 +171,19 @@ Policy<T>::Policy(const kernels::Context& ctx, const PolicyArch& arch, const Act
   // ---- workspaces for max_rows rows
   const auto R = static_cast<std::size_t>(max_rows);
   const int A = actions.num_logits(), E = arch.embed_dim;
-  box_ = DeviceBuffer<T>(ctx.device, R * arch.obs_h * arch.obs_w * arch.features);
+  // The first convolution runs from the tokens on the CPU: its box and im2col buffers (the largest
+  // workspaces) are then allocated only if the dense path is switched on (dense_first_conv_buffers).
+  token_conv_ = ctx.device == kernels::Device::CPU && !convs_.empty();
   std::size_t max_cols = 1;
-  for (const ConvView<T>& cv : convs_) {
+  for (std::size_t i = 0; i < convs_.size(); ++i) {
+    const ConvView<T>& cv = convs_[i];
     const std::size_t pix = R * cv.out_h() * cv.out_w();
-    conv_cols_.emplace_back(ctx.device, pix * cv.in * cv.k * cv.k);
+    conv_cols_.emplace_back(ctx.device, i == 0 && token_conv_ ? 0 : pix * cv.in * cv.k * cv.k);
     conv_out_.emplace_back(ctx.device, pix * cv.out);
     dconv_.emplace_back(ctx.device, pix * cv.out);
-    max_cols = std::max(max_cols, pix * cv.in * cv.k * cv.k);
+    if (i > 0) max_cols = std::max(max_cols, pix * cv.in * cv.k * cv.k);  // dcols: only for dx, none for conv 0
   }
+  if (!token_conv_) dense_first_conv_buffers();
   dcols_ = DeviceBuffer<T>(ctx.device, max_cols);
   flat_ = DeviceBuffer<T>(ctx.device, R * flat_size_);
   dflat_ = DeviceBuffer<T>(ctx.device, R * flat_size_);
@@ -198,7 +202,6 @@ Policy<T>::Policy(const kernels::Context& ctx, const PolicyArch& arch, const Act
     const ConvSpec& c0 = arch.convs[0];
     first_wt_ = DeviceBuffer<T>(ctx.device, static_cast<std::size_t>(c0.out) * arch.features * c0.k * c0.k);
     first_dwt_ = DeviceBuffer<T>(ctx.device, first_wt_.size());
-    token_conv_ = ctx.device == kernels::Device::CPU;
   }
   const char* env_lstm = std::getenv("METTA_LSTM");
   const bool want_cudnn = ctx.device == kernels::Device::CUDA &&
@@ -247,6 +250,17 @@ Policy<T>::Policy(const kernels::Context& ctx, const PolicyArch& arch, const Act
   dcore_ = DeviceBuffer<T>(ctx.device, R * H);
   dcore_c_ = DeviceBuffer<T>(ctx.device, R * H);
   dcore_tm_ = DeviceBuffer<T>(ctx.device, R * H);
+}
+
+template <class T>
+void Policy<T>::dense_first_conv_buffers() {
+  if (box_.size() > 0) return;
+  const auto R = static_cast<std::size_t>(max_rows_);
+  box_ = DeviceBuffer<T>(ctx_.device, R * arch_.obs_h * arch_.obs_w * arch_.features);
+  if (!convs_.empty()) {
+    const ConvView<T>& cv = convs_[0];
+    conv_cols_[0] = DeviceBuffer<T>(ctx_.device, R * cv.out_h() * cv.out_w() * cv.in * cv.k * cv.k);
+  }
 }
 
 template <class T>
@@ -347,8 +361,10 @@ void Policy<T>::forward(const std::uint8_t* obs, std::int64_t segments, int step
     x = conv_out_[0].data();
     first = 1;
   } else {
+    dense_first_conv_buffers();
     tokens_to_box<T>(ctx_, obs, rows, arch_.tokens, arch_.obs_h, arch_.obs_w, arch_.features, inv_norm_.data(),
                      box_.data());
+    x = box_.data();
   }
   for (std::size_t i = first; i < convs_.size(); ++i) {
     conv_forward<T>(ctx_, convs_[i], x, rows, conv_cols_[i].data(), conv_out_[i].data());

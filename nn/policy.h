@@ -96,11 +96,13 @@ class Policy {
   bool uses_cudnn() const { return cudnn_lstm_ != nullptr; }
   // The first convolution straight from the tokens (the default on the CPU, where it skips the box,
   // im2col and most of the work) or dense over the scattered box (the default on CUDA).
+  // Switching to the dense path allocates its workspaces on the next forward.
   void set_token_conv(bool on) { token_conv_ = on && !convs_.empty(); }
   bool token_conv() const { return token_conv_; }
 
  private:
   void build_views();
+  void dense_first_conv_buffers();  // allocates the dense first convolution's workspaces once
 #ifdef METTA_WITH_CUDNN
   std::string cudnn_disagreement(const kernels::Context& ctx, int in);  // "" when cuDNN agrees
 #endif
