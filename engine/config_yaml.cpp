@@ -382,6 +382,12 @@ EnvConfig embedded_env_config(const std::string& name) {
 EnvConfig env_config_from(const std::string& name_or_path) {
   if (name_or_path == "simple" || name_or_path == "hearts_room") return embedded_env_config(name_or_path);
   if (name_or_path == "/env/mettagrid/simple") return embedded_env_config("simple");
+  if (!std::ifstream(name_or_path)) {
+    const std::string hint = closest_key(name_or_path, {"simple", "hearts_room", "/env/mettagrid/simple"});
+    throw ConfigError("env: got '" + name_or_path +
+                      "', expected an embedded env (simple, hearts_room, /env/mettagrid/simple) or the path of an "
+                      "env YAML file (no such file)" + (hint.empty() ? "" : " (did you mean '" + hint + "'?)"));
+  }
   return load_env_config_file(name_or_path);
 }
 

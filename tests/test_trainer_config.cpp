@@ -116,8 +116,19 @@ TEST(TrainerConfigValidation, EveryRuleNamesTheFieldAndTheValue) {
   EXPECT_NE(config_error([] { Environment e("simple", 2, 0); }).find("env.num_workers: got 0"), std::string::npos);
   EXPECT_NE(config_error([] { Environment e("simple", 2, 1, -1); }).find("env.batch_size: got -1"), std::string::npos);
   EXPECT_NE(config_error([] { Environment e("simple", 2, 1, 0, "gpu"); }).find("env.device: got 'gpu'"), std::string::npos);
-  EXPECT_NE(config_error([] { config::load_train_job("", {"num_envs=-3"}); }).find("num_envs: got -3"),
-            std::string::npos);
+  // the job's own keys
+  const std::vector<std::pair<std::string, std::string>> job_rules = {
+      {"num_envs=-3", "num_envs: got -3"},
+      {"device=gpu", "device: got 'gpu', expected 'cpu' or 'cuda'"},
+      {"agent=fats", "agent: got 'fats', expected 'fast', 'api_default' or 'small' (did you mean 'fast'?)"},
+      {"threads=-1", "threads: got -1"},
+      {"max_seconds=-5", "max_seconds: got -5"},
+      {"env=hearts_rom", "env: got 'hearts_rom', expected an embedded env"},
+  };
+  for (const auto& [override_text, fragment] : job_rules) {
+    const std::string err = config_error([&] { config::load_train_job("", {override_text}); });
+    EXPECT_NE(err.find(fragment), std::string::npos) << "want: " << fragment << "\ngot:  " << err;
+  }
 }
 
 TEST(TrainerConfigValidation, EveryFieldHasTheReferenceDefault) {

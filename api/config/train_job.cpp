@@ -257,11 +257,23 @@ TrainJob load_train_job(const std::string& config_path, const std::vector<std::s
   t.seed = job.seed;
   t.device = job.device;
   t.threads = job.threads;
+  // the job's own keys first (their names are what the user typed), then the trainer's rules
+  if (job.device != "cpu" && job.device != "cuda")
+    engine::config_fail("device", "'" + job.device + "'", "'cpu' or 'cuda'");
+  const std::vector<std::string> presets = {"fast", "api_default", "small"};
+  if (std::find(presets.begin(), presets.end(), job.agent) == presets.end()) {
+    const std::string hint = engine::closest_key(job.agent, presets);
+    engine::config_fail("agent", "'" + job.agent + "'",
+                        "'fast', 'api_default' or 'small'" + (hint.empty() ? std::string() : " (did you mean '" + hint + "'?)"));
+  }
+  if (job.threads < 0) engine::config_fail("threads", std::to_string(job.threads), "0 (all cores) or a count >= 1");
+  if (job.max_seconds < 0) engine::config_fail("max_seconds", std::to_string(job.max_seconds), "0 (no limit) or > 0");
+  const engine::EnvConfig env_config = engine::env_config_from(job.env);  // fails early on a bad env
   t.validate();
   if (job.num_envs < 0) engine::config_fail("num_envs", std::to_string(job.num_envs), "null or a count >= 1");
   if (job.num_envs == 0) {
     // trainer.md §10: envs per forward batch from the target size, times async_factor
-    const std::int64_t agents = engine::env_config_from(job.env).num_agents;
+    const std::int64_t agents = env_config.num_agents;
     std::int64_t target = t.forward_pass_minibatch_target_size / std::max<std::int64_t>(1, agents);
     if (target < std::max(2, t.num_workers)) target = t.num_workers;
     const std::int64_t per_batch = std::max<std::int64_t>(1, (target / t.num_workers) * t.num_workers);
