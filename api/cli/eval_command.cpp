@@ -51,9 +51,13 @@ std::function<int()> add_eval_command(CLI::App& app) {
   CLI::App* cmd = app.add_subcommand("eval", "Play episodes with a saved policy and print a JSON summary");
   cmd->add_option("--checkpoint", o->checkpoint, "A model_NNNN.safetensors file")->required();
   cmd->add_option("--env", o->env, "Embedded env (hearts_room, simple) or an env YAML path")->capture_default_str();
-  cmd->add_option("--episodes", o->episodes, "Episodes to play (at least)")->capture_default_str();
-  cmd->add_option("--num-envs", o->num_envs, "Environments played at once")->capture_default_str();
-  cmd->add_option("--device", o->device, "cpu or cuda")->capture_default_str();
+  cmd->add_option("--episodes", o->episodes, "Episodes to play (at least)")
+      ->capture_default_str()
+      ->check(CLI::Range(std::int64_t{1}, std::int64_t{1} << 30));
+  cmd->add_option("--num-envs", o->num_envs, "Environments played at once")
+      ->capture_default_str()
+      ->check(CLI::Range(std::int64_t{1}, std::int64_t{1} << 30));
+  cmd->add_option("--device", o->device, "cpu or cuda")->capture_default_str()->check(CLI::IsMember({"cpu", "cuda"}));
   cmd->add_option("--seed", o->seed, "Seed of the evaluation maps and action sampling")->capture_default_str();
   cmd->add_option("--replay", o->replay, "Write env 0's first episode as a MettaScope replay (FILE.json.z)");
   return [o] { return run_eval(*o); };

@@ -186,9 +186,11 @@ std::function<int()> add_sim_command(CLI::App& app) {
   auto opts = std::make_shared<SimOptions>();
   CLI::App* sim = app.add_subcommand("sim", "Step environments with random, no-op or scripted actions");
   sim->add_option("--config", opts->config, "Env YAML (default: the embedded configs/env/mettagrid/simple.yaml)");
-  sim->add_option("--device", opts->device, "cpu or cuda")->capture_default_str();
-  sim->add_option("--envs", opts->envs, "Number of environments")->capture_default_str();
-  sim->add_option("--threads", opts->threads, "CPU threads (0 = all)")->capture_default_str();
+  sim->add_option("--device", opts->device, "cpu or cuda")->capture_default_str()->check(CLI::IsMember({"cpu", "cuda"}));
+  sim->add_option("--envs", opts->envs, "Number of environments")
+      ->capture_default_str()
+      ->check(CLI::Range(std::int64_t{1}, std::int64_t{1} << 30));
+  sim->add_option("--threads", opts->threads, "CPU threads (0 = all)")->capture_default_str()->check(CLI::Range(0, 4096));
   sim->add_option("--seconds", opts->seconds, "Run time when --steps is not given")->capture_default_str();
   sim->add_option("--steps", opts->steps, "Exact number of env steps");
   sim->add_option("--seed", opts->seed, "Seed of maps, agent order and random actions")->capture_default_str();
