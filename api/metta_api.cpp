@@ -164,8 +164,17 @@ Environment::Environment(const std::string& curriculum_path, std::int64_t num_en
   (void)zero_copy;  // device buffers are always shared with the policy
 }
 
+std::string AgentConfig::spec() const {
+  if (hidden_dim < 0) fail("agent.hidden_dim", hidden_dim, "0 (the preset's) or a width >= 1");
+  if (lstm_layers < 0) fail("agent.lstm_layers", lstm_layers, "0 (the preset's) or a count >= 1");
+  std::string options;
+  if (hidden_dim > 0) options += "hidden_dim=" + std::to_string(hidden_dim);
+  if (lstm_layers > 0) options += std::string(options.empty() ? "" : ":") + "lstm_layers=" + std::to_string(lstm_layers);
+  return options.empty() ? preset : preset + ":" + options;
+}
+
 Agent::Agent(const Environment& env, const AgentConfig& config, const std::string& device, std::uint64_t seed)
-    : preset_(config.preset) {
+    : preset_(config.spec()) {
   (void)device;  // the weights are placed on the training device by TrainingComponents::create
   const engine::CompiledEnv compiled = engine::compile_env(env.config());
   std::vector<float> norms;

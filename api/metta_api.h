@@ -154,13 +154,17 @@ class Environment {
 
 struct AgentConfig {
   std::string preset = "api_default";  // "api_default" (hidden 512, 1 LSTM layer), "fast" or "small"
+  int hidden_dim = 0;                  // the encoder's output and LSTM width; 0 = the preset's
+  int lstm_layers = 0;                 // 0 = the preset's
+  // The agent spec the trainer and checkpoints use, e.g. "api_default:hidden_dim=256:lstm_layers=2".
+  std::string spec() const;
 };
 
 class Agent {
  public:
   explicit Agent(const Environment& env, const AgentConfig& config = {}, const std::string& device = "cpu",
                  std::uint64_t seed = 1);
-  const std::string& preset() const { return preset_; }
+  const std::string& preset() const { return preset_; }  // the agent spec (AgentConfig::spec)
   std::int64_t num_params() const { return static_cast<std::int64_t>(weights_.size()); }
   // The current weights (initial ones until training, or loaded ones), flat in ParamTable order.
   const std::vector<float>& weights() const { return weights_; }

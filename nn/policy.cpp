@@ -52,11 +52,46 @@ PolicyArch PolicyArch::small(int features) {
   return a;
 }
 
-PolicyArch PolicyArch::by_name(const std::string& name, int features) {
-  if (name == "fast") return fast(features);
-  if (name == "api_default") return api_default(features);
-  if (name == "small") return small(features);
-  METTA_FAIL("agent preset: got '" << name << "', expected 'fast', 'api_default' or 'small'");
+PolicyArch PolicyArch::by_name(const std::string& spec, int features) {
+  const auto colon = spec.find(':');
+  const std::string name = spec.substr(0, colon);
+  PolicyArch a;
+  if (name == "fast") a = fast(features);
+  else if (name == "api_default") a = api_default(features);
+  else if (name == "small") a = small(features);
+  else METTA_FAIL("agent preset: got '" << name << "', expected 'fast', 'api_default' or 'small'");
+  if (colon == std::string::npos) return a;
+  // options: hidden_dim=N (the encoder's output and the LSTM's width), lstm_layers=N
+  std::string rest = spec.substr(colon + 1);
+  while (!rest.empty()) {
+    const auto sep = rest.find(':');
+    const std::string item = rest.substr(0, sep);
+    rest = sep == std::string::npos ? "" : rest.substr(sep + 1);
+    const auto eq = item.find('=');
+    const std::string key = item.substr(0, eq);
+    int value = 0;
+    try {
+      std::size_t used = 0;
+      value = eq == std::string::npos ? 0 : std::stoi(item.substr(eq + 1), &used);
+      if (eq == std::string::npos || used != item.size() - eq - 1) value = 0;
+    } catch (const std::exception&) {
+      value = 0;
+    }
+    if (key == "hidden_dim") {
+      METTA_CHECK(value >= 1 && value <= 4096,
+                  "agent '" << spec << "': hidden_dim must be an integer in [1, 4096], got '" << item << "'");
+      a.hidden = value;
+      if (!a.fcs.empty()) a.fcs.back() = value;
+    } else if (key == "lstm_layers") {
+      METTA_CHECK(value >= 1 && value <= 8,
+                  "agent '" << spec << "': lstm_layers must be an integer in [1, 8], got '" << item << "'");
+      a.lstm_layers = value;
+    } else {
+      METTA_FAIL("agent '" << spec << "': unknown option '" << key << "', expected hidden_dim=N or lstm_layers=N");
+    }
+  }
+  a.name = spec;
+  return a;
 }
 
 ActionSpace::ActionSpace(std::vector<int> max_args_) : max_args(std::move(max_args_)) {

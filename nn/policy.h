@@ -38,7 +38,10 @@ struct PolicyArch {
   static PolicyArch api_default(int features);
   // A scaled-down fast (32 channels, 64-wide layers, one LSTM layer of 64) for quick CPU runs and tests.
   static PolicyArch small(int features);
-  static PolicyArch by_name(const std::string& name, int features);  // "fast" | "api_default" | "small"
+  // "fast" | "api_default" | "small", optionally with options: "api_default:hidden_dim=256:lstm_layers=2"
+  // (hidden_dim sets the encoder's output and the LSTM's width). The spec is the arch's name, which
+  // checkpoints record, so a policy loads back with the same shapes.
+  static PolicyArch by_name(const std::string& spec, int features);
 };
 
 // The flat action space of trainer.md §5: logit index = cum[type] + arg.

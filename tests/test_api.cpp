@@ -45,6 +45,29 @@ TEST(Api, ConfigValidationNamesTheField) {
   EXPECT_DOUBLE_EQ(calculate_anneal_beta(5, 1000, 100, 1.0, 0.6), 0.8);
 }
 
+TEST(Api, AgentConfigLikeTheSeed) {
+  // the seed's Agent(env, {"agent": {"hidden_dim": 512, "lstm_layers": 1}}, device)
+  Environment env("hearts_room", 2);
+  AgentConfig config;
+  config.hidden_dim = 128;
+  config.lstm_layers = 2;
+  EXPECT_EQ(config.spec(), "api_default:hidden_dim=128:lstm_layers=2");
+  Agent agent(env, config, "cpu");
+  EXPECT_EQ(agent.preset(), "api_default:hidden_dim=128:lstm_layers=2");
+  EXPECT_EQ(agent.table().at("lstm.weight_hh_l1").count, 4 * 128 * 128);
+  Agent plain(env);
+  EXPECT_EQ(plain.preset(), "api_default");
+  EXPECT_EQ(plain.num_params(), 6364514);
+  AgentConfig bad;
+  bad.hidden_dim = -1;
+  try {
+    bad.spec();
+    ADD_FAILURE() << "no error";
+  } catch (const engine::ConfigError& e) {
+    EXPECT_NE(std::string(e.what()).find("agent.hidden_dim: got -1"), std::string::npos) << e.what();
+  }
+}
+
 TEST(Api, TypeConstantsMatchTheGame) {
   const engine::CompiledEnv c = engine::compile_env(engine::default_env_config());
   EXPECT_EQ(c.type_names[TYPE_WALL], "wall");

@@ -118,6 +118,27 @@ TEST(Policy, ParameterCountsMatchTheReference) {
   EXPECT_EQ(ActionSpace(kSimpleMaxArgs).num_logits(), 25);
 }
 
+TEST(Policy, AgentSpecsWithOptions) {
+  const PolicyArch a = PolicyArch::by_name("api_default:hidden_dim=256:lstm_layers=2", 22);
+  EXPECT_EQ(a.hidden, 256);
+  EXPECT_EQ(a.lstm_layers, 2);
+  EXPECT_EQ(a.fcs.back(), 256);  // the encoder feeds the LSTM at its width
+  EXPECT_EQ(a.name, "api_default:hidden_dim=256:lstm_layers=2");
+  Policy<float> pol(kCpu, a, ActionSpace(kSimpleMaxArgs), norms(22), 1, 2, 1);
+  // api_default with encoded_obs 7744 -> 256, LSTM 256 x 2 layers, value 256 -> 1
+  const std::int64_t lstm = 2 * (4 * 256 * 256) + 2 * (4 * 256 * 256) + 2 * 2 * (4 * 256);
+  EXPECT_EQ(pol.table().at("encoded_obs.weight").count, 7744 * 256);
+  EXPECT_EQ(pol.table().at("lstm.weight_hh_l1").count, 4 * 256 * 256);
+  EXPECT_EQ(pol.table().at("lstm.weight_ih_l0").count + pol.table().at("lstm.weight_hh_l0").count +
+                pol.table().at("lstm.weight_ih_l1").count + pol.table().at("lstm.weight_hh_l1").count +
+                pol.table().at("lstm.bias_ih_l0").count + pol.table().at("lstm.bias_hh_l0").count +
+                pol.table().at("lstm.bias_ih_l1").count + pol.table().at("lstm.bias_hh_l1").count,
+            lstm);
+  EXPECT_EQ(PolicyArch::by_name("fast", 22).name, "fast");
+  for (const char* bad : {"fast:hidden_dim=0", "fast:hidden_dim=x", "fast:lstm_layers=9", "fast:width=3", "slow"})
+    EXPECT_THROW(PolicyArch::by_name(bad, 22), metta::Error) << bad;
+}
+
 TEST(Policy, InitializationRules) {
   Policy<double> pol(kCpu, PolicyArch::fast(22), ActionSpace(kSimpleMaxArgs), norms(22), 3, 2, 1);
   const double* p = pol.params();

@@ -120,7 +120,10 @@ TEST(TrainerConfigValidation, EveryRuleNamesTheFieldAndTheValue) {
   const std::vector<std::pair<std::string, std::string>> job_rules = {
       {"num_envs=-3", "num_envs: got -3"},
       {"device=gpu", "device: got 'gpu', expected 'cpu' or 'cuda'"},
-      {"agent=fats", "agent: got 'fats', expected 'fast', 'api_default' or 'small' (did you mean 'fast'?)"},
+      {"agent=fats", "agent: got 'fats', expected 'fast', 'api_default' or 'small'"},
+      {"agent=fats", "(did you mean 'fast'?)"},
+      {"agent=fast:hidden_dim=0", "agent: got 'fast:hidden_dim=0', expected a valid agent spec"},
+      {"agent=fast:width=3", "unknown option 'width', expected hidden_dim=N or lstm_layers=N"},
       {"threads=-1", "threads: got -1"},
       {"max_seconds=-5", "max_seconds: got -5"},
       {"env=hearts_rom", "env: got 'hearts_rom', expected an embedded env"},

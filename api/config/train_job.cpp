@@ -261,10 +261,19 @@ TrainJob load_train_job(const std::string& config_path, const std::vector<std::s
   if (job.device != "cpu" && job.device != "cuda")
     engine::config_fail("device", "'" + job.device + "'", "'cpu' or 'cuda'");
   const std::vector<std::string> presets = {"fast", "api_default", "small"};
-  if (std::find(presets.begin(), presets.end(), job.agent) == presets.end()) {
-    const std::string hint = engine::closest_key(job.agent, presets);
+  const std::string preset = job.agent.substr(0, job.agent.find(':'));
+  if (std::find(presets.begin(), presets.end(), preset) == presets.end()) {
+    const std::string hint = engine::closest_key(preset, presets);
     engine::config_fail("agent", "'" + job.agent + "'",
-                        "'fast', 'api_default' or 'small'" + (hint.empty() ? std::string() : " (did you mean '" + hint + "'?)"));
+                        "'fast', 'api_default' or 'small', optionally with :hidden_dim=N and :lstm_layers=N" +
+                            (hint.empty() ? std::string() : " (did you mean '" + hint + "'?)"));
+  }
+  try {
+    nn::PolicyArch::by_name(job.agent, 22);
+  } catch (const metta::Error& e) {
+    std::string why = e.what();
+    why = why.substr(0, why.rfind(" ["));  // drop the source location of the check
+    engine::config_fail("agent", "'" + job.agent + "'", "a valid agent spec (" + why + ")");
   }
   if (job.threads < 0) engine::config_fail("threads", std::to_string(job.threads), "0 (all cores) or a count >= 1");
   if (job.max_seconds < 0) engine::config_fail("max_seconds", std::to_string(job.max_seconds), "0 (no limit) or > 0");
