@@ -189,6 +189,31 @@ void token_mask(const Context& ctx, const std::uint8_t* obs, std::int64_t n, int
   });
 }
 
+// For one row's tokens: calls visit(value, tap, pixel) for every kept token (mask) and every output
+// pixel whose k x k patch (stride s, padding pad) covers the token's cell, where value is the normalised
+// token value (zeros skipped), tap = (ky * k + kx) * features + f indexes the rows of wt [k, k,
+// features, out] and pixel = oy * ow + ox. The forward and the weight gradient share it.
+template <class T, class Visit>
+METTA_HD inline void for_each_token_tap(const std::uint8_t* tok, const std::uint8_t* mask, int tokens,
+                                        const T* inv_norm, int features, int k, int s, int pad, int oh, int ow,
+                                        Visit visit) {
+  for (int t = 0; t < tokens; ++t) {
+    if (!mask[t]) continue;
+    const int r = tok[t * 3] >> 4, c = tok[t * 3] & 15, f = tok[t * 3 + 1];
+    const T v = static_cast<T>(tok[t * 3 + 2]) * inv_norm[f];
+    if (v == T(0)) continue;
+    for (int oy = 0; oy < oh; ++oy) {
+      const int ky = r + pad - oy * s;
+      if (ky < 0 || ky >= k) continue;
+      for (int ox = 0; ox < ow; ++ox) {
+        const int kx = c + pad - ox * s;
+        if (kx < 0 || kx >= k) continue;
+        visit(v, (ky * k + kx) * features + f, oy * ow + ox);
+      }
+    }
+  }
+}
+
 template <class T>
 void token_conv_forward(const Context& ctx, const std::uint8_t* obs, const std::uint8_t* mask, std::int64_t n,
                         int tokens, const T* inv_norm, const T* wt, int features, int out, int k, int s, int pad,
@@ -217,24 +242,12 @@ void token_conv_forward(const Context& ctx, const std::uint8_t* obs, const std::
   parallel_for(ctx, n, [=](std::int64_t b) {
     T* yb = y + b * plane;
     for (std::int64_t j = 0; j < plane; ++j) yb[j] = T(0);
-    const std::uint8_t* tok = obs + b * tokens * 3;
-    for (int t = 0; t < tokens; ++t) {
-      if (!mask[b * tokens + t]) continue;
-      const int r = tok[t * 3] >> 4, c = tok[t * 3] & 15, f = tok[t * 3 + 1];
-      const T v = static_cast<T>(tok[t * 3 + 2]) * inv_norm[f];
-      if (v == T(0)) continue;
-      for (int oy = 0; oy < oh; ++oy) {
-        const int ky = r + pad - oy * s;
-        if (ky < 0 || ky >= k) continue;
-        for (int ox = 0; ox < ow; ++ox) {
-          const int kx = c + pad - ox * s;
-          if (kx < 0 || kx >= k) continue;
-          const T* w = wt + ((ky * k + kx) * features + f) * out;
-          T* dst = yb + (oy * ow + ox) * out;
-          for (int o = 0; o < out; ++o) dst[o] += v * w[o];
-        }
-      }
-    }
+    for_each_token_tap(obs + b * tokens * 3, mask + b * tokens, tokens, inv_norm, features, k, s, pad, oh, ow,
+                       [&](T v, int tap, int pixel) {
+                         const T* w = wt + static_cast<std::int64_t>(tap) * out;
+                         T* dst = yb + static_cast<std::int64_t>(pixel) * out;
+                         for (int o = 0; o < out; ++o) dst[o] += v * w[o];
+                       });
   });
 #endif
 }
@@ -253,25 +266,13 @@ void token_conv_backward_weights(const Context& ctx, const std::uint8_t* obs, co
     for (std::int64_t j = 0; j < wsize / out; ++j)
       for (int o = 0; o < width; ++o) dwt[j * out + o0 + o] = T(0);
     for (std::int64_t b = 0; b < n; ++b) {
-      const std::uint8_t* tok = obs + b * tokens * 3;
       const T* dyb = dy + b * oh * ow * out;
-      for (int t = 0; t < tokens; ++t) {
-        if (!mask[b * tokens + t]) continue;
-        const int r = tok[t * 3] >> 4, c = tok[t * 3] & 15, f = tok[t * 3 + 1];
-        const T v = static_cast<T>(tok[t * 3 + 2]) * inv_norm[f];
-        if (v == T(0)) continue;
-        for (int oy = 0; oy < oh; ++oy) {
-          const int ky = r + pad - oy * s;
-          if (ky < 0 || ky >= k) continue;
-          for (int ox = 0; ox < ow; ++ox) {
-            const int kx = c + pad - ox * s;
-            if (kx < 0 || kx >= k) continue;
-            T* dw = dwt + ((ky * k + kx) * features + f) * out + o0;
-            const T* g = dyb + (oy * ow + ox) * out + o0;
-            for (int o = 0; o < width; ++o) dw[o] += v * g[o];
-          }
-        }
-      }
+      for_each_token_tap(obs + b * tokens * 3, mask + b * tokens, tokens, inv_norm, features, k, s, pad, oh, ow,
+                         [&](T v, int tap, int pixel) {
+                           T* dw = dwt + static_cast<std::int64_t>(tap) * out + o0;
+                           const T* g = dyb + static_cast<std::int64_t>(pixel) * out + o0;
+                           for (int o = 0; o < width; ++o) dw[o] += v * g[o];
+                         });
     }
   });
 }
