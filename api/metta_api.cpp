@@ -10,14 +10,13 @@
 namespace metta::api {
 namespace {
 // A model file's weights into an agent of the same preset (names and shapes checked).
-PolicyRecord load_into(const std::string& path, Agent& agent) {
-  checkpoint::PolicyMetadata meta;
-  std::vector<float> w = PolicyStore::read_weights(path, agent.table(), &meta);
-  if (meta.agent != agent.preset())
-    throw checkpoint::CheckpointError(path + ": saved from agent '" + meta.agent + "', this agent is '" +
+PolicyRecord load_into(const checkpoint::PolicyFile& f, Agent& agent) {
+  std::vector<float> w = PolicyStore::weights_of(f, agent.table());
+  if (f.metadata.agent != agent.preset())
+    throw checkpoint::CheckpointError(f.path + ": saved from agent '" + f.metadata.agent + "', this agent is '" +
                                       agent.preset() + "'");
   agent.weights() = std::move(w);
-  return PolicyRecord{path, meta};
+  return PolicyRecord{f.path, f.metadata};
 }
 
 [[noreturn]] void fail(const std::string& field, double value, const std::string& expected) {
@@ -246,7 +245,7 @@ TrainingComponents TrainingComponents::create(Environment& vecenv, Agent& policy
   if (!c.initial_policy.uri.empty()) {
     // Start from a saved policy (trainer.md §14): its weights become the agent's, generation + 1.
     const std::string path = PolicyStore::resolve_uri(c.initial_policy.uri, c.initial_policy.type, c.initial_policy.metric);
-    const PolicyRecord r = load_into(path, policy);
+    const PolicyRecord r = load_into(PolicyStore::open(path), policy);
     t.trainer_->set_lineage(r.metadata.generation + 1, path);
   }
   kernels::upload_bytes(p.context(), p.params(), policy.weights().data(), policy.weights().size() * sizeof(float));
@@ -258,8 +257,9 @@ TrainingComponents TrainingComponents::create(Environment& vecenv, Agent& policy
   teachers.insert(teachers.end(), c.kickstart.additional_teachers.begin(), c.kickstart.additional_teachers.end());
   for (const TeacherConfig& tc : teachers) {
     const std::string path = PolicyStore::resolve_uri(tc.teacher_uri, "latest");
-    Agent teacher(vecenv, AgentConfig{PolicyStore::read_metadata(path).agent}, c.device, c.seed);
-    load_into(path, teacher);
+    const checkpoint::PolicyFile file = PolicyStore::open(path);
+    Agent teacher(vecenv, AgentConfig{file.metadata.agent}, c.device, c.seed);
+    load_into(file, teacher);
     t.trainer_->add_teacher(teacher.preset(), teacher.weights(), static_cast<float>(tc.action_loss_coef),
                             static_cast<float>(tc.value_loss_coef));
     t.kickstarter.enabled = true;
@@ -370,7 +370,7 @@ PolicyRecord save_checkpoint(TrainingComponents& training, PolicyStore& policy_s
 
 PolicyRecord load_checkpoint(PolicyStore& policy_store, const std::string& path, Agent& agent) {
   (void)policy_store;  // paths are explicit; the store is the seed's signature
-  return load_into(path, agent);
+  return load_into(PolicyStore::open(path), agent);
 }
 
 }  // namespace metta::api

@@ -127,16 +127,23 @@ std::string PolicyStore::latest() const {
   return "";
 }
 
-PolicyMetadata PolicyStore::read_metadata(const std::string& path) { return metadata_of(read_checked(path), path); }
+PolicyMetadata PolicyStore::read_metadata(const std::string& path) { return open(path).metadata; }
 
-std::vector<float> PolicyStore::read_weights(const std::string& path, const nn::ParamTable& table,
-                                             PolicyMetadata* meta_out) {
-  const SafetensorsFile f = read_checked(path);
-  const PolicyMetadata meta = metadata_of(f, path);
+PolicyFile PolicyStore::open(const std::string& path) {
+  PolicyFile pf;
+  pf.path = path;
+  pf.file = read_checked(path);
+  pf.metadata = metadata_of(pf.file, path);
+  return pf;
+}
+
+std::vector<float> PolicyStore::weights_of(const PolicyFile& pf, const nn::ParamTable& table) {
+  const SafetensorsFile& f = pf.file;
+  const std::string& path = pf.path;
   std::vector<float> host(static_cast<std::size_t>(table.total()));
   if (f.tensors.size() != table.all().size())
     throw CheckpointError(path + ": " + std::to_string(f.tensors.size()) + " tensors (saved from agent '" +
-                          meta.agent + "'), this policy has " + std::to_string(table.all().size()));
+                          pf.metadata.agent + "'), this policy has " + std::to_string(table.all().size()));
   for (const nn::ParamInfo& p : table.all()) {
     const Tensor* t = f.find(p.name);
     if (!t) throw CheckpointError(path + ": no tensor '" + p.name + "' (saved from another agent preset?)");
@@ -149,7 +156,14 @@ std::vector<float> PolicyStore::read_weights(const std::string& path, const nn::
     }
     std::memcpy(host.data() + p.offset, t->bytes.data(), t->bytes.size());
   }
-  if (meta_out) *meta_out = meta;
+  return host;
+}
+
+std::vector<float> PolicyStore::read_weights(const std::string& path, const nn::ParamTable& table,
+                                             PolicyMetadata* meta_out) {
+  const PolicyFile pf = open(path);
+  std::vector<float> host = weights_of(pf, table);
+  if (meta_out) *meta_out = pf.metadata;
   return host;
 }
 

@@ -29,6 +29,13 @@ struct PolicyMetadata {
   std::map<std::string, std::string> user;    // caller metadata (e.g. score), stored as JSON
 };
 
+// A model file read once: format, version and checksum checked, metadata parsed.
+struct PolicyFile {
+  std::string path;
+  PolicyMetadata metadata;
+  SafetensorsFile file;
+};
+
 class PolicyStore {
  public:
   explicit PolicyStore(std::string checkpoint_dir, int keep_last = 5);
@@ -38,8 +45,11 @@ class PolicyStore {
   std::string latest() const;
   // Loads weights into `policy` (same preset and sizes) and returns the metadata.
   PolicyMetadata load(const std::string& path, nn::Policy<float>& policy) const;
-  // The weights of a model file, flat in `table` order, after checking the format, version, checksum
-  // and every tensor's name and shape against the table; the metadata goes to `meta` when given.
+  // Reads and checks a model file once (for callers that need its metadata before its weights).
+  static PolicyFile open(const std::string& path);
+  // Its weights, flat in `table` order, after checking every tensor's name and shape against the table.
+  static std::vector<float> weights_of(const PolicyFile& policy_file, const nn::ParamTable& table);
+  // open + weights_of; the metadata goes to `meta` when given.
   static std::vector<float> read_weights(const std::string& path, const nn::ParamTable& table,
                                          PolicyMetadata* meta = nullptr);
   // A policy URI (trainer.md §14) to one model file: "file://" is dropped; a folder gives its newest

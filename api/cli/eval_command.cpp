@@ -21,7 +21,8 @@ struct EvalCommandOptions {
 };
 
 int run_eval(const EvalCommandOptions& o) {
-  const checkpoint::PolicyMetadata meta = checkpoint::PolicyStore::read_metadata(o.checkpoint);
+  const checkpoint::PolicyFile policy_file = checkpoint::PolicyStore::open(o.checkpoint);
+  const checkpoint::PolicyMetadata& meta = policy_file.metadata;
   const kernels::Context ctx = o.device == "cuda" ? kernels::Context::cuda() : kernels::Context::cpu();
   const engine::EnvConfig env = engine::env_config_from(o.env);
   eval::EvalOptions opt;
@@ -29,7 +30,7 @@ int run_eval(const EvalCommandOptions& o) {
   opt.num_envs = o.num_envs;
   opt.seed = o.seed;
   opt.replay_path = o.replay;
-  const eval::EvalResult r = eval::evaluate_checkpoint(ctx, env, o.checkpoint, opt);
+  const eval::EvalResult r = eval::evaluate_checkpoint(ctx, env, policy_file, opt);
   nlohmann::json j;
   j["checkpoint"] = o.checkpoint;
   j["agent"] = meta.agent;

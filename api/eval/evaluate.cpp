@@ -2,7 +2,6 @@
 
 #include <memory>
 
-#include "api/checkpoint/policy_store.h"
 #include "api/eval/replay.h"
 #include "engine/batched_env.h"
 #include "kernels/memory.h"
@@ -77,11 +76,15 @@ EvalResult evaluate_policy(const kernels::Context& ctx, const engine::EnvConfig&
 
 EvalResult evaluate_checkpoint(const kernels::Context& ctx, const engine::EnvConfig& env_config, const std::string& path,
                                const EvalOptions& o) {
+  return evaluate_checkpoint(ctx, env_config, checkpoint::PolicyStore::open(path), o);
+}
+
+EvalResult evaluate_checkpoint(const kernels::Context& ctx, const engine::EnvConfig& env_config,
+                               const checkpoint::PolicyFile& policy_file, const EvalOptions& o) {
   METTA_CHECK(o.episodes >= 1 && o.num_envs >= 1, "evaluate: episodes " << o.episodes << ", num_envs " << o.num_envs);
-  const checkpoint::PolicyMetadata meta = checkpoint::PolicyStore::read_metadata(path);
   engine::BatchedEnv env(env_config, o.num_envs, o.seed, ctx);
-  auto policy = make_policy(ctx, env, meta.agent);
-  const std::vector<float> w = checkpoint::PolicyStore::read_weights(path, policy->table());
+  auto policy = make_policy(ctx, env, policy_file.metadata.agent);
+  const std::vector<float> w = checkpoint::PolicyStore::weights_of(policy_file, policy->table());
   kernels::upload_bytes(ctx, policy->params(), w.data(), w.size() * sizeof(float));
   return play(ctx, env, *policy, o);
 }

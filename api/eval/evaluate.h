@@ -7,6 +7,7 @@
 #include <map>
 #include <string>
 
+#include "api/checkpoint/policy_store.h"
 #include "engine/config.h"
 #include "kernels/device.h"
 
@@ -33,5 +34,7 @@ EvalResult evaluate_policy(const kernels::Context& ctx, const engine::EnvConfig&
 // The same for a model file (its agent preset from the metadata; shapes checked against this env).
 EvalResult evaluate_checkpoint(const kernels::Context& ctx, const engine::EnvConfig& env, const std::string& path,
                                const EvalOptions& options);
+EvalResult evaluate_checkpoint(const kernels::Context& ctx, const engine::EnvConfig& env,
+                               const checkpoint::PolicyFile& policy_file, const EvalOptions& options);
 
 }  // namespace metta::eval
