@@ -159,19 +159,11 @@ std::vector<float> PolicyStore::weights_of(const PolicyFile& pf, const nn::Param
   return host;
 }
 
-std::vector<float> PolicyStore::read_weights(const std::string& path, const nn::ParamTable& table,
-                                             PolicyMetadata* meta_out) {
-  const PolicyFile pf = open(path);
-  std::vector<float> host = weights_of(pf, table);
-  if (meta_out) *meta_out = pf.metadata;
-  return host;
-}
-
 PolicyMetadata PolicyStore::load(const std::string& path, nn::Policy<float>& policy) const {
-  PolicyMetadata meta;
-  const std::vector<float> host = read_weights(path, policy.table(), &meta);
+  const PolicyFile pf = open(path);
+  const std::vector<float> host = weights_of(pf, policy.table());
   kernels::upload_bytes(policy.context(), policy.params(), host.data(), host.size() * sizeof(float));
-  return meta;
+  return pf.metadata;
 }
 
 std::string PolicyStore::resolve_uri(const std::string& uri, const std::string& type, const std::string& metric) {

@@ -49,9 +49,6 @@ class PolicyStore {
   static PolicyFile open(const std::string& path);
   // Its weights, flat in `table` order, after checking every tensor's name and shape against the table.
   static std::vector<float> weights_of(const PolicyFile& policy_file, const nn::ParamTable& table);
-  // open + weights_of; the metadata goes to `meta` when given.
-  static std::vector<float> read_weights(const std::string& path, const nn::ParamTable& table,
-                                         PolicyMetadata* meta = nullptr);
   // A policy URI (trainer.md §14) to one model file: "file://" is dropped; a folder gives its newest
   // valid model ("latest") or the one with the largest `metric` ("top": epoch, agent_step or a key of
   // the user metadata); "specific" requires a file. Throws CheckpointError when nothing matches.
