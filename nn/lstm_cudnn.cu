@@ -65,10 +65,13 @@ struct CudnnLstm::Impl {
   // shape of the last call (descriptors are rebuilt when it changes)
   int steps = -1;
   std::int64_t batch = -1;
+  cudnnForwardMode_t sized_mode = CUDNN_FWD_MODE_INFERENCE;  // the workspaces fit (steps, batch) in it
   bool training = false;
   const float *x = nullptr, *y = nullptr, *h0 = nullptr, *c0 = nullptr;
 
   void set_shape(const Context& ctx, int s, std::int64_t b, cudnnForwardMode_t mode) {
+    if (s == steps && b == batch && mode == sized_mode) return;  // the rollout repeats one shape
+    sized_mode = mode;
     if (s != steps || b != batch) {
       steps = s;
       batch = b;
