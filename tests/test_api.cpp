@@ -21,6 +21,20 @@ void expect_config_error(F f, const std::string& fragment) {
     EXPECT_NE(std::string(e.what()).find(fragment), std::string::npos) << e.what();
   }
 }
+
+// The documented API loop (as examples/run.cpp writes it) for a number of epochs.
+void train_epochs(TrainingComponents& training, const TrainerConfig& cfg, int epochs) {
+  for (int e = 0; e < epochs; ++e) {
+    training.reset_for_rollout();
+    while (!training.is_ready_for_training()) training.agent_step += training.rollout_step().first;
+    training.reset_training_state();
+    const Advantages adv = training.compute_advantages();
+    const double beta = calculate_anneal_beta(training.epoch(), cfg.total_timesteps, cfg.batch_size, 0.0, 0.6);
+    for (std::int64_t i : training.experience.iterate_minibatches())
+      training.optimize_step(training.train_minibatch(training.sample_minibatch(adv, i, training.experience.num_minibatches, beta), adv));
+  }
+  training.finish_epoch();
+}
 }  // namespace
 
 TEST(Api, ConfigValidationNamesTheField) {
@@ -86,16 +100,7 @@ TEST(Api, ApiLoopAndTrainerPathGiveIdenticalWeights) {
   Environment env("hearts_room", 2);
   Agent agent(env, AgentConfig{"small"}, "cpu", cfg.seed);
   TrainingComponents training = TrainingComponents::create(env, agent, cfg);
-  for (int e = 0; e < 2; ++e) {
-    training.reset_for_rollout();
-    while (!training.is_ready_for_training()) training.agent_step += training.rollout_step().first;
-    training.reset_training_state();
-    const Advantages adv = training.compute_advantages();
-    const double beta = calculate_anneal_beta(training.epoch(), cfg.total_timesteps, cfg.batch_size, 0.0, 0.6);
-    for (std::int64_t i : training.experience.iterate_minibatches())
-      training.optimize_step(training.train_minibatch(training.sample_minibatch(adv, i, training.experience.num_minibatches, beta), adv));
-  }
-  training.finish_epoch();
+  train_epochs(training, cfg, 2);
   EXPECT_EQ(training.epoch(), 2);
 
   train::Trainer direct(to_train_settings(cfg, env, "small"), env.config());
@@ -107,21 +112,6 @@ TEST(Api, ApiLoopAndTrainerPathGiveIdenticalWeights) {
               std::vector<float>(b, b + direct.policy().num_params()));
   EXPECT_EQ(training.agent_step, direct.agent_step());
 }
-
-namespace {
-void train_epochs(TrainingComponents& training, const TrainerConfig& cfg, int epochs) {
-  for (int e = 0; e < epochs; ++e) {
-    training.reset_for_rollout();
-    while (!training.is_ready_for_training()) training.agent_step += training.rollout_step().first;
-    training.reset_training_state();
-    const Advantages adv = training.compute_advantages();
-    const double beta = calculate_anneal_beta(training.epoch(), cfg.total_timesteps, cfg.batch_size, 0.0, 0.6);
-    for (std::int64_t i : training.experience.iterate_minibatches())
-      training.optimize_step(training.train_minibatch(training.sample_minibatch(adv, i, training.experience.num_minibatches, beta), adv));
-  }
-  training.finish_epoch();
-}
-}  // namespace
 
 TEST(Api, InitialPolicyAndKickstartTeacherComeFromCheckpoints) {
   namespace fs = std::filesystem;

@@ -36,6 +36,18 @@ std::vector<std::uint8_t> random_obs(std::int64_t rows, int tokens, std::mt19937
   return obs;
 }
 
+// Valid (type, arg) pairs of the simple action space for `rows` rows.
+std::vector<std::int32_t> random_actions(std::int64_t rows, std::mt19937& rng) {
+  const ActionSpace space(kSimpleMaxArgs);
+  std::vector<std::int32_t> acts;
+  for (std::int64_t r = 0; r < rows; ++r) {
+    const int t = static_cast<int>(rng() % space.num_types());
+    acts.push_back(t);
+    acts.push_back(static_cast<int>(rng() % (space.max_args[t] + 1)));
+  }
+  return acts;
+}
+
 PolicyArch tiny_fast() {
   PolicyArch a = PolicyArch::fast(22);
   a.convs = {{6, 5, 3, 0}, {5, 3, 1, 0}};
@@ -66,13 +78,7 @@ void check_policy_gradients(const PolicyArch& arch, bool token_conv) {
   Policy<double> pol(kCpu, arch, ActionSpace(kSimpleMaxArgs), norms(22), 11, rows, steps);
   pol.set_token_conv(token_conv);
   const auto obs = random_obs(rows, 200, rng);
-  std::vector<std::int32_t> acts;
-  const ActionSpace space(kSimpleMaxArgs);
-  for (int r = 0; r < rows; ++r) {
-    const int t = static_cast<int>(rng() % space.num_types());
-    acts.push_back(t);
-    acts.push_back(static_cast<int>(rng() % (space.max_args[t] + 1)));
-  }
+  const std::vector<std::int32_t> acts = random_actions(rows, rng);
   std::uniform_real_distribution<double> u(-1, 1);
   // Biases start at 0, which puts ReLUs fed by all-zero patches exactly on their kink; move every
   // parameter a little so finite differences see a smooth function.
@@ -197,13 +203,8 @@ TEST(Policy, TokenConvolutionEqualsTheDenseOne) {
       tok[157] = 4;
       tok[158] = 0;
     }
-    std::vector<std::int32_t> acts;
     const ActionSpace space(kSimpleMaxArgs);
-    for (int r = 0; r < rows; ++r) {
-      const int t = static_cast<int>(rng() % space.num_types());
-      acts.push_back(t);
-      acts.push_back(static_cast<int>(rng() % (space.max_args[t] + 1)));
-    }
+    const std::vector<std::int32_t> acts = random_actions(rows, rng);
     std::vector<double> g(rows, 0.3);
     std::vector<std::vector<double>> out[2];
     for (int dense = 0; dense < 2; ++dense) {
