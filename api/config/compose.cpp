@@ -105,7 +105,6 @@ struct Composer {
   std::string search_dir;
   std::map<std::string, std::string> selections;  // group -> option from the command line
   std::map<std::string, std::string>* sources;
-  std::vector<std::string> seen_groups;
   int depth = 0;
 
   YAML::Node place(const YAML::Node& node, const std::string& package) {
@@ -115,38 +114,38 @@ struct Composer {
     return wrapped;
   }
 
-  // Composes file `f` (to be placed under `package`; its group is `group` or "" for the main file) into `out`.
-  void compose(const LoadedFile& f, const std::string& group, const std::string& package, YAML::Node out) {
-    if (++depth > 16) throw ConfigError(f.name + ": defaults lists nest more than 16 deep (a cycle?)");
-    YAML::Node node = parse(f);
+  // Composes the parsed file `node`, named `name` (to be placed under `package`; its group is `group` or
+  // "" for the main file), into `out`.
+  void compose(YAML::Node node, const std::string& name, const std::string& group, const std::string& package,
+               YAML::Node out) {
+    if (++depth > 16) throw ConfigError(name + ": defaults lists nest more than 16 deep (a cycle?)");
     YAML::Node defaults = node["defaults"];
     if (defaults.IsDefined()) node.remove("defaults");
     bool self_done = false;
     auto merge_self = [&] {
       self_done = true;
-      merge(out, place(node, package), "", f.name, *sources);
+      merge(out, place(node, package), "", name, *sources);
     };
     if (defaults.IsDefined() && !defaults.IsNull()) {
       if (!defaults.IsSequence())
-        throw ConfigError(f.name + ":" + std::to_string(defaults.Mark().line + 1) +
+        throw ConfigError(name + ":" + std::to_string(defaults.Mark().line + 1) +
                           ": defaults: got a " + (defaults.IsMap() ? "mapping" : "value") + ", expected a list");
       for (const YAML::Node& entry : defaults) {
-        const std::string at = f.name + ":" + std::to_string(entry.Mark().line + 1);
+        const std::string at = name + ":" + std::to_string(entry.Mark().line + 1);
         if (entry.IsScalar()) {
-          const std::string name = entry.Scalar();
-          if (name == "_self_") {
+          const std::string option = entry.Scalar();
+          if (option == "_self_") {
             merge_self();
           } else if (!group.empty()) {
-            compose(load_option(group, name, search_dir, at), group, package, out);  // a sibling option
+            compose_file(load_option(group, option, search_dir, at), group, package, out);  // a sibling option
           } else {
-            throw ConfigError(at + ": defaults: got '" + name + "', expected '_self_' or 'group: option'");
+            throw ConfigError(at + ": defaults: got '" + option + "', expected '_self_' or 'group: option'");
           }
         } else if (entry.IsMap() && entry.size() == 1) {
           const std::string g = entry.begin()->first.Scalar();
           std::string option = entry.begin()->second.Scalar();
-          seen_groups.push_back(g);
           if (auto it = selections.find(g); it != selections.end()) option = it->second;
-          compose(load_option(g, option, search_dir, at), g, join(package, g), out);
+          compose_file(load_option(g, option, search_dir, at), g, join(package, g), out);
         } else {
           throw ConfigError(at + ": defaults: expected '_self_', 'option' or 'group: option' entries");
         }
@@ -154,6 +153,10 @@ struct Composer {
     }
     if (!self_done) merge_self();
     --depth;
+  }
+
+  void compose_file(const LoadedFile& f, const std::string& group, const std::string& package, YAML::Node out) {
+    compose(parse(f), f.name, group, package, out);
   }
 };
 
@@ -204,13 +207,10 @@ ComposedConfig compose_config(const std::string& text, const std::string& source
   out.root = YAML::Node(YAML::NodeType::Map);
   // Which groups does the main file's defaults list name? Their `group=option` overrides select options.
   std::vector<std::string> groups;
-  {
-    const YAML::Node top = parse({text, source});
-    const YAML::Node d = top["defaults"];
-    if (d.IsDefined() && d.IsSequence())
-      for (const YAML::Node& e : d)
-        if (e.IsMap() && e.size() == 1) groups.push_back(e.begin()->first.Scalar());
-  }
+  const YAML::Node top = parse({text, source});
+  if (const YAML::Node d = top["defaults"]; d.IsDefined() && d.IsSequence())
+    for (const YAML::Node& e : d)
+      if (e.IsMap() && e.size() == 1) groups.push_back(e.begin()->first.Scalar());
   Composer c;
   c.search_dir = search_dir;
   c.sources = &out.sources;
@@ -223,7 +223,7 @@ ComposedConfig compose_config(const std::string& text, const std::string& source
       rest.push_back(o);
   }
   overrides = rest;
-  c.compose({text, source}, "", "", out.root);
+  c.compose(top, source, "", "", out.root);
   return out;
 }
 
