@@ -33,6 +33,8 @@ ReplayWriter::ReplayWriter(const engine::BatchedEnv& batch, std::int64_t env) : 
   header_["map_size"] = {batch.width(), batch.height()};
   header_["action_names"] = batch.action_names();
   header_["item_names"] = batch.inventory_item_names();
+  for (std::size_t k = 0; k < batch.inventory_item_names().size(); ++k)
+    item_ids_["inv:" + batch.inventory_item_names()[k]] = static_cast<int>(k);
   header_["type_names"] = batch.object_type_names();
   header_["group_names"] = c.group_names;
   total_reward_.assign(static_cast<std::size_t>(batch.num_agents()), 0.0);
@@ -87,11 +89,8 @@ void ReplayWriter::log_objects(const engine::BatchedEnv& batch, const std::vecto
     o.fields["location"].add(s, {g.c, g.r, g.layer});
     nlohmann::json inv = nlohmann::json::array();
     for (const auto& [name, value] : g.features)
-      if (name.rfind("inv:", 0) == 0 && value > 0) {
-        const auto& items = batch.inventory_item_names();
-        for (std::size_t k = 0; k < items.size(); ++k)
-          if (items[k] == name.substr(4)) inv.push_back({static_cast<int>(k), value});
-      }
+      if (value > 0)
+        if (auto it = item_ids_.find(name); it != item_ids_.end()) inv.push_back({it->second, value});
     o.fields["inventory"].add(s, inv);
     o.fields["color"].add(s, g.feature("agent:color"));
     if (kind == engine::ObjectKind::kAgent) {

@@ -43,6 +43,7 @@ class ReplayWriter {
   nlohmann::json header_;
   std::vector<Object> objects_;
   std::vector<double> total_reward_;
+  std::map<std::string, int> item_ids_;  // "inv:<item>" feature name -> item id
 };
 
 // zlib (RFC 1950) compression and decompression of a byte string.
