@@ -39,6 +39,10 @@ enum PpoStat : int {
   kPpoLoss = 0, kPpoPolicyLoss, kPpoValueLoss, kPpoEntropy, kPpoApproxKl, kPpoClipFrac, kPpoImportance,
   kPpoLogpMean, kPpoAdvMean, kPpoAdvStd, kPpoStatCount
 };
+// Their names, as the metrics log them under losses/ (trainer.md §16).
+inline constexpr const char* kPpoStatNames[kPpoStatCount] = {
+    "loss", "policy_loss", "value_loss", "entropy", "approx_kl", "clipfrac", "importance", "current_logprobs",
+    "advantage_mean", "advantage_std"};
 
 class PpoLoss {
  public:

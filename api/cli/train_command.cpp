@@ -5,7 +5,6 @@
 // run_dir, and checkpoints in run_dir/checkpoints, and resumes from them when present. Evaluates the
 // training task every trainer.evaluate_interval epochs and at the end (replays when asked).
 #include <chrono>
-#include <cmath>
 #include <csignal>
 #include <cstdio>
 #include <filesystem>
@@ -34,13 +33,9 @@ nlohmann::json metrics_line(const train::EpochStats& st, double sps, double elap
   j["overview/sps"] = sps;
   j["overview/reward"] = st.mean_episode_reward;
   j["env/episodes"] = st.episodes;
-  j["losses/policy_loss"] = st.losses[kernels::kPpoPolicyLoss];
-  j["losses/value_loss"] = st.losses[kernels::kPpoValueLoss];
-  j["losses/entropy"] = st.losses[kernels::kPpoEntropy];
-  j["losses/approx_kl"] = st.losses[kernels::kPpoApproxKl];
-  j["losses/clipfrac"] = st.losses[kernels::kPpoClipFrac];
-  j["losses/importance"] = st.losses[kernels::kPpoImportance];
-  j["losses/current_logprobs"] = st.losses[kernels::kPpoLogpMean];
+  for (int k : {kernels::kPpoPolicyLoss, kernels::kPpoValueLoss, kernels::kPpoEntropy, kernels::kPpoApproxKl,
+                kernels::kPpoClipFrac, kernels::kPpoImportance, kernels::kPpoLogpMean})
+    j[std::string("losses/") + kernels::kPpoStatNames[k]] = st.losses[k];
   j["losses/explained_variance"] = st.explained_variance;
   j["losses/grad_norm"] = st.grad_norm;
   if (st.l2_reg_loss != 0) j["losses/l2_reg_loss"] = st.l2_reg_loss;
@@ -183,8 +178,6 @@ int run_train(const TrainOptions& o) {
     std::map<std::string, double> scalars;
     for (auto it = line.begin(); it != line.end(); ++it) scalars[it.key()] = it->get<double>();
     tensorboard.add_scalars(training.agent_step, scalars);
-    for (float v : st.losses)
-      if (!std::isfinite(v)) METTA_FAIL("non-finite loss at epoch " << st.epoch << ": training diverged");
     if (st.epoch % job.trainer.checkpoint_interval == 0)
       std::printf("train: saved %s\n", api::save_checkpoint(training, store, training.epoch(), score_metadata()).path.c_str());
     if (job.max_seconds > 0 && elapsed >= job.max_seconds) {

@@ -318,12 +318,10 @@ void Trainer::finish_training(EpochStats& out) {
   out.explained_variance = var_y > 1e-12 ? 1.0 - var_d / var_y : 0.0;
   // NaN/Inf guard: a non-finite loss or gradient norm means the weights are already poisoned; stop
   // loudly instead of training on (and checkpointing) garbage.
-  static const char* const kStatNames[kernels::kPpoStatCount] = {
-      "loss", "policy_loss", "value_loss", "entropy", "approx_kl", "clipfrac", "importance", "current_logprobs",
-      "advantage_mean", "advantage_std"};
   for (int k = 0; k < kernels::kPpoStatCount; ++k)
     if (!std::isfinite(out.losses[k]))
-      METTA_FAIL("training diverged at epoch " << epoch_ + 1 << ": losses/" << kStatNames[k] << " is " << out.losses[k]
+      METTA_FAIL("training diverged at epoch " << epoch_ + 1 << ": losses/" << kernels::kPpoStatNames[k] << " is "
+                                                << out.losses[k]
                                                 << " (lower the learning rate, or check the rewards and the config)");
   if (!std::isfinite(out.grad_norm))
     METTA_FAIL("training diverged at epoch " << epoch_ + 1 << ": the gradient norm is " << out.grad_norm);
