@@ -8,6 +8,12 @@
 #include "kernels/rng.h"
 #include "nn/ops.h"
 
+#ifndef __CUDACC__
+#include <type_traits>
+
+#include "nn/vec_math_cpu.h"
+#endif
+
 #ifndef METTA_BACKEND_NS
 #error "define METTA_BACKEND_NS before including ops_impl.h"
 #endif
@@ -257,8 +263,9 @@ void token_conv_backward_weights(const Context& ctx, const std::uint8_t* obs, co
                                  std::int64_t n, int tokens, const T* inv_norm, const T* dy, int features, int out,
                                  int k, int s, int pad, int oh, int ow, T* dwt) {
   // dwt [k, k, features, out] is overwritten. Parallel over blocks of output channels: each block walks
-  // every row and token in order, so the sums do not depend on the thread count.
-  constexpr int kBlock = 16;
+  // every row and token in order, so the sums do not depend on the thread count. Blocks of 32 (two
+  // AVX-512 registers) keep the token walk, repeated per block, to two passes for the presets' 64.
+  constexpr int kBlock = 32;
   const int blocks = (out + kBlock - 1) / kBlock;
   const std::int64_t wsize = static_cast<std::int64_t>(k) * k * features * out;
   parallel_for(ctx, blocks, [=] METTA_HD(std::int64_t blk) {
@@ -271,7 +278,10 @@ void token_conv_backward_weights(const Context& ctx, const std::uint8_t* obs, co
                          [&](T v, int tap, int pixel) {
                            T* dw = dwt + static_cast<std::int64_t>(tap) * out + o0;
                            const T* g = dyb + static_cast<std::int64_t>(pixel) * out + o0;
-                           for (int o = 0; o < width; ++o) dw[o] += v * g[o];
+                           if (width == kBlock)  // a fixed trip count, which the compiler unrolls
+                             for (int o = 0; o < kBlock; ++o) dw[o] += v * g[o];
+                           else
+                             for (int o = 0; o < width; ++o) dw[o] += v * g[o];
                          });
     }
   });
@@ -347,8 +357,11 @@ void bias_activation(const Context& ctx, T* y, const T* bias, std::int64_t rows,
       for (int j = 0; j < cols; ++j) row[j] += bias[j];
     if (act == Activation::kRelu)
       for (int j = 0; j < cols; ++j) row[j] = row[j] > zero ? row[j] : zero;
-    else if (act == Activation::kTanh)
-      for (int j = 0; j < cols; ++j) row[j] = math_tanh(row[j]);
+    else if (act == Activation::kTanh) {
+      if constexpr (std::is_same_v<T, float>) tanh_inplace_f32(row, cols);
+      else
+        for (int j = 0; j < cols; ++j) row[j] = math_tanh(row[j]);
+    }
   });
 #endif
 }
@@ -503,6 +516,14 @@ METTA_HD inline T sigmoid(T x) {
 template <class T>
 void lstm_cell_forward(const Context& ctx, T* gates, const T* b_ih, const T* b_hh, const T* c_prev, T* c_out,
                        T* h_out, std::int64_t n, int h) {
+#ifndef __CUDACC__
+  if constexpr (std::is_same_v<T, float>) {  // CPU float: a row at a time through the vectorised cell
+    parallel_for(ctx, n, [=](std::int64_t r) {
+      lstm_cell_forward_row_f32(gates + r * 4 * h, b_ih, b_hh, c_prev + r * h, c_out + r * h, h_out + r * h, h);
+    });
+    return;
+  }
+#endif
   parallel_for(ctx, n * h, [=] METTA_HD(std::int64_t idx) {
     const std::int64_t r = idx / h;
     const int j = static_cast<int>(idx % h);
@@ -524,6 +545,16 @@ void lstm_cell_forward(const Context& ctx, T* gates, const T* b_ih, const T* b_h
 template <class T>
 void lstm_cell_backward(const Context& ctx, const T* gates, const T* c_prev, const T* c_out, const T* dh,
                         const T* dc_next, T* dgates, T* dc_prev, std::int64_t n, int h) {
+#ifndef __CUDACC__
+  if constexpr (std::is_same_v<T, float>) {
+    parallel_for(ctx, n, [=](std::int64_t r) {
+      const std::int64_t o = r * h;
+      lstm_cell_backward_row_f32(gates + 4 * o, c_prev + o, c_out + o, dh + o, dc_next ? dc_next + o : nullptr,
+                                 dgates + 4 * o, dc_prev + o, h);
+    });
+    return;
+  }
+#endif
   parallel_for(ctx, n * h, [=] METTA_HD(std::int64_t idx) {
     const std::int64_t r = idx / h;
     const int j = static_cast<int>(idx % h);

@@ -193,3 +193,61 @@ TEST(NnOps, LayoutTransposesRoundTrip) {
   transpose01<double>(kCpu, x.data(), 6, 4, 5, y.data());
   EXPECT_EQ(y[(2 * 6 + 5) * 5 + 1], x[(5 * 4 + 2) * 5 + 1]);
 }
+
+// The CPU float path runs tanh and the LSTM cell through vectorised expf (nn/vec_math_cpu.h); the double
+// path is the plain scalar formula. They must agree to float accuracy, also in the loop tails (widths
+// that are not a multiple of 16) and where the activations saturate (no NaN or Inf for large inputs).
+TEST(NnOps, VectorisedFloatMathMatchesDoubleFormulas) {
+  std::mt19937 rng(13);
+  const auto to_f = [](const std::vector<double>& v) { return std::vector<float>(v.begin(), v.end()); };
+  const auto expect_close = [](const std::vector<float>& f, const std::vector<double>& d, double tol,
+                               const char* what) {
+    ASSERT_EQ(f.size(), d.size());
+    double worst = 0;
+    for (std::size_t i = 0; i < f.size(); ++i) {
+      ASSERT_TRUE(std::isfinite(f[i])) << what << "[" << i << "]";
+      worst = std::max(worst, std::abs(f[i] - d[i]));
+    }
+    EXPECT_LT(worst, tol) << what;
+  };
+  for (int width : {16, 21, 128}) {
+    const std::int64_t rows = 5;
+    auto y = rnd(rows * width, rng, 4.0);
+    y[0] = 60, y[1] = -60, y[2] = 0;  // saturation and zero
+    auto yf = to_f(y);
+    std::vector<double> yd(yf.begin(), yf.end());  // the same inputs as the float path sees
+    bias_activation<float>(kCpu, yf.data(), nullptr, rows, width, Activation::kTanh);
+    bias_activation<double>(kCpu, yd.data(), nullptr, rows, width, Activation::kTanh);
+    expect_close(yf, yd, 2e-6, "tanh");
+
+    const int h = width;
+    auto gates = rnd(rows * 4 * h, rng, 3.0), b_ih = rnd(4 * h, rng), b_hh = rnd(4 * h, rng);
+    auto c_prev = rnd(rows * h, rng, 2.0), dh = rnd(rows * h, rng), dc_next = rnd(rows * h, rng);
+    gates[3] = 90, gates[h + 4] = -90;
+    auto gf = to_f(gates), bif = to_f(b_ih), bhf = to_f(b_hh), cpf = to_f(c_prev);
+    std::vector<double> gd(gf.begin(), gf.end()), bid(bif.begin(), bif.end()), bhd(bhf.begin(), bhf.end()),
+        cpd(cpf.begin(), cpf.end());
+    std::vector<float> cf(rows * h), hf(rows * h);
+    std::vector<double> cd(rows * h), hd(rows * h);
+    lstm_cell_forward<float>(kCpu, gf.data(), bif.data(), bhf.data(), cpf.data(), cf.data(), hf.data(), rows, h);
+    lstm_cell_forward<double>(kCpu, gd.data(), bid.data(), bhd.data(), cpd.data(), cd.data(), hd.data(), rows, h);
+    expect_close(gf, gd, 2e-6, "lstm gates");
+    expect_close(cf, cd, 1e-5, "lstm c");
+    expect_close(hf, hd, 1e-5, "lstm h");
+
+    for (bool with_next : {true, false}) {
+      auto dhf = to_f(dh), dnf = to_f(dc_next);
+      std::vector<double> dhd(dhf.begin(), dhf.end()), dnd(dnf.begin(), dnf.end());
+      std::vector<float> dgf(rows * 4 * h), dcf(rows * h);
+      std::vector<double> dgd(rows * 4 * h), dcd(rows * h);
+      // The backward reads the forward's activated gates and states (float's, for both precisions).
+      const std::vector<double> g_act(gf.begin(), gf.end()), c_act(cf.begin(), cf.end());
+      lstm_cell_backward<float>(kCpu, gf.data(), cpf.data(), cf.data(), dhf.data(), with_next ? dnf.data() : nullptr,
+                                dgf.data(), dcf.data(), rows, h);
+      lstm_cell_backward<double>(kCpu, g_act.data(), cpd.data(), c_act.data(), dhd.data(),
+                                 with_next ? dnd.data() : nullptr, dgd.data(), dcd.data(), rows, h);
+      expect_close(dgf, dgd, 1e-5, with_next ? "lstm dgates" : "lstm dgates (no dc_next)");
+      expect_close(dcf, dcd, 1e-5, with_next ? "lstm dc_prev" : "lstm dc_prev (no dc_next)");
+    }
+  }
+}
