@@ -28,7 +28,7 @@ void cpu_gemm(const Context& ctx, Trans ta, Trans tb, int m, int n, int k, T alp
               int ldb, T beta, T* c, int ldc) {
   const int threads = ctx.num_threads > 0 ? ctx.num_threads : omp_get_max_threads();
   const double work = static_cast<double>(m) * n * k;
-  if (threads <= 1 || work < 2e6 || m < 2 * threads) {
+  if (threads <= 1 || work < 5e5 || m < 2 * threads) {
     blas(ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
     return;
   }

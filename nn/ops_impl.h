@@ -369,10 +369,23 @@ void bias_activation(const Context& ctx, T* y, const T* bias, std::int64_t rows,
 template <class T>
 void activation_backward(const Context& ctx, const T* y, T* dy, std::int64_t n, Activation act) {
   if (act == Activation::kNone) return;
+#ifdef __CUDACC__
   parallel_for(ctx, n, [=] METTA_HD(std::int64_t i) {
     if (act == Activation::kRelu) dy[i] = y[i] > T(0) ? dy[i] : T(0);
     else dy[i] *= T(1) - y[i] * y[i];
   });
+#else
+  // CPU: chunks with the activation chosen outside the loop, so each loop vectorises.
+  constexpr std::int64_t kChunk = 4096;
+  parallel_for(ctx, (n + kChunk - 1) / kChunk, [=](std::int64_t blk) {
+    const std::int64_t i0 = blk * kChunk, i1 = i0 + kChunk < n ? i0 + kChunk : n;
+    const T zero(0), one(1);
+    if (act == Activation::kRelu)
+      for (std::int64_t i = i0; i < i1; ++i) dy[i] = y[i] > zero ? dy[i] : zero;
+    else
+      for (std::int64_t i = i0; i < i1; ++i) dy[i] *= one - y[i] * y[i];
+  });
+#endif
 }
 
 // Column sums in blocks of 32 columns: each block walks the rows in order (the same summation order
@@ -385,10 +398,16 @@ void bias_backward(const Context& ctx, const T* dy, std::int64_t rows, int cols,
     const int j0 = static_cast<int>(blk) * kBlock, width = cols - j0 < kBlock ? cols - j0 : kBlock;
     T acc[kBlock];
     for (int j = 0; j < kBlock; ++j) acc[j] = T(0);
-    for (std::int64_t r = 0; r < rows; ++r) {
-      const T* row = dy + r * cols + j0;
-      for (int j = 0; j < width; ++j) acc[j] += row[j];
-    }
+    if (width == kBlock)  // a fixed trip count, which vectorises
+      for (std::int64_t r = 0; r < rows; ++r) {
+        const T* row = dy + r * cols + j0;
+        for (int j = 0; j < kBlock; ++j) acc[j] += row[j];
+      }
+    else
+      for (std::int64_t r = 0; r < rows; ++r) {
+        const T* row = dy + r * cols + j0;
+        for (int j = 0; j < width; ++j) acc[j] += row[j];
+      }
     for (int j = 0; j < width; ++j) db[j0 + j] += acc[j];
   });
 }
