@@ -195,10 +195,43 @@ void launch_scale_into(const Context& ctx, const float* x, float s, std::int64_t
   parallel_for(ctx, n, [=] METTA_HD(std::int64_t i) { y[i] = s * x[i]; });
 }
 
+#ifdef __CUDACC__
+// The same modified Gram-Schmidt as the CPU loop below, right-looking: once column k is final it is
+// normalised, then every later column (a thread each) removes its component along it. Each column sees
+// the same operations in the same order as on the CPU, with sequential double dot products, so the two
+// agree up to nvcc's FMA contraction. One block: n syncs of O(n) work per thread.
+__global__ void qr_q_kernel(const float* u, std::int64_t n, float* q) {
+  __shared__ double inv;
+  for (std::int64_t i = threadIdx.x; i < n * n; i += blockDim.x) q[i] = u[i];
+  __syncthreads();
+  for (std::int64_t k = 0; k < n; ++k) {
+    if (threadIdx.x == 0) {
+      double norm = 0.0;
+      for (std::int64_t r = 0; r < n; ++r) norm += static_cast<double>(q[r * n + k]) * q[r * n + k];
+      inv = norm > 0.0 ? 1.0 / sqrt(norm) : 0.0;
+    }
+    __syncthreads();
+    for (std::int64_t r = threadIdx.x; r < n; r += blockDim.x) q[r * n + k] = static_cast<float>(q[r * n + k] * inv);
+    __syncthreads();
+    for (std::int64_t j = k + 1 + threadIdx.x; j < n; j += blockDim.x) {
+      double d = 0.0;
+      for (std::int64_t r = 0; r < n; ++r) d += static_cast<double>(q[r * n + j]) * q[r * n + k];
+      for (std::int64_t r = 0; r < n; ++r) q[r * n + j] -= static_cast<float>(d * q[r * n + k]);
+    }
+    __syncthreads();
+  }
+}
+#endif
+
 // Q of the QR decomposition of a square n x n matrix (modified Gram-Schmidt over columns, double
-// accumulation; one thread: these tensors are small and few).
+// accumulation). CPU: one loop (these tensors are small and few); CUDA: the kernel above.
 void launch_qr_q(const Context& ctx, const float* u, std::int64_t n, float* q) {
-  parallel_for(ctx, 1, [=] METTA_HD(std::int64_t) {
+#ifdef __CUDACC__
+  const int threads = n < 1024 ? static_cast<int>((n + 31) / 32 * 32) : 1024;
+  qr_q_kernel<<<1, threads, 0, static_cast<cudaStream_t>(ctx.stream)>>>(u, n, q);
+  METTA_CUDA_CHECK(cudaGetLastError());
+#else
+  parallel_for(ctx, 1, [=](std::int64_t) {
     for (std::int64_t i = 0; i < n * n; ++i) q[i] = u[i];
     for (std::int64_t j = 0; j < n; ++j) {
       for (std::int64_t k = 0; k < j; ++k) {
@@ -212,6 +245,7 @@ void launch_qr_q(const Context& ctx, const float* u, std::int64_t n, float* q) {
       for (std::int64_t r = 0; r < n; ++r) q[r * n + j] = static_cast<float>(q[r * n + j] * inv);
     }
   });
+#endif
 }
 
 // p = p (1 - wd lr) - lr scale update, update [rows, cols] (or stored transposed as [cols, rows])
@@ -296,11 +330,20 @@ void launch_experience_store(const Context& ctx, ExperienceView x, std::int64_t 
                              const std::uint8_t* obs, const std::int32_t* actions, const float* logp,
                              const float* values, const float* rewards, const std::uint8_t* terminals,
                              const std::uint8_t* truncations, const float* h, const float* c, int layers, int hidden) {
+#ifdef __CUDACC__
+  // Observations with a thread per byte, so a warp reads and writes contiguous memory.
+  parallel_for(ctx, n * x.obs_bytes, [=] METTA_HD(std::int64_t i) {
+    const std::int64_t g = i / x.obs_bytes, b = i % x.obs_bytes;
+    x.obs[((first_row + g) * x.horizon + t) * x.obs_bytes + b] = obs[i];
+  });
+#endif
   parallel_for(ctx, n, [=] METTA_HD(std::int64_t g) {
     const std::int64_t cell = (first_row + g) * x.horizon + t;
+#ifndef __CUDACC__
     const std::uint8_t* src = obs + g * x.obs_bytes;
     std::uint8_t* dst = x.obs + cell * x.obs_bytes;
     for (int b = 0; b < x.obs_bytes; ++b) dst[b] = src[b];
+#endif
     x.actions[cell * 2] = actions[g * 2];
     x.actions[cell * 2 + 1] = actions[g * 2 + 1];
     x.logp[cell] = logp[g];
@@ -323,13 +366,22 @@ void launch_experience_gather(const Context& ctx, ExperienceView x, const std::i
                               std::uint8_t* obs, std::int32_t* actions, float* old_logp, float* old_values,
                               float* returns, const float* all_returns, float* h0, float* c0, int layers, int hidden) {
   const int H = x.horizon;
+#ifdef __CUDACC__
+  // Observations with a thread per byte (coalesced); a sampled segment's H rows are contiguous.
+  parallel_for(ctx, k * H * x.obs_bytes, [=] METTA_HD(std::int64_t j) {
+    const std::int64_t i = j / x.obs_bytes, b = j % x.obs_bytes;
+    obs[j] = x.obs[(rows[i / H] * H + i % H) * x.obs_bytes + b];
+  });
+#endif
   parallel_for(ctx, k * H, [=] METTA_HD(std::int64_t i) {
     const std::int64_t r = rows[i / H];
     const int t = static_cast<int>(i % H);
     const std::int64_t cell = r * H + t;
+#ifndef __CUDACC__
     const std::uint8_t* src = x.obs + cell * x.obs_bytes;
     std::uint8_t* dst = obs + i * x.obs_bytes;
     for (int b = 0; b < x.obs_bytes; ++b) dst[b] = src[b];
+#endif
     actions[i * 2] = x.actions[cell * 2];
     actions[i * 2 + 1] = x.actions[cell * 2 + 1];
     old_logp[i] = x.logp[cell];

@@ -18,7 +18,7 @@ void linear_backward(const Context& ctx, const LinearView<T>& l, const T* x, con
                      T* dx) {
   activation_backward<T>(ctx, y, dy, rows * l.out, l.act);
   gemm<T>(ctx, Trans::kYes, Trans::kNo, l.out, l.in, static_cast<int>(rows), T(1), dy, x, T(1), l.dw);
-  if (l.db) bias_backward<T>(ctx, dy, rows, l.out, l.db);
+  if (l.db) bias_backward<T>(ctx, dy, rows, l.out, l.db, l.ones);
   if (dx) gemm<T>(ctx, Trans::kNo, Trans::kNo, static_cast<int>(rows), l.in, l.out, T(1), dy, l.w, T(0), dx);
 }
 
@@ -40,7 +40,7 @@ void conv_backward(const Context& ctx, const ConvView<T>& c, const T* cols, cons
   activation_backward<T>(ctx, y, dy, rows * c.out, c.act);
   gemm<T>(ctx, Trans::kYes, Trans::kNo, c.out, patch, static_cast<int>(rows), T(1), dy, cols, T(0), c.dw_perm);
   unpermute_add_conv_grads<T>(ctx, c.dw_perm, c.out, c.in, c.k, c.dw);
-  if (c.db) bias_backward<T>(ctx, dy, rows, c.out, c.db);
+  if (c.db) bias_backward<T>(ctx, dy, rows, c.out, c.db, c.ones);
   if (dx) {  // w_perm still holds this step's weights (the forward refreshed it)
     gemm<T>(ctx, Trans::kNo, Trans::kNo, static_cast<int>(rows), patch, c.out, T(1), dy, c.w_perm, T(0), dcols);
     col2im<T>(ctx, dcols, n, c.h, c.w_in, c.in, c.k, c.stride, c.pad, dx);
@@ -122,8 +122,8 @@ void lstm_backward(const Context& ctx, const std::vector<LstmLayerView<T>>& laye
     }
     gemm<T>(ctx, Trans::kYes, Trans::kNo, 4 * H, H, n, T(1), dgates, hs, T(1), L.dw_hh);
     gemm<T>(ctx, Trans::kYes, Trans::kNo, 4 * H, L.in, n, T(1), dgates, in, T(1), L.dw_ih);
-    bias_backward<T>(ctx, dgates, n, 4 * H, L.db_ih);
-    bias_backward<T>(ctx, dgates, n, 4 * H, L.db_hh);
+    bias_backward<T>(ctx, dgates, n, 4 * H, L.db_ih, L.ones);
+    bias_backward<T>(ctx, dgates, n, 4 * H, L.db_hh, L.ones);
     T* dinput = l == 0 ? dx : ws.dx.data();
     if (dinput) gemm<T>(ctx, Trans::kNo, Trans::kNo, n, L.in, 4 * H, T(1), dgates, L.w_ih, T(0), dinput);
     dout = ws.dx.data();

@@ -21,6 +21,7 @@ struct LinearView {
   T* db = nullptr;
   int in = 0, out = 0;
   Activation act = Activation::kNone;
+  const T* ones = nullptr;  // CUDA: >= rows ones for the bias gradient (bias_backward in ops.h), else null
 };
 
 // y [rows, out] = act(x [rows, in] W^T + b)
@@ -43,6 +44,7 @@ struct ConvView {
   int in = 0, out = 0, k = 1, stride = 1, pad = 0;
   int h = 0, w_in = 0;  // input height and width
   Activation act = Activation::kNone;
+  const T* ones = nullptr;  // CUDA: >= n * out_h * out_w ones for the bias gradient, else null
   int out_h() const { return (h + 2 * pad - k) / stride + 1; }
   int out_w() const { return (w_in + 2 * pad - k) / stride + 1; }
 };
@@ -60,6 +62,7 @@ struct LstmLayerView {
   const T *w_ih = nullptr, *w_hh = nullptr, *b_ih = nullptr, *b_hh = nullptr;  // [4H, in], [4H, H], [4H], [4H]
   T *dw_ih = nullptr, *dw_hh = nullptr, *db_ih = nullptr, *db_hh = nullptr;
   int in = 0;
+  const T* ones = nullptr;  // CUDA: >= steps * batch ones for the bias gradients, else null
 };
 
 // Activations of a multi-layer LSTM (time-major), kept for BPTT. Sized by capacity: any call with

@@ -62,9 +62,11 @@ void bias_activation(const Context& ctx, T* y, const T* bias, std::int64_t rows,
 // dy *= act'(y), from the activation's output y (ReLU: y > 0; Tanh: 1 - y^2), in place.
 template <class T>
 void activation_backward(const Context& ctx, const T* y, T* dy, std::int64_t n, Activation act);
-// db[cols] += column sums of dy [rows, cols] (deterministic order).
+// db[cols] += column sums of dy [rows, cols] (deterministic order). On CUDA, pass `ones` (a device vector
+// of at least `rows` ones): the sums then run as one GEMM over every SM; without it each thread sums a
+// block of columns over all rows, which is only fit for small inputs. The CPU ignores it.
 template <class T>
-void bias_backward(const Context& ctx, const T* dy, std::int64_t rows, int cols, T* db);
+void bias_backward(const Context& ctx, const T* dy, std::int64_t rows, int cols, T* db, const T* ones = nullptr);
 
 // [n, H, W, C] <-> [n, C, H, W] (torch's flatten order for linear layers after convolutions).
 template <class T>

@@ -4,6 +4,7 @@
 
 #include <cmath>
 
+#include "kernels/gemm.h"
 #include "kernels/parallel.h"
 #include "kernels/rng.h"
 #include "nn/ops.h"
@@ -26,9 +27,15 @@ template <class T>
 void tokens_to_box(const Context& ctx, const std::uint8_t* obs, std::int64_t n, int tokens, int height, int width,
                    int features, const T* inv_norm, T* box) {
   const std::int64_t plane = static_cast<std::int64_t>(height) * width * features;
+#ifdef __CUDACC__
+  // Zero the boxes with a thread per element (a warp writes contiguous memory), then scatter per row.
+  parallel_for(ctx, n * plane, [=] METTA_HD(std::int64_t i) { box[i] = T(0); });
+#endif
   parallel_for(ctx, n, [=] METTA_HD(std::int64_t b) {
     T* out = box + b * plane;
+#ifndef __CUDACC__
     for (std::int64_t i = 0; i < plane; ++i) out[i] = T(0);
+#endif
     const std::uint8_t* tok = obs + b * tokens * 3;
     for (int t = 0; t < tokens; ++t) {
       const std::uint8_t loc = tok[t * 3], f = tok[t * 3 + 1];
@@ -101,10 +108,12 @@ void col2im(const Context& ctx, const T* dcols, std::int64_t n, int h, int w, in
     // kernel offsets that reach this pixel: ky = (yy + pad) - s * oy for output rows oy in range
     T acc = T(0);
     const int ty = yy + pad, tx = xx + pad;
+    // ascending (oy, ox), the order in which the CPU adds the patches: the same sums bit for bit
     const int oy_hi = ty / s < oh - 1 ? ty / s : oh - 1, ox_hi = tx / s < ow - 1 ? tx / s : ow - 1;
-    for (int oy = oy_hi; oy >= 0 && ty - s * oy < k; --oy) {
+    const int oy_lo = ty - k + 1 <= 0 ? 0 : (ty - k + s) / s, ox_lo = tx - k + 1 <= 0 ? 0 : (tx - k + s) / s;
+    for (int oy = oy_lo; oy <= oy_hi; ++oy) {
       const int ky = ty - s * oy;
-      for (int ox = ox_hi; ox >= 0 && tx - s * ox < k; --ox) {
+      for (int ox = ox_lo; ox <= ox_hi; ++ox) {
         const int kx = tx - s * ox;
         acc += dcols[((b * oh + oy) * ow + ox) * patch + (ky * k + kx) * c + ci];
       }
@@ -112,8 +121,8 @@ void col2im(const Context& ctx, const T* dcols, std::int64_t n, int h, int w, in
     dx[i] = acc;
   });
 #else
-  // CPU: per sample, zero its dx, then add every patch's contiguous c-runs in output order (the same
-  // summation order for every element as the gather above: deterministic).
+  // CPU: per sample, zero its dx, then add every patch's contiguous c-runs in output order (for every
+  // element the same summation order as the gather above).
   const std::int64_t plane = static_cast<std::int64_t>(h) * w * c;
   parallel_for(ctx, n, [=](std::int64_t b) {
     T* out = dx + b * plane;
@@ -174,7 +183,22 @@ void unpermute_add_conv_grads(const Context& ctx, const T* dwp, int out, int in,
 template <class T>
 void token_mask(const Context& ctx, const std::uint8_t* obs, std::int64_t n, int tokens, int height, int width,
                 int features, std::uint8_t* mask) {
-  parallel_for(ctx, n, [=] METTA_HD(std::int64_t b) {
+#ifdef __CUDACC__
+  // A thread per token, no bitmap (8 KB of stack per thread would be local memory reserved for every
+  // resident thread): kept when inside the box and no later token of the row has its cell and feature.
+  parallel_for(ctx, n * tokens, [=] METTA_HD(std::int64_t i) {
+    const std::int64_t b = i / tokens;
+    const int t = static_cast<int>(i % tokens);
+    const std::uint8_t* tok = obs + b * tokens * 3;
+    const std::uint8_t loc = tok[t * 3], f = tok[t * 3 + 1];
+    const int r = loc >> 4, c = loc & 15;
+    std::uint8_t keep = loc != 0xFF && r < height && c < width && f < features;
+    for (int u = t + 1; keep && u < tokens; ++u)
+      if (tok[u * 3] == loc && tok[u * 3 + 1] == f) keep = 0;
+    mask[i] = keep;
+  });
+#else
+  parallel_for(ctx, n, [=](std::int64_t b) {
     const std::uint8_t* tok = obs + b * tokens * 3;
     std::uint8_t* m = mask + b * tokens;
     // Walk backwards so the last token of a (cell, feature) pair is the one kept. The seen-set is a
@@ -193,6 +217,7 @@ void token_mask(const Context& ctx, const std::uint8_t* obs, std::int64_t n, int
       m[t] = 1;
     }
   });
+#endif
 }
 
 // For one row's tokens: calls visit(value, tap, pixel) for every kept token (mask) and every output
@@ -391,7 +416,15 @@ void activation_backward(const Context& ctx, const T* y, T* dy, std::int64_t n, 
 // Column sums in blocks of 32 columns: each block walks the rows in order (the same summation order
 // for every column as a plain loop, so deterministic) while reading contiguous memory.
 template <class T>
-void bias_backward(const Context& ctx, const T* dy, std::int64_t rows, int cols, T* db) {
+void bias_backward(const Context& ctx, const T* dy, std::int64_t rows, int cols, T* db, const T* ones) {
+#ifdef __CUDACC__
+  if (ones) {  // db [1, cols] += ones [1, rows] dy [rows, cols]
+    METTA_CHECK(rows < (1ll << 31), "bias gradient over " << rows << " rows");
+    kernels::gemm<T>(ctx, kernels::Trans::kNo, kernels::Trans::kNo, 1, cols, static_cast<int>(rows), T(1), ones, dy,
+                     T(1), db);
+    return;
+  }
+#endif
   constexpr int kBlock = 32;
   const std::int64_t blocks = (cols + kBlock - 1) / kBlock;
   parallel_for(ctx, blocks, [=] METTA_HD(std::int64_t blk) {

@@ -37,8 +37,8 @@
     (ctx, y, bias, rows, cols, act))                                                                           \
   X(T, activation_backward, (const Context& ctx, const T* y, T* dy, std::int64_t n, Activation act),          \
     (ctx, y, dy, n, act))                                                                                      \
-  X(T, bias_backward, (const Context& ctx, const T* dy, std::int64_t rows, int cols, T* db),                  \
-    (ctx, dy, rows, cols, db))                                                                                 \
+  X(T, bias_backward, (const Context& ctx, const T* dy, std::int64_t rows, int cols, T* db, const T* ones),   \
+    (ctx, dy, rows, cols, db, ones))                                                                           \
   X(T, nhwc_to_nchw, (const Context& ctx, const T* x, std::int64_t n, int h, int w, int c, T* y),             \
     (ctx, x, n, h, w, c, y))                                                                                   \
   X(T, nchw_to_nhwc, (const Context& ctx, const T* x, std::int64_t n, int h, int w, int c, T* y),             \

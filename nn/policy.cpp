@@ -128,6 +128,7 @@ Policy<T>::Policy(const kernels::Context& ctx, const PolicyArch& arch, const Act
   METTA_CHECK(max_rows >= 1 && max_steps >= 1, "policy sized for " << max_rows << " rows, " << max_steps << " steps");
   // ---- parameter table (torch names and shapes)
   int h = arch.obs_h, w = arch.obs_w, c = arch.features;
+  std::int64_t max_pixels = 1;  // output pixels of the largest convolution output
   for (std::size_t i = 0; i < arch.convs.size(); ++i) {
     const ConvSpec& s = arch.convs[i];
     const std::string name = "cnn" + std::to_string(i + 1);
@@ -135,6 +136,7 @@ Policy<T>::Policy(const kernels::Context& ctx, const PolicyArch& arch, const Act
     table_.add(name + ".bias", {s.out});
     h = (h + 2 * s.pad - s.k) / s.stride + 1;
     w = (w + 2 * s.pad - s.k) / s.stride + 1;
+    max_pixels = std::max<std::int64_t>(max_pixels, static_cast<std::int64_t>(h) * w);
     METTA_CHECK(h >= 1 && w >= 1, "convolution " << name << " leaves no output");
     c = s.out;
   }
@@ -201,6 +203,12 @@ Policy<T>::Policy(const kernels::Context& ctx, const PolicyArch& arch, const Act
   cum_ = upload(ctx, actions.cum);
   flat_type_ = upload(ctx, actions.flat_type);
   flat_arg_ = upload(ctx, actions.flat_arg);
+  // CUDA bias gradients are GEMMs against a vector of ones, as long as the longest column sum: a
+  // convolution's output pixels or the action logits (action.bias sums [rows * A] values).
+  if (ctx.device == kernels::Device::CUDA)
+    ones_ = upload(ctx, std::vector<T>(static_cast<std::size_t>(
+                                           max_rows * std::max<std::int64_t>(max_pixels, actions.num_logits())),
+                                       T(1)));
   build_views();
 
   // ---- workspaces for max_rows rows
@@ -320,6 +328,7 @@ void Policy<T>::build_views() {
     v.h = h;
     v.w_in = w;
     v.act = Activation::kRelu;
+    v.ones = ones_.data();
     conv_wperm_.emplace_back(ctx_.device, static_cast<std::size_t>(s.out) * c * s.k * s.k);
     conv_dwperm_.emplace_back(ctx_.device, static_cast<std::size_t>(s.out) * c * s.k * s.k);
     v.w_perm = conv_wperm_.back().data();
@@ -339,6 +348,7 @@ void Policy<T>::build_views() {
     v.out = static_cast<int>(p.shape[0]);
     v.in = static_cast<int>(p.shape[1]);
     v.act = act;
+    v.ones = ones_.data();
     return v;
   };
   fcs_.clear();
@@ -357,6 +367,7 @@ void Policy<T>::build_views() {
     v.db_ih = grad_of("lstm.bias_ih_l" + s);
     v.db_hh = grad_of("lstm.bias_hh_l" + s);
     v.in = static_cast<int>(table_.at("lstm.weight_ih_l" + s).shape[1]);
+    v.ones = ones_.data();
     lstm_.push_back(v);
   }
   if (arch_.critic_hidden > 0) critic_ = linear("critic_1", Activation::kTanh);
@@ -461,7 +472,7 @@ void Policy<T>::backward(const T* d_logp, const T* d_entropy, const T* d_value, 
   action_dist_backward<T>(ctx_, logits_.data(), rows, A, last_actions_, cum_.data(), actions_.num_types(), d_logp,
                           d_entropy, dlogits_.data());
   if (extra_dlogits) add_into<T>(ctx_, extra_dlogits, dlogits_.data(), rows * A);
-  bias_backward<T>(ctx_, dlogits_.data(), rows * A, 1, grad_of("action.bias"));
+  bias_backward<T>(ctx_, dlogits_.data(), rows * A, 1, grad_of("action.bias"), ones_.data());
   const T* emb = param_of("action_embeds.weight") + E;
   gemm<T>(ctx_, Trans::kYes, Trans::kNo, A, E, static_cast<int>(rows), T(1), dlogits_.data(), q_.data(), T(1),
           grad_of("action_embeds.weight") + E);
@@ -513,7 +524,7 @@ void Policy<T>::backward(const T* d_logp, const T* d_entropy, const T* d_value, 
                                      dconv_[0].data(), c.in, c.out, c.k, c.stride, c.pad, c.out_h(), c.out_w(),
                                      first_dwt_.data());
       kkio_add_to_conv_grads<T>(ctx_, first_dwt_.data(), c.out, c.in, c.k, c.dw);
-      bias_backward<T>(ctx_, dconv_[0].data(), pix, c.out, c.db);
+      bias_backward<T>(ctx_, dconv_[0].data(), pix, c.out, c.db, ones_.data());
       continue;
     }
     T* dx = i == 0 ? nullptr : dconv_[i - 1].data();

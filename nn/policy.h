@@ -99,7 +99,9 @@ class Policy {
   bool uses_cudnn() const { return cudnn_lstm_ != nullptr; }
   // The first convolution straight from the tokens (the default on the CPU, where it skips the box,
   // im2col and most of the work) or dense over the scattered box (the default on CUDA).
-  // Switching to the dense path allocates its workspaces on the next forward.
+  // Switching to the dense path allocates its workspaces on the next forward. On CUDA the token path
+  // is for the backend comparison tests only: its weight gradient runs on one thread per 32 output
+  // channels (a deterministic order without a workspace), far too serial for training batches.
   void set_token_conv(bool on) { token_conv_ = on && !convs_.empty(); }
   bool token_conv() const { return token_conv_; }
 
@@ -119,6 +121,7 @@ class Policy {
   std::int64_t max_rows_;
   int max_steps_;
   kernels::DeviceBuffer<T> params_, grads_, inv_norm_;
+  kernels::DeviceBuffer<T> ones_;  // CUDA only: ones for the bias gradients as GEMMs (empty on the CPU)
   kernels::DeviceBuffer<std::int32_t> cum_, flat_type_, flat_arg_;
   std::vector<ConvView<T>> convs_;
   std::vector<kernels::DeviceBuffer<T>> conv_wperm_, conv_dwperm_;  // per conv, the views' scratch
