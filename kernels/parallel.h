@@ -17,6 +17,15 @@
 #include <omp.h>
 #endif
 
+// Launchers with a separate device-side variant (coalesced, a thread per element) select it with
+// `#if METTA_DEVICE_PATH`: on under nvcc, and in host builds that define METTA_EMULATE_DEVICE_PATH,
+// which the tests use to run the device variants' logic on the CPU against the CPU variants.
+#if defined(__CUDACC__) || defined(METTA_EMULATE_DEVICE_PATH)
+#define METTA_DEVICE_PATH 1
+#else
+#define METTA_DEVICE_PATH 0
+#endif
+
 namespace metta::kernels {
 
 #if defined(__CUDACC__)

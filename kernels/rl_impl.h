@@ -330,7 +330,7 @@ void launch_experience_store(const Context& ctx, ExperienceView x, std::int64_t 
                              const std::uint8_t* obs, const std::int32_t* actions, const float* logp,
                              const float* values, const float* rewards, const std::uint8_t* terminals,
                              const std::uint8_t* truncations, const float* h, const float* c, int layers, int hidden) {
-#ifdef __CUDACC__
+#if METTA_DEVICE_PATH
   // Observations with a thread per byte, so a warp reads and writes contiguous memory.
   parallel_for(ctx, n * x.obs_bytes, [=] METTA_HD(std::int64_t i) {
     const std::int64_t g = i / x.obs_bytes, b = i % x.obs_bytes;
@@ -339,7 +339,7 @@ void launch_experience_store(const Context& ctx, ExperienceView x, std::int64_t 
 #endif
   parallel_for(ctx, n, [=] METTA_HD(std::int64_t g) {
     const std::int64_t cell = (first_row + g) * x.horizon + t;
-#ifndef __CUDACC__
+#if !METTA_DEVICE_PATH
     const std::uint8_t* src = obs + g * x.obs_bytes;
     std::uint8_t* dst = x.obs + cell * x.obs_bytes;
     for (int b = 0; b < x.obs_bytes; ++b) dst[b] = src[b];
@@ -366,7 +366,7 @@ void launch_experience_gather(const Context& ctx, ExperienceView x, const std::i
                               std::uint8_t* obs, std::int32_t* actions, float* old_logp, float* old_values,
                               float* returns, const float* all_returns, float* h0, float* c0, int layers, int hidden) {
   const int H = x.horizon;
-#ifdef __CUDACC__
+#if METTA_DEVICE_PATH
   // Observations with a thread per byte (coalesced); a sampled segment's H rows are contiguous.
   parallel_for(ctx, k * H * x.obs_bytes, [=] METTA_HD(std::int64_t j) {
     const std::int64_t i = j / x.obs_bytes, b = j % x.obs_bytes;
@@ -377,7 +377,7 @@ void launch_experience_gather(const Context& ctx, ExperienceView x, const std::i
     const std::int64_t r = rows[i / H];
     const int t = static_cast<int>(i % H);
     const std::int64_t cell = r * H + t;
-#ifndef __CUDACC__
+#if !METTA_DEVICE_PATH
     const std::uint8_t* src = x.obs + cell * x.obs_bytes;
     std::uint8_t* dst = obs + i * x.obs_bytes;
     for (int b = 0; b < x.obs_bytes; ++b) dst[b] = src[b];

@@ -27,13 +27,13 @@ template <class T>
 void tokens_to_box(const Context& ctx, const std::uint8_t* obs, std::int64_t n, int tokens, int height, int width,
                    int features, const T* inv_norm, T* box) {
   const std::int64_t plane = static_cast<std::int64_t>(height) * width * features;
-#ifdef __CUDACC__
+#if METTA_DEVICE_PATH
   // Zero the boxes with a thread per element (a warp writes contiguous memory), then scatter per row.
   parallel_for(ctx, n * plane, [=] METTA_HD(std::int64_t i) { box[i] = T(0); });
 #endif
   parallel_for(ctx, n, [=] METTA_HD(std::int64_t b) {
     T* out = box + b * plane;
-#ifndef __CUDACC__
+#if !METTA_DEVICE_PATH
     for (std::int64_t i = 0; i < plane; ++i) out[i] = T(0);
 #endif
     const std::uint8_t* tok = obs + b * tokens * 3;
@@ -51,7 +51,7 @@ template <class T>
 void im2col(const Context& ctx, const T* x, std::int64_t n, int h, int w, int c, int k, int s, int pad, T* cols) {
   const int oh = (h + 2 * pad - k) / s + 1, ow = (w + 2 * pad - k) / s + 1;
   const std::int64_t patch = static_cast<std::int64_t>(c) * k * k;
-#ifdef __CUDACC__
+#if METTA_DEVICE_PATH
   parallel_for(ctx, n * oh * ow * patch, [=] METTA_HD(std::int64_t i) {  // one output element per thread
     const std::int64_t row = i / patch;
     const int e = static_cast<int>(i % patch), ci = e % c, kx = (e / c) % k, ky = e / (c * k);
@@ -98,7 +98,7 @@ template <class T>
 void col2im(const Context& ctx, const T* dcols, std::int64_t n, int h, int w, int c, int k, int s, int pad, T* dx) {
   const int oh = (h + 2 * pad - k) / s + 1, ow = (w + 2 * pad - k) / s + 1;
   const std::int64_t patch = static_cast<std::int64_t>(c) * k * k;
-#ifdef __CUDACC__
+#if METTA_DEVICE_PATH
   // Gather per input element (race-free, deterministic): every (ky, kx) whose patch covers it.
   parallel_for(ctx, n * h * w * c, [=] METTA_HD(std::int64_t i) {
     const int ci = static_cast<int>(i % c);
@@ -150,7 +150,7 @@ void col2im(const Context& ctx, const T* dcols, std::int64_t n, int h, int w, in
 template <class T>
 void permute_conv_weights(const Context& ctx, const T* w, int out, int in, int k, T* wp) {
   const std::int64_t per = static_cast<std::int64_t>(in) * k * k;
-#ifdef __CUDACC__
+#if METTA_DEVICE_PATH
   parallel_for(ctx, out * per, [=] METTA_HD(std::int64_t i) {  // i indexes wp
     const std::int64_t o = i / per;
     const int e = static_cast<int>(i % per), ci = e % in, kk = e / in;  // kk = ky * k + kx
@@ -183,7 +183,7 @@ void unpermute_add_conv_grads(const Context& ctx, const T* dwp, int out, int in,
 template <class T>
 void token_mask(const Context& ctx, const std::uint8_t* obs, std::int64_t n, int tokens, int height, int width,
                 int features, std::uint8_t* mask) {
-#ifdef __CUDACC__
+#if METTA_DEVICE_PATH
   // A thread per token, no bitmap (8 KB of stack per thread would be local memory reserved for every
   // resident thread): kept when inside the box and no later token of the row has its cell and feature.
   parallel_for(ctx, n * tokens, [=] METTA_HD(std::int64_t i) {
@@ -249,7 +249,7 @@ template <class T>
 void token_conv_forward(const Context& ctx, const std::uint8_t* obs, const std::uint8_t* mask, std::int64_t n,
                         int tokens, const T* inv_norm, const T* wt, int features, int out, int k, int s, int pad,
                         int oh, int ow, T* y) {
-#ifdef __CUDACC__
+#if METTA_DEVICE_PATH
   parallel_for(ctx, n * oh * ow * out, [=] METTA_HD(std::int64_t i) {  // one output element per thread
     const int o = static_cast<int>(i % out);
     const std::int64_t pix = i / out;
@@ -315,7 +315,7 @@ void token_conv_backward_weights(const Context& ctx, const std::uint8_t* obs, co
 // w [out, in, k, k] (torch) <-> wt [k, k, in, out] (the token convolution's order).
 template <class T>
 void conv_weights_to_kkio(const Context& ctx, const T* w, int out, int in, int k, T* wt) {
-#ifdef __CUDACC__
+#if METTA_DEVICE_PATH
   const std::int64_t total = static_cast<std::int64_t>(out) * in * k * k;
   parallel_for(ctx, total, [=] METTA_HD(std::int64_t i) {  // i indexes wt
     const int o = static_cast<int>(i % out);
@@ -366,7 +366,7 @@ METTA_HD inline T apply_activation(T v, Activation act) {
 template <class T>
 void bias_activation(const Context& ctx, T* y, const T* bias, std::int64_t rows, int cols, Activation act) {
   METTA_CHECK(rows * cols < (1ll << 32), "bias_activation over " << rows * cols << " elements");
-#ifdef __CUDACC__
+#if METTA_DEVICE_PATH
   const std::uint32_t c32 = static_cast<std::uint32_t>(cols);
   parallel_for(ctx, rows * cols, [=] METTA_HD(std::int64_t i) {
     const T v = y[i] + (bias ? bias[static_cast<std::uint32_t>(i) % c32] : T(0));  // 32-bit modulo: cheap
@@ -394,7 +394,7 @@ void bias_activation(const Context& ctx, T* y, const T* bias, std::int64_t rows,
 template <class T>
 void activation_backward(const Context& ctx, const T* y, T* dy, std::int64_t n, Activation act) {
   if (act == Activation::kNone) return;
-#ifdef __CUDACC__
+#if METTA_DEVICE_PATH
   parallel_for(ctx, n, [=] METTA_HD(std::int64_t i) {
     if (act == Activation::kRelu) dy[i] = y[i] > T(0) ? dy[i] : T(0);
     else dy[i] *= T(1) - y[i] * y[i];
@@ -417,7 +417,7 @@ void activation_backward(const Context& ctx, const T* y, T* dy, std::int64_t n, 
 // for every column as a plain loop, so deterministic) while reading contiguous memory.
 template <class T>
 void bias_backward(const Context& ctx, const T* dy, std::int64_t rows, int cols, T* db, const T* ones) {
-#ifdef __CUDACC__
+#if METTA_DEVICE_PATH
   if (ones) {  // db [1, cols] += ones [1, rows] dy [rows, cols]
     METTA_CHECK(rows < (1ll << 31), "bias gradient over " << rows << " rows");
     kernels::gemm<T>(ctx, kernels::Trans::kNo, kernels::Trans::kNo, 1, cols, static_cast<int>(rows), T(1), ones, dy,
@@ -568,7 +568,7 @@ METTA_HD inline T sigmoid(T x) {
 template <class T>
 void lstm_cell_forward(const Context& ctx, T* gates, const T* b_ih, const T* b_hh, const T* c_prev, T* c_out,
                        T* h_out, std::int64_t n, int h) {
-#ifndef __CUDACC__
+#if !METTA_DEVICE_PATH
   if constexpr (std::is_same_v<T, float>) {  // CPU float: a row at a time through the vectorised cell
     parallel_for(ctx, n, [=](std::int64_t r) {
       lstm_cell_forward_row_f32(gates + r * 4 * h, b_ih, b_hh, c_prev + r * h, c_out + r * h, h_out + r * h, h);
@@ -597,7 +597,7 @@ void lstm_cell_forward(const Context& ctx, T* gates, const T* b_ih, const T* b_h
 template <class T>
 void lstm_cell_backward(const Context& ctx, const T* gates, const T* c_prev, const T* c_out, const T* dh,
                         const T* dc_next, T* dgates, T* dc_prev, std::int64_t n, int h) {
-#ifndef __CUDACC__
+#if !METTA_DEVICE_PATH
   if constexpr (std::is_same_v<T, float>) {
     parallel_for(ctx, n, [=](std::int64_t r) {
       const std::int64_t o = r * h;

@@ -1,0 +1,233 @@
+// The device-side variants of the launchers (`#if METTA_DEVICE_PATH` in nn/ops_impl.h and
+// kernels/rl_impl.h: a thread per element, gathers instead of scatters) compiled for the host and run
+// against the CPU variants. This checks their logic on every machine, GPU or not; what it cannot check
+// (launch limits, memory spaces) is left to the CUDA-vs-CPU tests. Integer and layout results must be
+// bit-exact, float sums in the same order too; where the two variants use different formulas (vector
+// expf on the CPU) or a different summation order (bias gradient as a GEMM) a tolerance is stated.
+#define METTA_EMULATE_DEVICE_PATH 1
+#define METTA_BACKEND_NS device_path
+#include "nn/ops_impl.h"
+#include "kernels/rl_impl.h"
+#undef METTA_BACKEND_NS
+
+#include <gtest/gtest.h>
+
+#include <random>
+#include <vector>
+
+#include "kernels/experience.h"
+
+using namespace metta;
+namespace dev = metta::nn::device_path;
+
+namespace {
+const kernels::Context kCpu = kernels::Context::cpu(2);
+
+std::vector<float> rnd(std::size_t n, std::mt19937& rng, float scale = 1.0f) {
+  std::uniform_real_distribution<float> d(-scale, scale);
+  std::vector<float> v(n);
+  for (auto& x : v) x = d(rng);
+  return v;
+}
+
+// Rows of observation tokens with empty slots, out-of-box cells and repeated (cell, feature) pairs.
+std::vector<std::uint8_t> tokens(std::int64_t rows, int per_row, std::mt19937& rng) {
+  std::vector<std::uint8_t> obs(static_cast<std::size_t>(rows * per_row * 3), 0xFF);
+  for (std::int64_t r = 0; r < rows; ++r)
+    for (int t = 0; t < per_row - 8; ++t) {
+      std::uint8_t* tok = obs.data() + (r * per_row + t) * 3;
+      const bool repeat = t > 4 && rng() % 4 == 0;
+      tok[0] = repeat ? tok[-15] : static_cast<std::uint8_t>(((rng() % 13) << 4) | (rng() % 13));  // 11, 12: outside
+      tok[1] = repeat ? tok[-14] : static_cast<std::uint8_t>(rng() % 24);                          // 22, 23: outside
+      tok[2] = static_cast<std::uint8_t>(rng() % 6);                                               // zeros too
+    }
+  return obs;
+}
+
+template <class T>
+void expect_near(const std::vector<T>& a, const std::vector<T>& b, double tol, const char* what) {
+  ASSERT_EQ(a.size(), b.size()) << what;
+  for (std::size_t i = 0; i < a.size(); ++i) {
+    if (tol == 0) {
+      ASSERT_EQ(a[i], b[i]) << what << " [" << i << "]";
+    } else {
+      ASSERT_NEAR(a[i], b[i], tol) << what << " [" << i << "]";
+    }
+  }
+}
+}  // namespace
+
+TEST(DevicePath, TokenScatterMaskAndTokenConvolutionMatchTheCpu) {
+  std::mt19937 rng(21);
+  const std::int64_t n = 7;
+  const int T = 48, H = 11, W = 11, F = 22;
+  const auto obs = tokens(n, T, rng);
+  const auto inv_norm = rnd(F, rng, 1.0f);
+  std::vector<float> box_cpu(n * H * W * F, -1), box_dev(box_cpu.size(), -2);
+  nn::tokens_to_box<float>(kCpu, obs.data(), n, T, H, W, F, inv_norm.data(), box_cpu.data());
+  dev::tokens_to_box<float>(kCpu, obs.data(), n, T, H, W, F, inv_norm.data(), box_dev.data());
+  expect_near(box_dev, box_cpu, 0, "tokens_to_box");
+
+  std::vector<std::uint8_t> mask_cpu(n * T, 7), mask_dev(n * T, 9);
+  nn::token_mask<float>(kCpu, obs.data(), n, T, H, W, F, mask_cpu.data());
+  dev::token_mask<float>(kCpu, obs.data(), n, T, H, W, F, mask_dev.data());
+  expect_near(mask_dev, mask_cpu, 0, "token_mask");
+  int kept = 0;
+  for (auto m : mask_cpu) kept += m;
+  EXPECT_GT(kept, 0);
+  EXPECT_LT(kept, n * (T - 8));  // some tokens were dropped: empty, outside, or overwritten
+
+  for (auto [out, k, s, pad] : {std::array<int, 4>{8, 5, 3, 0}, std::array<int, 4>{6, 3, 1, 1}}) {
+    const int oh = (H + 2 * pad - k) / s + 1, ow = (W + 2 * pad - k) / s + 1;
+    const auto w = rnd(static_cast<std::size_t>(out) * F * k * k, rng);
+    std::vector<float> wt_cpu(w.size()), wt_dev(w.size());
+    nn::conv_weights_to_kkio<float>(kCpu, w.data(), out, F, k, wt_cpu.data());
+    dev::conv_weights_to_kkio<float>(kCpu, w.data(), out, F, k, wt_dev.data());
+    expect_near(wt_dev, wt_cpu, 0, "conv_weights_to_kkio");
+    std::vector<float> y_cpu(n * oh * ow * out), y_dev(y_cpu.size());
+    nn::token_conv_forward<float>(kCpu, obs.data(), mask_cpu.data(), n, T, inv_norm.data(), wt_cpu.data(), F, out, k,
+                                  s, pad, oh, ow, y_cpu.data());
+    dev::token_conv_forward<float>(kCpu, obs.data(), mask_cpu.data(), n, T, inv_norm.data(), wt_cpu.data(), F, out, k,
+                                   s, pad, oh, ow, y_dev.data());
+    expect_near(y_dev, y_cpu, 0, "token_conv_forward");  // the same products added in token order
+
+    std::vector<float> wp_cpu(w.size()), wp_dev(w.size());
+    nn::permute_conv_weights<float>(kCpu, w.data(), out, F, k, wp_cpu.data());
+    dev::permute_conv_weights<float>(kCpu, w.data(), out, F, k, wp_dev.data());
+    expect_near(wp_dev, wp_cpu, 0, "permute_conv_weights");
+  }
+}
+
+TEST(DevicePath, Im2colAndItsAdjointMatchTheCpuBitForBit) {
+  std::mt19937 rng(22);
+  for (auto [h, c, k, s, pad] : {std::array<int, 5>{11, 3, 5, 3, 0}, std::array<int, 5>{11, 4, 3, 1, 1},
+                                 std::array<int, 5>{6, 2, 3, 2, 2}, std::array<int, 5>{3, 5, 3, 1, 0}}) {
+    const int w = h + 1, n = 3;
+    const int oh = (h + 2 * pad - k) / s + 1, ow = (w + 2 * pad - k) / s + 1;
+    const auto x = rnd(static_cast<std::size_t>(n) * h * w * c, rng);
+    const std::size_t cols = static_cast<std::size_t>(n) * oh * ow * c * k * k;
+    std::vector<float> cols_cpu(cols), cols_dev(cols);
+    nn::im2col<float>(kCpu, x.data(), n, h, w, c, k, s, pad, cols_cpu.data());
+    dev::im2col<float>(kCpu, x.data(), n, h, w, c, k, s, pad, cols_dev.data());
+    expect_near(cols_dev, cols_cpu, 0, "im2col");
+    const auto dcols = rnd(cols, rng);
+    std::vector<float> dx_cpu(x.size()), dx_dev(x.size());
+    nn::col2im<float>(kCpu, dcols.data(), n, h, w, c, k, s, pad, dx_cpu.data());
+    dev::col2im<float>(kCpu, dcols.data(), n, h, w, c, k, s, pad, dx_dev.data());
+    expect_near(dx_dev, dx_cpu, 0, "col2im");  // the gather adds in the CPU's patch order
+  }
+}
+
+TEST(DevicePath, ActivationsBiasGradientsAndLstmCellMatchTheCpu) {
+  std::mt19937 rng(23);
+  const std::int64_t rows = 37;
+  for (int cols : {1, 20, 64}) {
+    const auto y0 = rnd(rows * cols, rng, 3.0f), bias = rnd(cols, rng);
+    for (nn::Activation act : {nn::Activation::kNone, nn::Activation::kRelu, nn::Activation::kTanh}) {
+      std::vector<float> a = y0, b = y0;
+      nn::bias_activation<float>(kCpu, a.data(), bias.data(), rows, cols, act);
+      dev::bias_activation<float>(kCpu, b.data(), bias.data(), rows, cols, act);
+      expect_near(b, a, act == nn::Activation::kTanh ? 2e-6 : 0, "bias_activation");  // CPU tanh: vector expf
+      auto da = rnd(rows * cols, rng), db = da;
+      nn::activation_backward<float>(kCpu, a.data(), da.data(), rows * cols, act);
+      dev::activation_backward<float>(kCpu, a.data(), db.data(), rows * cols, act);
+      expect_near(db, da, 0, "activation_backward");
+    }
+    // Bias gradient: without ones the same blocked sums; with ones a GEMM (another order: tolerance).
+    const auto dy = rnd(rows * cols, rng);
+    const std::vector<float> ones(rows, 1.0f);
+    std::vector<float> g_cpu(cols, 0.5f), g_blocked(cols, 0.5f), g_gemm(cols, 0.5f);
+    nn::bias_backward<float>(kCpu, dy.data(), rows, cols, g_cpu.data());
+    dev::bias_backward<float>(kCpu, dy.data(), rows, cols, g_blocked.data(), nullptr);
+    dev::bias_backward<float>(kCpu, dy.data(), rows, cols, g_gemm.data(), ones.data());
+    expect_near(g_blocked, g_cpu, 0, "bias_backward");
+    expect_near(g_gemm, g_cpu, 1e-5, "bias_backward as a GEMM");
+  }
+  const int h = 24;
+  auto gates = rnd(rows * 4 * h, rng, 3.0f), gates_dev = gates;
+  const auto b_ih = rnd(4 * h, rng), b_hh = rnd(4 * h, rng), c_prev = rnd(rows * h, rng);
+  std::vector<float> c_cpu(rows * h), h_cpu(rows * h), c_dev(rows * h), h_dev(rows * h);
+  nn::lstm_cell_forward<float>(kCpu, gates.data(), b_ih.data(), b_hh.data(), c_prev.data(), c_cpu.data(), h_cpu.data(),
+                               rows, h);
+  dev::lstm_cell_forward<float>(kCpu, gates_dev.data(), b_ih.data(), b_hh.data(), c_prev.data(), c_dev.data(),
+                                h_dev.data(), rows, h);
+  expect_near(gates_dev, gates, 2e-6, "lstm gates");
+  expect_near(c_dev, c_cpu, 1e-5, "lstm c");
+  expect_near(h_dev, h_cpu, 1e-5, "lstm h");
+  const auto dh = rnd(rows * h, rng), dc_next = rnd(rows * h, rng);
+  std::vector<float> dg_cpu(rows * 4 * h), dc_cpu(rows * h), dg_dev(rows * 4 * h), dc_dev(rows * h);
+  nn::lstm_cell_backward<float>(kCpu, gates.data(), c_prev.data(), c_cpu.data(), dh.data(), dc_next.data(),
+                                dg_cpu.data(), dc_cpu.data(), rows, h);
+  dev::lstm_cell_backward<float>(kCpu, gates.data(), c_prev.data(), c_cpu.data(), dh.data(), dc_next.data(),
+                                 dg_dev.data(), dc_dev.data(), rows, h);
+  expect_near(dg_dev, dg_cpu, 1e-5, "lstm dgates");
+  expect_near(dc_dev, dc_cpu, 1e-5, "lstm dc_prev");
+}
+
+TEST(DevicePath, ExperienceStoreAndGatherMatchTheCpuBitForBit) {
+  std::mt19937 rng(24);
+  const std::int64_t S = 6, n = 3;
+  const int H = 4, obs_bytes = 30, layers = 2, hidden = 5, state = layers * hidden;
+  struct Buffers {
+    std::vector<std::uint8_t> obs, term, trunc;
+    std::vector<std::int32_t> actions;
+    std::vector<float> logp, values, rewards, ratio, h0, c0;
+    kernels::ExperienceView view() {
+      return {S, H, obs_bytes, state, obs.data(), actions.data(), logp.data(), values.data(), rewards.data(),
+              term.data(), trunc.data(), ratio.data(), h0.data(), c0.data()};
+    }
+  };
+  auto make = [&] {
+    Buffers b;
+    b.obs.assign(S * H * obs_bytes, 0);
+    b.term.assign(S * H, 0);
+    b.trunc.assign(S * H, 0);
+    b.actions.assign(S * H * 2, 0);
+    for (auto* v : {&b.logp, &b.values, &b.rewards, &b.ratio}) v->assign(S * H, 0.0f);
+    b.h0.assign(S * state, 0.0f);
+    b.c0.assign(S * state, 0.0f);
+    return b;
+  };
+  Buffers cpu = make(), devb = make();
+  for (std::int64_t first_row : {0, 3})
+    for (int t = 0; t < H; ++t) {
+      std::vector<std::uint8_t> obs(n * obs_bytes), term(n), trunc(n);
+      for (auto& o : obs) o = static_cast<std::uint8_t>(rng());
+      for (std::int64_t g = 0; g < n; ++g) term[g] = rng() % 2, trunc[g] = rng() % 2;
+      std::vector<std::int32_t> act(n * 2);
+      for (auto& a : act) a = static_cast<std::int32_t>(rng() % 9);
+      const auto logp = rnd(n, rng), val = rnd(n, rng), rew = rnd(n, rng);
+      const auto hs = rnd(layers * n * hidden, rng), cs = rnd(layers * n * hidden, rng);
+      kernels::cpu::launch_experience_store(kCpu, cpu.view(), first_row, n, t, obs.data(), act.data(), logp.data(),
+                                            val.data(), rew.data(), term.data(), trunc.data(), hs.data(), cs.data(),
+                                            layers, hidden);
+      kernels::device_path::launch_experience_store(kCpu, devb.view(), first_row, n, t, obs.data(), act.data(),
+                                                    logp.data(), val.data(), rew.data(), term.data(), trunc.data(),
+                                                    hs.data(), cs.data(), layers, hidden);
+    }
+  expect_near(devb.obs, cpu.obs, 0, "stored obs");
+  expect_near(devb.actions, cpu.actions, 0, "stored actions");
+  expect_near(devb.h0, cpu.h0, 0, "stored h0");
+  expect_near(devb.c0, cpu.c0, 0, "stored c0");
+  expect_near(devb.rewards, cpu.rewards, 0, "stored rewards");
+
+  const std::vector<std::int32_t> rows = {4, 0, 5};
+  const std::int64_t k = static_cast<std::int64_t>(rows.size());
+  const auto all_returns = rnd(S * H, rng);
+  auto gather = [&](Buffers& b, bool device) {
+    std::vector<std::uint8_t> obs(k * H * obs_bytes);
+    std::vector<std::int32_t> act(k * H * 2);
+    std::vector<float> lp(k * H), v(k * H), ret(k * H), h0(layers * k * hidden), c0(layers * k * hidden);
+    auto launch = device ? kernels::device_path::launch_experience_gather : kernels::cpu::launch_experience_gather;
+    launch(kCpu, b.view(), rows.data(), k, obs.data(), act.data(), lp.data(), v.data(), ret.data(), all_returns.data(),
+           h0.data(), c0.data(), layers, hidden);
+    std::vector<float> floats = lp;
+    for (auto* x : {&v, &ret, &h0, &c0}) floats.insert(floats.end(), x->begin(), x->end());
+    return std::make_tuple(obs, act, floats);
+  };
+  const auto [obs_c, act_c, f_c] = gather(cpu, false);
+  const auto [obs_d, act_d, f_d] = gather(devb, true);
+  expect_near(obs_d, obs_c, 0, "gathered obs");
+  expect_near(act_d, act_c, 0, "gathered actions");
+  expect_near(f_d, f_c, 0, "gathered floats and state");
+}
