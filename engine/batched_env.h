@@ -119,6 +119,7 @@ class BatchedEnv {
   void debug_set_converter_inventory(std::int64_t env, int converter, int item, int count);
 
  private:
+  friend struct BatchedEnvTestAccess;  // tests: run another launcher variant on this batch's world
   struct Buffers;
   WorldView view() const;
   void launch_step(const std::int32_t* actions);

@@ -27,7 +27,7 @@ void launch_reset(const kernels::Context& ctx, const WorldView& w) {
 }
 
 void launch_step(const kernels::Context& ctx, const WorldView& w) {
-#if defined(__CUDACC__)
+#if METTA_DEVICE_PATH
   // GPU: one thread per env for the sequential action pass, then one thread per agent for observations.
   // Resets (a whole map generation) get their own launch first, so a warp of stepping envs never waits
   // for one lane's reset. An env reset here is marked 2 so the step launch skips it and clears the mark;

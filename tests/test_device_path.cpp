@@ -8,6 +8,7 @@
 #define METTA_BACKEND_NS device_path
 #include "nn/ops_impl.h"
 #include "kernels/rl_impl.h"
+#include "engine/env_impl.h"
 #undef METTA_BACKEND_NS
 
 #include <gtest/gtest.h>
@@ -15,10 +16,23 @@
 #include <random>
 #include <vector>
 
+#include "engine/batched_env.h"
+#include "engine/config_yaml.h"
 #include "kernels/experience.h"
 
 using namespace metta;
 namespace dev = metta::nn::device_path;
+
+namespace metta::engine {
+struct BatchedEnvTestAccess {
+  // One step of `env` through the device variant of the step launcher (resets in their own pass).
+  static void device_step(BatchedEnv& env) {
+    WorldView w = env.view();
+    w.actions = env.actions();
+    device_path::launch_step(env.context(), w);
+  }
+};
+}  // namespace metta::engine
 
 namespace {
 const kernels::Context kCpu = kernels::Context::cpu(2);
@@ -230,4 +244,27 @@ TEST(DevicePath, ExperienceStoreAndGatherMatchTheCpuBitForBit) {
   expect_near(obs_d, obs_c, 0, "gathered obs");
   expect_near(act_d, act_c, 0, "gathered actions");
   expect_near(f_d, f_c, 0, "gathered floats and state");
+}
+
+// The device step: resets of finished envs in a launch of their own, then the step launch (which skips
+// and unmarks them), then observations per agent. The world must stay bit-identical to the CPU step's.
+TEST(DevicePath, EngineStepWithSeparateResetsMatchesTheCpuStepBitForBit) {
+  engine::EnvConfig cfg = engine::default_env_config();
+  cfg.max_steps = 60;  // many episodes, so resets land on various steps
+  engine::BatchedEnvOptions opt;
+  opt.randomize_first_episode = true;
+  engine::BatchedEnv a(cfg, 12, 5, kCpu, opt), b(cfg, 12, 5, kCpu, opt);
+  ASSERT_EQ(a.state_hash(), b.state_hash());
+  for (int t = 0; t < 400; ++t) {
+    a.random_actions(31, static_cast<std::uint32_t>(t));
+    b.random_actions(31, static_cast<std::uint32_t>(t));
+    a.step();
+    engine::BatchedEnvTestAccess::device_step(b);
+    ASSERT_EQ(a.state_hash(), b.state_hash()) << "step " << t;
+    ASSERT_EQ(a.observations_host(), b.observations_host()) << "step " << t;
+  }
+  const auto ea = a.completed_episodes(), eb = b.completed_episodes();
+  EXPECT_GT(ea.episodes, 12);  // resets did happen
+  EXPECT_EQ(ea.episodes, eb.episodes);
+  EXPECT_EQ(ea.mean_reward, eb.mean_reward);
 }
