@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <cstdint>
 
+#include "kernels/denormals.h"
 #include "kernels/gemm.h"
 
 namespace metta::kernels {
@@ -29,16 +30,21 @@ void cpu_gemm(const Context& ctx, Trans ta, Trans tb, int m, int n, int k, T alp
   const int threads = ctx.num_threads > 0 ? ctx.num_threads : omp_get_max_threads();
   const double work = static_cast<double>(m) * n * k;
   if (threads <= 1 || work < 5e5 || m < 2 * threads) {
+    const FlushDenormals ftz;
     blas(ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
     return;
   }
   const int block = (m + threads - 1) / threads;
-#pragma omp parallel for num_threads(threads) schedule(static)
-  for (int t = 0; t < threads; ++t) {
-    const int i0 = t * block, rows = std::min(block, m - i0);
-    if (rows <= 0) continue;
-    const T* a0 = ta == Trans::kNo ? a + static_cast<std::int64_t>(i0) * lda : a + i0;
-    blas(ta, tb, rows, n, k, alpha, a0, lda, b, ldb, beta, c + static_cast<std::int64_t>(i0) * ldc, ldc);
+#pragma omp parallel num_threads(threads)
+  {
+    const FlushDenormals ftz;
+#pragma omp for schedule(static)
+    for (int t = 0; t < threads; ++t) {
+      const int i0 = t * block, rows = std::min(block, m - i0);
+      if (rows <= 0) continue;
+      const T* a0 = ta == Trans::kNo ? a + static_cast<std::int64_t>(i0) * lda : a + i0;
+      blas(ta, tb, rows, n, k, alpha, a0, lda, b, ldb, beta, c + static_cast<std::int64_t>(i0) * ldc, ldc);
+    }
   }
 }
 }  // namespace

@@ -15,6 +15,8 @@
 #include "kernels/cuda_check.h"
 #else
 #include <omp.h>
+
+#include "kernels/denormals.h"
 #endif
 
 // Launchers with a separate device-side variant (coalesced, a thread per element) select it with
@@ -51,11 +53,16 @@ void parallel_for(const Context& ctx, std::int64_t n, F body, int /*block*/ = 25
   if (n <= 0) return;
   const int threads = ctx.num_threads > 0 ? ctx.num_threads : omp_get_max_threads();
   if (threads <= 1 || n == 1) {
+    const FlushDenormals ftz;
     for (std::int64_t i = 0; i < n; ++i) body(i);
     return;
   }
-#pragma omp parallel for num_threads(threads) schedule(static)
-  for (std::int64_t i = 0; i < n; ++i) body(i);
+#pragma omp parallel num_threads(threads)
+  {
+    const FlushDenormals ftz;  // per thread: the mode is thread state
+#pragma omp for schedule(static)
+    for (std::int64_t i = 0; i < n; ++i) body(i);
+  }
 }
 #endif
 

@@ -250,4 +250,13 @@ TEST(NnOps, VectorisedFloatMathMatchesDoubleFormulas) {
       expect_close(dcf, dcd, 1e-5, with_next ? "lstm dc_prev" : "lstm dc_prev (no dc_next)");
     }
   }
+  // The clamps against libmvec's slow path: exact +-1 beyond them, and a NaN still comes out as NaN (the
+  // trainer's non-finite guard relies on it).
+  std::vector<float> edge = {14.0f, 15.0f, 16.0f, 44.0f, 100.0f, -16.0f, -100.0f, std::nanf(""), 0.5f, -0.5f,
+                             1e30f, -1e30f, 7.0f, -7.0f, 9.0f, 10.0f};
+  bias_activation<float>(kCpu, edge.data(), nullptr, 1, static_cast<int>(edge.size()), Activation::kTanh);
+  for (int i : {1, 2, 3, 4, 10}) EXPECT_EQ(edge[i], 1.0f) << i;
+  for (int i : {5, 6, 11}) EXPECT_EQ(edge[i], -1.0f) << i;
+  EXPECT_TRUE(std::isnan(edge[7]));
+  EXPECT_NEAR(edge[8], std::tanh(0.5), 1e-7);
 }
