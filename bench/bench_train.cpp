@@ -63,6 +63,9 @@ void BM_PolicyRollout(benchmark::State& state, const char* preset) {
   c.fill_bytes_with(ctx, 0);
   kernels::DeviceBuffer<std::int32_t> acts(ctx.device, n * 2);
   std::uint32_t counter = 0;
+  // warm-up: the first pass touches every workspace page (and loads cuDNN); not what a step costs
+  pol.forward(obs.data(), n, 1, nullptr, h.data(), c.data(), h.data(), c.data(), 1, counter++, acts.data());
+  kernels::synchronize(ctx);
   for (auto _ : state) {
     pol.forward(obs.data(), n, 1, nullptr, h.data(), c.data(), h.data(), c.data(), 1, counter++, acts.data());
     kernels::synchronize(ctx);
@@ -90,12 +93,14 @@ void BM_PolicyTrainStep(benchmark::State& state, const char* preset) {
   acts.upload(ctx, a);
   kernels::DeviceBuffer<float> g(ctx.device, rows);
   g.upload(ctx, std::vector<float>(rows, 1.0f / rows));
-  for (auto _ : state) {
+  const auto step = [&] {
     pol.forward(obs.data(), segs, steps, acts.data(), nullptr, nullptr, nullptr, nullptr);
     pol.zero_grads();
     pol.backward(g.data(), g.data(), g.data());
     kernels::synchronize(ctx);
-  }
+  };
+  step();  // warm-up: first touch of every workspace page
+  for (auto _ : state) step();
   state.SetItemsProcessed(state.iterations() * rows);
 }
 
