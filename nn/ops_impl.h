@@ -157,14 +157,16 @@ void permute_conv_weights(const Context& ctx, const T* w, int out, int in, int k
     wp[i] = w[o * per + static_cast<std::int64_t>(ci) * k * k + kk];
   });
 #else
-  (void)ctx;  // CPU: plain loops, as conv_weights_to_kkio
+  // CPU: an output channel per iteration, contiguous reads (also permutes the first linear layer's
+  // weights, out x 7,744 for api_default, for its NHWC input)
   const int kk_n = k * k;
-  for (int o = 0; o < out; ++o)
+  parallel_for(ctx, out, [=](std::int64_t o) {
     for (int ci = 0; ci < in; ++ci) {
       const T* src = w + o * per + static_cast<std::int64_t>(ci) * kk_n;
       T* dst = wp + o * per + ci;
       for (int kk = 0; kk < kk_n; ++kk) dst[static_cast<std::int64_t>(kk) * in] = src[kk];
     }
+  });
 #endif
 }
 

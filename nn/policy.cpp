@@ -228,8 +228,10 @@ Policy<T>::Policy(const kernels::Context& ctx, const PolicyArch& arch, const Act
   }
   if (!token_conv_) dense_first_conv_buffers();
   dcols_ = DeviceBuffer<T>(ctx.device, max_cols);
-  flat_ = DeviceBuffer<T>(ctx.device, R * flat_size_);
-  dflat_ = DeviceBuffer<T>(ctx.device, R * flat_size_);
+  if (conv_out_h_ * conv_out_w_ > 1) {  // kAuto's buffers now, so that no later step allocates
+    if (fc_nhwc_possible() && max_rows > fcs_[0].out) flatten_buffers(true);
+    flatten_buffers(false);
+  }
   for (int f : arch.fcs) {
     fc_out_.emplace_back(ctx.device, R * f);
     dfc_.emplace_back(ctx.device, R * f);
@@ -293,6 +295,30 @@ Policy<T>::Policy(const kernels::Context& ctx, const PolicyArch& arch, const Act
   dcore_ = DeviceBuffer<T>(ctx.device, R * H);
   dcore_c_ = DeviceBuffer<T>(ctx.device, R * H);
   dcore_tm_ = DeviceBuffer<T>(ctx.device, R * H);
+}
+
+// permute_conv_weights maps [out, C, h, w] <-> [out, h, w, C], for a square h = w
+template <class T>
+bool Policy<T>::fc_nhwc_possible() const {
+  return conv_out_h_ * conv_out_w_ > 1 && !fcs_.empty() && conv_out_h_ == conv_out_w_;
+}
+
+// The buffers of one flatten mode, allocated once: kAuto transposes only batches of at most
+// fcs_[0].out rows where the permuted path exists.
+template <class T>
+void Policy<T>::flatten_buffers(bool nhwc) {
+  if (nhwc) {
+    if (fc0_wperm_.size() > 0) return;
+    fc0_wperm_ = DeviceBuffer<T>(ctx_.device, static_cast<std::size_t>(fcs_[0].out) * flat_size_);
+    fc0_dwperm_ = DeviceBuffer<T>(ctx_.device, fc0_wperm_.size());
+    return;
+  }
+  std::int64_t rows = max_rows_;
+  if (flatten_mode_ == FlattenMode::kAuto && fc_nhwc_possible()) rows = std::min<std::int64_t>(rows, fcs_[0].out);
+  const auto need = static_cast<std::size_t>(rows) * flat_size_;
+  if (flat_.size() >= need) return;
+  flat_ = DeviceBuffer<T>(ctx_.device, need);
+  dflat_ = DeviceBuffer<T>(ctx_.device, need);
 }
 
 template <class T>
@@ -417,12 +443,20 @@ void Policy<T>::forward(const std::uint8_t* obs, std::int64_t segments, int step
     x = conv_out_[i].data();
   }
   const int spatial = conv_out_h_ * conv_out_w_;
-  if (spatial > 1) {  // torch flattens NCHW
+  last_fc_nhwc_ = fc_nhwc_possible() && (flatten_mode_ == FlattenMode::kPermuteWeights ||
+                                          (flatten_mode_ == FlattenMode::kAuto && rows > fcs_[0].out));
+  if (last_fc_nhwc_) {  // torch flattens NCHW: permute the first layer's weight columns to NHWC instead
+    flatten_buffers(true);
+    permute_conv_weights<T>(ctx_, fcs_[0].w, fcs_[0].out, flat_size_ / spatial, conv_out_h_, fc0_wperm_.data());
+  } else if (spatial > 1) {
+    flatten_buffers(false);
     nhwc_to_nchw<T>(ctx_, x, rows, conv_out_h_, conv_out_w_, flat_size_ / spatial, flat_.data());
     x = flat_.data();
   }
   for (std::size_t i = 0; i < fcs_.size(); ++i) {
-    linear_forward<T>(ctx_, fcs_[i], x, rows, fc_out_[i].data());
+    LinearView<T> v = fcs_[i];
+    if (i == 0 && last_fc_nhwc_) v.w = fc0_wperm_.data();
+    linear_forward<T>(ctx_, v, x, rows, fc_out_[i].data());
     x = fc_out_[i].data();
   }
   const int fc_last = fcs_.empty() ? flat_size_ : fcs_.back().out;
@@ -503,18 +537,29 @@ void Policy<T>::backward(const T* d_logp, const T* d_entropy, const T* d_value, 
                      dlstm_in_tm_.data());
   const int fc_last = fcs_.empty() ? flat_size_ : fcs_.back().out;
   const int spatial = conv_out_h_ * conv_out_w_;
-  // gradient of the flattened conv output: dflat_ (NCHW) when spatial > 1, else directly the last conv's
-  T* dflat = spatial > 1 ? dflat_.data() : dconv_.back().data();
-  const T* flat_in = spatial > 1 ? flat_.data() : conv_out_.back().data();
+  // gradient of the flattened conv output: dflat_ (NCHW) when it was transposed, else directly the last
+  // conv's (NHWC)
+  const bool transposed = spatial > 1 && !last_fc_nhwc_;
+  T* dflat = transposed ? dflat_.data() : dconv_.back().data();
+  const T* flat_in = transposed ? flat_.data() : conv_out_.back().data();
   T* dlast = fcs_.empty() ? dflat : dfc_.back().data();
   transpose01<T>(ctx_, dlstm_in_tm_.data(), steps_, segments_, fc_last, dlast);
   for (int i = static_cast<int>(fcs_.size()) - 1; i >= 0; --i) {
     const T* x = i == 0 ? flat_in : fc_out_[i - 1].data();
     T* dx = i == 0 ? dflat : dfc_[i - 1].data();
+    if (i == 0 && last_fc_nhwc_) {  // the permuted weights' gradient, added back in torch's order
+      LinearView<T> v = fcs_[0];
+      v.w = fc0_wperm_.data();
+      v.dw = fc0_dwperm_.data();
+      fc0_dwperm_.fill_bytes_with(ctx_, 0);
+      linear_backward<T>(ctx_, v, x, fc_out_[0].data(), dfc_[0].data(), rows, dx);
+      unpermute_add_conv_grads<T>(ctx_, fc0_dwperm_.data(), v.out, flat_size_ / spatial, conv_out_h_, fcs_[0].dw);
+      continue;
+    }
     linear_backward<T>(ctx_, fcs_[i], x, fc_out_[i].data(), dfc_[i].data(), rows, dx);
   }
-  if (spatial > 1) nchw_to_nhwc<T>(ctx_, dflat_.data(), rows, conv_out_h_, conv_out_w_, flat_size_ / spatial,
-                                   dconv_.back().data());
+  if (transposed)
+    nchw_to_nhwc<T>(ctx_, dflat_.data(), rows, conv_out_h_, conv_out_w_, flat_size_ / spatial, dconv_.back().data());
   for (int i = static_cast<int>(convs_.size()) - 1; i >= 0; --i) {
     if (i == 0 && token_conv_) {
       const ConvView<T>& c = convs_[0];

@@ -59,6 +59,13 @@ struct ActionSpace {
 // CPU policies always use the native LSTM.
 enum class LstmBackend { kAuto, kNative, kCudnn };
 
+// How the first linear layer reads a convolution output with a spatial extent (torch flattens it NCHW,
+// our convolutions write NHWC): kTransposeRows transposes each row's activations (and gradients back);
+// kPermuteWeights reads NHWC with the layer's weight columns permuted once per forward (and the weight
+// gradient permuted back), which moves less data when the batch has more rows than the layer has
+// outputs. kAuto picks by that rule. Both give the same function; float sums differ in order.
+enum class FlattenMode { kAuto, kTransposeRows, kPermuteWeights };
+
 class CudnnLstm;
 
 template <class T>
@@ -103,6 +110,8 @@ class Policy {
   // is for the backend comparison tests only: its weight gradient runs on one thread per 32 output
   // channels (a deterministic order without a workspace), far too serial for training batches.
   void set_token_conv(bool on) { token_conv_ = on && !convs_.empty(); }
+  // FlattenMode above; a forced mode allocates its buffers on the next forward that uses them.
+  void set_flatten_mode(FlattenMode m) { flatten_mode_ = m; }
   bool token_conv() const { return token_conv_; }
 
  private:
@@ -139,6 +148,13 @@ class Policy {
   bool token_conv_ = false;
   kernels::DeviceBuffer<std::uint8_t> token_mask_;  // [rows, tokens]
   kernels::DeviceBuffer<T> first_wt_, first_dwt_;   // the first conv's weights [k, k, in, out] and gradient
+  // FlattenMode: the permuted first-layer weights and their gradient (fc0_*), or the transposed rows
+  // (flat_, dflat_); the mode of the last forward is the one its backward uses.
+  FlattenMode flatten_mode_ = FlattenMode::kAuto;
+  bool last_fc_nhwc_ = false;
+  kernels::DeviceBuffer<T> fc0_wperm_, fc0_dwperm_;
+  bool fc_nhwc_possible() const;
+  void flatten_buffers(bool nhwc);
   const std::uint8_t* last_obs_ = nullptr;
   // gradients of activations
   kernels::DeviceBuffer<T> dlogits_, dq_, dactor_, dvalue_, dcritic_, dcore_, dcore_c_, dcore_tm_, dlstm_in_tm_;

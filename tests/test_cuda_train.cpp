@@ -43,11 +43,14 @@ struct Backend {
   bool cuda;
   nn::LstmBackend lstm;
   bool token_conv;  // the first convolution from the tokens (CPU default) or dense (CUDA default)
+  nn::FlattenMode flatten = nn::FlattenMode::kAuto;  // api_default's first linear layer: both ways on CUDA
 };
 std::vector<Backend> gpu_backends() {
-  std::vector<Backend> b = {{"cuda native LSTM", true, nn::LstmBackend::kNative, false},
-                            {"cuda token conv", true, nn::LstmBackend::kNative, true}};
-  if (nn::kCudnnLstmBuilt) b.push_back({"cuda cuDNN LSTM", true, nn::LstmBackend::kCudnn, false});
+  std::vector<Backend> b = {
+      {"cuda native LSTM", true, nn::LstmBackend::kNative, false, nn::FlattenMode::kTransposeRows},
+      {"cuda token conv", true, nn::LstmBackend::kNative, true, nn::FlattenMode::kPermuteWeights}};
+  if (nn::kCudnnLstmBuilt)
+    b.push_back({"cuda cuDNN LSTM", true, nn::LstmBackend::kCudnn, false, nn::FlattenMode::kPermuteWeights});
   return b;
 }
 }  // namespace
@@ -86,6 +89,7 @@ TEST(CudaTrain, PolicyForwardAndBackwardMatchCpu) {
       nn::Policy<float> pol(ctx, arch, nn::ActionSpace(kMaxArgs), norms, 7, rows, steps, backends[dev].lstm);
       EXPECT_EQ(pol.uses_cudnn(), backends[dev].lstm == nn::LstmBackend::kCudnn) << backends[dev].name;
       pol.set_token_conv(backends[dev].token_conv);
+      pol.set_flatten_mode(backends[dev].flatten);
       kernels::DeviceBuffer<std::uint8_t> d_obs(ctx.device, obs.size());
       kernels::DeviceBuffer<std::int32_t> d_acts(ctx.device, acts.size());
       kernels::DeviceBuffer<float> d_g(ctx.device, g.size()), d_h(ctx.device, h0.size()), d_c(ctx.device, c0.size());

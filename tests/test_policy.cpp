@@ -72,11 +72,12 @@ PolicyArch tiny_api() {
   return a;
 }
 
-void check_policy_gradients(const PolicyArch& arch, bool token_conv) {
+void check_policy_gradients(const PolicyArch& arch, bool token_conv, FlattenMode flatten = FlattenMode::kAuto) {
   std::mt19937 rng(7);
   const int segs = 3, steps = 4, rows = segs * steps;
   Policy<double> pol(kCpu, arch, ActionSpace(kSimpleMaxArgs), norms(22), 11, rows, steps);
   pol.set_token_conv(token_conv);
+  pol.set_flatten_mode(flatten);
   const auto obs = random_obs(rows, 200, rng);
   const std::vector<std::int32_t> acts = random_actions(rows, rng);
   std::uniform_real_distribution<double> u(-1, 1);
@@ -109,7 +110,8 @@ void check_policy_gradients(const PolicyArch& arch, bool token_conv) {
       w = keep;
       const double fd = (up - down) / (2 * h);
       ASSERT_NEAR(grads[p.offset + i], fd, 1e-6 + 1e-4 * std::abs(fd))
-          << arch.name << (token_conv ? " (token conv) " : " (dense conv) ") << p.name << "[" << i << "]";
+          << arch.name << (token_conv ? " (token conv) " : " (dense conv) ") << "flatten mode "
+          << static_cast<int>(flatten) << " " << p.name << "[" << i << "]";
     }
   }
 }
@@ -183,6 +185,33 @@ TEST(Policy, FastShapedBackwardMatchesFiniteDifferences) {
 TEST(Policy, ApiDefaultShapedBackwardMatchesFiniteDifferences) {
   check_policy_gradients(tiny_api(), true);
   check_policy_gradients(tiny_api(), false);
+  // its 12 rows exceed the first linear layer's 6 outputs, so kAuto permuted the weights; now both ways
+  check_policy_gradients(tiny_api(), true, FlattenMode::kTransposeRows);
+  check_policy_gradients(tiny_api(), true, FlattenMode::kPermuteWeights);
+}
+
+// The first linear layer over the conv output read as NHWC with permuted weights is the same function
+// as over the NCHW-transposed rows, gradients included (api_default at full size).
+TEST(Policy, FlattenModesGiveTheSameFunctionAndGradients) {
+  std::mt19937 rng(31);
+  const PolicyArch arch = PolicyArch::api_default(22);
+  const int segs = 3, steps = 2, rows = segs * steps;
+  const auto obs = random_obs(rows, 200, rng);
+  const std::vector<std::int32_t> acts = random_actions(rows, rng);
+  std::vector<double> g(rows, 0.3);
+  std::vector<std::vector<double>> out[2];
+  for (int m = 0; m < 2; ++m) {
+    Policy<double> pol(kCpu, arch, ActionSpace(kSimpleMaxArgs), norms(22), 5, rows, steps);
+    pol.set_flatten_mode(m == 0 ? FlattenMode::kTransposeRows : FlattenMode::kPermuteWeights);
+    pol.forward(obs.data(), segs, steps, acts.data(), nullptr, nullptr, nullptr, nullptr);
+    pol.zero_grads();
+    pol.backward(g.data(), g.data(), g.data());
+    out[m] = {std::vector<double>(pol.logp(), pol.logp() + rows), std::vector<double>(pol.value(), pol.value() + rows),
+              std::vector<double>(pol.grads(), pol.grads() + pol.num_params())};
+  }
+  for (int k = 0; k < 3; ++k)
+    for (std::size_t i = 0; i < out[0][k].size(); ++i)
+      ASSERT_NEAR(out[1][k][i], out[0][k][i], 1e-9 * (1 + std::abs(out[0][k][i]))) << "output " << k << " [" << i << "]";
 }
 
 // The first convolution from the tokens equals the dense one over the scattered box, including
