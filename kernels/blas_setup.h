@@ -4,7 +4,8 @@
 //    when the library loads, so the fix is the OPENBLAS_CORETYPE variable: reexec_with_best_blas_core()
 //    re-executes the program once with it set (programs call it first thing in main).
 // 2. Its pthread pool and our OpenMP threads fight over the cores (yield storms); one BLAS thread while
-//    OpenMP runs the rest measured 2x faster end to end on 2 cores. use_single_thread_blas() sets that.
+//    OpenMP runs the rest measured 2x faster end to end on 2 cores. kernels::gemm sets that itself before
+//    its first product; use_single_thread_blas() does it up front.
 #pragma once
 
 #include <string>

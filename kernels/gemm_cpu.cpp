@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <mutex>
 
 #include "kernels/denormals.h"
 #include "kernels/gemm.h"
@@ -21,12 +22,21 @@ void blas(Trans ta, Trans tb, int m, int n, int k, double alpha, const double* a
   cblas_dgemm(CblasRowMajor, to_cblas(ta), to_cblas(tb), m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
 }
 
+// Our products split themselves over OpenMP threads (below), so OpenBLAS runs one thread per call: set
+// once, before the first product, for every program using the library (its own pthread pool would fight
+// OpenMP for the cores, and its workers would not flush subnormals: kernels/denormals.h).
+void single_thread_blas_once() {
+  static std::once_flag once;
+  std::call_once(once, [] { openblas_set_num_threads(1); });
+}
+
 // Large products are split into row blocks of C, one per OpenMP thread, each a single-threaded BLAS call:
 // this uses every core without OpenBLAS's own thread pool, which fights OpenMP for them. Each element
 // of C is still one call's full-K dot product, so results do not depend on how the rows are split.
 template <class T>
 void cpu_gemm(const Context& ctx, Trans ta, Trans tb, int m, int n, int k, T alpha, const T* a, int lda, const T* b,
               int ldb, T beta, T* c, int ldc) {
+  single_thread_blas_once();
   const int threads = ctx.num_threads > 0 ? ctx.num_threads : omp_get_max_threads();
   const double work = static_cast<double>(m) * n * k;
   if (threads <= 1 || work < 5e5 || m < 2 * threads) {

@@ -227,6 +227,7 @@ __global__ void qr_q_kernel(const float* u, std::int64_t n, float* q) {
 // accumulation). CPU: one loop (these tensors are small and few); CUDA: the kernel above.
 void launch_qr_q(const Context& ctx, const float* u, std::int64_t n, float* q) {
 #ifdef __CUDACC__
+  if (n <= 0) return;
   const int threads = n < 1024 ? static_cast<int>((n + 31) / 32 * 32) : 1024;
   qr_q_kernel<<<1, threads, 0, static_cast<cudaStream_t>(ctx.stream)>>>(u, n, q);
   METTA_CUDA_CHECK(cudaGetLastError());
@@ -370,7 +371,7 @@ void launch_experience_gather(const Context& ctx, ExperienceView x, const std::i
   // Observations with a thread per byte (coalesced); a sampled segment's H rows are contiguous.
   parallel_for(ctx, k * H * x.obs_bytes, [=] METTA_HD(std::int64_t j) {
     const std::int64_t i = j / x.obs_bytes, b = j % x.obs_bytes;
-    obs[j] = x.obs[(rows[i / H] * H + i % H) * x.obs_bytes + b];
+    obs[j] = x.obs[(static_cast<std::int64_t>(rows[i / H]) * H + i % H) * x.obs_bytes + b];
   });
 #endif
   parallel_for(ctx, k * H, [=] METTA_HD(std::int64_t i) {
