@@ -1,12 +1,28 @@
 #!/usr/bin/env bash
-# One command for a machine with a GPU: build with CUDA (sm_90), run every test (GPU ones included),
-# run the benchmarks and the CUDA simulator, and print a summary. Dependencies come from the system
-# or, when present, from the .deb files that scripts/gpu-deps.sh put in .gpu-deps/ (unpacked into
-# .gpu-deps/prefix). Usage: scripts/gpu-check.sh [BUILD_DIR]   (default build-gpu)
+# One command for a machine with a GPU: build with CUDA (sm_90), run every test (GPU ones first), run
+# the benchmarks and the CUDA simulator, and print a summary. Dependencies come from the system or, when
+# present, from the .deb files that scripts/gpu-deps.sh put in .gpu-deps/ (unpacked into
+# .gpu-deps/prefix).
+#
+# Usage: scripts/gpu-check.sh [PHASE ...]     (default: every phase, in this order)
+#   build      configure and build $GPU_CHECK_DIR (default build-gpu)
+#   gpu-tests  the GPU tests (ctest -L gpu), verbose
+#   tests      every test
+#   bench      bench_env, bench_train with the cuDNN and with our own LSTM, metta bench
+#   train      metta train on CUDA for 60 s
+#   sim        metta sim on CUDA
+# The device tool stops a command after 10 minutes: run the phases in a few calls (the build folder
+# stays between calls), e.g. `build gpu-tests`, then `tests`, then `bench train sim`.
 set -uo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 root=$(pwd)
-dir=${1:-build-gpu}
+dir=${GPU_CHECK_DIR:-build-gpu}
+phases=("$@")
+[ ${#phases[@]} -eq 0 ] && phases=(build gpu-tests tests bench train sim)
+for p in "${phases[@]}"; do
+  case $p in build|gpu-tests|tests|bench|train|sim) ;; *) echo "gpu-check: unknown phase '$p'"; exit 2 ;; esac
+done
+want() { local p; for p in "${phases[@]}"; do [ "$p" = "$1" ] && return 0; done; return 1; }
 cmake_args=(-DMETTA_CUDA=ON -DCMAKE_CUDA_ARCHITECTURES=90)
 
 if compgen -G ".gpu-deps/*.deb" >/dev/null; then
@@ -26,38 +42,70 @@ if compgen -G ".gpu-deps/*.deb" >/dev/null; then
   echo "gpu-check: dependencies from $prefix"
 fi
 
+# cuDNN: the device image may carry it only as PyTorch's wheel (nvidia-cudnn-cu13), outside the CUDA
+# toolkit where CMake looks; point CMake (and the loader) at the wheel's headers and library then.
+nvcc_inc=$(dirname "$(command -v nvcc 2>/dev/null || echo /usr/local/cuda/bin/nvcc)")/../include
+if [ ! -f "$nvcc_inc/cudnn.h" ] && command -v python3 >/dev/null; then
+  cudnn_dir=$(python3 -c 'import nvidia.cudnn, os; print(os.path.dirname(nvidia.cudnn.__file__))' 2>/dev/null ||
+    python3 -c 'import nvidia.cudnn; print(list(nvidia.cudnn.__path__)[0])' 2>/dev/null || true)
+  cudnn_lib=$(ls "$cudnn_dir"/lib/libcudnn.so* 2>/dev/null | head -n 1)
+  if [ -n "$cudnn_dir" ] && [ -f "$cudnn_dir/include/cudnn.h" ] && [ -n "$cudnn_lib" ]; then
+    cmake_args+=(-DCUDNN_INCLUDE_DIR="$cudnn_dir/include" -DCUDNN_LIBRARY="$cudnn_lib")
+    export LD_LIBRARY_PATH="$cudnn_dir/lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
+    echo "gpu-check: cuDNN from $cudnn_dir"
+  fi
+fi
+
 echo "== machine =="
 nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader || echo "nvidia-smi failed"
 nvcc --version | tail -n 2
 nproc
 
-echo "== build $dir =="
-scripts/build.sh "$dir" "${cmake_args[@]}" || { echo "gpu-check: BUILD FAILED"; exit 1; }
+tests_rc=0
+bench_rc=0
+if want build; then
+  echo "== build $dir =="
+  scripts/build.sh "$dir" "${cmake_args[@]}" || { echo "gpu-check: BUILD FAILED"; exit 1; }
+  grep -E "^CUDNN_(INCLUDE_DIR|LIBRARY):" "$dir/CMakeCache.txt"  # -NOTFOUND: no cuDNN LSTM in this build
+fi
+[ -x "$dir/bin/metta" ] || { echo "gpu-check: no build in $dir (run the build phase)"; exit 1; }
 
-echo "== tests (all, GPU included) =="
-(cd "$dir" && ctest --output-on-failure -j4) ; tests_rc=$?
-echo "== GPU tests, verbose =="
-(cd "$dir" && ctest -L gpu -V 2>&1 | grep -E "Test command|\[ +(OK|SKIPPED|FAILED) +\]|Skipped|skipped|Passed|Failed" )
+if want gpu-tests; then
+  echo "== GPU tests, verbose =="
+  (cd "$dir" && ctest -L gpu -V >gpu-tests.log 2>&1) || tests_rc=1
+  grep -E "Test command|\[ +(OK|SKIPPED|FAILED) +\]|Skipped|skipped|Passed|Failed|Failure|Expected|Which is|actual" \
+    "$dir/gpu-tests.log"
+fi
+if want tests; then
+  echo "== tests (all) =="
+  (cd "$dir" && ctest --output-on-failure -j4) || tests_rc=1
+fi
 
-echo "== benchmarks =="
-"$dir/bin/bench_env" --benchmark_min_time=0.5 2>&1 | grep -E "^BM_|ERROR" ; bench_rc=${PIPESTATUS[0]}
-echo "-- policy and training with the cuDNN LSTM (the default on CUDA) --"
-"$dir/bin/bench_train" --benchmark_filter=Cuda 2>&1 | grep -E "^BM_|ERROR" ; [ "${PIPESTATUS[0]}" -eq 0 ] || bench_rc=1
-echo "-- the same with our own LSTM kernels (METTA_LSTM=native) --"
-METTA_LSTM=native "$dir/bin/bench_train" --benchmark_filter=Cuda 2>&1 | grep -E "^BM_|ERROR"
+if want bench; then
+  echo "== benchmarks =="
+  "$dir/bin/bench_env" --benchmark_min_time=0.5 2>&1 | grep -E "^BM_|ERROR" ; [ "${PIPESTATUS[0]}" -eq 0 ] || bench_rc=1
+  echo "-- policy and training with the cuDNN LSTM (the default on CUDA) --"
+  "$dir/bin/bench_train" --benchmark_filter=Cuda 2>&1 | grep -E "^BM_|ERROR" ; [ "${PIPESTATUS[0]}" -eq 0 ] || bench_rc=1
+  echo "-- the same with our own LSTM kernels (METTA_LSTM=native) --"
+  METTA_LSTM=native "$dir/bin/bench_train" --benchmark_filter=Cuda 2>&1 | grep -E "^BM_|ERROR"
+  echo "== metta bench on CUDA =="
+  "$dir/bin/metta" bench --seconds 5 2>&1 | tail -n 8
+fi
 
-echo "== metta train on CUDA (fast agent, 60 s) =="
-"$dir/bin/metta" train run=gpu-check data_dir="$(mktemp -d)" device=cuda agent=fast env=hearts_room num_envs=1024 \
-  trainer.batch_size=262144 trainer.minibatch_size=16384 trainer.total_timesteps=20000000 max_seconds=60 2>&1 |
-  grep -E "^policy:|^train:|^eval:|^epoch" | tail -n 12   # "policy: not using the cuDNN LSTM" means a fallback
-echo "== metta bench on CUDA =="
-"$dir/bin/metta" bench --seconds 5 2>&1 | tail -n 8
+if want train; then
+  echo "== metta train on CUDA (fast agent, 60 s) =="
+  "$dir/bin/metta" train run=gpu-check data_dir="$(mktemp -d)" device=cuda agent=fast env=hearts_room num_envs=1024 \
+    trainer.batch_size=262144 trainer.minibatch_size=16384 trainer.total_timesteps=20000000 max_seconds=60 2>&1 |
+    grep -E "^policy:|^train:|^eval:|^epoch" | tail -n 12   # "policy: not using the cuDNN LSTM" means a fallback
+fi
 
-echo "== metta sim on CUDA =="
-for envs in 1024 16384; do
-  "$dir/bin/metta" sim --device cuda --envs "$envs" --seconds 5 2>&1 | grep -E "agent_steps_per_s|episodes|error" 
-done
+if want sim; then
+  echo "== metta sim on CUDA =="
+  for envs in 1024 16384; do
+    "$dir/bin/metta" sim --device cuda --envs "$envs" --seconds 5 2>&1 | grep -E "agent_steps_per_s|episodes|error"
+  done
+fi
 
-echo "== summary =="
+echo "== summary (phases: ${phases[*]}) =="
 echo "tests: $([ $tests_rc -eq 0 ] && echo PASSED || echo FAILED)  benchmarks: $([ $bench_rc -eq 0 ] && echo ran || echo FAILED)"
 exit $((tests_rc != 0 || bench_rc != 0))
