@@ -54,7 +54,7 @@ template <kernels::Device D>
 void BM_PolicyRollout(benchmark::State& state, const char* preset) {
   if (skip_without(state, D)) return;
   const kernels::Context ctx = context(D);
-  const std::int64_t n = 1024;
+  const std::int64_t n = state.range(0);  // agents stepped at once
   nn::Policy<float> pol(ctx, nn::PolicyArch::by_name(preset, 22), nn::ActionSpace(kSimpleMaxArgs), norms(), 1, n, 1);
   kernels::DeviceBuffer<std::uint8_t> obs(ctx.device, n * 600);
   obs.upload(ctx, real_obs(n));
@@ -138,14 +138,14 @@ void BM_TrainEpochCuda(benchmark::State& s, const char* p) { BM_TrainEpoch<kerne
 
 #define METTA_BENCH(fn, preset, iters) \
   BENCHMARK_CAPTURE(fn, preset, #preset)->Unit(benchmark::kMillisecond)->UseRealTime() iters
-METTA_BENCH(BM_PolicyRolloutCpu, fast, );
-METTA_BENCH(BM_PolicyRolloutCpu, api_default, );
+METTA_BENCH(BM_PolicyRolloutCpu, fast, ->Arg(64)->Arg(1024));  // 64: the main job's 16 envs x 4 agents
+METTA_BENCH(BM_PolicyRolloutCpu, api_default, ->Arg(64)->Arg(1024));
 METTA_BENCH(BM_PolicyTrainStepCpu, fast, );
 METTA_BENCH(BM_PolicyTrainStepCpu, api_default, );
 METTA_BENCH(BM_TrainEpochCpu, fast, ->Iterations(2));
 METTA_BENCH(BM_TrainEpochCpu, api_default, ->Iterations(1));
-METTA_BENCH(BM_PolicyRolloutCuda, fast, );
-METTA_BENCH(BM_PolicyRolloutCuda, api_default, );
+METTA_BENCH(BM_PolicyRolloutCuda, fast, ->Arg(1024)->Arg(16384));
+METTA_BENCH(BM_PolicyRolloutCuda, api_default, ->Arg(1024)->Arg(16384));
 METTA_BENCH(BM_PolicyTrainStepCuda, fast, );
 METTA_BENCH(BM_PolicyTrainStepCuda, api_default, );
 METTA_BENCH(BM_TrainEpochCuda, fast, ->Iterations(3));

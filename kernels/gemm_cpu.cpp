@@ -30,31 +30,44 @@ void single_thread_blas_once() {
   std::call_once(once, [] { openblas_set_num_threads(1); });
 }
 
-// Large products are split into row blocks of C, one per OpenMP thread, each a single-threaded BLAS call:
-// this uses every core without OpenBLAS's own thread pool, which fights OpenMP for them. Each element
-// of C is still one call's full-K dot product, so results do not depend on how the rows are split.
+// Large products are split into row or column blocks of C, one per OpenMP thread, each a single-threaded
+// BLAS call: this uses every core without OpenBLAS's own thread pool, which fights OpenMP for them.
+// OpenBLAS computes an element differently in a full register tile and in an edge tile, so the blocks
+// start at multiples of 64 rows or columns (a multiple of the register tiles of its x86 kernels): each
+// element then lands in the same kind of tile as in one whole call, and the results are the same bits for
+// any thread count (tests/test_kernels.cpp and test_trainer.cpp check it). A product with few rows and many columns (a rollout step's batch
+// against a wide layer) is split by columns, so each block packs only its part of B.
 template <class T>
 void cpu_gemm(const Context& ctx, Trans ta, Trans tb, int m, int n, int k, T alpha, const T* a, int lda, const T* b,
               int ldb, T beta, T* c, int ldc) {
   single_thread_blas_once();
-  const int threads = ctx.num_threads > 0 ? ctx.num_threads : omp_get_max_threads();
-  const double work = static_cast<double>(m) * n * k;
-  if (threads <= 1 || work < 5e5 || m < 2 * threads) {
+  const bool by_cols = n > m;
+  const int side = by_cols ? n : m;
+  const int threads_max = ctx.num_threads > 0 ? ctx.num_threads : omp_get_max_threads();
+  const bool small = static_cast<double>(m) * n * k < 5e5;  // not worth a parallel region: one call
+  const int block = small ? side : ((side + threads_max - 1) / threads_max + 63) / 64 * 64;
+  const int blocks = (side + block - 1) / block;
+  const auto run = [&](int blk) {
+    const int i0 = blk * block, len = std::min(block, side - i0);
+    if (by_cols) {  // C[:, i0 : i0 + len] = op(A) op(B)[:, i0 : i0 + len]
+      const T* b0 = tb == Trans::kNo ? b + i0 : b + static_cast<std::int64_t>(i0) * ldb;
+      blas(ta, tb, m, len, k, alpha, a, lda, b0, ldb, beta, c + i0, ldc);
+    } else {  // C[i0 : i0 + len, :] = op(A)[i0 : i0 + len, :] op(B)
+      const T* a0 = ta == Trans::kNo ? a + static_cast<std::int64_t>(i0) * lda : a + i0;
+      blas(ta, tb, len, n, k, alpha, a0, lda, b, ldb, beta, c + static_cast<std::int64_t>(i0) * ldc, ldc);
+    }
+  };
+  const int threads = std::min(blocks, threads_max);
+  if (threads <= 1) {
     const FlushDenormals ftz;
-    blas(ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+    for (int blk = 0; blk < blocks; ++blk) run(blk);
     return;
   }
-  const int block = (m + threads - 1) / threads;
 #pragma omp parallel num_threads(threads)
   {
     const FlushDenormals ftz;
 #pragma omp for schedule(static)
-    for (int t = 0; t < threads; ++t) {
-      const int i0 = t * block, rows = std::min(block, m - i0);
-      if (rows <= 0) continue;
-      const T* a0 = ta == Trans::kNo ? a + static_cast<std::int64_t>(i0) * lda : a + i0;
-      blas(ta, tb, rows, n, k, alpha, a0, lda, b, ldb, beta, c + static_cast<std::int64_t>(i0) * ldc, ldc);
-    }
+    for (int blk = 0; blk < blocks; ++blk) run(blk);
   }
 }
 }  // namespace

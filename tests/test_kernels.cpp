@@ -3,10 +3,13 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <random>
+#include <array>
 #include <numeric>
 #include <set>
 #include <vector>
 
+#include "kernels/gemm.h"
 #include "kernels/memory.h"
 #include "kernels/parallel.h"
 #include "kernels/reduce.h"
@@ -112,6 +115,40 @@ TEST(ParallelFor, FlushesSubnormalsInsideAndRestoresTheCallersMode) {
     for (float v : inside) EXPECT_EQ(v, 0.0f) << threads << " threads";
     EXPECT_EQ(a * b, outside_before) << "the caller's mode after " << threads << " threads";
   }
+}
+
+// A CPU product splits its rows or columns over the threads (kernels/gemm_cpu.cpp), each element still one
+// full-K dot product: the results must be right and the same bits for any thread count.
+TEST(Gemm, CpuResultsDoNotDependOnTheThreadCount) {
+  std::mt19937 rng(3);
+  std::uniform_real_distribution<float> u(-1, 1);
+  // (m, n, k): row splits, column splits (few rows, wide), odd sizes, and products too small to split
+  // whose sides are still longer than a block
+  for (auto [m, n, k] : {std::array<int, 3>{300, 70, 130}, std::array<int, 3>{64, 1024, 128},
+                         std::array<int, 3>{33, 517, 251}, std::array<int, 3>{1, 4096, 200},
+                         std::array<int, 3>{130, 20, 10}, std::array<int, 3>{20, 300, 16}})
+    for (Trans ta : {Trans::kNo, Trans::kYes})
+      for (Trans tb : {Trans::kNo, Trans::kYes}) {
+        std::vector<float> a(static_cast<std::size_t>(m) * k), b(static_cast<std::size_t>(k) * n);
+        for (auto& x : a) x = u(rng);
+        for (auto& x : b) x = u(rng);
+        std::vector<float> c0(static_cast<std::size_t>(m) * n, 0.25f);
+        for (auto& x : c0) x = u(rng);
+        std::vector<std::vector<float>> out;
+        for (int threads : {1, 2, 3, 4}) {
+          std::vector<float> c = c0;
+          gemm<float>(Context::cpu(threads), ta, tb, m, n, k, 0.7f, a.data(), b.data(), 0.5f, c.data());
+          out.push_back(c);
+        }
+        std::vector<float> ref = c0;  // every element computed, and right
+        gemm_reference<float>(ta, tb, m, n, k, 0.7f, a.data(), ta == Trans::kNo ? k : m, b.data(),
+                              tb == Trans::kNo ? n : k, 0.5f, ref.data(), n);
+        for (std::size_t i = 0; i < ref.size(); ++i)
+          ASSERT_NEAR(out[0][i], ref[i], 1e-4f * (1.0f + std::abs(ref[i]))) << m << "x" << n << "x" << k << " [" << i << "]";
+        for (std::size_t t = 1; t < out.size(); ++t)
+          ASSERT_EQ(out[t], out[0]) << m << "x" << n << "x" << k << " ta " << int(ta) << " tb " << int(tb)
+                                    << ": " << t + 1 << " threads differ from 1";
+      }
 }
 
 TEST(SegmentedSum, MatchesReference) {

@@ -57,6 +57,32 @@ TEST(Trainer, SameSeedSameLossesAndWeights) {
   for (float v : a.first) EXPECT_TRUE(std::isfinite(v));
 }
 
+// Every CPU kernel and product splits its work so that results do not depend on how many threads run it
+// (parallel_for bodies are order-free; GEMM blocks are tile-aligned): the same bits on 1, 2 or 3 threads,
+// with the fast agent, whose products are large enough to be split.
+TEST(Trainer, ResultsDoNotDependOnTheThreadCount) {
+  auto run = [](int threads) {
+    train::TrainSettings s = small_settings();
+    s.agent = "fast";
+    s.threads = threads;
+    train::Trainer t(s, engine::embedded_env_config("hearts_room"));
+    std::vector<float> losses;
+    for (int e = 0; e < 2; ++e) {
+      const train::EpochStats st = t.run_epoch();
+      losses.insert(losses.end(), st.losses, st.losses + kernels::kPpoStatCount);
+      losses.push_back(st.grad_norm);
+    }
+    const float* p = t.policy().params();
+    return std::make_pair(losses, std::vector<float>(p, p + t.policy().num_params()));
+  };
+  const auto one = run(1);
+  for (int threads : {2, 3}) {
+    const auto other = run(threads);
+    EXPECT_TRUE(other.first == one.first) << threads << " threads: other losses";
+    EXPECT_TRUE(other.second == one.second) << threads << " threads: other weights";
+  }
+}
+
 TEST(Trainer, AnEpochAllocatesNothingAndMovesOnlyScalarsToTheHost) {
   auto d2h_per_epoch = [](std::int64_t batch) {
     train::Trainer t(small_settings(batch), engine::embedded_env_config("hearts_room"));
