@@ -1,5 +1,6 @@
 // Policy and trainer throughput, items/s = agent-steps/s:
-// - BM_PolicyRollout/<preset>: one rollout forward (steps = 1, sampling) for 1,024 agents;
+// - BM_PolicyRollout/<preset>/<agents>: one rollout forward (steps = 1, sampling) for 64 agents (the main
+//   job's batch) and 1,024 (CPU), or 1,024 and 16,384 (CUDA);
 // - BM_PolicyTrainStep/<preset>: training forward + backward of one minibatch (256 segments x 16 steps
 //   = 4,096 rows), the unit the PyTorch peer harness (scripts/peer-torch-bench.sh) measures too;
 // - BM_TrainEpoch/<preset>: end-to-end epochs (rollout + PPO update) on hearts_room (16 envs x 4 agents,
