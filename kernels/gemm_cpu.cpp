@@ -66,7 +66,7 @@ void cpu_gemm(const Context& ctx, Trans ta, Trans tb, int m, int n, int k, T alp
 #pragma omp parallel num_threads(threads)
   {
     const FlushDenormals ftz;
-#pragma omp for schedule(static)
+#pragma omp for schedule(static) nowait  // the region's end is the one barrier
     for (int blk = 0; blk < blocks; ++blk) run(blk);
   }
 }

@@ -60,7 +60,7 @@ void parallel_for(const Context& ctx, std::int64_t n, F body, int /*block*/ = 25
 #pragma omp parallel num_threads(threads)
   {
     const FlushDenormals ftz;  // per thread: the mode is thread state
-#pragma omp for schedule(static)
+#pragma omp for schedule(static) nowait  // the region's end is the one barrier
     for (std::int64_t i = 0; i < n; ++i) body(i);
   }
 }
