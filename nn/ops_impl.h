@@ -7,6 +7,7 @@
 #include "kernels/gemm.h"
 #include "kernels/parallel.h"
 #include "kernels/rng.h"
+#include "nn/lstm_cell_math.h"
 #include "nn/ops.h"
 
 #ifndef __CUDACC__
@@ -567,6 +568,16 @@ METTA_HD inline T sigmoid(T x) {
   return T(1) / (T(1) + math_exp(-x));
 }
 
+// The activations as function objects for the shared cell arithmetic (nn/lstm_cell_math.h).
+struct SigmoidOp {
+  template <class T>
+  METTA_HD T operator()(T x) const { return sigmoid(x); }
+};
+struct TanhOp {
+  template <class T>
+  METTA_HD T operator()(T x) const { return math_tanh(x); }
+};
+
 template <class T>
 void lstm_cell_forward(const Context& ctx, T* gates, const T* b_ih, const T* b_hh, const T* c_prev, T* c_out,
                        T* h_out, std::int64_t n, int h) {
@@ -581,18 +592,8 @@ void lstm_cell_forward(const Context& ctx, T* gates, const T* b_ih, const T* b_h
   parallel_for(ctx, n * h, [=] METTA_HD(std::int64_t idx) {
     const std::int64_t r = idx / h;
     const int j = static_cast<int>(idx % h);
-    T* g = gates + r * 4 * h;
-    const T i = sigmoid(g[j] + b_ih[j] + b_hh[j]);
-    const T f = sigmoid(g[h + j] + b_ih[h + j] + b_hh[h + j]);
-    const T gg = math_tanh(g[2 * h + j] + b_ih[2 * h + j] + b_hh[2 * h + j]);
-    const T o = sigmoid(g[3 * h + j] + b_ih[3 * h + j] + b_hh[3 * h + j]);
-    g[j] = i;
-    g[h + j] = f;
-    g[2 * h + j] = gg;
-    g[3 * h + j] = o;
-    const T c = f * c_prev[idx] + i * gg;
-    c_out[idx] = c;
-    h_out[idx] = o * math_tanh(c);
+    lstm_cell_unit_forward(gates + r * 4 * h, b_ih, b_hh, h, j, c_prev[idx], c_out[idx], h_out[idx], SigmoidOp{},
+                           TanhOp{});
   });
 }
 
@@ -612,16 +613,8 @@ void lstm_cell_backward(const Context& ctx, const T* gates, const T* c_prev, con
   parallel_for(ctx, n * h, [=] METTA_HD(std::int64_t idx) {
     const std::int64_t r = idx / h;
     const int j = static_cast<int>(idx % h);
-    const T* g = gates + r * 4 * h;
-    const T i = g[j], f = g[h + j], gg = g[2 * h + j], o = g[3 * h + j];
-    const T tc = math_tanh(c_out[idx]);
-    const T dc = dh[idx] * o * (T(1) - tc * tc) + (dc_next ? dc_next[idx] : T(0));
-    T* dg = dgates + r * 4 * h;
-    dg[j] = dc * gg * i * (T(1) - i);
-    dg[h + j] = dc * c_prev[idx] * f * (T(1) - f);
-    dg[2 * h + j] = dc * i * (T(1) - gg * gg);
-    dg[3 * h + j] = dh[idx] * tc * o * (T(1) - o);
-    dc_prev[idx] = dc * f;
+    lstm_cell_unit_backward(gates + r * 4 * h, h, j, c_prev[idx], c_out[idx], dh[idx],
+                            dc_next ? dc_next[idx] : T(0), dgates + r * 4 * h, dc_prev[idx], TanhOp{});
   });
 }
 

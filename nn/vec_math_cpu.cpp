@@ -4,6 +4,8 @@
 
 #include <math.h>
 
+#include "nn/lstm_cell_math.h"
+
 #if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && defined(__GLIBC__)
 // glibc's libmvec has expf for 4, 8 and 16 lanes (_ZGV{b,c,d,e}N*v_expf); declaring expf as a SIMD
 // function lets the vectoriser call them (glibc itself declares this only under -ffast-math).
@@ -30,43 +32,33 @@ METTA_VEC_CLONES void tanh_inplace_f32(float* y, std::int64_t n) {
   for (std::int64_t j = 0; j < n; ++j) y[j] = tanh_f(y[j]);
 }
 
+namespace {
+struct ClampedSigmoid {
+  float operator()(float x) const { return sigmoid_f(x); }
+};
+struct ClampedTanh {
+  float operator()(float x) const { return tanh_f(x); }
+};
+}  // namespace
+
 METTA_VEC_CLONES void lstm_cell_forward_row_f32(float* g, const float* b_ih, const float* b_hh, const float* c_prev,
                                                 float* c_out, float* h_out, int h) {
 #pragma omp simd
-  for (int j = 0; j < h; ++j) {
-    const float i = sigmoid_f(g[j] + b_ih[j] + b_hh[j]);
-    const float f = sigmoid_f(g[h + j] + b_ih[h + j] + b_hh[h + j]);
-    const float gg = tanh_f(g[2 * h + j] + b_ih[2 * h + j] + b_hh[2 * h + j]);
-    const float o = sigmoid_f(g[3 * h + j] + b_ih[3 * h + j] + b_hh[3 * h + j]);
-    g[j] = i;
-    g[h + j] = f;
-    g[2 * h + j] = gg;
-    g[3 * h + j] = o;
-    const float c = f * c_prev[j] + i * gg;
-    c_out[j] = c;
-    h_out[j] = o * tanh_f(c);
-  }
+  for (int j = 0; j < h; ++j)
+    lstm_cell_unit_forward(g, b_ih, b_hh, h, j, c_prev[j], c_out[j], h_out[j], ClampedSigmoid{}, ClampedTanh{});
 }
 
 namespace {
-// The backward body with the dc_next branch decided at compile time (a conditional load would keep
-// the loop from vectorising on AVX2).
+// The backward with the dc_next branch decided at compile time (a conditional load would keep the loop
+// from vectorising on AVX2).
 template <bool kNext>
 __attribute__((always_inline)) inline void lstm_backward_row(const float* g, const float* c_prev, const float* c_out,
                                                              const float* dh, const float* dc_next, float* dg,
                                                              float* dc_prev, int h) {
 #pragma omp simd
-  for (int j = 0; j < h; ++j) {
-    const float i = g[j], f = g[h + j], gg = g[2 * h + j], o = g[3 * h + j];
-    const float tc = tanh_f(c_out[j]);
-    float dc = dh[j] * o * (1.0f - tc * tc);
-    if constexpr (kNext) dc += dc_next[j];
-    dg[j] = dc * gg * i * (1.0f - i);
-    dg[h + j] = dc * c_prev[j] * f * (1.0f - f);
-    dg[2 * h + j] = dc * i * (1.0f - gg * gg);
-    dg[3 * h + j] = dh[j] * tc * o * (1.0f - o);
-    dc_prev[j] = dc * f;
-  }
+  for (int j = 0; j < h; ++j)
+    lstm_cell_unit_backward(g, h, j, c_prev[j], c_out[j], dh[j], kNext ? dc_next[j] : 0.0f, dg, dc_prev[j],
+                            ClampedTanh{});
 }
 }  // namespace
 

@@ -25,6 +25,20 @@ train::TrainSettings small_settings(std::int64_t batch = 1024) {
   s.seed = 3;
   return s;
 }
+
+// Trains `epochs` epochs on hearts_room: every epoch's loss statistics and gradient norm, and the final
+// weights.
+std::pair<std::vector<float>, std::vector<float>> train_and_collect(const train::TrainSettings& s, int epochs) {
+  train::Trainer t(s, engine::embedded_env_config("hearts_room"));
+  std::vector<float> losses;
+  for (int e = 0; e < epochs; ++e) {
+    const train::EpochStats st = t.run_epoch();
+    losses.insert(losses.end(), st.losses, st.losses + kernels::kPpoStatCount);
+    losses.push_back(st.grad_norm);
+  }
+  const float* p = t.policy().params();
+  return {losses, std::vector<float>(p, p + t.policy().num_params())};
+}
 }  // namespace
 
 TEST(Trainer, BufferIsWholeSegmentsOfEveryAgent) {
@@ -39,18 +53,7 @@ TEST(Trainer, BufferIsWholeSegmentsOfEveryAgent) {
 }
 
 TEST(Trainer, SameSeedSameLossesAndWeights) {
-  auto run = [] {
-    train::Trainer t(small_settings(), engine::embedded_env_config("hearts_room"));
-    std::vector<float> losses;
-    for (int e = 0; e < 3; ++e) {
-      const train::EpochStats st = t.run_epoch();
-      losses.insert(losses.end(), st.losses, st.losses + kernels::kPpoStatCount);
-      losses.push_back(st.grad_norm);
-    }
-    const float* p = t.policy().params();
-    return std::make_pair(losses, std::vector<float>(p, p + t.policy().num_params()));
-  };
-  const auto a = run(), b = run();
+  const auto a = train_and_collect(small_settings(), 3), b = train_and_collect(small_settings(), 3);
   ASSERT_EQ(a.first.size(), b.first.size());
   for (std::size_t i = 0; i < a.first.size(); ++i) EXPECT_EQ(a.first[i], b.first[i]) << i;  // bit-identical
   EXPECT_TRUE(a.second == b.second);
@@ -65,15 +68,7 @@ TEST(Trainer, ResultsDoNotDependOnTheThreadCount) {
     train::TrainSettings s = small_settings();
     s.agent = "fast";
     s.threads = threads;
-    train::Trainer t(s, engine::embedded_env_config("hearts_room"));
-    std::vector<float> losses;
-    for (int e = 0; e < 2; ++e) {
-      const train::EpochStats st = t.run_epoch();
-      losses.insert(losses.end(), st.losses, st.losses + kernels::kPpoStatCount);
-      losses.push_back(st.grad_norm);
-    }
-    const float* p = t.policy().params();
-    return std::make_pair(losses, std::vector<float>(p, p + t.policy().num_params()));
+    return train_and_collect(s, 2);
   };
   const auto one = run(1);
   for (int threads : {2, 3}) {
