@@ -154,7 +154,6 @@ METTA_BENCH(BM_TrainEpochCuda, api_default, ->Iterations(3));
 
 int main(int argc, char** argv) {
   kernels::reexec_with_best_blas_core(argc, argv);
-  kernels::use_single_thread_blas();
   benchmark::Initialize(&argc, argv);
   benchmark::RunSpecifiedBenchmarks();
   benchmark::Shutdown();

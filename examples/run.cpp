@@ -12,7 +12,6 @@ using namespace metta::api;
 
 int main(int argc, char** argv) {
   metta::kernels::reexec_with_best_blas_core(argc, argv);
-  metta::kernels::use_single_thread_blas();
   const std::int64_t total = argc > 1 ? std::atoll(argv[1]) : 200'000;
   const std::string checkpoint_dir = argc > 2 ? argv[2] : "./checkpoints";
 

@@ -32,6 +32,4 @@ void reexec_with_best_blas_core(int /*argc*/, char** argv) {
 #endif
 }
 
-void use_single_thread_blas() { openblas_set_num_threads(1); }
-
 }  // namespace metta::kernels

@@ -61,7 +61,6 @@ TEST(Learning, BeatsTheRandomPolicyThreeFold) {
 
 int main(int argc, char** argv) {
   kernels::reexec_with_best_blas_core(argc, argv);
-  kernels::use_single_thread_blas();
   ::testing::InitGoogleTest(&argc, argv);
   return RUN_ALL_TESTS();
 }

@@ -8,7 +8,6 @@
 
 int main(int argc, char** argv) {
   metta::kernels::reexec_with_best_blas_core(argc, argv);
-  metta::kernels::use_single_thread_blas();
   CLI::App app{"metta: GPU-first MettaGrid simulator and trainer"};
   app.require_subcommand(1);
   auto run_sim = metta::cli::add_sim_command(app);
