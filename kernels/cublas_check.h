@@ -6,12 +6,7 @@
 
 #include <string>
 
-#include "kernels/common.h"
+#include "kernels/cuda_check.h"
 
-#define METTA_CUBLAS_CHECK(call)                                                                        \
-  do {                                                                                                  \
-    cublasStatus_t metta_st_ = (call);                                                                  \
-    if (metta_st_ != CUBLAS_STATUS_SUCCESS)                                                             \
-      ::metta::detail::throw_error(#call, __FILE__, __LINE__,                                           \
-                                   std::string("cuBLAS error: ") + cublasGetStatusName(metta_st_));     \
-  } while (0)
+#define METTA_CUBLAS_CHECK(call) \
+  METTA_STATUS_CHECK_(call, #call, CUBLAS_STATUS_SUCCESS, "cuBLAS", cublasGetStatusName)

@@ -9,13 +9,17 @@
 
 #include "kernels/common.h"
 
-#define METTA_CUDA_CHECK(call)                                                                   \
-  do {                                                                                           \
-    cudaError_t metta_err_ = (call);                                                             \
-    if (metta_err_ != cudaSuccess)                                                               \
-      ::metta::detail::throw_error(#call, __FILE__, __LINE__,                                    \
-                                   std::string("CUDA error: ") + cudaGetErrorString(metta_err_)); \
+// The shared form: `call` returns a status of its library; anything but `ok` throws with the call's text,
+// file:line and "<library> error: " + message(status).
+#define METTA_STATUS_CHECK_(call, call_text, ok, library, message)                                   \
+  do {                                                                                               \
+    const auto metta_status_ = (call);                                                               \
+    if (metta_status_ != (ok))                                                                       \
+      ::metta::detail::throw_error(call_text, __FILE__, __LINE__,                                    \
+                                   std::string(library " error: ") + message(metta_status_));        \
   } while (0)
+
+#define METTA_CUDA_CHECK(call) METTA_STATUS_CHECK_(call, #call, cudaSuccess, "CUDA", cudaGetErrorString)
 
 #define METTA_CUDA_CHECK_NOTHROW(call)                                                               \
   do {                                                                                               \

@@ -7,13 +7,8 @@
 #include "kernels/cuda_check.h"
 #include "kernels/memory.h"
 
-#define METTA_CUDNN_CHECK(call)                                                                        \
-  do {                                                                                                 \
-    cudnnStatus_t metta_st_ = (call);                                                                  \
-    if (metta_st_ != CUDNN_STATUS_SUCCESS)                                                             \
-      ::metta::detail::throw_error(#call, __FILE__, __LINE__,                                          \
-                                   std::string("cuDNN error: ") + cudnnGetErrorString(metta_st_));     \
-  } while (0)
+#define METTA_CUDNN_CHECK(call) \
+  METTA_STATUS_CHECK_(call, #call, CUDNN_STATUS_SUCCESS, "cuDNN", cudnnGetErrorString)
 
 namespace metta::nn {
 namespace {
