@@ -39,6 +39,15 @@ std::pair<std::vector<float>, std::vector<float>> train_and_collect(const train:
   const float* p = t.policy().params();
   return {losses, std::vector<float>(p, p + t.policy().num_params())};
 }
+
+// A teacher for the kickstarter tests: the initial weights of another trainer's policy (another seed).
+std::vector<float> teacher_weights() {
+  train::TrainSettings other = small_settings();
+  other.seed = 99;
+  train::Trainer source(other, engine::embedded_env_config("hearts_room"));
+  const float* w = source.policy().params();
+  return std::vector<float>(w, w + source.policy().num_params());
+}
 }  // namespace
 
 TEST(Trainer, BufferIsWholeSegmentsOfEveryAgent) {
@@ -97,12 +106,7 @@ TEST(Trainer, AnEpochAllocatesNothingAndMovesOnlyScalarsToTheHost) {
 }
 
 TEST(Trainer, KickstarterDistilsFromATeacherAndAnnealsOff) {
-  // teacher: the weights of another trainer's policy (another seed)
-  train::TrainSettings other = small_settings();
-  other.seed = 99;
-  train::Trainer source(other, engine::embedded_env_config("hearts_room"));
-  const float* w = source.policy().params();
-  const std::vector<float> weights(w, w + source.policy().num_params());
+  const std::vector<float> weights = teacher_weights();
 
   train::Trainer t(small_settings(), engine::embedded_env_config("hearts_room"));
   t.set_teacher("small", weights);
@@ -123,11 +127,7 @@ TEST(Trainer, KickstarterDistilsFromATeacherAndAnnealsOff) {
 }
 
 TEST(Trainer, SeveralTeachersRescaleTheRunningActionTermAsTheReference) {
-  train::TrainSettings other = small_settings();
-  other.seed = 99;
-  train::Trainer source(other, engine::embedded_env_config("hearts_room"));
-  const float* w = source.policy().params();
-  const std::vector<float> weights(w, w + source.policy().num_params());
+  const std::vector<float> weights = teacher_weights();
   // lr 0: the student never changes, so every run sees the same minibatches and cross-entropies
   train::TrainSettings s = small_settings();
   s.adam.lr = 0.0f;
