@@ -2,6 +2,7 @@
 #include <omp.h>
 
 #include <algorithm>
+#include <cmath>
 #include <cstdint>
 #include <mutex>
 
@@ -30,26 +31,46 @@ void single_thread_blas_once() {
   std::call_once(once, [] { openblas_set_num_threads(1); });
 }
 
-// Large products are split into row or column blocks of C, one per OpenMP thread, each a single-threaded
-// BLAS call: this uses every core without OpenBLAS's own thread pool, which fights OpenMP for them.
-// OpenBLAS computes an element differently in a full register tile and in an edge tile, so the blocks
-// start at multiples of 64 rows or columns (a multiple of the register tiles of its x86 kernels): each
-// element then lands in the same kind of tile as in one whole call, and the results are the same bits for
-// any thread count (tests/test_kernels.cpp and test_trainer.cpp check it). A product with few rows and many columns (a rollout step's batch
-// against a wide layer) is split by columns, so each block packs only its part of B.
+// Large products are split into row or column blocks of C, each a single-threaded BLAS call that OpenMP
+// threads share out: this uses every core without OpenBLAS's own thread pool, which fights OpenMP for
+// them. The blocks depend on the shape only, never on the thread count, and K is never split: OpenBLAS
+// computes an element differently in different tile shapes (its Haswell/Zen sgemm kernel tiles 24 rows,
+// SkylakeX 16, and it has a separate small-matrix path), so the same product must always be the same
+// sequence of calls; then the results are the same bits for any thread count, on any x86-64 CPU
+// (tests/test_kernels.cpp and test_trainer.cpp check it, under every OpenBLAS core type the CPU runs).
+// A product with few rows and many columns (a rollout step's batch against a wide layer) is split by
+// columns, so each block packs only its part of B.
+struct GemmBlocks {
+  bool by_cols;
+  int side, block, count;
+};
+GemmBlocks gemm_blocks(int m, int n, int k) {
+  constexpr double kMinParallelMacs = 5e5;  // below: one call, not worth a parallel region
+  constexpr double kMinBlockMacs = 2e6;     // a block amortises its packing of the shared operand
+  constexpr int kTile = 64;                 // blocks are whole multiples of 64 rows or columns
+  constexpr int kMaxBlocks = 16;            // enough to share out over 16 threads, few calls on one
+  GemmBlocks g{n > m, n > m ? n : m, 0, 1};
+  const double other_macs = static_cast<double>(g.by_cols ? m : n) * k;  // per row (or column) of the side
+  if (other_macs * g.side < kMinParallelMacs) {
+    g.block = g.side;
+    return g;
+  }
+  const int tiles = (g.side + kTile - 1) / kTile;
+  const int min_tiles = static_cast<int>(std::ceil(kMinBlockMacs / (other_macs * kTile)));
+  const int per_block = std::max((tiles + kMaxBlocks - 1) / kMaxBlocks, std::max(min_tiles, 1));
+  g.block = per_block * kTile;
+  g.count = (g.side + g.block - 1) / g.block;
+  return g;
+}
+
 template <class T>
 void cpu_gemm(const Context& ctx, Trans ta, Trans tb, int m, int n, int k, T alpha, const T* a, int lda, const T* b,
               int ldb, T beta, T* c, int ldc) {
   single_thread_blas_once();
-  const bool by_cols = n > m;
-  const int side = by_cols ? n : m;
-  const int threads_max = ctx.num_threads > 0 ? ctx.num_threads : omp_get_max_threads();
-  const bool small = static_cast<double>(m) * n * k < 5e5;  // not worth a parallel region: one call
-  const int block = small ? side : ((side + threads_max - 1) / threads_max + 63) / 64 * 64;
-  const int blocks = (side + block - 1) / block;
+  const GemmBlocks g = gemm_blocks(m, n, k);
   const auto run = [&](int blk) {
-    const int i0 = blk * block, len = std::min(block, side - i0);
-    if (by_cols) {  // C[:, i0 : i0 + len] = op(A) op(B)[:, i0 : i0 + len]
+    const int i0 = blk * g.block, len = std::min(g.block, g.side - i0);
+    if (g.by_cols) {  // C[:, i0 : i0 + len] = op(A) op(B)[:, i0 : i0 + len]
       const T* b0 = tb == Trans::kNo ? b + i0 : b + static_cast<std::int64_t>(i0) * ldb;
       blas(ta, tb, m, len, k, alpha, a, lda, b0, ldb, beta, c + i0, ldc);
     } else {  // C[i0 : i0 + len, :] = op(A)[i0 : i0 + len, :] op(B)
@@ -57,17 +78,18 @@ void cpu_gemm(const Context& ctx, Trans ta, Trans tb, int m, int n, int k, T alp
       blas(ta, tb, len, n, k, alpha, a0, lda, b, ldb, beta, c + static_cast<std::int64_t>(i0) * ldc, ldc);
     }
   };
-  const int threads = std::min(blocks, threads_max);
+  const int threads_max = ctx.num_threads > 0 ? ctx.num_threads : omp_get_max_threads();
+  const int threads = std::min(g.count, threads_max);
   if (threads <= 1) {
     const FlushDenormals ftz;
-    for (int blk = 0; blk < blocks; ++blk) run(blk);
+    for (int blk = 0; blk < g.count; ++blk) run(blk);
     return;
   }
 #pragma omp parallel num_threads(threads)
   {
     const FlushDenormals ftz;
 #pragma omp for schedule(static) nowait  // the region's end is the one barrier
-    for (int blk = 0; blk < blocks; ++blk) run(blk);
+    for (int blk = 0; blk < g.count; ++blk) run(blk);
   }
 }
 }  // namespace
