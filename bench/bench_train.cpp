@@ -12,7 +12,7 @@
 
 #include "api/train/trainer.h"
 #include "engine/config_yaml.h"
-#include "kernels/blas_setup.h"
+#include "api/process/process_setup.h"
 
 using namespace metta;
 
@@ -153,7 +153,7 @@ METTA_BENCH(BM_TrainEpochCuda, fast, ->Iterations(3));
 METTA_BENCH(BM_TrainEpochCuda, api_default, ->Iterations(3));
 
 int main(int argc, char** argv) {
-  kernels::reexec_with_best_blas_core(argc, argv);
+  metta::process::prepare_process(argv);
   benchmark::Initialize(&argc, argv);
   benchmark::RunSpecifiedBenchmarks();
   benchmark::Shutdown();

@@ -6,12 +6,12 @@
 #include <string>
 
 #include "api/metta_api.h"
-#include "kernels/blas_setup.h"
+#include "api/process/process_setup.h"
 
 using namespace metta::api;
 
 int main(int argc, char** argv) {
-  metta::kernels::reexec_with_best_blas_core(argc, argv);
+  metta::process::prepare_process(argv);
   const std::int64_t total = argc > 1 ? std::atoll(argv[1]) : 200'000;
   const std::string checkpoint_dir = argc > 2 ? argv[2] : "./checkpoints";
 

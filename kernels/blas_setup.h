@@ -1,11 +1,8 @@
-// CPU BLAS set-up. Two facts about Debian's OpenBLAS on our machines drive this:
-// 1. Its runtime CPU detection does not recognise some virtualised Xeons and falls back to SSE3
-//    ("Prescott") kernels, 2-4x slower than the AVX2/AVX-512 ones the CPU has. The kernel choice is made
-//    when the library loads, so the fix is the OPENBLAS_CORETYPE variable: reexec_with_best_blas_core()
-//    re-executes the program once with it set (programs call it first thing in main).
-// 2. Its pthread pool and our OpenMP threads fight over the cores (yield storms); one BLAS thread while
-//    OpenMP runs the rest measured 2x faster end to end on 2 cores. kernels::gemm, the one caller of
-//    BLAS, sets that itself before its first product.
+// CPU BLAS facts the programs need. Debian's OpenBLAS picks its kernels when it loads, from its own CPU
+// detection, which falls back to SSE3 ("Prescott") kernels on some virtualised Xeons (2-4x slower than
+// the AVX2/AVX-512 kernels the CPU has); the fix is the OPENBLAS_CORETYPE variable, set by the programs
+// before they start (api/process/process_setup.h), never by the library. The library runs BLAS
+// single-threaded itself (kernels::gemm splits products over OpenMP threads).
 #pragma once
 
 #include <string>
@@ -14,8 +11,8 @@ namespace metta::kernels {
 
 // The OpenBLAS kernel family in use ("SkylakeX", "Haswell", "Prescott", ...).
 std::string blas_core_name();
-// If OPENBLAS_CORETYPE is unset and the loaded kernels are slower than the CPU supports, re-executes
-// /proc/self/exe with it set (returns only when no re-exec was needed or possible).
-void reexec_with_best_blas_core(int argc, char** argv);
+// A faster kernel family the CPU supports than the loaded one ("SkylakeX" or "Haswell"), or "" when the
+// loaded one is already a fast family.
+std::string better_blas_core();
 
 }  // namespace metta::kernels

@@ -10,7 +10,7 @@
 
 #include "api/train/trainer.h"
 #include "engine/config_yaml.h"
-#include "kernels/blas_setup.h"
+#include "api/process/process_setup.h"
 
 using namespace metta;
 
@@ -60,7 +60,7 @@ TEST(Learning, BeatsTheRandomPolicyThreeFold) {
 }
 
 int main(int argc, char** argv) {
-  kernels::reexec_with_best_blas_core(argc, argv);
+  metta::process::prepare_process(argv);
   ::testing::InitGoogleTest(&argc, argv);
   return RUN_ALL_TESTS();
 }

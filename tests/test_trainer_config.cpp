@@ -119,6 +119,7 @@ TEST(TrainerConfigValidation, EveryRuleNamesTheFieldAndTheValue) {
   // the job's own keys
   const std::vector<std::pair<std::string, std::string>> job_rules = {
       {"num_envs=-3", "num_envs: got -3"},
+      {"num_envs=0", "num_envs: got 0, expected null (derived) or a count >= 1"},
       {"device=gpu", "device: got 'gpu', expected 'cpu' or 'cuda'"},
       {"agent=fats", "agent: got 'fats', expected 'fast', 'api_default' or 'small'"},
       {"agent=fats", "(did you mean 'fast'?)"},

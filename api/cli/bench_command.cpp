@@ -85,7 +85,7 @@ int run_bench(const BenchOptions& o) {
 std::function<int()> add_bench_command(CLI::App& app) {
   auto o = std::make_shared<BenchOptions>();
   CLI::App* cmd = app.add_subcommand("bench", "Quick throughput figures: simulator and training, CPU and GPU");
-  cmd->add_option("--seconds", o->seconds, "Time per measurement")->capture_default_str()->check(CLI::Range(0.01, 3600.0));
+  cmd->add_option("--seconds", o->seconds, "Time per measurement")->capture_default_str()->check(finite_range(0.01, 3600.0));
   cmd->add_flag("!--no-cuda", o->cuda, "Skip the GPU measurements");
   return [o] { return run_bench(*o); };
 }

@@ -59,7 +59,9 @@ std::function<int()> add_eval_command(CLI::App& app) {
       ->capture_default_str()
       ->check(CLI::Range(std::int64_t{1}, std::int64_t{1} << 30));
   cmd->add_option("--device", o->device, "cpu or cuda")->capture_default_str()->check(CLI::IsMember({"cpu", "cuda"}));
-  cmd->add_option("--seed", o->seed, "Seed of the evaluation maps and action sampling")->capture_default_str();
+  cmd->add_option("--seed", o->seed, "Seed of the evaluation maps and action sampling")
+      ->capture_default_str()
+      ->check(unsigned_integer());
   cmd->add_option("--replay", o->replay, "Write env 0's first episode as a MettaScope replay (FILE.json.z)");
   return [o] { return run_eval(*o); };
 }

@@ -3,11 +3,11 @@
 #include <exception>
 
 #include "api/cli/commands.h"
-#include "kernels/blas_setup.h"
+#include "api/process/process_setup.h"
 #include "kernels/common.h"
 
 int main(int argc, char** argv) {
-  metta::kernels::reexec_with_best_blas_core(argc, argv);
+  metta::process::prepare_process(argv);
   CLI::App app{"metta: GPU-first MettaGrid simulator and trainer"};
   app.require_subcommand(1);
   auto run_sim = metta::cli::add_sim_command(app);

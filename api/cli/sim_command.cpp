@@ -1,4 +1,5 @@
 #include <chrono>
+#include <cstdlib>
 #include <cstdio>
 #include <fstream>
 #include <iostream>
@@ -134,6 +135,10 @@ int run_sim(const SimOptions& o) {
     j["completed_agent_stats"] = done.agent;
     j["env0_game_stats"] = cur.game;
     j["env0_step"] = env.current_step(0);
+    // how OpenMP threads wait (api/process/process_setup.h): a user's choice or the short spin
+    if (const char* p = std::getenv("OMP_WAIT_POLICY")) j["openmp_wait"] = std::string("OMP_WAIT_POLICY=") + p;
+    else if (const char* c = std::getenv("GOMP_SPINCOUNT")) j["openmp_wait"] = std::string("GOMP_SPINCOUNT=") + c;
+    else j["openmp_wait"] = "libgomp default";
     if (o.dump_objects) {
       nlohmann::json objs = nlohmann::json::array();
       for (const auto& g : env.grid_objects(0)) {
@@ -191,13 +196,18 @@ std::function<int()> add_sim_command(CLI::App& app) {
       ->capture_default_str()
       ->check(CLI::Range(std::int64_t{1}, std::int64_t{1} << 30));
   sim->add_option("--threads", opts->threads, "CPU threads (0 = all)")->capture_default_str()->check(CLI::Range(0, 4096));
-  sim->add_option("--seconds", opts->seconds, "Run time when --steps is not given")->capture_default_str();
-  sim->add_option("--steps", opts->steps, "Exact number of env steps");
-  sim->add_option("--seed", opts->seed, "Seed of maps, agent order and random actions")->capture_default_str();
+  sim->add_option("--seconds", opts->seconds, "Run time when --steps is not given")
+      ->capture_default_str()
+      ->check(finite_range(1e-3, 1e7));
+  sim->add_option("--steps", opts->steps, "Exact number of env steps")->check(CLI::Range(std::int64_t{1}, std::int64_t{1} << 40));
+  sim->add_option("--seed", opts->seed, "Seed of maps, agent order and random actions")
+      ->capture_default_str()
+      ->check(unsigned_integer());
   sim->add_option("--actions", opts->actions, "random, noop, or a script file (one line per step of type:arg pairs)")
       ->capture_default_str();
   sim->add_flag("--dump-objects", opts->dump_objects, "Print every object of env 0 (grid_objects)");
-  sim->add_option("--print-obs", opts->print_obs, "Print the observation tokens of this agent of env 0");
+  sim->add_option("--print-obs", opts->print_obs, "Print the observation tokens of this agent of env 0")
+      ->check(CLI::Range(0, 1 << 20));
   sim->add_flag("--print-map", opts->print_map, "Draw env 0 as ASCII");
   sim->add_flag("--json", opts->json, "Print the summary as JSON");
   return [opts] { return run_sim(*opts); };

@@ -172,7 +172,8 @@ TrainJob load_train_job(const std::string& config_path, const std::vector<std::s
   r.get("device", job.device);
   r.get("threads", job.threads);
   r.get("env", job.env);
-  r.get_or_null<std::int64_t>("num_envs", job.num_envs, 0);
+  constexpr std::int64_t kDerived = -1;  // num_envs: null
+  r.get_or_null<std::int64_t>("num_envs", job.num_envs, kDerived);
   r.get("agent", job.agent);
   r.get("max_seconds", job.max_seconds);
   api::TrainerConfig& t = job.trainer;
@@ -279,8 +280,9 @@ TrainJob load_train_job(const std::string& config_path, const std::vector<std::s
   if (job.max_seconds < 0) engine::config_fail("max_seconds", std::to_string(job.max_seconds), "0 (no limit) or > 0");
   const engine::EnvConfig env_config = engine::env_config_from(job.env);  // fails early on a bad env
   t.validate();
-  if (job.num_envs < 0) engine::config_fail("num_envs", std::to_string(job.num_envs), "null or a count >= 1");
-  if (job.num_envs == 0) {
+  if (job.num_envs != kDerived && job.num_envs < 1)
+    engine::config_fail("num_envs", std::to_string(job.num_envs), "null (derived) or a count >= 1");
+  if (job.num_envs == kDerived) {
     // trainer.md §10: envs per forward batch from the target size, times async_factor
     const std::int64_t agents = env_config.num_agents;
     std::int64_t target = t.forward_pass_minibatch_target_size / std::max<std::int64_t>(1, agents);
