@@ -9,13 +9,14 @@
 
 namespace metta::api {
 namespace {
-// A model file's weights into an agent of the same preset (names and shapes checked).
+// A model file's weights into an agent of the same preset: names and shapes checked, and the policy's
+// actions, window and features against the agent's env (features matched by name).
 PolicyRecord load_into(const checkpoint::PolicyFile& f, Agent& agent) {
-  std::vector<float> w = PolicyStore::weights_of(f, agent.table());
   if (f.metadata.agent != agent.preset())
     throw checkpoint::CheckpointError(f.path + ": saved from agent '" + f.metadata.agent + "', this agent is '" +
                                       agent.preset() + "'");
-  agent.weights() = std::move(w);
+  agent.set_weights(checkpoint::weights_for_env(f, agent.table(), agent.env_interface(),
+                                                checkpoint::FeatureOrder::kRemapByName));
   return PolicyRecord{f.path, f.metadata};
 }
 
@@ -114,6 +115,7 @@ void TrainerConfig::validate() const {
     fail("trainer.wandb_checkpoint_interval", wandb_checkpoint_interval,
          ">= checkpoint_interval (" + std::to_string(checkpoint_interval) + ")");
   if (device != "cpu" && device != "cuda") engine::config_fail("trainer.device", "'" + device + "'", "'cpu' or 'cuda'");
+  engine::config_check_range("trainer.threads", threads, 0, 4096);
   if (forward_pass_minibatch_target_size < 1)
     fail("trainer.forward_pass_minibatch_target_size", static_cast<double>(forward_pass_minibatch_target_size),
          "a count >= 1");
@@ -173,16 +175,26 @@ std::string AgentConfig::spec() const {
 }
 
 Agent::Agent(const Environment& env, const AgentConfig& config, const std::string& device, std::uint64_t seed)
-    : preset_(config.spec()) {
-  (void)device;  // the weights are placed on the training device by TrainingComponents::create
-  const engine::CompiledEnv compiled = engine::compile_env(env.config());
-  std::vector<float> norms;
-  for (auto& [name, n] : engine::feature_spec(compiled.item_names)) norms.push_back(n);
-  std::vector<int> max_args(compiled.params.action_max_arg, compiled.params.action_max_arg + compiled.params.num_actions);
-  nn::Policy<float> init(kernels::Context::cpu(), nn::PolicyArch::by_name(preset_, static_cast<int>(norms.size())),
-                         nn::ActionSpace(max_args), norms, seed, 1, 1);
+    : preset_(config.spec()), device_(device) {
+  if (device != "cpu" && device != "cuda") engine::config_fail("agent.device", "'" + device + "'", "'cpu' or 'cuda'");
+  iface_ = checkpoint::EnvInterface::of(env.config());
+  nn::Policy<float> init(kernels::Context::cpu(), checkpoint::policy_arch_for(preset_, iface_),
+                         nn::ActionSpace(iface_.action_max_args), iface_.feature_norms, seed, 1, 1);
   weights_.assign(init.params(), init.params() + init.num_params());
   table_ = init.table();
+}
+
+const std::vector<float>& Agent::weights() const {
+  if (live_)
+    kernels::download_bytes(live_->context(), weights_.data(), live_->params(), weights_.size() * sizeof(float));
+  return weights_;
+}
+
+void Agent::set_weights(std::vector<float> weights) {
+  METTA_CHECK(weights.size() == weights_.size(), "Agent::set_weights: got " << weights.size() << " weights, agent '"
+                                                                           << preset_ << "' has " << weights_.size());
+  weights_ = std::move(weights);
+  if (live_) kernels::upload_bytes(live_->context(), live_->params(), weights_.data(), weights_.size() * sizeof(float));
 }
 
 train::TrainSettings to_train_settings(const TrainerConfig& c, const Environment& env, const std::string& agent) {
@@ -234,6 +246,11 @@ std::vector<std::int64_t> TrainingComponents::Experience::iterate_minibatches() 
 
 TrainingComponents TrainingComponents::create(Environment& vecenv, Agent& policy, const TrainerConfig& trainer_config,
                                               PolicyStore* policy_store) {
+  if (trainer_config.device != policy.device() || vecenv.device() != policy.device())
+    engine::config_fail("device", "trainer_config '" + trainer_config.device + "', Environment '" + vecenv.device() +
+                                      "', Agent '" + policy.device() + "'",
+                        "the same device for all three");
+  METTA_CHECK(policy.live_ == nullptr, "this Agent is already being trained by another TrainingComponents");
   TrainingComponents t;
   t.trainer_ = std::make_unique<train::Trainer>(to_train_settings(trainer_config, vecenv, policy.preset()),
                                                 vecenv.config());
@@ -266,6 +283,7 @@ TrainingComponents TrainingComponents::create(Environment& vecenv, Agent& policy
     t.kickstarter.teacher_paths.push_back(path);
   }
   t.agent_ = &policy;
+  policy.live_ = &p;  // Agent::weights() reads the trained weights from now on
   t.store_ = policy_store;
   t.experience.num_minibatches = t.trainer_->num_minibatches();
   t.experience.segments = t.trainer_->segments();
@@ -354,17 +372,24 @@ const train::EpochStats& TrainingComponents::finish_epoch() {
   return losses.last;
 }
 
+TrainingComponents::~TrainingComponents() {
+  if (!trainer_ || !agent_) return;  // moved from
+  try {
+    agent_->weights();  // the final trained weights, to the host
+  } catch (const std::exception&) {
+    // a failing device leaves the agent with the weights it last read; a destructor must not throw
+  }
+  agent_->live_ = nullptr;
+}
+
 PolicyRecord save_checkpoint(TrainingComponents& training, PolicyStore& policy_store, std::int64_t epoch,
                              const std::map<std::string, std::string>& metadata) {
-  METTA_CHECK(epoch == training.epoch(), "save_checkpoint: epoch " << epoch << " but the trainer is at epoch "
-                                                                   << training.epoch());
+  METTA_CHECK(epoch < 0 || epoch == training.epoch(), "save_checkpoint: epoch " << epoch << ", but the trainer is at epoch "
+                                                                                << training.epoch()
+                                                                                << " (leave it out to save the current one)");
   PolicyRecord r;
   r.path = training.trainer().save_checkpoint(policy_store.dir(), training.config_json(), metadata);
   r.metadata = PolicyStore::read_metadata(r.path);
-  // keep the Agent's weights in step with the trained ones
-  nn::Policy<float>& p = training.trainer().policy();
-  kernels::download_bytes(p.context(), training.agent().weights().data(), p.params(),
-                          training.agent().weights().size() * sizeof(float));
   return r;
 }
 

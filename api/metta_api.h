@@ -12,6 +12,7 @@
 #include <utility>
 #include <vector>
 
+#include "api/checkpoint/policy_env_match.h"
 #include "api/checkpoint/policy_store.h"
 #include "api/train/trainer.h"
 #include "engine/config.h"
@@ -100,7 +101,10 @@ struct TrainerConfig {
   int async_factor = 2;
   bool zero_copy = true;
   int checkpoint_interval = 50, evaluate_interval = 200, wandb_checkpoint_interval = 50;
-  bool resume = true;   // continue from the newest valid checkpoint of the run when there is one
+  bool resume = true;   // continue from the newest checkpoint of the run when there is one
+  // Resume from this checkpoint of the run instead of the newest: an epoch number or a model_NNNN /
+  // trainer_state_NNNN file of its checkpoint folder ("" = the newest); newer ones are moved aside.
+  std::string resume_from;
   bool verbose = true;  // a progress line per epoch
   // Accepted for compatibility: our kernels are compiled ahead of time (compile has no effect), the
   // training state never leaves the device (cpu_offload must be false) and a run is one process
@@ -162,19 +166,28 @@ struct AgentConfig {
 
 class Agent {
  public:
+  // device: "cpu" or "cuda", where TrainingComponents trains it (the Environment and the TrainerConfig
+  // must name the same device). The initial weights come from `seed`.
   explicit Agent(const Environment& env, const AgentConfig& config = {}, const std::string& device = "cpu",
                  std::uint64_t seed = 1);
   const std::string& preset() const { return preset_; }  // the agent spec (AgentConfig::spec)
+  const std::string& device() const { return device_; }
   std::int64_t num_params() const { return static_cast<std::int64_t>(weights_.size()); }
-  // The current weights (initial ones until training, or loaded ones), flat in ParamTable order.
-  const std::vector<float>& weights() const { return weights_; }
-  std::vector<float>& weights() { return weights_; }
+  // The current weights, flat in ParamTable order: the initial or loaded ones, and while TrainingComponents
+  // trains this agent, the trained ones as they are now (copied from the device at each call).
+  const std::vector<float>& weights() const;
+  // Replaces the weights (same count; also on the device while training).
+  void set_weights(std::vector<float> weights);
   const nn::ParamTable& table() const { return table_; }  // names and shapes of the weights
+  const checkpoint::EnvInterface& env_interface() const { return iface_; }  // what it was built for
 
  private:
-  std::string preset_;
-  std::vector<float> weights_;
+  friend class TrainingComponents;
+  std::string preset_, device_;
+  mutable std::vector<float> weights_;
   nn::ParamTable table_;
+  checkpoint::EnvInterface iface_;
+  nn::Policy<float>* live_ = nullptr;  // the policy being trained, while TrainingComponents holds it
 };
 
 // ---- checkpoints
@@ -194,6 +207,7 @@ struct Loss {
 
 class TrainingComponents {
  public:
+  // Trains `policy` on `vecenv` on the device they and trainer_config name (all three must agree).
   static TrainingComponents create(Environment& vecenv, Agent& policy, const TrainerConfig& trainer_config,
                                    PolicyStore* policy_store = nullptr);
 
@@ -235,12 +249,18 @@ class TrainingComponents {
   // Closes the train phase now (also done by the next reset_for_rollout).
   const train::EpochStats& finish_epoch();
 
+  TrainingComponents(TrainingComponents&&) = default;
+  TrainingComponents& operator=(TrainingComponents&&) = default;
+  // Hands the trained weights back to the Agent, which then holds them on the host.
+  ~TrainingComponents();
+
   train::Trainer& trainer() { return *trainer_; }
   const std::string& config_json() const { return config_json_; }  // saved in each model's metadata
   Agent& agent() { return *agent_; }
   PolicyStore* policy_store() { return store_; }
 
  private:
+  TrainingComponents() = default;
   std::unique_ptr<train::Trainer> trainer_;
   Agent* agent_ = nullptr;
   PolicyStore* store_ = nullptr;
@@ -251,8 +271,9 @@ class TrainingComponents {
   std::string config_json_;
 };
 
-// Saves the trained weights (and the trainer state beside them) as model_{epoch:04d}.safetensors.
-PolicyRecord save_checkpoint(TrainingComponents& training, PolicyStore& policy_store, std::int64_t epoch,
+// Saves the trained weights (and the trainer state beside them) as model_{epoch:04d}.safetensors of
+// the current epoch; `epoch`, when given (>= 0), must be that epoch.
+PolicyRecord save_checkpoint(TrainingComponents& training, PolicyStore& policy_store, std::int64_t epoch = -1,
                              const std::map<std::string, std::string>& metadata = {});
 // Loads a model file into the agent's weights (same preset), returning its record.
 PolicyRecord load_checkpoint(PolicyStore& policy_store, const std::string& path, Agent& agent);

@@ -16,10 +16,16 @@
 
 namespace metta {
 
-// The one exception type of the project. `what()` holds the failing call or condition, file:line and detail.
+// The one exception type of the project. `what()` is the message for the user (what failed, the value,
+// what was expected); `where()` the failing call or condition and its file:line, for bug reports ("" when
+// thrown without a location).
 class Error : public std::runtime_error {
  public:
-  explicit Error(const std::string& msg) : std::runtime_error(msg) {}
+  explicit Error(const std::string& msg, std::string where = "") : std::runtime_error(msg), where_(std::move(where)) {}
+  const std::string& where() const { return where_; }
+
+ private:
+  std::string where_;
 };
 
 namespace detail {

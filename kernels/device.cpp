@@ -5,9 +5,9 @@
 namespace metta {
 namespace detail {
 void throw_error(const char* expr, const char* file, int line, const std::string& detail) {
-  std::ostringstream os;
-  os << detail << " [" << expr << " at " << file << ":" << line << "]";
-  throw Error(os.str());
+  std::ostringstream where;
+  where << expr << " at " << file << ":" << line;
+  throw Error(detail, where.str());
 }
 }  // namespace detail
 

@@ -162,7 +162,7 @@ TEST(PolicyStore, DocumentedErrors) {
   write_file_atomic(bad, flipped);
   expect_checkpoint_error([&] { store.load(bad, p); }, "checksum mismatch");
   std::string version = good;
-  const auto pos = version.find("\"format_version\":\"1\"");
+  const auto pos = version.find("\"format_version\":\"2\"");
   ASSERT_NE(pos, std::string::npos);
   version[pos + 18] = '7';
   write_file_atomic(bad, version);

@@ -9,6 +9,7 @@
 #include <sstream>
 
 #include "api/checkpoint/policy_store.h"
+#include "api/checkpoint/policy_env_match.h"
 #include "api/eval/evaluate.h"
 #include "api/eval/replay.h"
 #include "engine/batched_env.h"
@@ -120,6 +121,7 @@ TEST(Evaluate, CheckpointEqualsItsWeightsAndIsDeterministic) {
   checkpoint::PolicyMetadata meta;
   meta.agent = "small";
   meta.epoch = 3;
+  checkpoint::record_env_interface(checkpoint::EnvInterface::of(env.compiled()), meta);
   const std::string path = store.save(policy, meta);
   eval::EvalOptions o;
   o.episodes = 4;

@@ -1,5 +1,7 @@
 #include "api/checkpoint/policy_store.h"
 
+#include "api/checkpoint/checkpoint_dir.h"
+
 #include <algorithm>
 #include <cstdio>
 #include <cstring>
@@ -10,12 +12,6 @@ namespace metta::checkpoint {
 namespace fs = std::filesystem;
 
 namespace {
-std::string model_name(std::int64_t epoch) {
-  char buf[64];
-  std::snprintf(buf, sizeof(buf), "model_%04lld.safetensors", static_cast<long long>(epoch));
-  return buf;
-}
-
 // Epoch of a model file name, or -1.
 std::int64_t epoch_of(const std::string& name) {
   long long e = -1;
@@ -33,10 +29,11 @@ SafetensorsFile read_checked(const std::string& path) {
   };
   if (get("format") != kPolicyFormat)
     throw CheckpointError(path + ": format '" + get("format") + "', expected '" + kPolicyFormat + "'");
-  if (get("format_version") != std::to_string(kPolicyFormatVersion))
-    throw CheckpointError(path + ": format version " + get("format_version") + ", this build reads version " +
+  const std::string version = get("format_version");
+  if (version != "1" && version != std::to_string(kPolicyFormatVersion))
+    throw CheckpointError(path + ": format version " + version + ", this build reads versions 1 to " +
                           std::to_string(kPolicyFormatVersion));
-  const std::string sum = tensors_checksum(f);
+  const std::string sum = version == "1" ? tensors_checksum(f) : file_checksum(f);
   if (get("checksum") != sum)
     throw CheckpointError(path + ": checksum mismatch (stored " + get("checksum") + ", computed " + sum +
                           "): the file is corrupt");
@@ -54,6 +51,10 @@ PolicyMetadata metadata_of(const SafetensorsFile& f, const std::string& path) {
     m.action_names = nlohmann::json::parse(f.metadata.at("action_names")).get<std::vector<std::string>>();
     m.feature_mapping = nlohmann::json::parse(f.metadata.at("original_feature_mapping")).get<std::map<std::string, int>>();
     m.config_json = f.metadata.at("config");
+    if (auto it = f.metadata.find("action_max_args"); it != f.metadata.end())
+      m.action_max_args = nlohmann::json::parse(it->second).get<std::vector<int>>();
+    if (auto it = f.metadata.find("obs_width"); it != f.metadata.end()) m.obs_width = std::stoi(it->second);
+    if (auto it = f.metadata.find("obs_height"); it != f.metadata.end()) m.obs_height = std::stoi(it->second);
     if (auto it = f.metadata.find("initial_uri"); it != f.metadata.end()) m.initial_uri = it->second;
     m.user = nlohmann::json::parse(f.metadata.at("user_metadata")).get<std::map<std::string, std::string>>();
   } catch (const std::exception& e) {
@@ -84,7 +85,6 @@ std::string PolicyStore::save(const nn::Policy<float>& policy, const PolicyMetad
   }
   f.metadata["format"] = kPolicyFormat;
   f.metadata["format_version"] = std::to_string(kPolicyFormatVersion);
-  f.metadata["checksum"] = tensors_checksum(f);
   f.metadata["agent_step"] = std::to_string(meta.agent_step);
   f.metadata["epoch"] = std::to_string(meta.epoch);
   f.metadata["generation"] = std::to_string(meta.generation);
@@ -92,10 +92,14 @@ std::string PolicyStore::save(const nn::Policy<float>& policy, const PolicyMetad
   f.metadata["agent"] = meta.agent.empty() ? policy.arch().name : meta.agent;
   f.metadata["action_names"] = nlohmann::json(meta.action_names).dump();
   f.metadata["original_feature_mapping"] = nlohmann::json(meta.feature_mapping).dump();
+  if (!meta.action_max_args.empty()) f.metadata["action_max_args"] = nlohmann::json(meta.action_max_args).dump();
+  if (meta.obs_width > 0) f.metadata["obs_width"] = std::to_string(meta.obs_width);
+  if (meta.obs_height > 0) f.metadata["obs_height"] = std::to_string(meta.obs_height);
   f.metadata["config"] = meta.config_json;
   f.metadata["initial_uri"] = meta.initial_uri;
   f.metadata["user_metadata"] = nlohmann::json(meta.user).dump();
-  const std::string path = (fs::path(dir_) / model_name(meta.epoch)).string();
+  f.metadata["checksum"] = file_checksum(f);  // last: it covers every other key
+  const std::string path = (fs::path(dir_) / model_file_name(meta.epoch)).string();
   write_file_atomic(path, serialize_safetensors(f));
   // keep the newest keep_last model files (never the one just written)
   std::vector<std::pair<std::int64_t, std::string>> models;
@@ -167,6 +171,8 @@ PolicyMetadata PolicyStore::load(const std::string& path, nn::Policy<float>& pol
 }
 
 std::string PolicyStore::resolve_uri(const std::string& uri, const std::string& type, const std::string& metric) {
+  if (type != "latest" && type != "top" && type != "specific")
+    throw CheckpointError(uri + ": selection type '" + type + "', expected 'latest', 'top' or 'specific'");
   std::string path = uri.rfind("file://", 0) == 0 ? uri.substr(7) : uri;
   if (path.find("://") != std::string::npos)
     throw CheckpointError(uri + ": only file paths and file:// URIs are supported (no wandb:// or s3://)");

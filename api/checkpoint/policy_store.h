@@ -1,7 +1,7 @@
 // PolicyStore: policy checkpoints in a folder as model_{epoch:04d}.safetensors — the weights as named
 // F32 tensors (torch names and shapes) plus metadata (agent_step, epoch, generation, train_time, the
-// agent preset, action names, feature mapping, config), a format version and a checksum of the tensor
-// bytes. Writes are atomic and only the newest `keep_last` files are kept. Loading checks the format,
+// agent preset, the env's action names, action arguments, feature mapping and observation window, the
+// config), a format version and a checksum of the whole file. Writes are atomic and only the newest `keep_last` files are kept. Loading checks the format,
 // version, checksum and every tensor's name and shape, and throws CheckpointError naming the problem.
 #pragma once
 
@@ -16,13 +16,17 @@
 namespace metta::checkpoint {
 
 inline constexpr const char* kPolicyFormat = "metta-cpp.policy";
-inline constexpr int kPolicyFormatVersion = 1;
+// Version 2: the checksum covers the whole file, metadata included (file_checksum); version 1 files
+// (tensor bytes only) are still read.
+inline constexpr int kPolicyFormatVersion = 2;
 
 struct PolicyMetadata {
   std::int64_t agent_step = 0, epoch = 0, generation = 0;
   double train_time = 0;
   std::string agent;                          // preset name
   std::vector<std::string> action_names;
+  std::vector<int> action_max_args;           // per action; empty in files of format version 1
+  int obs_width = 0, obs_height = 0;          // the observation window; 0 in files of format version 1
   std::map<std::string, int> feature_mapping; // feature name -> id
   std::string initial_uri;                    // the policy this lineage started from ("" = fresh)
   std::string config_json = "{}";

@@ -197,4 +197,28 @@ std::string tensors_checksum(const SafetensorsFile& file) {
   return hex64(h);
 }
 
+std::string file_checksum(const SafetensorsFile& file) {
+  std::uint64_t h = kFnvOffset;
+  auto add = [&h](const std::string& s) {
+    h = fnv1a(h, reinterpret_cast<const std::uint8_t*>(s.data()), s.size());
+    const std::uint8_t end = 0;  // separator: "ab" + "c" differs from "a" + "bc"
+    h = fnv1a(h, &end, 1);
+  };
+  for (auto& [key, value] : file.metadata) {
+    if (key == "checksum") continue;
+    add(key);
+    add(value);
+  }
+  add("__tensors__");
+  for (auto& [name, t] : file.tensors) {
+    add(name);
+    add(t.dtype);
+    std::string shape;
+    for (auto d : t.shape) shape += std::to_string(d) + ",";
+    add(shape);
+  }
+  for (auto& [name, t] : file.tensors) h = fnv1a(h, t.bytes.data(), t.bytes.size());
+  return hex64(h);
+}
+
 }  // namespace metta::checkpoint

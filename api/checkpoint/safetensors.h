@@ -44,7 +44,12 @@ std::string read_file(const std::string& path);
 
 // FNV-1a 64 of bytes, as 16 hex digits (the checkpoint checksum).
 std::string checksum_hex(const std::uint8_t* data, std::size_t n);
-// The same checksum over every tensor's bytes in order (= checksum_hex of the data buffer).
+// The same checksum over every tensor's bytes in order (= checksum_hex of the data buffer): format
+// version 1 of our files, which left the header unprotected.
 std::string tensors_checksum(const SafetensorsFile& file);
+// The checksum of format version 2: the whole content, header included — every metadata key and value
+// but "checksum" itself, every tensor's name, dtype and shape, then the data buffer — so no byte of a
+// file can change what it means without the check failing.
+std::string file_checksum(const SafetensorsFile& file);
 
 }  // namespace metta::checkpoint

@@ -1,5 +1,7 @@
 // `metta`: the project's command-line tool. Subcommands: sim, train, eval, bench.
 #include <cstdio>
+#include <cstdlib>
+#include <new>
 #include <exception>
 
 #include "api/cli/commands.h"
@@ -24,6 +26,15 @@ int main(int argc, char** argv) {
     if (app.got_subcommand("train")) return run_train();
     if (app.got_subcommand("eval")) return run_eval();
     if (app.got_subcommand("bench")) return run_bench();
+  } catch (const metta::Error& e) {
+    std::fprintf(stderr, "metta: error: %s\n", e.what());
+    // where the check sits in our code: for bug reports, not for users
+    if (std::getenv("METTA_DEBUG") && !e.where().empty()) std::fprintf(stderr, "metta: (%s)\n", e.where().c_str());
+    return 1;
+  } catch (const std::bad_alloc&) {
+    std::fprintf(stderr, "metta: error: out of memory (a config asks for more than this machine has: check num_envs, "
+                         "batch sizes, map sizes and agent widths)\n");
+    return 1;
   } catch (const std::exception& e) {
     std::fprintf(stderr, "metta: error: %s\n", e.what());
     return 1;

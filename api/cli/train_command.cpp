@@ -8,14 +8,16 @@
 #include <csignal>
 #include <cstdio>
 #include <filesystem>
-#include <fstream>
 #include <nlohmann/json.hpp>
 #include <thread>
 
 #include "api/cli/commands.h"
 #include "api/config/train_job.h"
 #include "api/eval/evaluate.h"
+#include "api/checkpoint/checkpoint_dir.h"
+#include "api/logging/metrics_log.h"
 #include "api/logging/tensorboard.h"
+#include "api/train/run_dir.h"
 #include "api/metta_api.h"
 
 namespace metta::cli {
@@ -88,16 +90,72 @@ void request_stop(int sig) {
   std::signal(sig, SIG_DFL);
 }
 
+// Exit status of a run stopped by Ctrl-C or SIGTERM (128 + SIGINT, as shells report it).
+constexpr int kInterruptedExit = 130;
+
+std::string join_lines(const std::vector<std::string>& lines, std::size_t max) {
+  std::string s;
+  for (std::size_t i = 0; i < lines.size() && i < max; ++i) s += "\n  " + lines[i];
+  if (lines.size() > max) s += "\n  ... (" + std::to_string(lines.size() - max) + " more)";
+  return s;
+}
+
+// Decides what happens to an existing run_dir before anything in it is written: resume it (with the same
+// training settings), set it aside (existing_run), or refuse. Returns true when a trainer state will be
+// resumed.
+bool prepare_run_dir(const config::TrainJob& job, const std::string& ckpt_dir) {
+  namespace fs = std::filesystem;
+  const std::vector<std::string> files = train::run_files(job.run_dir);
+  if (files.empty()) return false;
+  bool has_state = false, has_model = false;
+  for (const checkpoint::CheckpointEntry& e : checkpoint::list_checkpoints(ckpt_dir)) {
+    has_state = has_state || !e.state.empty();
+    has_model = has_model || !e.model.empty();
+  }
+  const train::ExistingRun how = train::parse_existing_run(job.existing_run);
+  const bool resumable = job.trainer.resume && has_state;
+  if (!resumable && how != train::ExistingRun::kRefuse) {
+    const std::string archive = train::set_aside_run(job.run_dir, how);
+    std::printf("train: %s\n", archive.empty() ? ("deleted the previous run in " + job.run_dir).c_str()
+                                               : ("moved the previous run to " + archive).c_str());
+    return false;
+  }
+  if (!job.trainer.resume)
+    throw metta::Error(job.run_dir + " already holds a run (" + files.front() + (files.size() > 1 ? ", ..." : "") +
+                       "); trainer.resume=false would mix two runs in one folder. Give this run another run=NAME, "
+                       "or set the old one aside with existing_run=archive (moved to " + job.run_dir +
+                       ".archive-N) or existing_run=overwrite (deleted)");
+  if (!has_state && has_model) return true;  // Trainer::resume explains that models without a state cannot resume
+  // the same run continues (or restarts, when it never saved a checkpoint): its training settings must not change
+  const std::string saved_path = job.run_dir + "/config.yaml";
+  if (fs::exists(saved_path)) {
+    YAML::Node saved;
+    try {
+      saved = YAML::LoadFile(saved_path);
+    } catch (const YAML::Exception& e) {
+      throw metta::Error(saved_path + ": cannot read the run's saved config (" + e.msg + ")");
+    }
+    const std::vector<std::string> changed = train::changed_training_keys(saved, job.resolved);
+    if (!changed.empty())
+      throw metta::Error(job.run_dir + " holds a run with other training settings; resuming it would continue "
+                         "with a different run. Changed:" + join_lines(changed, 12) +
+                         "\n  Keep them as saved in " + saved_path + ", give this run another run=NAME, or set the old one "
+                         "aside with existing_run=archive or existing_run=overwrite. (Keys that may change on resume: "
+                         "total_timesteps, max_seconds, threads, intervals, trainer.simulation, verbose)");
+  }
+  return has_state;
+}
+
 int run_train(const TrainOptions& o) {
   const config::TrainJob job = config::load_train_job(o.config, o.overrides);
   namespace fs = std::filesystem;
   fs::create_directories(job.run_dir);
-  {
-    YAML::Emitter em;
-    em << job.resolved;
-    checkpoint::write_file_atomic(job.run_dir + "/config.yaml", std::string(em.c_str()) + "\n");
-  }
+  const train::RunDirLock lock(job.run_dir);  // one process per run folder
   const std::string ckpt_dir = job.run_dir + "/checkpoints";
+  for (const std::string& dir : {job.run_dir, ckpt_dir})
+    for (const std::string& f : checkpoint::remove_stale_temp_files(dir))
+      std::printf("train: removed %s (left by an interrupted write)\n", f.c_str());
+  const bool resuming = prepare_run_dir(job, ckpt_dir);
   api::Environment env(job.env, job.num_envs, job.trainer.num_workers, 0, job.device);
   api::Agent agent(env, api::AgentConfig{job.agent}, job.device, job.seed);
   api::PolicyStore store(ckpt_dir);
@@ -111,9 +169,13 @@ int run_train(const TrainOptions& o) {
                  "take cores from working ones (measured: 3 threads on 2 cores ran about 8x slower; results are "
                  "the same bits)\n",
                  job.threads, cores);
+  if (job.device == "cpu" && job.agent.rfind("api_default", 0) == 0)
+    std::fprintf(stderr,
+                 "train: note: agent=api_default (6.4M parameters) trains at hundreds to a few thousand agent-steps/s "
+                 "on a CPU; agent=fast or agent=small are made for CPU runs, api_default for device=cuda\n");
   for (const std::string& teacher : training.kickstarter.teacher_paths)
     std::printf("train: kickstarting from teacher %s\n", teacher.c_str());
-  if (job.trainer.resume && training.trainer().resume(ckpt_dir)) {
+  if (resuming && training.trainer().resume(ckpt_dir, job.trainer.resume_from)) {
     training.agent_step = training.trainer().agent_step();
     std::printf("train: resumed from %s at epoch %lld, %lld agent steps\n", ckpt_dir.c_str(),
                 static_cast<long long>(training.epoch()), static_cast<long long>(training.agent_step));
@@ -121,8 +183,16 @@ int run_train(const TrainOptions& o) {
     std::printf("train: starting from %s (generation %lld)\n", job.trainer.initial_policy.uri.c_str(),
                 static_cast<long long>(training.trainer().generation()));
   }
+  // every check passed: record the config, and drop records made after the resumed checkpoint
+  {
+    YAML::Emitter em;
+    em << job.resolved;
+    checkpoint::write_file_atomic(job.run_dir + "/config.yaml", std::string(em.c_str()) + "\n");
+  }
+  const std::string dropped = train::truncate_run_records(job.run_dir, training.epoch(), training.agent_step);
+  if (!dropped.empty()) std::printf("train: %s\n", dropped.c_str());
   std::fflush(stdout);
-  std::ofstream metrics(job.run_dir + "/metrics.jsonl", std::ios::app);
+  logging::MetricsLog metrics(job.run_dir + "/metrics.jsonl");
   logging::TensorBoardWriter tensorboard(job.run_dir);
   // the newest evaluation's scores go into each model's metadata (score = the mean category score)
   std::map<std::string, double> eval_scores;
@@ -138,6 +208,11 @@ int run_train(const TrainOptions& o) {
   std::signal(SIGTERM, request_stop);
   const auto start = std::chrono::steady_clock::now();
   auto last = start;
+  std::int64_t epochs_run = 0;
+  bool interrupted = false;
+  if (training.agent_step >= job.trainer.total_timesteps)
+    std::printf("train: the run already has %lld agent steps (trainer.total_timesteps=%lld): nothing to train\n",
+                static_cast<long long>(training.agent_step), static_cast<long long>(job.trainer.total_timesteps));
   while (training.agent_step < job.trainer.total_timesteps) {
     training.reset_for_rollout();
     while (!training.is_ready_for_training()) {
@@ -158,6 +233,7 @@ int run_train(const TrainOptions& o) {
       if (training.trainer().kl_limit_reached()) break;  // trainer.target_kl
     }
     const train::EpochStats& st = training.finish_epoch();
+    ++epochs_run;
     const auto now = std::chrono::steady_clock::now();
     const double elapsed = std::chrono::duration<double>(now - start).count();
     const double sps = training.experience.batch_size / std::max(1e-9, std::chrono::duration<double>(now - last).count());
@@ -174,15 +250,14 @@ int run_train(const TrainOptions& o) {
     nlohmann::json line = metrics_line(st, sps, elapsed);
     line["parameters/learning_rate"] = training.trainer().current_learning_rate();
     line["parameters/generation"] = training.trainer().generation();
-    const bool interrupted = g_stop_requested != 0;
+    interrupted = g_stop_requested != 0;
     const bool last_epoch = training.agent_step >= job.trainer.total_timesteps ||
                             (job.max_seconds > 0 && elapsed >= job.max_seconds) || interrupted;
     if (st.epoch % job.trainer.evaluate_interval == 0 || last_epoch) {
       eval_scores = evaluate(training, job, env);
       for (auto& [k, v] : eval_scores) line[k] = v;
     }
-    metrics << line.dump() << "\n";
-    metrics.flush();
+    metrics.append(line);
     std::map<std::string, double> scalars;
     for (auto it = line.begin(); it != line.end(); ++it) scalars[it.key()] = it->get<double>();
     tensorboard.add_scalars(training.agent_step, scalars);
@@ -192,14 +267,16 @@ int run_train(const TrainOptions& o) {
       std::printf("train: stopping at max_seconds (%.0fs)\n", job.max_seconds);
       break;
     }
-    if (interrupted) {
-      std::printf("train: interrupted: saving at the end of epoch %lld (run the same command to resume)\n",
-                  static_cast<long long>(training.epoch()));
-      break;
-    }
+    if (interrupted) break;
   }
-  if (training.epoch() % job.trainer.checkpoint_interval != 0)
+  // the last epoch's checkpoint (never rewritten when this process trained nothing)
+  if (epochs_run > 0 && training.epoch() % job.trainer.checkpoint_interval != 0)
     std::printf("train: saved %s\n", api::save_checkpoint(training, store, training.epoch(), score_metadata()).path.c_str());
+  if (interrupted) {
+    std::printf("train: interrupted at epoch %lld, %lld agent steps; saved, run the same command to resume\n",
+                static_cast<long long>(training.epoch()), static_cast<long long>(training.agent_step));
+    return kInterruptedExit;
+  }
   std::printf("train: done, %lld agent steps, %lld epochs\n", static_cast<long long>(training.agent_step),
               static_cast<long long>(training.epoch()));
   return 0;

@@ -9,6 +9,7 @@
 
 #include "api/config/compose.h"
 #include "api/config/overrides.h"
+#include "api/train/run_dir.h"
 #include "engine/config_yaml.h"
 #include "engine/embedded_configs.h"
 
@@ -176,6 +177,7 @@ TrainJob load_train_job(const std::string& config_path, const std::vector<std::s
   r.get_or_null<std::int64_t>("num_envs", job.num_envs, kDerived);
   r.get("agent", job.agent);
   r.get("max_seconds", job.max_seconds);
+  r.get("existing_run", job.existing_run);
   api::TrainerConfig& t = job.trainer;
   Reader tr = r.sub("trainer");
   tr.get("total_timesteps", t.total_timesteps);
@@ -188,6 +190,7 @@ TrainJob load_train_job(const std::string& config_path, const std::vector<std::s
   tr.get("async_factor", t.async_factor);
   tr.get("zero_copy", t.zero_copy);
   tr.get("resume", t.resume);
+  tr.get_or_null<std::string>("resume_from", t.resume_from, "");
   tr.get("verbose", t.verbose);
   tr.get("cpu_offload", t.cpu_offload);
   tr.get("compile", t.compile);
@@ -272,10 +275,10 @@ TrainJob load_train_job(const std::string& config_path, const std::vector<std::s
   try {
     nn::PolicyArch::by_name(job.agent, 22);
   } catch (const metta::Error& e) {
-    std::string why = e.what();
-    why = why.substr(0, why.rfind(" ["));  // drop the source location of the check
+    const std::string why = e.what();
     engine::config_fail("agent", "'" + job.agent + "'", "a valid agent spec (" + why + ")");
   }
+  train::parse_existing_run(job.existing_run);
   if (job.threads < 0) engine::config_fail("threads", std::to_string(job.threads), "0 (all cores) or a count >= 1");
   if (job.max_seconds < 0) engine::config_fail("max_seconds", std::to_string(job.max_seconds), "0 (no limit) or > 0");
   const engine::EnvConfig env_config = engine::env_config_from(job.env);  // fails early on a bad env

@@ -17,6 +17,7 @@ namespace metta::config {
 
 struct TrainJob {
   std::string run, data_dir, run_dir, env, agent, device;
+  std::string existing_run = "refuse";  // a run_dir holding a run that is not resumed: refuse | archive | overwrite
   int threads = 0;
   std::uint64_t seed = 1;
   std::int64_t num_envs = 16;  // YAML null: derived as the reference sizes its vector env (trainer.md §10)

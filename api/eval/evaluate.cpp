@@ -2,6 +2,7 @@
 
 #include <memory>
 
+#include "api/checkpoint/policy_env_match.h"
 #include "api/eval/replay.h"
 #include "engine/batched_env.h"
 #include "kernels/memory.h"
@@ -12,10 +13,10 @@ namespace metta::eval {
 namespace {
 std::unique_ptr<nn::Policy<float>> make_policy(const kernels::Context& ctx, const engine::BatchedEnv& env,
                                                const std::string& agent) {
-  std::vector<float> norms;
-  for (auto& [name, n] : env.feature_normalizations()) norms.push_back(n);
-  return std::make_unique<nn::Policy<float>>(ctx, nn::PolicyArch::by_name(agent, static_cast<int>(norms.size())),
-                                             nn::ActionSpace(env.action_max_args()), norms, 1, env.total_agents(), 1);
+  const checkpoint::EnvInterface iface = checkpoint::EnvInterface::of(env.compiled());
+  return std::make_unique<nn::Policy<float>>(ctx, checkpoint::policy_arch_for(agent, iface),
+                                             nn::ActionSpace(env.action_max_args()), iface.feature_norms, 1,
+                                             env.total_agents(), 1);
 }
 
 EvalResult play(const kernels::Context& ctx, engine::BatchedEnv& env, nn::Policy<float>& policy, const EvalOptions& o) {
@@ -84,7 +85,10 @@ EvalResult evaluate_checkpoint(const kernels::Context& ctx, const engine::EnvCon
   METTA_CHECK(o.episodes >= 1 && o.num_envs >= 1, "evaluate: episodes " << o.episodes << ", num_envs " << o.num_envs);
   engine::BatchedEnv env(env_config, o.num_envs, o.seed, ctx);
   auto policy = make_policy(ctx, env, policy_file.metadata.agent);
-  const std::vector<float> w = checkpoint::PolicyStore::weights_of(policy_file, policy->table());
+  // actions, window and features checked against this env; features matched by name
+  const std::vector<float> w = checkpoint::weights_for_env(policy_file, policy->table(),
+                                                           checkpoint::EnvInterface::of(env.compiled()),
+                                                           checkpoint::FeatureOrder::kRemapByName);
   kernels::upload_bytes(ctx, policy->params(), w.data(), w.size() * sizeof(float));
   return play(ctx, env, *policy, o);
 }

@@ -2,11 +2,13 @@
 
 #include <unistd.h>
 
+#include <cerrno>
 #include <chrono>
 #include <cstring>
 #include <fstream>
 #include <sstream>
 
+#include "api/checkpoint/safetensors.h"
 #include "kernels/common.h"
 
 namespace metta::logging {
@@ -58,6 +60,17 @@ std::uint64_t get_varint(const std::string& s, std::size_t& pos) {
   }
   METTA_FAIL("event protobuf: varint too long");
 }
+// A TFRecord: length, masked CRC of the length, data, masked CRC of the data.
+std::string frame_record(const std::string& data) {
+  std::string rec;
+  const std::uint64_t len = data.size();
+  put_fixed<std::uint64_t>(rec, len);
+  put_fixed<std::uint32_t>(rec, masked_crc32c(rec.data(), 8));
+  rec += data;
+  put_fixed<std::uint32_t>(rec, masked_crc32c(data.data(), data.size()));
+  return rec;
+}
+
 }  // namespace
 
 std::uint32_t crc32c(const void* data, std::size_t n) {
@@ -78,9 +91,19 @@ TensorBoardWriter::TensorBoardWriter(const std::string& log_dir) {
   gethostname(host, sizeof(host) - 1);
   std::ostringstream name;
   name << log_dir << "/events.out.tfevents." << static_cast<long long>(now_seconds()) << "." << host;
-  path_ = name.str();
+  open(name.str());
+}
+
+TensorBoardWriter TensorBoardWriter::at_path(const std::string& path) {
+  TensorBoardWriter w;
+  w.open(path);
+  return w;
+}
+
+void TensorBoardWriter::open(const std::string& path) {
+  path_ = path;
   file_ = std::fopen(path_.c_str(), "ab");
-  METTA_CHECK(file_ != nullptr, path_ << ": cannot create the TensorBoard event file");
+  if (!file_) METTA_FAIL(path_ << ": cannot create the TensorBoard event file: " << std::strerror(errno));
   std::string ev;
   put_varint(ev, 1 << 3 | 1);  // wall_time
   put_fixed<double>(ev, now_seconds());
@@ -93,14 +116,9 @@ TensorBoardWriter::~TensorBoardWriter() {
 }
 
 void TensorBoardWriter::write_record(const std::string& data) {
-  std::string rec;
-  const std::uint64_t len = data.size();
-  put_fixed<std::uint64_t>(rec, len);
-  put_fixed<std::uint32_t>(rec, masked_crc32c(rec.data(), 8));
-  rec += data;
-  put_fixed<std::uint32_t>(rec, masked_crc32c(data.data(), data.size()));
-  METTA_CHECK(std::fwrite(rec.data(), 1, rec.size(), file_) == rec.size(), path_ << ": write failed");
-  std::fflush(file_);
+  const std::string rec = frame_record(data);
+  if (std::fwrite(rec.data(), 1, rec.size(), file_) != rec.size() || std::fflush(file_) != 0)
+    METTA_FAIL(path_ << ": cannot write the TensorBoard event file: " << std::strerror(errno));
 }
 
 void TensorBoardWriter::add_scalars(std::int64_t step, const std::map<std::string, double>& values) {
@@ -121,28 +139,84 @@ void TensorBoardWriter::add_scalars(std::int64_t step, const std::map<std::strin
   write_record(ev);
 }
 
-std::vector<ScalarEvent> read_event_file(const std::string& path) {
+namespace {
+// The records of an event file, each CRC-checked. With `stop_at_damage`, a truncated or damaged record
+// ends the list (a write cut short by a kill) instead of failing.
+std::vector<std::string> read_records(const std::string& path, bool stop_at_damage) {
   std::ifstream in(path, std::ios::binary);
   METTA_CHECK(in, path << ": cannot open");
   std::stringstream ss;
   ss << in.rdbuf();
   const std::string s = ss.str();
-  std::vector<ScalarEvent> out;
+  std::vector<std::string> out;
   std::size_t pos = 0;
+  auto damaged = [&](const std::string& why) {
+    if (!stop_at_damage) METTA_FAIL(path << ": " << why << " at " << pos);
+  };
   while (pos < s.size()) {
-    METTA_CHECK(pos + 12 <= s.size(), path << ": truncated record header");
+    if (pos + 12 > s.size()) {
+      damaged("truncated record header");
+      break;
+    }
     std::uint64_t len;
     std::uint32_t lcrc;
     std::memcpy(&len, s.data() + pos, 8);
     std::memcpy(&lcrc, s.data() + pos + 8, 4);
-    METTA_CHECK(lcrc == masked_crc32c(s.data() + pos, 8), path << ": bad length CRC at " << pos);
-    METTA_CHECK(pos + 12 + len + 4 <= s.size(), path << ": truncated record");
-    const std::string data = s.substr(pos + 12, len);
+    if (lcrc != masked_crc32c(s.data() + pos, 8)) {
+      damaged("bad length CRC");
+      break;
+    }
+    if (len > s.size() || pos + 12 + len + 4 > s.size()) {
+      damaged("truncated record");
+      break;
+    }
+    std::string data = s.substr(pos + 12, len);
     std::uint32_t dcrc;
     std::memcpy(&dcrc, s.data() + pos + 12 + len, 4);
-    METTA_CHECK(dcrc == masked_crc32c(data.data(), data.size()), path << ": bad data CRC at " << pos);
+    if (dcrc != masked_crc32c(data.data(), data.size())) {
+      damaged("bad data CRC");
+      break;
+    }
     pos += 12 + len + 4;
+    out.push_back(std::move(data));
+  }
+  return out;
+}
+
+ScalarEvent parse_event(const std::string& data, const std::string& path);
+}  // namespace
+
+std::vector<ScalarEvent> read_event_file(const std::string& path) {
+  std::vector<ScalarEvent> out;
+  for (const std::string& data : read_records(path, false)) out.push_back(parse_event(data, path));
+  return out;
+}
+
+std::size_t truncate_event_file(const std::string& path, std::int64_t max_step) {
+  const std::vector<std::string> records = read_records(path, true);
+  std::string kept;
+  std::size_t dropped = 0;
+  for (const std::string& data : records) {
     ScalarEvent ev;
+    try {
+      ev = parse_event(data, path);
+    } catch (const metta::Error&) {
+      ++dropped;
+      continue;
+    }
+    if (ev.step > max_step) {
+      ++dropped;
+      continue;
+    }
+    kept += frame_record(data);
+  }
+  checkpoint::write_file_atomic(path, kept);
+  return dropped;
+}
+
+namespace {
+ScalarEvent parse_event(const std::string& data, const std::string& path) {
+  ScalarEvent ev;
     std::size_t p = 0;
     while (p < data.size()) {
       const std::uint64_t key = get_varint(data, p);
@@ -185,9 +259,8 @@ std::vector<ScalarEvent> read_event_file(const std::string& path) {
         METTA_FAIL(path << ": unexpected protobuf field " << field << " wire type " << wire);
       }
     }
-    out.push_back(ev);
-  }
-  return out;
+  return ev;
 }
+}  // namespace
 
 }  // namespace metta::logging

@@ -17,14 +17,21 @@ std::uint32_t masked_crc32c(const void* data, std::size_t n);
 
 class TensorBoardWriter {
  public:
+  // A new event file events.out.tfevents.<time>.<host> in log_dir.
   explicit TensorBoardWriter(const std::string& log_dir);
+  // An event file at exactly `path` (appended to), for tests.
+  static TensorBoardWriter at_path(const std::string& path);
   ~TensorBoardWriter();
   TensorBoardWriter(const TensorBoardWriter&) = delete;
   TensorBoardWriter& operator=(const TensorBoardWriter&) = delete;
+  TensorBoardWriter(TensorBoardWriter&& o) noexcept : path_(std::move(o.path_)), file_(o.file_) { o.file_ = nullptr; }
+  // One event; every write is checked and flushed (throws metta::Error naming the file on failure).
   void add_scalars(std::int64_t step, const std::map<std::string, double>& values);
   const std::string& path() const { return path_; }
 
  private:
+  TensorBoardWriter() = default;
+  void open(const std::string& path);
   void write_record(const std::string& data);
   std::string path_;
   std::FILE* file_ = nullptr;
@@ -38,5 +45,9 @@ struct ScalarEvent {
 };
 // Parses an event file, checking every CRC; throws metta::Error on a bad record.
 std::vector<ScalarEvent> read_event_file(const std::string& path);
+// Keeps the events whose step is at most `max_step` (and drops a torn or damaged tail: a write cut short
+// by a kill); the rewrite is atomic. Returns how many records were dropped. Used on resume, so that the
+// steps after the resumed checkpoint are not recorded twice.
+std::size_t truncate_event_file(const std::string& path, std::int64_t max_step);
 
 }  // namespace metta::logging

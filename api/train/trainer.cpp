@@ -1,5 +1,7 @@
 #include "api/train/trainer.h"
 
+#include "api/checkpoint/checkpoint_dir.h"
+#include "api/checkpoint/policy_env_match.h"
 #include "api/checkpoint/policy_store.h"
 
 #include <chrono>
@@ -64,7 +66,8 @@ Trainer::Trainer(const TrainSettings& settings, const engine::EnvConfig& env_con
   for (std::int64_t d = 1; d <= segments_; ++d)
     if (segments_ % d == 0 && std::llabs(d - want) < std::llabs(mb_segments_ - want)) mb_segments_ = d;
 
-  const nn::PolicyArch arch = nn::PolicyArch::by_name(settings.agent, static_cast<int>(feature_norms(*env_).size()));
+  const nn::PolicyArch arch =
+      checkpoint::policy_arch_for(settings.agent, checkpoint::EnvInterface::of(env_->compiled()));
   const std::int64_t max_rows = std::max<std::int64_t>(agents_, mb_segments_ * H);
   policy_ = std::make_unique<nn::Policy<float>>(ctx_, arch, nn::ActionSpace(env_->action_max_args()),
                                                 feature_norms(*env_), settings.seed, max_rows, H);
@@ -147,7 +150,7 @@ void Trainer::set_teacher(const std::string& agent, const std::vector<float>& we
 
 void Trainer::add_teacher(const std::string& agent, const std::vector<float>& weights, float action_loss_coef,
                           float value_loss_coef) {
-  const nn::PolicyArch arch = nn::PolicyArch::by_name(agent, static_cast<int>(feature_norms(*env_).size()));
+  const nn::PolicyArch arch = checkpoint::policy_arch_for(agent, checkpoint::EnvInterface::of(env_->compiled()));
   auto teacher = std::make_unique<nn::Policy<float>>(ctx_, arch, policy_->action_space(), feature_norms(*env_),
                                                      settings_.seed, mb_segments_ * settings_.bptt_horizon,
                                                      settings_.bptt_horizon);
@@ -393,7 +396,7 @@ EpochStats Trainer::run_epoch() {
 namespace metta::train {
 namespace {
 constexpr const char* kStateFormat = "metta-cpp.trainer_state";
-constexpr int kStateVersion = 1;
+constexpr int kStateVersion = 2;  // 2: the checksum covers the whole file (1 still read)
 
 checkpoint::Tensor bytes_tensor(std::vector<std::uint8_t> bytes) {
   checkpoint::Tensor t;
@@ -421,12 +424,10 @@ std::string Trainer::save_checkpoint(const std::string& dir, const std::string& 
   meta.generation = generation_;
   meta.train_time = train_time_;
   meta.initial_uri = initial_uri_;
-  meta.action_names = env_->action_names();
-  const auto spec = env_->feature_normalizations();
-  for (std::size_t f = 0; f < spec.size(); ++f) meta.feature_mapping[spec[f].first] = static_cast<int>(f);
+  checkpoint::record_env_interface(checkpoint::EnvInterface::of(env_->compiled()), meta);
   meta.config_json = config_json;
   meta.user = user_metadata;
-  const std::string model = store.save(*policy_, meta);
+  const std::string model = store.save(*policy_, meta);  // first: a state never names a missing model
 
   checkpoint::SafetensorsFile st;
   const std::size_t P = static_cast<std::size_t>(policy_->num_params());
@@ -440,7 +441,6 @@ std::string Trainer::save_checkpoint(const std::string& dir, const std::string& 
   for (auto& [name, bytes] : env_->save_state()) st.tensors.push_back({"env." + name, bytes_tensor(bytes)});
   st.metadata["format"] = kStateFormat;
   st.metadata["format_version"] = std::to_string(kStateVersion);
-  st.metadata["checksum"] = checkpoint::tensors_checksum(st);
   st.metadata["agent_step"] = std::to_string(agent_step_);
   st.metadata["epoch"] = std::to_string(epoch_);
   st.metadata["opt_step"] = std::to_string(opt_step_);
@@ -448,7 +448,12 @@ std::string Trainer::save_checkpoint(const std::string& dir, const std::string& 
   st.metadata["policy_path"] = std::filesystem::path(model).filename().string();  // relative: the folder may move
   st.metadata["optimizer"] = settings_.optimizer;
   st.metadata["train_time"] = std::to_string(train_time_);
-  checkpoint::write_file_atomic(dir + "/trainer_state.safetensors", checkpoint::serialize_safetensors(st));
+  st.metadata["checksum"] = checkpoint::file_checksum(st);  // last: it covers every other key
+  checkpoint::write_file_atomic(dir + "/" + checkpoint::state_file_name(epoch_), checkpoint::serialize_safetensors(st));
+  // the states of models the store rotated away, and an older layout's single state, are superseded
+  for (const checkpoint::CheckpointEntry& e : checkpoint::list_checkpoints(dir))
+    if (e.epoch < epoch_ && !e.state.empty() && (e.model.empty() || e.state.find(checkpoint::kLegacyStateName) != std::string::npos))
+      std::filesystem::remove(e.state);
   return model;
 }
 
@@ -464,35 +469,134 @@ std::vector<float> Trainer::optimizer_state() const {
   return out;
 }
 
-bool Trainer::resume(const std::string& dir) {
-  const std::string state_path = dir + "/trainer_state.safetensors";
-  if (!std::filesystem::exists(state_path)) return false;
-  const checkpoint::SafetensorsFile st = checkpoint::parse_safetensors(checkpoint::read_file(state_path), state_path);
+namespace {
+// A trainer state read and checked: format, version and checksum.
+checkpoint::SafetensorsFile read_state(const std::string& path) {
+  const checkpoint::SafetensorsFile st = checkpoint::parse_safetensors(checkpoint::read_file(path), path);
+  auto meta = [&](const std::string& k) {
+    auto it = st.metadata.find(k);
+    if (it == st.metadata.end()) throw checkpoint::CheckpointError(path + ": metadata has no '" + k + "'");
+    return it->second;
+  };
+  const std::string version = meta("format_version");
+  if (meta("format") != kStateFormat || (version != "1" && version != std::to_string(kStateVersion)))
+    throw checkpoint::CheckpointError(path + ": format " + meta("format") + " version " + version + ", expected " +
+                                      kStateFormat + " version 1 to " + std::to_string(kStateVersion));
+  const std::string sum = version == "1" ? checkpoint::tensors_checksum(st) : checkpoint::file_checksum(st);
+  if (meta("checksum") != sum) throw checkpoint::CheckpointError(path + ": checksum mismatch: the file is corrupt");
+  return st;
+}
+
+// True when both files of a checkpoint read and check cleanly (for suggesting an older one).
+bool checkpoint_is_sound(const checkpoint::CheckpointEntry& e) {
+  if (e.model.empty() || e.state.empty()) return false;
+  try {
+    read_state(e.state);
+    checkpoint::PolicyStore::open(e.model);
+    return true;
+  } catch (const checkpoint::CheckpointError&) {
+    return false;
+  }
+}
+}  // namespace
+
+bool Trainer::resume(const std::string& dir, const std::string& resume_from) {
+  const std::vector<checkpoint::CheckpointEntry> entries = checkpoint::list_checkpoints(dir);
+  std::vector<checkpoint::CheckpointEntry> states;
+  for (const auto& e : entries)
+    if (!e.state.empty()) states.push_back(e);
+  if (states.empty()) {
+    if (!resume_from.empty())
+      throw checkpoint::CheckpointError("trainer.resume_from: got '" + resume_from + "', but " + dir +
+                                        " holds no trainer state to resume from");
+    for (const auto& e : entries)
+      if (!e.model.empty())
+        throw checkpoint::CheckpointError(
+            dir + " holds model files (newest " + std::filesystem::path(e.model).filename().string() +
+            ") but no trainer state (trainer_state_NNNN.safetensors), so this run cannot continue where it stopped. "
+            "To start a new run from its newest policy: run=<new name> trainer.initial_policy.uri=" + dir +
+            "; to set this run aside and start over here: existing_run=archive (or existing_run=overwrite to delete it)");
+    return false;
+  }
+  const checkpoint::CheckpointEntry* chosen = &states.front();
+  if (!resume_from.empty()) {
+    const std::int64_t want = checkpoint::resume_from_epoch(resume_from, dir);
+    chosen = nullptr;
+    for (const auto& e : states)
+      if (e.epoch == want) chosen = &e;
+    if (!chosen) {
+      std::string have;
+      for (const auto& e : states) have += (have.empty() ? "" : ", ") + std::to_string(e.epoch);
+      throw checkpoint::CheckpointError("trainer.resume_from: got '" + resume_from + "' (epoch " + std::to_string(want) +
+                                        "), expected an epoch with a trainer state in " + dir + ": " + have);
+    }
+  }
+  try {
+    restore_checkpoint(*chosen);
+  } catch (const checkpoint::CheckpointError& e) {
+    // name the damaged checkpoint and the ways to continue (an older sound one, or deleting this one)
+    std::string msg = std::string(e.what()) + "\n  the checkpoint of epoch " + std::to_string(chosen->epoch) +
+                      " cannot be resumed.";
+    const checkpoint::CheckpointEntry* older = nullptr;
+    for (const auto& o : states)
+      if (o.epoch < chosen->epoch && checkpoint_is_sound(o)) {
+        older = &o;
+        break;
+      }
+    if (older)
+      msg += " To continue from the newest sound one (epoch " + std::to_string(older->epoch) +
+             "): trainer.resume_from=" + older->model + " (newer checkpoints are then moved to " + dir +
+             "/abandoned), or delete " + chosen->state + (chosen->model.empty() ? "" : " and " + chosen->model) +
+             " and run again.";
+    else
+      msg += " No older checkpoint of this run is sound; start over with existing_run=archive, or start a new run "
+             "from a policy with trainer.initial_policy.uri.";
+    throw checkpoint::CheckpointError(msg);
+  }
+  if (!resume_from.empty()) {
+    // the run continues from an older checkpoint: the newer ones belong to the abandoned continuation
+    const std::filesystem::path aside = std::filesystem::path(dir) / "abandoned";
+    for (const auto& e : entries)
+      if (e.epoch > chosen->epoch)
+        for (const std::string& f : {e.model, e.state})
+          if (!f.empty()) {
+            std::filesystem::create_directories(aside);
+            std::filesystem::rename(f, aside / std::filesystem::path(f).filename());
+          }
+  }
+  return true;
+}
+
+void Trainer::restore_checkpoint(const checkpoint::CheckpointEntry& entry) {
+  const std::string& state_path = entry.state;
+  const checkpoint::SafetensorsFile st = read_state(state_path);
   auto meta = [&](const std::string& k) {
     auto it = st.metadata.find(k);
     if (it == st.metadata.end()) throw checkpoint::CheckpointError(state_path + ": metadata has no '" + k + "'");
     return it->second;
   };
-  if (meta("format") != kStateFormat || meta("format_version") != std::to_string(kStateVersion))
-    throw checkpoint::CheckpointError(state_path + ": format " + meta("format") + " version " + meta("format_version") +
-                                      ", expected " + kStateFormat + " version " + std::to_string(kStateVersion));
-  if (meta("checksum") != checkpoint::tensors_checksum(st))
-    throw checkpoint::CheckpointError(state_path + ": checksum mismatch: the file is corrupt");
   if (meta("optimizer") != settings_.optimizer)
     throw checkpoint::CheckpointError(state_path + ": saved with optimizer '" + meta("optimizer") + "', this run uses '" +
                                       settings_.optimizer + "'");
-  checkpoint::PolicyStore store(dir);
-  const std::string model = dir + "/" + meta("policy_path");
-  const checkpoint::PolicyMetadata pm = store.load(model, *policy_);
+  const std::string model = (std::filesystem::path(state_path).parent_path() / meta("policy_path")).string();
+  if (!std::filesystem::exists(model))
+    throw checkpoint::CheckpointError(state_path + ": its model " + model + " is missing");
+  const checkpoint::PolicyFile pf = checkpoint::PolicyStore::open(model);
+  const checkpoint::PolicyMetadata& pm = pf.metadata;
+  const std::vector<float> weights = checkpoint::weights_for_env(pf, policy_->table(),
+                                                                 checkpoint::EnvInterface::of(env_->compiled()),
+                                                                 checkpoint::FeatureOrder::kSame);
+  kernels::upload_bytes(ctx_, policy_->params(), weights.data(), weights.size() * sizeof(float));
   if (pm.epoch != std::stoll(meta("epoch")))
     throw checkpoint::CheckpointError(model + ": epoch " + std::to_string(pm.epoch) + " does not match the trainer state");
   auto restore = [&](const std::string& name, void* dst, std::size_t bytes) {
-    const checkpoint::Tensor& t = st.at(name);
-    if (t.bytes.size() != bytes)
-      throw checkpoint::CheckpointError(state_path + ": '" + name + "' has " + std::to_string(t.bytes.size()) +
+    const checkpoint::Tensor* t = st.find(name);
+    if (!t) throw checkpoint::CheckpointError(state_path + ": no tensor '" + name + "'");
+    if (t->bytes.size() != bytes)
+      throw checkpoint::CheckpointError(state_path + ": '" + name + "' has " + std::to_string(t->bytes.size()) +
                                         " bytes, this run needs " + std::to_string(bytes) +
                                         " (another agent, env or size?)");
-    kernels::upload_bytes(ctx_, dst, t.bytes.data(), bytes);
+    kernels::upload_bytes(ctx_, dst, t->bytes.data(), bytes);
   };
   const std::size_t P = static_cast<std::size_t>(policy_->num_params()) * sizeof(float);
   restore("adam_m", b_->adam_m.data(), P);
@@ -512,14 +616,17 @@ bool Trainer::resume(const std::string& dir) {
   } catch (const metta::Error& e) {
     throw checkpoint::CheckpointError(state_path + ": " + e.what());
   }
-  agent_step_ = std::stoll(meta("agent_step"));
-  epoch_ = std::stoll(meta("epoch"));
-  opt_step_ = std::stoll(meta("opt_step"));
-  rollout_counter_ = static_cast<std::uint32_t>(std::stoul(meta("rollout_counter")));
-  train_time_ = st.metadata.count("train_time") ? std::stod(st.metadata.at("train_time")) : pm.train_time;
+  try {
+    agent_step_ = std::stoll(meta("agent_step"));
+    epoch_ = std::stoll(meta("epoch"));
+    opt_step_ = std::stoll(meta("opt_step"));
+    rollout_counter_ = static_cast<std::uint32_t>(std::stoul(meta("rollout_counter")));
+    train_time_ = st.metadata.count("train_time") ? std::stod(st.metadata.at("train_time")) : pm.train_time;
+  } catch (const std::logic_error&) {
+    throw checkpoint::CheckpointError(state_path + ": a counter in its metadata is not a number");
+  }
   generation_ = pm.generation;
   initial_uri_ = pm.initial_uri;
-  return true;
 }
 
 }  // namespace metta::train

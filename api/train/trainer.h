@@ -12,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include "api/checkpoint/checkpoint_dir.h"
 #include "engine/batched_env.h"
 #include "kernels/advantage.h"
 #include "kernels/experience.h"
@@ -132,19 +133,24 @@ class Trainer {
   void add_train_time(double seconds) { train_time_ += seconds; }
   double train_time() const { return train_time_; }
 
-  // Checkpoints (api/checkpoint): the policy as model_{epoch:04d}.safetensors through a PolicyStore in
-  // `dir`, and everything else a bit-identical continuation needs in dir/trainer_state.safetensors:
-  // optimizer moments, step counters (the counter-based RNG's state), the rollout LSTM state and the
-  // whole environment state. Both files are written atomically; returns the model path.
+  // Checkpoints (api/checkpoint/checkpoint_dir.h): the policy as model_{epoch:04d}.safetensors through a
+  // PolicyStore in `dir`, then everything else a bit-identical continuation needs in
+  // trainer_state_{epoch:04d}.safetensors: optimizer moments, step counters (the counter-based RNG's
+  // state), the rollout LSTM state and the whole environment state. Both files are written atomically;
+  // the states of models the store no longer keeps are removed. Returns the model path.
   std::string save_checkpoint(const std::string& dir, const std::string& config_json = "{}",
                               const std::map<std::string, std::string>& user_metadata = {}) const;
-  // Restores the newest valid checkpoint in `dir`; false when there is none. Throws CheckpointError on
-  // a corrupt, truncated, wrong-version or mismatched file (never a silent fresh start).
-  bool resume(const std::string& dir);
+  // Restores the newest checkpoint in `dir` (or the one of the epoch `resume_from` names: an epoch, or a
+  // model or trainer-state file of `dir`; the newer ones are then moved to dir/abandoned); false when
+  // the folder holds neither models nor states. Never a silent fresh start: throws CheckpointError when
+  // models have no trainer state, and on a corrupt, truncated, wrong-version or mismatched file, naming
+  // it and the ways to continue (an older sound checkpoint, deleting the damaged one).
+  bool resume(const std::string& dir, const std::string& resume_from = "");
   // Optimizer moments (Adam m then v, or Muon's momentum) copied to the host, for tests.
   std::vector<float> optimizer_state() const;
 
  private:
+  void restore_checkpoint(const checkpoint::CheckpointEntry& entry);
 
   TrainSettings settings_;
   kernels::Context ctx_;
