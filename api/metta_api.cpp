@@ -101,7 +101,7 @@ void TrainerConfig::validate() const {
   if (batch_size < 1) fail("trainer.batch_size", static_cast<double>(batch_size), "a count >= 1");
   if (minibatch_size < 1 || minibatch_size > batch_size)
     fail("trainer.minibatch_size", static_cast<double>(minibatch_size),
-         "at most batch_size (" + std::to_string(batch_size) + ")");
+         "a count in [1, batch_size] (batch_size is " + std::to_string(batch_size) + ")");
   if (batch_size % minibatch_size != 0)
     fail("trainer.minibatch_size", static_cast<double>(minibatch_size),
          "a divisor of batch_size (" + std::to_string(batch_size) + ")");
@@ -178,10 +178,16 @@ Agent::Agent(const Environment& env, const AgentConfig& config, const std::strin
     : preset_(config.spec()), device_(device) {
   if (device != "cpu" && device != "cuda") engine::config_fail("agent.device", "'" + device + "'", "'cpu' or 'cuda'");
   iface_ = checkpoint::EnvInterface::of(env.config());
-  nn::Policy<float> init(kernels::Context::cpu(), checkpoint::policy_arch_for(preset_, iface_),
-                         nn::ActionSpace(iface_.action_max_args), iface_.feature_norms, seed, 1, 1);
-  weights_.assign(init.params(), init.params() + init.num_params());
-  table_ = init.table();
+  try {
+    nn::Policy<float> init(kernels::Context::cpu(), checkpoint::policy_arch_for(preset_, iface_),
+                           nn::ActionSpace(iface_.action_max_args), iface_.feature_norms, seed, 1, 1);
+    weights_.assign(init.params(), init.params() + init.num_params());
+    table_ = init.table();
+  } catch (const std::bad_alloc&) {
+    engine::config_fail("agent", "'" + preset_ + "'",
+                        "an agent that fits in memory (building its weights ran out of memory: use a smaller "
+                        "hidden_dim or fewer lstm_layers)");
+  }
 }
 
 const std::vector<float>& Agent::weights() const {

@@ -1,8 +1,10 @@
 #include "engine/config_yaml.h"
 
+#include <yaml-cpp/depthguard.h>
 #include <yaml-cpp/yaml.h>
 
 #include <algorithm>
+#include <cstdlib>
 #include <fstream>
 #include <set>
 #include <sstream>
@@ -351,15 +353,84 @@ std::string closest_key(const std::string& key, const std::vector<std::string>& 
   return best;
 }
 
+YAML::Node load_yaml(const std::string& text, const std::string& source) {
+  try {
+    return YAML::Load(text);
+  } catch (const YAML::DeepRecursion& e) {
+    throw ConfigError(source + ":" + std::to_string(e.mark.line + 1) + ": invalid YAML: nested deeper than 2000 levels");
+  } catch (const YAML::Exception& e) {
+    throw ConfigError(source + ":" + std::to_string(e.mark.line + 1) + ": invalid YAML: " + e.msg);
+  }
+}
+
+namespace {
+// The line of the node a dotted field names ("game.objects.altar.cooldown", "a.b[2]"), or of its deepest
+// existing ancestor; -1 when not even the first key exists.
+int line_of(const YAML::Node& root, const std::string& field) {
+  // the path: keys separated by '.', indices as [i]
+  std::vector<std::string> keys;  // an index is kept as "[i]"
+  std::string cur;
+  for (std::size_t i = 0; i < field.size(); ++i) {
+    const char ch = field[i];
+    if (ch == '.' || ch == '[') {
+      if (!cur.empty()) keys.push_back(cur);
+      cur.clear();
+      if (ch == '[') {
+        const std::size_t close = field.find(']', i);
+        if (close == std::string::npos) break;
+        keys.push_back(field.substr(i, close - i + 1));
+        i = close;
+      }
+    } else if (ch == ' ' || ch == ':') {
+      break;  // the end of the field
+    } else {
+      cur += ch;
+    }
+  }
+  if (!cur.empty()) keys.push_back(cur);
+  YAML::Node n = root;
+  int line = -1;
+  for (const std::string& k : keys) {
+    YAML::Node next;
+    if (k.front() == '[') {
+      const std::size_t i = static_cast<std::size_t>(std::atol(k.c_str() + 1));
+      if (!n.IsSequence() || i >= n.size()) break;
+      next = n[i];
+    } else {
+      if (!n.IsMap()) break;
+      next = n[k];
+    }
+    if (!next.IsDefined()) break;
+    n = next;
+    if (n.Mark().line >= 0) line = n.Mark().line;
+  }
+  return line;
+}
+}  // namespace
+
 EnvConfig parse_env_config(const std::string& yaml_text, const std::string& source_name) {
   Reader rd(source_name);
-  YAML::Node root;
+  const YAML::Node root = load_yaml(yaml_text, source_name);
+  EnvConfig cfg;
   try {
-    root = YAML::Load(yaml_text);
-  } catch (const YAML::Exception& e) {
-    throw ConfigError(source_name + ":" + std::to_string(e.mark.line + 1) + ": invalid YAML: " + e.msg);
+    cfg = read_env(rd, root);
+  } catch (const YAML::InvalidNode& e) {
+    // a required key read without a check first: name it instead of yaml-cpp's internal wording
+    std::string key = e.msg;
+    const std::size_t q = key.find('"');
+    key = q == std::string::npos ? "a required key" : "'" + key.substr(q + 1, key.rfind('"') - q - 1) + "'";
+    throw ConfigError(source_name + ": " + key + ": got nothing, expected a value (the key is missing)");
   }
-  return read_env(rd, root);
+  // the rules checked at compile time, with the file and line of the field they name
+  try {
+    compile_env(cfg);
+  } catch (const ConfigError& e) {
+    const std::string msg = e.what();
+    const std::size_t colon = msg.find(": ");
+    const int line = colon == std::string::npos ? -1 : line_of(root, msg.substr(0, colon));
+    throw ConfigError(source_name + (line >= 0 ? ":" + std::to_string(line + 1) : "") + ": " + msg);
+  }
+  return cfg;
 }
 
 EnvConfig load_env_config_file(const std::string& path) {

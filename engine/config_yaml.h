@@ -1,9 +1,12 @@
 // YAML loading of the environment config (the `game:` schema of mid-2025 MettaGrid). Errors are
-// ConfigErrors of the form "<file>:<line>: <field>: got <value>, expected <what>"; an unknown key names
-// the closest valid one.
+// ConfigErrors of the form "<file>:<line>: <field>: got <value>, expected <what>" (the rules checked
+// when the config is compiled too: the file is validated as it is read); an unknown key names the
+// closest valid one.
 #pragma once
 
 #include <string>
+
+#include <yaml-cpp/yaml.h>
 
 #include "engine/config.h"
 
@@ -17,6 +20,9 @@ EnvConfig default_env_config();
 EnvConfig embedded_env_config(const std::string& name);
 // An embedded name, the curriculum path "/env/mettagrid/simple", or a YAML file path.
 EnvConfig env_config_from(const std::string& name_or_path);
+// Parses YAML text (every config file goes through here): ConfigError "<source>:<line>: invalid YAML:
+// <why>", or "<source>:<line>: nested deeper than 2000 levels".
+YAML::Node load_yaml(const std::string& text, const std::string& source);
 // The closest of `candidates` to `key` by edit distance, or "" when none is reasonably close.
 std::string closest_key(const std::string& key, const std::vector<std::string>& candidates);
 

@@ -106,8 +106,21 @@ TEST(Config, BadValuesNameFieldValueAndRange) {
                       {"game.objects.mine_red.type_id", "'wall'"});
   expect_config_error([] { compile_env(parse_env_config(simple_with("rewards: {heart: 1}", "rewards: {hart: 1}"))); },
                       {"game.agent.rewards.hart", "did you mean 'heart'"});
-  EnvConfig cfg = parse_env_config(simple_with("max_steps: 10", "obs_width: 10\n  max_steps: 10"));
-  expect_config_error([&] { compile_env(cfg); }, {"game.obs_width", "10", "odd"});
+  // the rules checked at compile time are checked as the file is read, with the line of the field
+  expect_config_error([] { parse_env_config(simple_with("max_steps: 10", "obs_width: 10\n  max_steps: 10"), "e.yaml"); },
+                      {"e.yaml:3: game.obs_width", "10", "odd"});
+  expect_config_error([] { parse_env_config(simple_with("num_agents: 1", "num_agents: -4"), "e.yaml"); },
+                      {"e.yaml:2: game.num_agents: got -4"});
+  expect_config_error([] { parse_env_config(simple_with("cooldown: 5", "cooldown: -1"), "e.yaml"); },
+                      {"e.yaml:9: game.objects.mine_red.cooldown"});
+}
+
+TEST(Config, MissingKeysAndDeepNestingAreNamedPlainly) {
+  expect_config_error([] { parse_env_config("game:\n  max_steps: 5\n", "e.yaml"); },
+                      {"e.yaml: ", "got nothing, expected a value (the key is missing)"});
+  std::string deep = "a: ";
+  for (int i = 0; i < 3000; ++i) deep += "[";
+  expect_config_error([&] { parse_env_config(deep, "deep.yaml"); }, {"deep.yaml:1: invalid YAML: nested deeper than 2000 levels"});
 }
 
 TEST(Config, ConverterThatWouldLoopForeverIsRejected) {

@@ -51,7 +51,9 @@ TEST(TrainerConfigValidation, EveryRuleNamesTheFieldAndTheValue) {
       {[](TrainerConfig& c) { c.num_workers = 0; }, "trainer.num_workers: got 0"},
       {[](TrainerConfig& c) { c.total_timesteps = 0; }, "trainer.total_timesteps: got 0"},
       {[](TrainerConfig& c) { c.batch_size = 0; }, "trainer.batch_size: got 0"},
-      {[](TrainerConfig& c) { c.minibatch_size = 2048; }, "trainer.minibatch_size: got 2048, expected at most batch_size (1024)"},
+      {[](TrainerConfig& c) { c.minibatch_size = 2048; }, "trainer.minibatch_size: got 2048, expected a count in [1, batch_size] (batch_size is 1024)"},
+      {[](TrainerConfig& c) { c.minibatch_size = 0; }, "trainer.minibatch_size: got 0, expected a count in [1, batch_size]"},
+      {[](TrainerConfig& c) { c.threads = -3; }, "trainer.threads: got -3"},
       {[](TrainerConfig& c) { c.minibatch_size = 300; }, "trainer.minibatch_size: got 300, expected a divisor of batch_size"},
       {[](TrainerConfig& c) { c.bptt_horizon = 1; }, "trainer.bptt_horizon: got 1"},
       {[](TrainerConfig& c) { c.update_epochs = 0; }, "trainer.update_epochs: got 0"},
@@ -128,6 +130,8 @@ TEST(TrainerConfigValidation, EveryRuleNamesTheFieldAndTheValue) {
       {"threads=-1", "threads: got -1"},
       {"max_seconds=-5", "max_seconds: got -5"},
       {"env=hearts_rom", "env: got 'hearts_rom', expected an embedded env"},
+      {"trainer.ppo=5", "command line: trainer.ppo: got '5', expected a mapping of its keys"},
+      {"existing_run=keep", "existing_run: got 'keep', expected 'refuse', 'archive' or 'overwrite'"},
   };
   for (const auto& [override_text, fragment] : job_rules) {
     const std::string err = config_error([&] { config::load_train_job("", {override_text}); });

@@ -1,8 +1,8 @@
 // The files of a run's checkpoint folder. Each checkpoint the trainer saves is a pair:
 // model_{epoch:04d}.safetensors (the policy, PolicyStore) and trainer_state_{epoch:04d}.safetensors
 // (everything else a bit-identical resume needs: optimizer moments, counters, LSTM and env state). The
-// model is written first, so a crash between the two leaves a model without a state, never the reverse;
-// a resume takes the newest pair. Older pairs stay (the newest keep_last models and their states) so a
+// state is written first, so a crash between the two leaves a state without its model (an incomplete
+// checkpoint, skipped), never the reverse; a resume takes the newest complete pair. Older pairs stay (the newest keep_last models and their states) so a
 // run whose newest checkpoint is damaged can continue from an older one (trainer.resume_from).
 // Folders of an earlier layout hold one trainer_state.safetensors: it is listed at the epoch it records.
 #pragma once

@@ -134,6 +134,8 @@ std::string PolicyStore::latest() const {
 PolicyMetadata PolicyStore::read_metadata(const std::string& path) { return open(path).metadata; }
 
 PolicyFile PolicyStore::open(const std::string& path) {
+  if (fs::is_directory(path))
+    throw CheckpointError(path + ": a folder, expected a model file (resolve_uri picks one from a folder)");
   PolicyFile pf;
   pf.path = path;
   pf.file = read_checked(path);

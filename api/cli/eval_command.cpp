@@ -1,6 +1,9 @@
-// `metta eval --checkpoint FILE`: plays N episodes with a saved policy (sampled actions, LSTM state
+// `metta eval --checkpoint URI`: plays N episodes with a saved policy (sampled actions, LSTM state
 // carried, fresh maps) and prints a JSON summary: episodes, mean episode reward, per-agent statistics.
-// --replay FILE also writes the first env's first episode as a MettaScope replay (.json.z).
+// The checkpoint is a model file, a checkpoint folder (its newest valid model) or a file:// URI, as
+// trainer.initial_policy.uri takes; the env defaults to the one the policy was trained on (recorded in its
+// metadata). --replay FILE also writes the first env's first episode as a MettaScope replay (.json.z).
+#include <algorithm>
 #include <cstdio>
 #include <iostream>
 #include <nlohmann/json.hpp>
@@ -15,28 +18,52 @@ namespace metta::cli {
 namespace {
 
 struct EvalCommandOptions {
-  std::string checkpoint, env = "hearts_room", device = "cpu", replay;
+  std::string checkpoint, env, device = "cpu", replay;  // env "": the policy's training env
   std::int64_t episodes = 32, num_envs = 16;
   std::uint64_t seed = 1000;
 };
 
+// The env a policy was trained on, from its metadata ("" when the file does not record it).
+std::string training_env_of(const checkpoint::PolicyMetadata& meta) {
+  try {
+    const nlohmann::json config = nlohmann::json::parse(meta.config_json);
+    if (config.contains("curriculum") && config["curriculum"].is_string()) return config["curriculum"].get<std::string>();
+  } catch (const nlohmann::json::exception&) {
+  }
+  return "";
+}
+
 int run_eval(const EvalCommandOptions& o) {
-  const checkpoint::PolicyFile policy_file = checkpoint::PolicyStore::open(o.checkpoint);
+  const std::string path = checkpoint::PolicyStore::resolve_uri(o.checkpoint, "latest");
+  const checkpoint::PolicyFile policy_file = checkpoint::PolicyStore::open(path);
   const checkpoint::PolicyMetadata& meta = policy_file.metadata;
+  std::string env_name = o.env;
+  if (env_name.empty()) {
+    env_name = training_env_of(meta);
+    if (env_name.empty())
+      throw metta::Error(path + ": the file does not record the env it was trained on; give one with --env");
+  }
+  engine::EnvConfig env;
+  try {
+    env = engine::env_config_from(env_name);
+  } catch (const engine::ConfigError& e) {
+    throw metta::Error(std::string(e.what()) + (o.env.empty() ? " (the env " + path + " was trained on; choose "
+                                                                "another with --env)" : ""));
+  }
   const kernels::Context ctx = o.device == "cuda" ? kernels::Context::cuda() : kernels::Context::cpu();
-  const engine::EnvConfig env = engine::env_config_from(o.env);
   eval::EvalOptions opt;
   opt.episodes = o.episodes;
-  opt.num_envs = o.num_envs;
+  opt.num_envs = std::min(o.num_envs, o.episodes);  // more envs than episodes would play episodes nobody counts
   opt.seed = o.seed;
   opt.replay_path = o.replay;
   const eval::EvalResult r = eval::evaluate_checkpoint(ctx, env, policy_file, opt);
   nlohmann::json j;
-  j["checkpoint"] = o.checkpoint;
+  j["checkpoint"] = path;
   j["agent"] = meta.agent;
   j["agent_step"] = meta.agent_step;
   j["epoch"] = meta.epoch;
-  j["env"] = o.env;
+  j["env"] = env_name;
+  j["num_envs"] = opt.num_envs;
   j["episodes"] = r.episodes;
   j["mean_episode_reward"] = r.mean_episode_reward;
   j["agent_stats_per_episode"] = r.agent_stats;
@@ -50,12 +77,15 @@ int run_eval(const EvalCommandOptions& o) {
 std::function<int()> add_eval_command(CLI::App& app) {
   auto o = std::make_shared<EvalCommandOptions>();
   CLI::App* cmd = app.add_subcommand("eval", "Play episodes with a saved policy and print a JSON summary");
-  cmd->add_option("--checkpoint", o->checkpoint, "A model_NNNN.safetensors file")->required();
-  cmd->add_option("--env", o->env, "Embedded env (hearts_room, simple) or an env YAML path")->capture_default_str();
+  cmd->add_option("--checkpoint", o->checkpoint,
+                  "A model_NNNN.safetensors file, a checkpoint folder (its newest valid model) or a file:// URI")
+      ->required();
+  cmd->add_option("--env", o->env,
+                  "Embedded env (hearts_room, simple) or an env YAML path (default: the env the policy was trained on)");
   cmd->add_option("--episodes", o->episodes, "Episodes to play (at least)")
       ->capture_default_str()
       ->check(CLI::Range(std::int64_t{1}, std::int64_t{1} << 30));
-  cmd->add_option("--num-envs", o->num_envs, "Environments played at once")
+  cmd->add_option("--num-envs", o->num_envs, "Environments played at once (at most --episodes)")
       ->capture_default_str()
       ->check(CLI::Range(std::int64_t{1}, std::int64_t{1} << 30));
   cmd->add_option("--device", o->device, "cpu or cuda")->capture_default_str()->check(CLI::IsMember({"cpu", "cuda"}));

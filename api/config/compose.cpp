@@ -56,14 +56,10 @@ LoadedFile load_option(const std::string& group, const std::string& option, cons
 }
 
 YAML::Node parse(const LoadedFile& f) {
-  try {
-    YAML::Node n = YAML::Load(f.text);
-    if (n.IsNull()) return YAML::Node(YAML::NodeType::Map);
-    if (!n.IsMap()) throw ConfigError(f.name + ": expected a mapping at the top of the file");
-    return n;
-  } catch (const YAML::Exception& e) {
-    throw ConfigError(f.name + ":" + std::to_string(e.mark.line + 1) + ": invalid YAML: " + e.msg);
-  }
+  YAML::Node n = engine::load_yaml(f.text, f.name);
+  if (n.IsNull()) return YAML::Node(YAML::NodeType::Map);
+  if (!n.IsMap()) throw ConfigError(f.name + ": expected a mapping at the top of the file");
+  return n;
 }
 
 std::string join(const std::string& a, const std::string& b) { return a.empty() ? b : a + "." + b; }

@@ -39,7 +39,7 @@ class Reader {
  public:
   Reader(const YAML::Node& node, std::string path, const ComposedConfig& composed, std::string fallback)
       : node_(node), path_(std::move(path)), composed_(composed), fallback_(std::move(fallback)) {
-    if (!node_.IsMap()) fail(node_, "", "a mapping");
+    if (!node_.IsMap()) fail(node_, "", "a mapping of its keys (" + path_ + ".<key>=value sets one)");
   }
   template <class T>
   void get(const std::string& key, T& out) {
@@ -112,7 +112,10 @@ class Reader {
     if (std::is_floating_point<T>::value) return "a number";
     return "a string";
   }
-  std::string join(const std::string& key) const { return path_.empty() ? key : path_ + "." + key; }
+  std::string join(const std::string& key) const {
+    if (key.empty()) return path_;
+    return path_.empty() ? key : path_ + "." + key;
+  }
   // "file:line: " of a node, from the file that set the key last ("command line" for overrides).
   std::string where(const YAML::Node& n, const std::string& dotted) const {
     (void)n;
@@ -147,6 +150,8 @@ std::string default_train_yaml() { return engine::kTrainYaml; }
 TrainJob load_train_job(const std::string& config_path, const std::vector<std::string>& overrides_in) {
   std::string text = engine::kTrainYaml, source = "configs/train_job.yaml (embedded)", search_dir;
   if (!config_path.empty()) {
+    if (std::filesystem::is_directory(config_path))
+      throw ConfigError("--config: got '" + config_path + "', a folder; expected a job YAML file");
     std::ifstream in(config_path);
     if (!in) throw ConfigError(config_path + ": cannot open the config file");
     std::stringstream ss;

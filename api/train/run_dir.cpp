@@ -148,7 +148,7 @@ std::string truncate_run_records(const std::string& run_dir, std::int64_t epoch,
   std::size_t events = 0;
   std::error_code ec;
   for (const auto& e : fs::directory_iterator(run_dir, ec))
-    if (e.path().filename().string().rfind("events.out.tfevents.", 0) == 0)
+    if (e.path().filename().string().rfind("events.out.tfevents.", 0) == 0 && e.is_regular_file(ec))
       events += logging::truncate_event_file(e.path().string(), agent_step);
   if (lines == 0 && events == 0) return "";
   return "dropped " + std::to_string(lines) + " metrics.jsonl line(s) and " + std::to_string(events) +

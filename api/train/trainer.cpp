@@ -416,19 +416,7 @@ std::vector<std::uint8_t> download(const kernels::Context& ctx, const float* p, 
 
 std::string Trainer::save_checkpoint(const std::string& dir, const std::string& config_json,
                                      const std::map<std::string, std::string>& user_metadata) const {
-  checkpoint::PolicyStore store(dir);
-  checkpoint::PolicyMetadata meta;
-  meta.agent_step = agent_step_;
-  meta.epoch = epoch_;
-  meta.agent = settings_.agent;
-  meta.generation = generation_;
-  meta.train_time = train_time_;
-  meta.initial_uri = initial_uri_;
-  checkpoint::record_env_interface(checkpoint::EnvInterface::of(env_->compiled()), meta);
-  meta.config_json = config_json;
-  meta.user = user_metadata;
-  const std::string model = store.save(*policy_, meta);  // first: a state never names a missing model
-
+  const checkpoint::PolicyStore store(dir);  // creates the folder
   checkpoint::SafetensorsFile st;
   const std::size_t P = static_cast<std::size_t>(policy_->num_params());
   st.tensors.push_back({"adam_m", bytes_tensor(download(ctx_, b_->adam_m.data(), P))});
@@ -445,11 +433,25 @@ std::string Trainer::save_checkpoint(const std::string& dir, const std::string& 
   st.metadata["epoch"] = std::to_string(epoch_);
   st.metadata["opt_step"] = std::to_string(opt_step_);
   st.metadata["rollout_counter"] = std::to_string(rollout_counter_);
-  st.metadata["policy_path"] = std::filesystem::path(model).filename().string();  // relative: the folder may move
+  st.metadata["policy_path"] = checkpoint::model_file_name(epoch_);  // relative: the folder may move
   st.metadata["optimizer"] = settings_.optimizer;
   st.metadata["train_time"] = std::to_string(train_time_);
   st.metadata["checksum"] = checkpoint::file_checksum(st);  // last: it covers every other key
+  // The state first, then the model: a kill between the two leaves a state without its model, which a
+  // resume skips (the checkpoint was never completed); a model without a state only arises when states
+  // are deleted, and is reported.
   checkpoint::write_file_atomic(dir + "/" + checkpoint::state_file_name(epoch_), checkpoint::serialize_safetensors(st));
+  checkpoint::PolicyMetadata meta;
+  meta.agent_step = agent_step_;
+  meta.epoch = epoch_;
+  meta.agent = settings_.agent;
+  meta.generation = generation_;
+  meta.train_time = train_time_;
+  meta.initial_uri = initial_uri_;
+  checkpoint::record_env_interface(checkpoint::EnvInterface::of(env_->compiled()), meta);
+  meta.config_json = config_json;
+  meta.user = user_metadata;
+  const std::string model = store.save(*policy_, meta);
   // the states of models the store rotated away, and an older layout's single state, are superseded
   for (const checkpoint::CheckpointEntry& e : checkpoint::list_checkpoints(dir))
     if (e.epoch < epoch_ && !e.state.empty() && (e.model.empty() || e.state.find(checkpoint::kLegacyStateName) != std::string::npos))
@@ -502,9 +504,10 @@ bool checkpoint_is_sound(const checkpoint::CheckpointEntry& e) {
 
 bool Trainer::resume(const std::string& dir, const std::string& resume_from) {
   const std::vector<checkpoint::CheckpointEntry> entries = checkpoint::list_checkpoints(dir);
+  // complete checkpoints: a state without its model is one a kill interrupted (the model is written last)
   std::vector<checkpoint::CheckpointEntry> states;
   for (const auto& e : entries)
-    if (!e.state.empty()) states.push_back(e);
+    if (!e.state.empty() && !e.model.empty()) states.push_back(e);
   if (states.empty()) {
     if (!resume_from.empty())
       throw checkpoint::CheckpointError("trainer.resume_from: got '" + resume_from + "', but " + dir +

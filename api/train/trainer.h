@@ -133,14 +133,14 @@ class Trainer {
   void add_train_time(double seconds) { train_time_ += seconds; }
   double train_time() const { return train_time_; }
 
-  // Checkpoints (api/checkpoint/checkpoint_dir.h): the policy as model_{epoch:04d}.safetensors through a
-  // PolicyStore in `dir`, then everything else a bit-identical continuation needs in
-  // trainer_state_{epoch:04d}.safetensors: optimizer moments, step counters (the counter-based RNG's
-  // state), the rollout LSTM state and the whole environment state. Both files are written atomically;
+  // Checkpoints (api/checkpoint/checkpoint_dir.h): everything a bit-identical continuation needs besides
+  // the weights in trainer_state_{epoch:04d}.safetensors (optimizer moments, step counters: the
+  // counter-based RNG's state, the rollout LSTM state and the whole environment state), then the policy
+  // as model_{epoch:04d}.safetensors through a PolicyStore in `dir`. Both files are written atomically;
   // the states of models the store no longer keeps are removed. Returns the model path.
   std::string save_checkpoint(const std::string& dir, const std::string& config_json = "{}",
                               const std::map<std::string, std::string>& user_metadata = {}) const;
-  // Restores the newest checkpoint in `dir` (or the one of the epoch `resume_from` names: an epoch, or a
+  // Restores the newest complete checkpoint in `dir` (or the one of the epoch `resume_from` names: an epoch, or a
   // model or trainer-state file of `dir`; the newer ones are then moved to dir/abandoned); false when
   // the folder holds neither models nor states. Never a silent fresh start: throws CheckpointError when
   // models have no trainer state, and on a corrupt, truncated, wrong-version or mismatched file, naming
