@@ -165,3 +165,43 @@ TEST(Api, InitialPolicyAndKickstartTeacherComeFromCheckpoints) {
   EXPECT_THROW(TrainingComponents::create(env, wrong, bad, nullptr), checkpoint::CheckpointError);
   fs::remove_all(dir);
 }
+
+// API traps of issue 10: Agent::weights() follows training (not stale until a save) and keeps the
+// trained weights when training ends; the devices of Agent, Environment and TrainerConfig must agree;
+// save_checkpoint's epoch may be left out; an unknown URI selection type is an error.
+TEST(Api, AgentWeightsFollowTrainingAndDevicesMustAgree) {
+  namespace fs = std::filesystem;
+  TrainerConfig cfg = create_default_trainer_config(1, 3000, 1024, 256);
+  cfg.bptt_horizon = 8;
+  cfg.threads = 2;
+  Environment env("hearts_room", 2);
+  Agent agent(env, AgentConfig{"small"}, "cpu", 1);
+  const std::vector<float> initial = agent.weights();
+  std::vector<float> trained;
+  {
+    TrainingComponents training = TrainingComponents::create(env, agent, cfg, nullptr);
+    train_epochs(training, cfg, 1);
+    trained = agent.weights();  // no save in between
+    EXPECT_NE(trained, initial);
+    const float* live = training.trainer().policy().params();
+    EXPECT_TRUE(trained == std::vector<float>(live, live + training.trainer().policy().num_params()));
+    // set_weights reaches the policy being trained
+    agent.set_weights(initial);
+    EXPECT_EQ(training.trainer().policy().params()[0], initial[0]);
+    agent.set_weights(trained);
+  }
+  EXPECT_EQ(agent.weights(), trained);  // kept after training ends
+  expect_config_error([&] { Agent a(env, AgentConfig{"small"}, "gpu"); }, "agent.device: got 'gpu'");
+  Agent on_cuda(env, AgentConfig{"small"}, "cuda");
+  expect_config_error([&] { TrainingComponents::create(env, on_cuda, cfg, nullptr); },
+                      "device: got trainer_config 'cpu', Environment 'cpu', Agent 'cuda', expected the same device");
+  const std::string dir = (fs::temp_directory_path() / "metta_api_traps").string();
+  fs::remove_all(dir);
+  PolicyStore store(dir);
+  TrainingComponents again = TrainingComponents::create(env, agent, cfg, &store);
+  train_epochs(again, cfg, 1);
+  EXPECT_EQ(save_checkpoint(again, store).metadata.epoch, 1);  // the current epoch
+  EXPECT_THROW(save_checkpoint(again, store, 7), metta::Error);
+  EXPECT_THROW(PolicyStore::resolve_uri(dir, "best"), checkpoint::CheckpointError);
+  fs::remove_all(dir);
+}

@@ -257,3 +257,40 @@ TEST(TensorBoard, Crc32cVectorAndRecordsRoundTrip) {
   EXPECT_THROW(logging::read_event_file(path), metta::Error);
   fs::remove_all(dir);
 }
+
+// The checksum covers the whole file (format 2): single-byte changes of a model's header (300 spread over
+// it: metadata values such as agent_step or the action names, tensor names, dtypes, shapes, offsets, the
+// padding) are refused.
+TEST(PolicyStore, HeaderChangesAreRefused) {
+  PolicyStore store(fresh_dir("header"));
+  nn::Policy<float> p = make_policy("small", 1);
+  const std::string path = store.save(p, meta(3));
+  const std::string good = read_file(path);
+  std::uint64_t header = 0;
+  std::memcpy(&header, good.data(), 8);
+  ASSERT_LT(header + 8, good.size());
+  const std::string bad = store.dir() + "/flipped.safetensors";
+  int accepted = 0;
+  for (std::size_t k = 0; k < 300; ++k) {  // 300 positions spread over the header
+    const std::size_t i = 8 + k * header / 300;
+    std::string flipped = good;
+    flipped[i] = static_cast<char>(flipped[i] ^ 0x01);
+    write_file_atomic(bad, flipped);
+    try {
+      PolicyStore::open(bad);
+      ++accepted;
+      ADD_FAILURE() << "a flip at header byte " << i << " ('" << good[i] << "') was accepted";
+    } catch (const CheckpointError&) {
+    }
+    if (accepted > 5) break;
+  }
+  EXPECT_EQ(accepted, 0);
+  // a changed value that is still valid JSON and a valid number: refused by the checksum
+  std::string steps = good;
+  const auto at = steps.find("\"agent_step\":\"3000\"");
+  ASSERT_NE(at, std::string::npos);
+  steps[at + 14] = '4';
+  write_file_atomic(bad, steps);
+  expect_checkpoint_error([&] { PolicyStore::open(bad); }, "checksum mismatch");
+  fs::remove_all(store.dir());
+}

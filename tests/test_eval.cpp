@@ -4,6 +4,7 @@
 // evaluating its weights, and is deterministic for a seed.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -138,4 +139,130 @@ TEST(Evaluate, CheckpointEqualsItsWeightsAndIsDeterministic) {
   const nlohmann::json replay = nlohmann::json::parse(eval::zlib_decompress(slurp(dir + "/r.json.z")));
   EXPECT_EQ(replay["max_steps"], cfg.max_steps);  // env 0's whole first episode
   std::filesystem::remove_all(dir);
+}
+
+// A policy meets only the env interface it was trained with (issue 10): evaluating it on an env with
+// another action order or count, another observation window or other inventory items is refused, naming
+// the first difference; an env that numbers the same features differently gets the weights remapped.
+namespace {
+struct SavedPolicy {
+  std::string dir, path;
+  std::vector<float> weights;
+};
+
+SavedPolicy save_small_policy(const engine::EnvConfig& cfg, const std::string& name) {
+  engine::BatchedEnv env(cfg, 1, 1, kCpu);
+  const checkpoint::EnvInterface iface = checkpoint::EnvInterface::of(env.compiled());
+  nn::Policy<float> policy(kCpu, checkpoint::policy_arch_for("small", iface), nn::ActionSpace(env.action_max_args()),
+                           iface.feature_norms, 7, 4, 1);
+  // a first convolution strong enough that every feature visibly moves the outputs
+  const nn::ParamInfo& cnn1 = policy.table().at("cnn1.weight");
+  for (std::int64_t i = 0; i < cnn1.count; ++i) policy.params()[cnn1.offset + i] *= 100.0f;
+  SavedPolicy s;
+  s.dir = (std::filesystem::temp_directory_path() / ("metta_match_" + name)).string();
+  std::filesystem::remove_all(s.dir);
+  checkpoint::PolicyStore store(s.dir);
+  checkpoint::PolicyMetadata meta;
+  meta.agent = "small";
+  meta.epoch = 1;
+  checkpoint::record_env_interface(iface, meta);
+  s.path = store.save(policy, meta);
+  s.weights.assign(policy.params(), policy.params() + policy.num_params());
+  return s;
+}
+
+std::string eval_error(const engine::EnvConfig& cfg, const std::string& path) {
+  eval::EvalOptions o;
+  o.episodes = 1;
+  o.num_envs = 1;
+  try {
+    eval::evaluate_checkpoint(kCpu, cfg, path, o);
+  } catch (const checkpoint::CheckpointError& e) {
+    return e.what();
+  }
+  return "no error";
+}
+}  // namespace
+
+TEST(PolicyEnvMatch, AnotherInterfaceIsRefusedNamingTheFirstDifference) {
+  const engine::EnvConfig base = engine::embedded_env_config("hearts_room");
+  const SavedPolicy saved = save_small_policy(base, "refuse");
+  engine::EnvConfig order = base;
+  std::swap(order.actions[1], order.actions[2]);
+  EXPECT_NE(eval_error(order, saved.path).find("another action order"), std::string::npos) << eval_error(order, saved.path);
+  engine::EnvConfig fewer = base;
+  fewer.actions.back().second.enabled = false;
+  EXPECT_NE(eval_error(fewer, saved.path).find("was trained with 9 actions"), std::string::npos)
+      << eval_error(fewer, saved.path);
+  engine::EnvConfig window = base;
+  window.obs_width = window.obs_height = 13;
+  EXPECT_NE(eval_error(window, saved.path).find("saw a 11x11 observation window, this env gives 13x13"),
+            std::string::npos)
+      << eval_error(window, saved.path);
+  engine::EnvConfig items = base;
+  items.inventory_item_names.push_back("gem");
+  EXPECT_NE(eval_error(items, saved.path).find("never saw the feature 'inv:gem'"), std::string::npos)
+      << eval_error(items, saved.path);
+  EXPECT_EQ(eval_error(base, saved.path), "no error");
+  std::filesystem::remove_all(saved.dir);
+}
+
+TEST(PolicyEnvMatch, RenumberedFeaturesAreRemappedByName) {
+  const engine::EnvConfig a = engine::embedded_env_config("hearts_room");
+  engine::EnvConfig b = a;
+  std::reverse(b.inventory_item_names.begin(), b.inventory_item_names.end());
+  const SavedPolicy saved = save_small_policy(a, "remap");
+  const checkpoint::PolicyFile file = checkpoint::PolicyStore::open(saved.path);
+  const checkpoint::EnvInterface ia = checkpoint::EnvInterface::of(a), ib = checkpoint::EnvInterface::of(b);
+  ASSERT_NE(ia.feature_names, ib.feature_names);
+  const nn::ParamTable table = nn::Policy<float>(kCpu, checkpoint::policy_arch_for("small", ib),
+                                                 nn::ActionSpace(ib.action_max_args), ib.feature_norms, 1, 1, 1)
+                                   .table();
+  checkpoint::EnvMatch match;
+  const std::vector<float> w = checkpoint::weights_for_env(file, table, ib, checkpoint::FeatureOrder::kRemapByName, &match);
+  EXPECT_TRUE(match.features_remapped);
+  // cnn1.weight [out, features, k, k]: env B's channel of a feature is the policy's channel of that name
+  const nn::ParamInfo& p = table.at("cnn1.weight");
+  const std::int64_t out = p.shape[0], feats = p.shape[1], kk = p.shape[2] * p.shape[3];
+  for (std::int64_t e = 0; e < feats; ++e) {
+    const std::int64_t src = file.metadata.feature_mapping.at(ib.feature_names[static_cast<std::size_t>(e)]);
+    for (std::int64_t o = 0; o < out; ++o)
+      for (std::int64_t t = 0; t < kk; ++t)
+        ASSERT_EQ(w[static_cast<std::size_t>(p.offset + (o * feats + e) * kk + t)],
+                  saved.weights[static_cast<std::size_t>(p.offset + (o * feats + src) * kk + t)]);
+  }
+  // every other tensor unchanged
+  for (const nn::ParamInfo& q : table.all())
+    if (q.name != "cnn1.weight")
+      for (std::int64_t i = 0; i < q.count; ++i)
+        ASSERT_EQ(w[static_cast<std::size_t>(q.offset + i)], saved.weights[static_cast<std::size_t>(q.offset + i)]) << q.name;
+  // the same game seen through either numbering gives the same values and logits (up to summation order)
+  auto values = [&](const engine::EnvConfig& cfg, const std::vector<float>& weights) {
+    engine::BatchedEnv env(cfg, 2, 3, kCpu);
+    for (std::uint32_t t = 0; t < 3; ++t) {  // observations of a few steps into the game
+      env.random_actions(9, t);
+      env.step();
+    }
+    const checkpoint::EnvInterface iface = checkpoint::EnvInterface::of(env.compiled());
+    nn::Policy<float> policy(kCpu, checkpoint::policy_arch_for("small", iface), nn::ActionSpace(env.action_max_args()),
+                             iface.feature_norms, 1, env.total_agents(), 1);
+    std::copy(weights.begin(), weights.end(), policy.params());
+    std::vector<std::int32_t> sampled(static_cast<std::size_t>(2 * env.total_agents()));
+    policy.forward(env.observations(), env.total_agents(), 1, nullptr, nullptr, nullptr, nullptr, nullptr, 5, 0,
+                   sampled.data());
+    std::vector<float> out(policy.value(), policy.value() + env.total_agents());  // values, then logits
+    const std::int64_t logits = env.total_agents() * nn::ActionSpace(env.action_max_args()).num_logits();
+    out.insert(out.end(), policy.logits(), policy.logits() + logits);
+    return out;
+  };
+  const std::vector<float> va = values(a, saved.weights), vb = values(b, w);
+  for (std::size_t i = 0; i < va.size(); ++i) EXPECT_NEAR(va[i], vb[i], 1e-5f * (1 + std::abs(va[i]))) << i;
+  // and the remap matters: the unmapped weights see B's features as others
+  const std::vector<float> unmapped = values(b, saved.weights);
+  float largest = 0;
+  for (std::size_t i = 0; i < va.size(); ++i) largest = std::max(largest, std::abs(va[i] - unmapped[i]));
+  EXPECT_GT(largest, 1e-3f);
+  // resuming a run needs the very same numbering
+  EXPECT_THROW(checkpoint::weights_for_env(file, table, ib, checkpoint::FeatureOrder::kSame), checkpoint::CheckpointError);
+  std::filesystem::remove_all(saved.dir);
 }

@@ -7,6 +7,7 @@
 #include <filesystem>
 #include <unistd.h>
 
+#include "api/checkpoint/safetensors.h"
 #include "api/train/trainer.h"
 #include "engine/config_yaml.h"
 #include "kernels/memory.h"
@@ -178,6 +179,85 @@ TEST(Trainer, ResumeContinuesBitIdentically) {
   other.num_envs = 3;
   train::Trainer mismatch(other, env);
   EXPECT_THROW(mismatch.resume(dir), metta::Error);
+  std::filesystem::remove_all(dir);
+}
+
+// Every byte of a trainer state's header is covered by its checksum (format 2): a changed counter
+// (rollout_counter, opt_step, agent_step: the RNG and schedule state) would silently break a bit-identical
+// resume, so single-byte changes (200 spread over the header, every digit of the counters) are refused. Then the ways out of a damaged newest checkpoint.
+TEST(Trainer, TrainerStateHeaderIsCoveredAndADamagedNewestCheckpointIsNamed) {
+  const std::string dir = (std::filesystem::temp_directory_path() / ("metta_state_" + std::to_string(::getpid()))).string();
+  std::filesystem::remove_all(dir);
+  const auto env = engine::embedded_env_config("hearts_room");
+  train::Trainer t(small_settings(), env);
+  t.run_epoch();
+  t.save_checkpoint(dir);
+  t.run_epoch();
+  t.save_checkpoint(dir);
+  const std::string state = dir + "/trainer_state_0002.safetensors";
+  const std::string good = checkpoint::read_file(state);
+  std::uint64_t header = 0;
+  std::memcpy(&header, good.data(), 8);
+  train::Trainer r(small_settings(), env);
+  // 200 positions spread over the header, and every byte of the three counters' values
+  std::vector<std::size_t> positions;
+  for (std::size_t k = 0; k < 200; ++k) positions.push_back(8 + k * header / 200);
+  for (const char* key : {"\"rollout_counter\":\"", "\"opt_step\":\"", "\"agent_step\":\""}) {
+    const std::size_t at = good.find(key);
+    ASSERT_NE(at, std::string::npos) << key;
+    for (std::size_t i = at + std::strlen(key); good[i] != '"'; ++i) positions.push_back(i);
+  }
+  int accepted = 0;
+  for (std::size_t i : positions) {
+    if (accepted >= 5) break;
+    std::string flipped = good;
+    flipped[i] = static_cast<char>(flipped[i] ^ 0x01);
+    checkpoint::write_file_atomic(state, flipped);
+    try {
+      r.resume(dir);
+      ++accepted;
+      ADD_FAILURE() << "a flip at header byte " << i << " was accepted";
+    } catch (const checkpoint::CheckpointError& e) {
+      // the damaged file is named, with the older checkpoint and the resume_from that continues from it
+      if (i == 8) {
+        const std::string m = e.what();
+        EXPECT_NE(m.find("trainer_state_0002.safetensors"), std::string::npos) << m;
+        EXPECT_NE(m.find("trainer.resume_from=" + dir + "/model_0001.safetensors"), std::string::npos) << m;
+      }
+    }
+  }
+  EXPECT_EQ(accepted, 0);
+  // resume_from the older one continues there, and sets the newer one aside
+  ASSERT_TRUE(r.resume(dir, "1"));
+  EXPECT_EQ(r.epoch(), 1);
+  EXPECT_TRUE(std::filesystem::exists(dir + "/abandoned/trainer_state_0002.safetensors"));
+  EXPECT_FALSE(std::filesystem::exists(dir + "/model_0002.safetensors"));
+  std::filesystem::remove_all(dir);
+}
+
+// A folder with models but no trainer state cannot continue where it stopped: an error with the ways
+// out, never a silent fresh start.
+TEST(Trainer, ModelsWithoutATrainerStateAreAnError) {
+  const std::string dir = (std::filesystem::temp_directory_path() / ("metta_nostate_" + std::to_string(::getpid()))).string();
+  std::filesystem::remove_all(dir);
+  const auto env = engine::embedded_env_config("hearts_room");
+  train::Trainer t(small_settings(), env);
+  t.run_epoch();
+  t.save_checkpoint(dir);
+  std::filesystem::remove(dir + "/trainer_state_0001.safetensors");
+  train::Trainer r(small_settings(), env);
+  try {
+    r.resume(dir);
+    ADD_FAILURE() << "no error";
+  } catch (const checkpoint::CheckpointError& e) {
+    EXPECT_NE(std::string(e.what()).find("no trainer state"), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("trainer.initial_policy.uri=" + dir), std::string::npos) << e.what();
+  }
+  // a state whose model a kill never wrote is an incomplete checkpoint: skipped
+  std::filesystem::remove_all(dir);
+  t.save_checkpoint(dir);
+  std::filesystem::remove(dir + "/model_0001.safetensors");
+  EXPECT_FALSE(r.resume(dir));
   std::filesystem::remove_all(dir);
 }
 

@@ -84,11 +84,13 @@ EvalResult evaluate_checkpoint(const kernels::Context& ctx, const engine::EnvCon
                                const checkpoint::PolicyFile& policy_file, const EvalOptions& o) {
   METTA_CHECK(o.episodes >= 1 && o.num_envs >= 1, "evaluate: episodes " << o.episodes << ", num_envs " << o.num_envs);
   engine::BatchedEnv env(env_config, o.num_envs, o.seed, ctx);
+  // actions, window and features checked against this env first (features matched by name), so a
+  // mismatch is named before the policy is built for the env
+  const checkpoint::EnvInterface iface = checkpoint::EnvInterface::of(env.compiled());
+  checkpoint::check_policy_matches_env(policy_file, iface, checkpoint::FeatureOrder::kRemapByName);
   auto policy = make_policy(ctx, env, policy_file.metadata.agent);
-  // actions, window and features checked against this env; features matched by name
-  const std::vector<float> w = checkpoint::weights_for_env(policy_file, policy->table(),
-                                                           checkpoint::EnvInterface::of(env.compiled()),
-                                                           checkpoint::FeatureOrder::kRemapByName);
+  const std::vector<float> w =
+      checkpoint::weights_for_env(policy_file, policy->table(), iface, checkpoint::FeatureOrder::kRemapByName);
   kernels::upload_bytes(ctx, policy->params(), w.data(), w.size() * sizeof(float));
   return play(ctx, env, *policy, o);
 }
