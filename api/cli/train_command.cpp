@@ -288,7 +288,7 @@ std::function<int()> add_train_command(CLI::App& app) {
   auto o = std::make_shared<TrainOptions>();
   CLI::App* cmd = app.add_subcommand(
       "train", "Train with PPO: configs/train_job.yaml, group=option selections (trainer=reference) and "
-               "key=value overrides (e.g. agent=small trainer.total_timesteps=2000000 +trainer.new=1 ~key)");
+               "key=value overrides (e.g. agent=small trainer.total_timesteps=2000000 ++trainer.ppo.clip_coef=0.2)");
   cmd->add_option("--config", o->config, "A job config YAML; its config groups are looked up beside it, then compiled in (default: the embedded "
                   "configs/train_job.yaml)");
   cmd->add_option("overrides", o->overrides, "Overrides: group=option, key=value, +key=value, ++key=value, ~key");
