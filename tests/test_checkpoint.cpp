@@ -294,3 +294,14 @@ TEST(PolicyStore, HeaderChangesAreRefused) {
   expect_checkpoint_error([&] { PolicyStore::open(bad); }, "checksum mismatch");
   fs::remove_all(store.dir());
 }
+
+// A failed write of the TensorBoard file fails loudly (a full disk: /dev/full), like a checkpoint write.
+TEST(TensorBoard, AFailedWriteIsAnError) {
+  try {
+    logging::TensorBoardWriter w = logging::TensorBoardWriter::at_path("/dev/full");
+    w.add_scalars(1, {{"overview/sps", 1.0}});
+    ADD_FAILURE() << "no error";
+  } catch (const metta::Error& e) {
+    EXPECT_NE(std::string(e.what()).find("cannot write the TensorBoard event file"), std::string::npos) << e.what();
+  }
+}

@@ -333,3 +333,17 @@ TEST(ConfigFuzz, MutatedYamlFilesOnlyEverGiveConfigErrors) {
   EXPECT_GT(rejected, 100);  // the mutations do reach the validation
   EXPECT_GT(loaded, 10);     // and some are harmless (comments, spacing)
 }
+
+// A rule across fields broken in a job file names the file and line that set the field (issue 10).
+TEST(TrainerConfigValidation, RulesAcrossFieldsNameTheFileAndLine) {
+  const std::string path = (std::filesystem::temp_directory_path() / "metta_job_rules.yaml").string();
+  {
+    std::ofstream f(path);
+    f << config::default_train_yaml() << "trainer:\n  minibatch_size: 300\n";
+  }
+  const std::string err = config_error([&] { config::load_train_job(path, {}); });
+  const std::string want = path + ":";
+  EXPECT_EQ(err.rfind(want, 0), 0u) << err;
+  EXPECT_NE(err.find(": trainer.minibatch_size: got 300, expected a divisor of batch_size"), std::string::npos) << err;
+  std::filesystem::remove(path);
+}

@@ -143,6 +143,45 @@ class Reader {
   std::string fallback_;
   std::vector<std::string> used_;
 };
+constexpr std::int64_t kDerived = -1;  // num_envs: null
+
+// The job's rules across fields: the job's own keys first (their names are what the user typed), then
+// the trainer's; derives num_envs when it is null.
+void check_job(TrainJob& job, YAML::Node& root) {
+  api::TrainerConfig& t = job.trainer;
+  if (job.device != "cpu" && job.device != "cuda")
+    engine::config_fail("device", "'" + job.device + "'", "'cpu' or 'cuda'");
+  const std::vector<std::string> presets = {"fast", "api_default", "small"};
+  const std::string preset = job.agent.substr(0, job.agent.find(':'));
+  if (std::find(presets.begin(), presets.end(), preset) == presets.end()) {
+    const std::string hint = engine::closest_key(preset, presets);
+    engine::config_fail("agent", "'" + job.agent + "'",
+                        "'fast', 'api_default' or 'small', optionally with :hidden_dim=N and :lstm_layers=N" +
+                            (hint.empty() ? std::string() : " (did you mean '" + hint + "'?)"));
+  }
+  try {
+    nn::PolicyArch::by_name(job.agent, 22);
+  } catch (const metta::Error& e) {
+    const std::string why = e.what();
+    engine::config_fail("agent", "'" + job.agent + "'", "a valid agent spec (" + why + ")");
+  }
+  train::parse_existing_run(job.existing_run);
+  if (job.threads < 0) engine::config_fail("threads", std::to_string(job.threads), "0 (all cores) or a count >= 1");
+  if (job.max_seconds < 0) engine::config_fail("max_seconds", std::to_string(job.max_seconds), "0 (no limit) or > 0");
+  const engine::EnvConfig env_config = engine::env_config_from(job.env);  // fails early on a bad env
+  t.validate();
+  if (job.num_envs != kDerived && job.num_envs < 1)
+    engine::config_fail("num_envs", std::to_string(job.num_envs), "null (derived) or a count >= 1");
+  if (job.num_envs == kDerived) {
+    // trainer.md §10: envs per forward batch from the target size, times async_factor
+    const std::int64_t agents = env_config.num_agents;
+    std::int64_t target = t.forward_pass_minibatch_target_size / std::max<std::int64_t>(1, agents);
+    if (target < std::max(2, t.num_workers)) target = t.num_workers;
+    const std::int64_t per_batch = std::max<std::int64_t>(1, (target / t.num_workers) * t.num_workers);
+    job.num_envs = per_batch * t.async_factor;
+    root["num_envs"] = job.num_envs;  // the resolved config records the derived values
+  }
+}
 }  // namespace
 
 std::string default_train_yaml() { return engine::kTrainYaml; }
@@ -178,7 +217,6 @@ TrainJob load_train_job(const std::string& config_path, const std::vector<std::s
   r.get("device", job.device);
   r.get("threads", job.threads);
   r.get("env", job.env);
-  constexpr std::int64_t kDerived = -1;  // num_envs: null
   r.get_or_null<std::int64_t>("num_envs", job.num_envs, kDerived);
   r.get("agent", job.agent);
   r.get("max_seconds", job.max_seconds);
@@ -266,38 +304,15 @@ TrainJob load_train_job(const std::string& config_path, const std::vector<std::s
   t.seed = job.seed;
   t.device = job.device;
   t.threads = job.threads;
-  // the job's own keys first (their names are what the user typed), then the trainer's rules
-  if (job.device != "cpu" && job.device != "cuda")
-    engine::config_fail("device", "'" + job.device + "'", "'cpu' or 'cuda'");
-  const std::vector<std::string> presets = {"fast", "api_default", "small"};
-  const std::string preset = job.agent.substr(0, job.agent.find(':'));
-  if (std::find(presets.begin(), presets.end(), preset) == presets.end()) {
-    const std::string hint = engine::closest_key(preset, presets);
-    engine::config_fail("agent", "'" + job.agent + "'",
-                        "'fast', 'api_default' or 'small', optionally with :hidden_dim=N and :lstm_layers=N" +
-                            (hint.empty() ? std::string() : " (did you mean '" + hint + "'?)"));
-  }
+  // The rules across fields, with the file:line (or "command line") that set the field they name.
   try {
-    nn::PolicyArch::by_name(job.agent, 22);
-  } catch (const metta::Error& e) {
-    const std::string why = e.what();
-    engine::config_fail("agent", "'" + job.agent + "'", "a valid agent spec (" + why + ")");
-  }
-  train::parse_existing_run(job.existing_run);
-  if (job.threads < 0) engine::config_fail("threads", std::to_string(job.threads), "0 (all cores) or a count >= 1");
-  if (job.max_seconds < 0) engine::config_fail("max_seconds", std::to_string(job.max_seconds), "0 (no limit) or > 0");
-  const engine::EnvConfig env_config = engine::env_config_from(job.env);  // fails early on a bad env
-  t.validate();
-  if (job.num_envs != kDerived && job.num_envs < 1)
-    engine::config_fail("num_envs", std::to_string(job.num_envs), "null (derived) or a count >= 1");
-  if (job.num_envs == kDerived) {
-    // trainer.md §10: envs per forward batch from the target size, times async_factor
-    const std::int64_t agents = env_config.num_agents;
-    std::int64_t target = t.forward_pass_minibatch_target_size / std::max<std::int64_t>(1, agents);
-    if (target < std::max(2, t.num_workers)) target = t.num_workers;
-    const std::int64_t per_batch = std::max<std::int64_t>(1, (target / t.num_workers) * t.num_workers);
-    job.num_envs = per_batch * t.async_factor;
-    root["num_envs"] = job.num_envs;  // the resolved config records the derived values
+    check_job(job, root);
+  } catch (const ConfigError& e) {
+    const std::string msg = e.what();
+    const std::string field = msg.substr(0, msg.find(": "));
+    const std::string top = field.substr(0, field.find_first_of(".["));
+    if (field.size() == msg.size() || !root.IsMap() || !root[top].IsDefined()) throw;
+    throw ConfigError(composed.source_of(field, source) + ": " + msg);
   }
   root["trainer"]["num_workers"] = t.num_workers;
   job.resolved = root;
