@@ -42,6 +42,13 @@ std::pair<std::vector<float>, std::vector<float>> train_and_collect(const train:
   return {losses, std::vector<float>(p, p + t.policy().num_params())};
 }
 
+// An empty temporary folder for one test's checkpoints.
+std::string fresh_dir(const std::string& name) {
+  const std::string dir = (std::filesystem::temp_directory_path() / (name + "_" + std::to_string(::getpid()))).string();
+  std::filesystem::remove_all(dir);
+  return dir;
+}
+
 // A teacher for the kickstarter tests: the initial weights of another trainer's policy (another seed).
 std::vector<float> teacher_weights() {
   train::TrainSettings other = small_settings();
@@ -152,8 +159,7 @@ TEST(Trainer, SeveralTeachersRescaleTheRunningActionTermAsTheReference) {
 }
 
 TEST(Trainer, ResumeContinuesBitIdentically) {
-  const std::string dir = (std::filesystem::temp_directory_path() / ("metta_resume_" + std::to_string(::getpid()))).string();
-  std::filesystem::remove_all(dir);
+  const std::string dir = fresh_dir("metta_resume");
   const auto env = engine::embedded_env_config("hearts_room");
   train::Trainer straight(small_settings(), env);
   for (int e = 0; e < 4; ++e) straight.run_epoch();
@@ -184,10 +190,10 @@ TEST(Trainer, ResumeContinuesBitIdentically) {
 
 // Every byte of a trainer state's header is covered by its checksum (format 2): a changed counter
 // (rollout_counter, opt_step, agent_step: the RNG and schedule state) would silently break a bit-identical
-// resume, so single-byte changes (200 spread over the header, every digit of the counters) are refused. Then the ways out of a damaged newest checkpoint.
+// resume, so single-byte changes (200 spread over the header, every digit of the counters) are refused.
+// Then the ways out of a damaged newest checkpoint.
 TEST(Trainer, TrainerStateHeaderIsCoveredAndADamagedNewestCheckpointIsNamed) {
-  const std::string dir = (std::filesystem::temp_directory_path() / ("metta_state_" + std::to_string(::getpid()))).string();
-  std::filesystem::remove_all(dir);
+  const std::string dir = fresh_dir("metta_state");
   const auto env = engine::embedded_env_config("hearts_room");
   train::Trainer t(small_settings(), env);
   t.run_epoch();
@@ -238,8 +244,7 @@ TEST(Trainer, TrainerStateHeaderIsCoveredAndADamagedNewestCheckpointIsNamed) {
 // A folder with models but no trainer state cannot continue where it stopped: an error with the ways
 // out, never a silent fresh start.
 TEST(Trainer, ModelsWithoutATrainerStateAreAnError) {
-  const std::string dir = (std::filesystem::temp_directory_path() / ("metta_nostate_" + std::to_string(::getpid()))).string();
-  std::filesystem::remove_all(dir);
+  const std::string dir = fresh_dir("metta_nostate");
   const auto env = engine::embedded_env_config("hearts_room");
   train::Trainer t(small_settings(), env);
   t.run_epoch();
