@@ -378,7 +378,7 @@ const train::EpochStats& TrainingComponents::finish_epoch() {
   return losses.last;
 }
 
-TrainingComponents::~TrainingComponents() {
+void TrainingComponents::release_agent() {
   if (!trainer_ || !agent_) return;  // moved from
   try {
     agent_->weights();  // the final trained weights, to the host
@@ -386,7 +386,34 @@ TrainingComponents::~TrainingComponents() {
     // a failing device leaves the agent with the weights it last read; a destructor must not throw
   }
   agent_->live_ = nullptr;
+  agent_ = nullptr;
 }
+
+TrainingComponents& TrainingComponents::operator=(TrainingComponents&& other) {
+  if (this == &other) return *this;
+  release_agent();  // before its trainer goes: the agent reads its final weights from it
+  TrainingComponents moved(std::move(other));
+  using std::swap;
+  swap(agent_step, moved.agent_step);
+  swap(experience, moved.experience);
+  swap(optimizer, moved.optimizer);
+  swap(losses, moved.losses);
+  swap(kickstarter, moved.kickstarter);
+  swap(timer, moved.timer);
+  swap(trainer_, moved.trainer_);
+  swap(agent_, moved.agent_);
+  swap(store_, moved.store_);
+  swap(last_minibatch_, moved.last_minibatch_);
+  swap(mb_, moved.mb_);
+  swap(training_open_, moved.training_open_);
+  swap(rollout_start_, moved.rollout_start_);
+  swap(train_start_, moved.train_start_);
+  swap(last_rollout_seconds_, moved.last_rollout_seconds_);
+  swap(config_json_, moved.config_json_);
+  return *this;
+}
+
+TrainingComponents::~TrainingComponents() { release_agent(); }
 
 PolicyRecord save_checkpoint(TrainingComponents& training, PolicyStore& policy_store, std::int64_t epoch,
                              const std::map<std::string, std::string>& metadata) {

@@ -207,7 +207,8 @@ struct Loss {
 
 class TrainingComponents {
  public:
-  // Trains `policy` on `vecenv` on the device they and trainer_config name (all three must agree).
+  // Trains `policy` on `vecenv` on the device they and trainer_config name (all three must agree). An
+  // Agent is trained by one TrainingComponents at a time.
   static TrainingComponents create(Environment& vecenv, Agent& policy, const TrainerConfig& trainer_config,
                                    PolicyStore* policy_store = nullptr);
 
@@ -250,7 +251,7 @@ class TrainingComponents {
   const train::EpochStats& finish_epoch();
 
   TrainingComponents(TrainingComponents&&) = default;
-  TrainingComponents& operator=(TrainingComponents&&) = default;
+  TrainingComponents& operator=(TrainingComponents&& other);  // the replaced one hands its agent back first
   // Hands the trained weights back to the Agent, which then holds them on the host.
   ~TrainingComponents();
 
@@ -261,6 +262,7 @@ class TrainingComponents {
 
  private:
   TrainingComponents() = default;
+  void release_agent();
   std::unique_ptr<train::Trainer> trainer_;
   Agent* agent_ = nullptr;
   PolicyStore* store_ = nullptr;

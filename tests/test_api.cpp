@@ -201,6 +201,14 @@ TEST(Api, AgentWeightsFollowTrainingAndDevicesMustAgree) {
   TrainingComponents again = TrainingComponents::create(env, agent, cfg, &store);
   train_epochs(again, cfg, 1);
   EXPECT_EQ(save_checkpoint(again, store).metadata.epoch, 1);  // the current epoch
+  // an agent is trained by one TrainingComponents at a time; replacing them hands it its weights first
+  EXPECT_THROW(TrainingComponents::create(env, agent, cfg, nullptr), metta::Error);
+  const std::vector<float> before = agent.weights();
+  Agent other(env, AgentConfig{"small"}, "cpu", 5);
+  again = TrainingComponents::create(env, other, cfg, nullptr);
+  EXPECT_EQ(agent.weights(), before);
+  TrainingComponents rebound = TrainingComponents::create(env, agent, cfg, nullptr);  // free again
+  EXPECT_EQ(&rebound.agent(), &agent);
   EXPECT_THROW(save_checkpoint(again, store, 7), metta::Error);
   EXPECT_THROW(PolicyStore::resolve_uri(dir, "best"), checkpoint::CheckpointError);
   fs::remove_all(dir);
