@@ -12,9 +12,9 @@
 #include <utility>
 #include <vector>
 
-#include "api/checkpoint/policy_env_match.h"
-#include "api/checkpoint/policy_store.h"
-#include "api/train/trainer.h"
+#include "train/checkpoint/policy_env_match.h"
+#include "train/checkpoint/policy_store.h"
+#include "train/trainer.h"
 #include "engine/config.h"
 
 namespace metta::api {

@@ -5,12 +5,15 @@
 //   = 4,096 rows), the unit the PyTorch peer harness (scripts/peer-torch-bench.sh) measures too;
 // - BM_TrainEpoch/<preset>: end-to-end epochs (rollout + PPO update) on hearts_room (16 envs x 4 agents,
 //   batch 16,384, minibatch 2,048, 2 update epochs: the main job's settings).
-// CPU (BLAS single-threaded, OpenMP for the rest) and, with a GPU, CUDA.
+// CPU (BLAS single-threaded, OpenMP for the rest) and, with a GPU, CUDA. METTA_LSTM=native runs the CUDA
+// cases with our own LSTM kernels instead of cuDNN (read here: the library reads no environment).
 #include <benchmark/benchmark.h>
 
+#include <cstdlib>
 #include <random>
+#include <string>
 
-#include "api/train/trainer.h"
+#include "train/trainer.h"
 #include "engine/config_yaml.h"
 #include "api/process/process_setup.h"
 
@@ -18,6 +21,11 @@ using namespace metta;
 
 namespace {
 const std::vector<int> kSimpleMaxArgs = {0, 1, 3, 0, 0, 9, 0, 0, 3};
+
+nn::LstmBackend lstm_choice() {
+  const char* v = std::getenv("METTA_LSTM");
+  return v && std::string(v) == "native" ? nn::LstmBackend::kNative : nn::LstmBackend::kAuto;
+}
 
 std::vector<float> norms() {
   std::vector<float> n;
@@ -56,7 +64,8 @@ void BM_PolicyRollout(benchmark::State& state, const char* preset) {
   if (skip_without(state, D)) return;
   const kernels::Context ctx = context(D);
   const std::int64_t n = state.range(0);  // agents stepped at once
-  nn::Policy<float> pol(ctx, nn::PolicyArch::by_name(preset, 22), nn::ActionSpace(kSimpleMaxArgs), norms(), 1, n, 1);
+  nn::Policy<float> pol(ctx, nn::PolicyArch::by_name(preset, 22), nn::ActionSpace(kSimpleMaxArgs), norms(), 1, n, 1,
+                        lstm_choice());
   kernels::DeviceBuffer<std::uint8_t> obs(ctx.device, n * 600);
   obs.upload(ctx, real_obs(n));
   kernels::DeviceBuffer<float> h(ctx.device, n * pol.state_size()), c(ctx.device, n * pol.state_size());
@@ -81,7 +90,7 @@ void BM_PolicyTrainStep(benchmark::State& state, const char* preset) {
   const int segs = 256, steps = 16;
   const std::int64_t rows = segs * steps;
   nn::Policy<float> pol(ctx, nn::PolicyArch::by_name(preset, 22), nn::ActionSpace(kSimpleMaxArgs), norms(), 1, rows,
-                        steps);
+                        steps, lstm_choice());
   kernels::DeviceBuffer<std::uint8_t> obs(ctx.device, rows * 600);
   obs.upload(ctx, real_obs(rows));
   std::vector<std::int32_t> a(rows * 2);
@@ -116,6 +125,7 @@ void BM_TrainEpoch(benchmark::State& state, const char* preset) {
   s.minibatch_size = 2048;
   s.bptt_horizon = 16;
   s.update_epochs = 2;
+  s.lstm = lstm_choice();
   train::Trainer t(s, engine::embedded_env_config("hearts_room"));
   t.run_epoch();  // warm-up
   double rollout = 0, total = 0;

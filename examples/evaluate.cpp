@@ -1,11 +1,11 @@
-// Evaluating a saved policy from C++, with a MettaScope replay (api/eval/evaluate.h): the library side
+// Evaluating a saved policy from C++, with a MettaScope replay (train/eval/evaluate.h): the library side
 // of `metta eval`, and the README's example of it.
 // Usage: example_evaluate CHECKPOINT_DIR [REPLAY.json.z]
 #include <cstdio>
 #include <string>
 
-#include "api/checkpoint/policy_store.h"
-#include "api/eval/evaluate.h"
+#include "train/checkpoint/policy_store.h"
+#include "train/eval/evaluate.h"
 #include "engine/config_yaml.h"
 
 int main(int argc, char** argv) {

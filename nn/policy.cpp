@@ -6,6 +6,7 @@
 #include <cstdlib>
 #include <type_traits>
 
+#include "kernels/log.h"
 #include "nn/lstm_cudnn.h"
 
 namespace metta::nn {
@@ -248,10 +249,8 @@ Policy<T>::Policy(const kernels::Context& ctx, const PolicyArch& arch, const Act
     first_wt_ = DeviceBuffer<T>(ctx.device, static_cast<std::size_t>(c0.out) * arch.features * c0.k * c0.k);
     first_dwt_ = DeviceBuffer<T>(ctx.device, first_wt_.size());
   }
-  const char* env_lstm = std::getenv("METTA_LSTM");
-  const bool want_cudnn = ctx.device == kernels::Device::CUDA &&
-                          (lstm == LstmBackend::kCudnn ||
-                           (lstm == LstmBackend::kAuto && !(env_lstm && std::string(env_lstm) == "native")));
+  const bool want_cudnn =
+      ctx.device == kernels::Device::CUDA && (lstm == LstmBackend::kCudnn || lstm == LstmBackend::kAuto);
   if (want_cudnn) {
     if constexpr (std::is_same_v<T, float> && kCudnnLstmBuilt) {
 #ifdef METTA_WITH_CUDNN
@@ -259,16 +258,18 @@ Policy<T>::Policy(const kernels::Context& ctx, const PolicyArch& arch, const Act
         cudnn_lstm_ = make_cudnn_lstm(ctx, lstm_, H, max_rows, max_rows, max_steps);
       } else {
         // kAuto: cuDNN only when it works here and agrees with our LSTM on a small case; otherwise say
-        // why on stderr and keep the native LSTM (a wrong fast path is worse than a slow right one).
+        // why through the log callback and keep the native LSTM (a wrong fast path is worse than a slow
+        // right one).
         try {
           cudnn_lstm_ = make_cudnn_lstm(ctx, lstm_, H, max_rows, max_rows, max_steps);
           const std::string why = cudnn_disagreement(ctx, fc_last);
           if (!why.empty()) {
-            std::fprintf(stderr, "policy: not using the cuDNN LSTM: %s; using the native LSTM\n", why.c_str());
+            log_message(LogLevel::kWarning, "policy: not using the cuDNN LSTM: " + why + "; using the native LSTM");
             cudnn_lstm_.reset();
           }
         } catch (const metta::Error& e) {
-          std::fprintf(stderr, "policy: the cuDNN LSTM failed (%s); using the native LSTM\n", e.what());
+          log_message(LogLevel::kWarning,
+                      std::string("policy: the cuDNN LSTM failed (") + e.what() + "); using the native LSTM");
           cudnn_lstm_.reset();
         }
         zero_grads();

@@ -54,8 +54,9 @@ struct ActionSpace {
   int num_logits() const { return cum.back(); }
 };
 
-// Which LSTM implementation a CUDA policy uses: kAuto = cuDNN when the build has it (unless the
-// environment variable METTA_LSTM=native), kCudnn = cuDNN or an error, kNative = our own kernels.
+// Which LSTM implementation a CUDA policy uses: kAuto = cuDNN when the build has it and it agrees with
+// our kernels on a small case (otherwise our kernels, said through the log callback), kCudnn = cuDNN or
+// an error, kNative = our own kernels.
 // CPU policies always use the native LSTM.
 enum class LstmBackend { kAuto, kNative, kCudnn };
 

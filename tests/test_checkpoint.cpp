@@ -10,7 +10,8 @@
 #include <filesystem>
 #include <random>
 
-#include "api/checkpoint/policy_store.h"
+#include "kernels/log.h"
+#include "train/checkpoint/policy_store.h"
 
 using namespace metta;
 using namespace metta::checkpoint;
@@ -117,7 +118,16 @@ TEST(PolicyStore, KeepsTheNewestFilesAndPicksTheLatestValidOne) {
   std::string bytes = read_file(store.latest());
   bytes[bytes.size() - 3] ^= 0x40;
   write_file_atomic(store.dir() + "/model_0006.safetensors", bytes);
+  // the skipped file is reported through the log callback, never printed by the library
+  std::vector<std::string> messages;
+  LogCallback previous = set_log_callback([&](LogLevel level, const std::string& m) {
+    if (level == LogLevel::kWarning) messages.push_back(m);
+  });
   EXPECT_EQ(fs::path(store.latest()).filename().string(), "model_0005.safetensors");
+  set_log_callback(previous);
+  ASSERT_EQ(messages.size(), 1u);
+  EXPECT_NE(messages[0].find("policy store: skipping"), std::string::npos) << messages[0];
+  EXPECT_NE(messages[0].find("model_0006.safetensors"), std::string::npos) << messages[0];
   fs::remove_all(store.dir());
 }
 
@@ -229,7 +239,7 @@ TEST(Safetensors, WritePythonSample) {
   store.save(p, meta(1));
 }
 
-#include "api/logging/tensorboard.h"
+#include "train/logging/tensorboard.h"
 
 TEST(TensorBoard, Crc32cVectorAndRecordsRoundTrip) {
   EXPECT_EQ(logging::crc32c("123456789", 9), 0xE3069283u);

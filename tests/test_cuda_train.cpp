@@ -9,7 +9,7 @@
 #include <cmath>
 #include <random>
 
-#include "api/train/trainer.h"
+#include "train/trainer.h"
 #include "engine/config_yaml.h"
 #include "kernels/memory.h"
 #include "nn/lstm_cudnn.h"

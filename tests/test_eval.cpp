@@ -9,10 +9,10 @@
 #include <fstream>
 #include <sstream>
 
-#include "api/checkpoint/policy_store.h"
-#include "api/checkpoint/policy_env_match.h"
-#include "api/eval/evaluate.h"
-#include "api/eval/replay.h"
+#include "train/checkpoint/policy_store.h"
+#include "train/checkpoint/policy_env_match.h"
+#include "train/eval/evaluate.h"
+#include "train/eval/replay.h"
 #include "engine/batched_env.h"
 #include "engine/config_yaml.h"
 
@@ -232,10 +232,12 @@ TEST(PolicyEnvMatch, RenumberedFeaturesAreRemappedByName) {
                   saved.weights[static_cast<std::size_t>(p.offset + (o * feats + src) * kk + t)]);
   }
   // every other tensor unchanged
-  for (const nn::ParamInfo& q : table.all())
-    if (q.name != "cnn1.weight")
-      for (std::int64_t i = 0; i < q.count; ++i)
-        ASSERT_EQ(w[static_cast<std::size_t>(q.offset + i)], saved.weights[static_cast<std::size_t>(q.offset + i)]) << q.name;
+  for (const nn::ParamInfo& q : table.all()) {
+    if (q.name == "cnn1.weight") continue;
+    for (std::int64_t i = 0; i < q.count; ++i) {
+      ASSERT_EQ(w[static_cast<std::size_t>(q.offset + i)], saved.weights[static_cast<std::size_t>(q.offset + i)]) << q.name;
+    }
+  }
   // the same game seen through either numbering gives the same values and logits (up to summation order)
   auto values = [&](const engine::EnvConfig& cfg, const std::vector<float>& weights) {
     engine::BatchedEnv env(cfg, 2, 3, kCpu);

@@ -8,7 +8,7 @@
 #include <deque>
 #include <numeric>
 
-#include "api/train/trainer.h"
+#include "train/trainer.h"
 #include "engine/config_yaml.h"
 #include "api/process/process_setup.h"
 

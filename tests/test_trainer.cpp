@@ -7,8 +7,8 @@
 #include <filesystem>
 #include <unistd.h>
 
-#include "api/checkpoint/safetensors.h"
-#include "api/train/trainer.h"
+#include "train/checkpoint/safetensors.h"
+#include "train/trainer.h"
 #include "engine/config_yaml.h"
 #include "kernels/memory.h"
 #include "tests/blas_core.h"

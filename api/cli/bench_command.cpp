@@ -5,7 +5,7 @@
 #include <cstdio>
 
 #include "api/cli/commands.h"
-#include "api/train/trainer.h"
+#include "train/trainer.h"
 #include "engine/config_yaml.h"
 
 namespace metta::cli {

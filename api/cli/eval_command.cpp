@@ -8,9 +8,9 @@
 #include <iostream>
 #include <nlohmann/json.hpp>
 
-#include "api/checkpoint/policy_store.h"
+#include "train/checkpoint/policy_store.h"
 #include "api/cli/commands.h"
-#include "api/eval/evaluate.h"
+#include "train/eval/evaluate.h"
 #include "engine/batched_env.h"
 #include "engine/config_yaml.h"
 

@@ -13,11 +13,11 @@
 
 #include "api/cli/commands.h"
 #include "api/config/train_job.h"
-#include "api/eval/evaluate.h"
-#include "api/checkpoint/checkpoint_dir.h"
-#include "api/logging/metrics_log.h"
-#include "api/logging/tensorboard.h"
-#include "api/train/run_dir.h"
+#include "train/eval/evaluate.h"
+#include "train/checkpoint/checkpoint_dir.h"
+#include "train/logging/metrics_log.h"
+#include "train/logging/tensorboard.h"
+#include "train/run_dir.h"
 #include "api/metta_api.h"
 
 namespace metta::cli {

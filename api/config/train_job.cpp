@@ -9,7 +9,7 @@
 
 #include "api/config/compose.h"
 #include "api/config/overrides.h"
-#include "api/train/run_dir.h"
+#include "train/run_dir.h"
 #include "engine/config_yaml.h"
 #include "engine/embedded_configs.h"
 

@@ -3,9 +3,11 @@
 #include <strings.h>
 #include <unistd.h>
 
+#include <cstdio>
 #include <cstdlib>
 
 #include "kernels/blas_setup.h"
+#include "kernels/log.h"
 
 namespace metta::process {
 
@@ -17,7 +19,12 @@ std::vector<std::pair<std::string, std::string>> wanted_environment() {
   return env;
 }
 
+void log_to_stderr() {
+  set_log_callback([](LogLevel, const std::string& message) { std::fprintf(stderr, "%s\n", message.c_str()); });
+}
+
 void prepare_process(char** argv) {
+  log_to_stderr();
   if (std::getenv("METTA_NO_REEXEC")) return;
   const auto env = wanted_environment();
   if (env.empty()) return;

@@ -9,6 +9,7 @@
 //    (GOMP_SPINCOUNT=10000) is as fast on a quiet machine and degrades gracefully under load.
 // A variable the user set is left as it is: OMP_WAIT_POLICY=active keeps the long spin, passive never
 // spins, and OPENBLAS_CORETYPE picks the kernels.
+// 3. The library's messages (kernels/log.h) go to stderr.
 #pragma once
 
 #include <string>
@@ -22,8 +23,12 @@ inline constexpr const char* kShortSpinCount = "10000";
 // The variables prepare_process would set in this process's environment (name, value).
 std::vector<std::pair<std::string, std::string>> wanted_environment();
 
-// Sets the wanted variables and re-executes /proc/self/exe once with them (returns when none is needed,
-// when METTA_NO_REEXEC is set, or when the re-exec fails: then the program carries on as it is).
+// Installs a log callback (kernels/log.h) that prints each library message on a line of stderr.
+void log_to_stderr();
+
+// log_to_stderr(), then sets the wanted variables and re-executes /proc/self/exe once with them (returns
+// when none is needed, when METTA_NO_REEXEC is set, or when the re-exec fails: then the program carries
+// on as it is).
 void prepare_process(char** argv);
 
 }  // namespace metta::process

@@ -1,9 +1,9 @@
-#include "api/eval/evaluate.h"
+#include "train/eval/evaluate.h"
 
 #include <memory>
 
-#include "api/checkpoint/policy_env_match.h"
-#include "api/eval/replay.h"
+#include "train/checkpoint/policy_env_match.h"
+#include "train/eval/replay.h"
 #include "engine/batched_env.h"
 #include "kernels/memory.h"
 #include "nn/policy.h"

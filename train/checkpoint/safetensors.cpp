@@ -1,4 +1,4 @@
-#include "api/checkpoint/safetensors.h"
+#include "train/checkpoint/safetensors.h"
 
 #include <fcntl.h>
 #include <unistd.h>

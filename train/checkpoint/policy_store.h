@@ -10,7 +10,7 @@
 #include <string>
 #include <vector>
 
-#include "api/checkpoint/safetensors.h"
+#include "train/checkpoint/safetensors.h"
 #include "nn/policy.h"
 
 namespace metta::checkpoint {

@@ -12,7 +12,7 @@
 #include <string>
 #include <vector>
 
-#include "api/checkpoint/checkpoint_dir.h"
+#include "train/checkpoint/checkpoint_dir.h"
 #include "engine/batched_env.h"
 #include "kernels/advantage.h"
 #include "kernels/experience.h"
@@ -56,6 +56,8 @@ struct TrainSettings {
   // Every this many epochs, the mean, variance and norm of all gradient elements of the phase's last
   // update are logged (grad/mean, grad/variance, grad/norm); 0 = never.
   int grad_mean_variance_interval = 0;
+  // The LSTM implementation of a CUDA policy (nn/policy.h).
+  nn::LstmBackend lstm = nn::LstmBackend::kAuto;
 };
 
 struct EpochStats {
@@ -133,7 +135,7 @@ class Trainer {
   void add_train_time(double seconds) { train_time_ += seconds; }
   double train_time() const { return train_time_; }
 
-  // Checkpoints (api/checkpoint/checkpoint_dir.h): everything a bit-identical continuation needs besides
+  // Checkpoints (train/checkpoint/checkpoint_dir.h): everything a bit-identical continuation needs besides
   // the weights in trainer_state_{epoch:04d}.safetensors (optimizer moments, step counters: the
   // counter-based RNG's state, the rollout LSTM state and the whole environment state), then the policy
   // as model_{epoch:04d}.safetensors through a PolicyStore in `dir`. Both files are written atomically;

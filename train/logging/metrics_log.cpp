@@ -1,11 +1,11 @@
-#include "api/logging/metrics_log.h"
+#include "train/logging/metrics_log.h"
 
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
 #include <sstream>
 
-#include "api/checkpoint/safetensors.h"
+#include "train/checkpoint/safetensors.h"
 #include "kernels/common.h"
 
 namespace metta::logging {

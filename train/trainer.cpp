@@ -1,8 +1,8 @@
-#include "api/train/trainer.h"
+#include "train/trainer.h"
 
-#include "api/checkpoint/checkpoint_dir.h"
-#include "api/checkpoint/policy_env_match.h"
-#include "api/checkpoint/policy_store.h"
+#include "train/checkpoint/checkpoint_dir.h"
+#include "train/checkpoint/policy_env_match.h"
+#include "train/checkpoint/policy_store.h"
 
 #include <chrono>
 #include <cmath>
@@ -70,7 +70,8 @@ Trainer::Trainer(const TrainSettings& settings, const engine::EnvConfig& env_con
       checkpoint::policy_arch_for(settings.agent, checkpoint::EnvInterface::of(env_->compiled()));
   const std::int64_t max_rows = std::max<std::int64_t>(agents_, mb_segments_ * H);
   policy_ = std::make_unique<nn::Policy<float>>(ctx_, arch, nn::ActionSpace(env_->action_max_args()),
-                                                feature_norms(*env_), settings.seed, max_rows, H);
+                                                feature_norms(*env_), settings.seed, max_rows, H,
+                                                settings.lstm);
 
   b_ = std::make_unique<Buffers>();
   const kernels::Device d = ctx_.device;

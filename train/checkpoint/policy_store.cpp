@@ -1,12 +1,14 @@
-#include "api/checkpoint/policy_store.h"
+#include "train/checkpoint/policy_store.h"
 
-#include "api/checkpoint/checkpoint_dir.h"
+#include "train/checkpoint/checkpoint_dir.h"
 
 #include <algorithm>
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
 #include <nlohmann/json.hpp>
+
+#include "kernels/log.h"
 
 namespace metta::checkpoint {
 namespace fs = std::filesystem;
@@ -125,7 +127,7 @@ std::string PolicyStore::latest() const {
       read_checked(path);
       return path;
     } catch (const CheckpointError& e) {
-      std::fprintf(stderr, "policy store: skipping %s\n", e.what());
+      log_message(LogLevel::kWarning, std::string("policy store: skipping ") + e.what());
     }
   }
   return "";
@@ -195,7 +197,7 @@ std::string PolicyStore::resolve_uri(const std::string& uri, const std::string& 
     try {
       m = read_metadata(e.path().string());
     } catch (const CheckpointError& err) {
-      std::fprintf(stderr, "policy store: skipping %s\n", err.what());
+      log_message(LogLevel::kWarning, std::string("policy store: skipping ") + err.what());
       continue;
     }
     double v = 0;

@@ -1,4 +1,4 @@
-#include "api/checkpoint/policy_env_match.h"
+#include "train/checkpoint/policy_env_match.h"
 
 #include <algorithm>
 #include <cstring>

@@ -1,8 +1,8 @@
-#include "api/eval/replay.h"
+#include "train/eval/replay.h"
 
 #include <zlib.h>
 
-#include "api/checkpoint/safetensors.h"
+#include "train/checkpoint/safetensors.h"
 #include "kernels/common.h"
 
 namespace metta::eval {

@@ -1,11 +1,11 @@
-#include "api/checkpoint/checkpoint_dir.h"
+#include "train/checkpoint/checkpoint_dir.h"
 
 #include <algorithm>
 #include <cstdio>
 #include <filesystem>
 #include <map>
 
-#include "api/checkpoint/safetensors.h"
+#include "train/checkpoint/safetensors.h"
 
 namespace metta::checkpoint {
 namespace fs = std::filesystem;

@@ -7,7 +7,7 @@
 #include <map>
 #include <string>
 
-#include "api/checkpoint/policy_store.h"
+#include "train/checkpoint/policy_store.h"
 #include "engine/config.h"
 #include "kernels/device.h"
 

@@ -1,4 +1,4 @@
-#include "api/logging/tensorboard.h"
+#include "train/logging/tensorboard.h"
 
 #include <unistd.h>
 
@@ -8,7 +8,7 @@
 #include <fstream>
 #include <sstream>
 
-#include "api/checkpoint/safetensors.h"
+#include "train/checkpoint/safetensors.h"
 #include "kernels/common.h"
 
 namespace metta::logging {

@@ -1,4 +1,4 @@
-#include "api/train/run_dir.h"
+#include "train/run_dir.h"
 
 #include <fcntl.h>
 #include <sys/file.h>
@@ -10,9 +10,9 @@
 #include <filesystem>
 #include <map>
 
-#include "api/checkpoint/safetensors.h"
-#include "api/logging/metrics_log.h"
-#include "api/logging/tensorboard.h"
+#include "train/checkpoint/safetensors.h"
+#include "train/logging/metrics_log.h"
+#include "train/logging/tensorboard.h"
 #include "engine/config.h"
 #include "kernels/common.h"
 

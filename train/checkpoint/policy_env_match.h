@@ -9,7 +9,7 @@
 #include <string>
 #include <vector>
 
-#include "api/checkpoint/policy_store.h"
+#include "train/checkpoint/policy_store.h"
 #include "engine/config.h"
 #include "nn/policy.h"
 
