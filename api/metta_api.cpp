@@ -25,119 +25,10 @@ PolicyRecord load_into(const checkpoint::PolicyFile& f, Agent& agent) {
   v << value;
   engine::config_fail(field, v.str(), expected);
 }
-void in_range(const std::string& field, double v, double lo, double hi) {
-  if (!(v >= lo && v <= hi)) {
-    std::ostringstream e;
-    e << "a number in [" << lo << ", " << hi << "]";
-    fail(field, v, e.str());
-  }
-}
 double now_seconds() {
   return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
 }
 }  // namespace
-
-void PPOConfig::validate() const {
-  in_range("trainer.ppo.clip_coef", clip_coef, 0, 10);
-  in_range("trainer.ppo.vf_clip_coef", vf_clip_coef, 0, 1e9);
-  in_range("trainer.ppo.ent_coef", ent_coef, 0, 1e9);
-  in_range("trainer.ppo.vf_coef", vf_coef, 0, 1e9);
-  in_range("trainer.ppo.gamma", gamma, 0, 1);
-  in_range("trainer.ppo.gae_lambda", gae_lambda, 0, 1);
-  in_range("trainer.ppo.max_grad_norm", max_grad_norm, 1e-12, 1e12);
-  in_range("trainer.ppo.vtrace_rho_clip", vtrace_rho_clip, 1e-12, 1e12);
-  in_range("trainer.ppo.vtrace_c_clip", vtrace_c_clip, 1e-12, 1e12);
-  in_range("trainer.ppo.l2_reg_loss_coef", l2_reg_loss_coef, 0, 1e9);
-  in_range("trainer.ppo.l2_init_loss_coef", l2_init_loss_coef, 0, 1e9);
-}
-
-void OptimizerConfig::validate() const {
-  if (type != "adam" && type != "muon")
-    engine::config_fail("trainer.optimizer.type", "'" + type + "'", "'adam' or 'muon'");
-  in_range("trainer.optimizer.learning_rate", learning_rate, 1e-12, 10);
-  in_range("trainer.optimizer.beta1", beta1, 0, 0.999999);
-  in_range("trainer.optimizer.beta2", beta2, 0, 0.999999999);
-  in_range("trainer.optimizer.eps", eps, 0, 1);
-  in_range("trainer.optimizer.weight_decay", weight_decay, 0, 1);
-}
-
-void PrioritizedExperienceReplayConfig::validate() const {
-  in_range("trainer.prioritized_experience_replay.prio_alpha", prio_alpha, 0, 10);
-  in_range("trainer.prioritized_experience_replay.prio_beta0", prio_beta0, 0, 1);
-}
-
-void KickstartConfig::validate() const {
-  in_range("trainer.kickstart.action_loss_coef", action_loss_coef, 0, 1e9);
-  in_range("trainer.kickstart.value_loss_coef", value_loss_coef, 0, 1e9);
-  in_range("trainer.kickstart.anneal_ratio", anneal_ratio, 0, 1);
-  in_range("trainer.kickstart.kickstart_steps", kickstart_steps, 0, 1e18);
-  for (std::size_t i = 0; i < additional_teachers.size(); ++i) {
-    const TeacherConfig& t = additional_teachers[i];
-    const std::string at = "trainer.kickstart.additional_teachers[" + std::to_string(i) + "]";
-    if (t.teacher_uri.empty()) engine::config_fail(at + ".teacher_uri", "''", "a model file or checkpoint folder");
-    in_range(at + ".action_loss_coef", t.action_loss_coef, 0, 1e9);
-    in_range(at + ".value_loss_coef", t.value_loss_coef, 0, 1e9);
-  }
-}
-
-void LrSchedulerConfig::validate() const {
-  if (warmup_steps < 0) fail("trainer.lr_scheduler.warmup_steps", static_cast<double>(warmup_steps), "null or >= 0");
-}
-
-void InitialPolicyConfig::validate() const {
-  if (type != "top" && type != "latest" && type != "specific")
-    engine::config_fail("trainer.initial_policy.type", "'" + type + "'", "'top', 'latest' or 'specific'");
-  engine::config_check_range("trainer.initial_policy.range", range, 1, 1 << 20);
-  if (metric.empty()) engine::config_fail("trainer.initial_policy.metric", "''", "a metric name such as 'epoch'");
-}
-
-void SimulationConfig::validate() const {
-  engine::config_check_range("trainer.simulation.num_episodes", num_episodes, 1, 1 << 20);
-}
-
-void TrainerConfig::validate() const {
-  engine::config_check_range("trainer.num_workers", num_workers, 1, 4096);
-  if (total_timesteps < 1) fail("trainer.total_timesteps", static_cast<double>(total_timesteps), "a count >= 1");
-  if (batch_size < 1) fail("trainer.batch_size", static_cast<double>(batch_size), "a count >= 1");
-  if (minibatch_size < 1 || minibatch_size > batch_size)
-    fail("trainer.minibatch_size", static_cast<double>(minibatch_size),
-         "a count in [1, batch_size] (batch_size is " + std::to_string(batch_size) + ")");
-  if (batch_size % minibatch_size != 0)
-    fail("trainer.minibatch_size", static_cast<double>(minibatch_size),
-         "a divisor of batch_size (" + std::to_string(batch_size) + ")");
-  engine::config_check_range("trainer.bptt_horizon", bptt_horizon, 2, 1 << 16);
-  engine::config_check_range("trainer.update_epochs", update_epochs, 1, 1 << 16);
-  engine::config_check_range("trainer.checkpoint_interval", checkpoint_interval, 1, 1 << 30);
-  if (evaluate_interval < checkpoint_interval)
-    fail("trainer.evaluate_interval", evaluate_interval,
-         ">= checkpoint_interval (" + std::to_string(checkpoint_interval) + ")");
-  if (wandb_checkpoint_interval < checkpoint_interval)
-    fail("trainer.wandb_checkpoint_interval", wandb_checkpoint_interval,
-         ">= checkpoint_interval (" + std::to_string(checkpoint_interval) + ")");
-  if (device != "cpu" && device != "cuda") engine::config_fail("trainer.device", "'" + device + "'", "'cpu' or 'cuda'");
-  engine::config_check_range("trainer.threads", threads, 0, 4096);
-  if (forward_pass_minibatch_target_size < 1)
-    fail("trainer.forward_pass_minibatch_target_size", static_cast<double>(forward_pass_minibatch_target_size),
-         "a count >= 1");
-  engine::config_check_range("trainer.async_factor", async_factor, 1, 1 << 10);
-  if (cpu_offload)
-    engine::config_fail("trainer.cpu_offload", "true", "false (the training state stays on the training device)");
-  if (compile_mode != "default" && compile_mode != "reduce-overhead" && compile_mode != "max-autotune" &&
-      compile_mode != "max-autotune-no-cudagraphs")
-    engine::config_fail("trainer.compile_mode", "'" + compile_mode + "'",
-                        "'default', 'reduce-overhead', 'max-autotune' or 'max-autotune-no-cudagraphs'");
-  engine::config_check_range("trainer.profiler_interval_epochs", profiler_interval_epochs, 1, 1 << 30);
-  engine::config_check_range("trainer.grad_mean_variance_interval", grad_mean_variance_interval, 0, 1 << 30);
-  engine::config_check_range("trainer.l2_init_weight_update_interval", l2_init_weight_update_interval, 0, 1 << 30);
-  if (target_kl < 0) fail("trainer.target_kl", target_kl, "null (off) or a number > 0");
-  lr_scheduler.validate();
-  initial_policy.validate();
-  simulation.validate();
-  ppo.validate();
-  optimizer.validate();
-  prioritized_experience_replay.validate();
-  kickstart.validate();
-}
 
 TrainerConfig create_default_trainer_config(int num_workers, std::int64_t total_timesteps, std::int64_t batch_size,
                                             std::int64_t minibatch_size) {
@@ -203,47 +94,6 @@ void Agent::set_weights(std::vector<float> weights) {
   if (live_) kernels::upload_bytes(live_->context(), live_->params(), weights_.data(), weights_.size() * sizeof(float));
 }
 
-train::TrainSettings to_train_settings(const TrainerConfig& c, const Environment& env, const std::string& agent) {
-  c.validate();
-  train::TrainSettings s;
-  s.device = c.device;
-  s.threads = c.threads;
-  s.seed = c.seed;
-  s.num_envs = env.num_envs();
-  s.agent = agent;
-  s.total_timesteps = c.total_timesteps;
-  s.batch_size = c.batch_size;
-  s.minibatch_size = c.minibatch_size;
-  s.bptt_horizon = c.bptt_horizon;
-  s.update_epochs = c.update_epochs;
-  s.ppo.clip_coef = static_cast<float>(c.ppo.clip_coef);
-  s.ppo.vf_clip_coef = static_cast<float>(c.ppo.vf_clip_coef);
-  s.ppo.ent_coef = static_cast<float>(c.ppo.ent_coef);
-  s.ppo.vf_coef = static_cast<float>(c.ppo.vf_coef);
-  s.ppo.clip_vloss = c.ppo.clip_vloss;
-  s.ppo.norm_adv = c.ppo.norm_adv;
-  s.advantage = kernels::AdvantageParams{static_cast<float>(c.ppo.gamma), static_cast<float>(c.ppo.gae_lambda),
-                                         static_cast<float>(c.ppo.vtrace_rho_clip), static_cast<float>(c.ppo.vtrace_c_clip)};
-  s.optimizer = c.optimizer.type;
-  s.adam = kernels::AdamParams{static_cast<float>(c.optimizer.learning_rate), static_cast<float>(c.optimizer.beta1),
-                               static_cast<float>(c.optimizer.beta2), static_cast<float>(c.optimizer.eps),
-                               static_cast<float>(c.optimizer.weight_decay)};
-  s.max_grad_norm = static_cast<float>(c.ppo.max_grad_norm);
-  s.prio_alpha = static_cast<float>(c.prioritized_experience_replay.prio_alpha);
-  s.prio_beta0 = static_cast<float>(c.prioritized_experience_replay.prio_beta0);
-  s.train_from_rollout_state = c.train_from_rollout_state;
-  s.target_kl = static_cast<float>(c.target_kl);
-  s.lr_schedule = c.lr_scheduler.enabled;
-  s.l2_reg_loss_coef = static_cast<float>(c.ppo.l2_reg_loss_coef);
-  s.l2_init_loss_coef = static_cast<float>(c.ppo.l2_init_loss_coef);
-  s.l2_init_weight_update_interval = c.l2_init_weight_update_interval;
-  s.grad_mean_variance_interval = c.grad_mean_variance_interval;
-  s.kickstart = kernels::KickstarterParams{static_cast<float>(c.kickstart.action_loss_coef),
-                                           static_cast<float>(c.kickstart.value_loss_coef),
-                                           static_cast<float>(c.kickstart.anneal_ratio), c.kickstart.kickstart_steps};
-  return s;
-}
-
 std::vector<std::int64_t> TrainingComponents::Experience::iterate_minibatches() const {
   std::vector<std::int64_t> v(static_cast<std::size_t>(num_minibatches));
   for (std::int64_t i = 0; i < num_minibatches; ++i) v[static_cast<std::size_t>(i)] = i;
@@ -258,8 +108,8 @@ TrainingComponents TrainingComponents::create(Environment& vecenv, Agent& policy
                         "the same device for all three");
   METTA_CHECK(policy.live_ == nullptr, "this Agent is already being trained by another TrainingComponents");
   TrainingComponents t;
-  t.trainer_ = std::make_unique<train::Trainer>(to_train_settings(trainer_config, vecenv, policy.preset()),
-                                                vecenv.config());
+  t.trainer_ =
+      std::make_unique<train::Trainer>(trainer_config, vecenv.config(), vecenv.num_envs(), policy.preset());
   nn::Policy<float>& p = t.trainer_->policy();
   METTA_CHECK(static_cast<std::int64_t>(policy.weights().size()) == p.num_params(),
               "agent has " << policy.weights().size() << " weights, the trainer's '" << policy.preset() << "' policy "

@@ -25,109 +25,17 @@ inline constexpr int TYPE_AGENT = 0, TYPE_WALL = 1, TYPE_MINE_RED = 2, TYPE_MINE
                      TYPE_ARMORY = 9, TYPE_LASERY = 10, TYPE_LAB = 11, TYPE_FACTORY = 12, TYPE_TEMPLE = 13,
                      TYPE_BLOCK = 14;
 
-// ---- configs (defaults of trainer.md §7, §12, §13); validate() throws engine::ConfigError naming the field
-struct PPOConfig {
-  double clip_coef = 0.1, ent_coef = 0.0021, gamma = 0.977, gae_lambda = 0.916, vf_coef = 0.44, vf_clip_coef = 0.1;
-  double max_grad_norm = 0.5;
-  bool norm_adv = true, clip_vloss = true;
-  double vtrace_rho_clip = 1.0, vtrace_c_clip = 1.0;
-  // Logged terms without gradient, as in the reference: l2_reg = coef * sum W^2, l2_init = coef *
-  // sum (W - W_init)^2 (losses/l2_reg_loss, losses/l2_init_loss; computed once per train phase).
-  double l2_reg_loss_coef = 0.0, l2_init_loss_coef = 0.0;
-  void validate() const;
-};
-
-struct OptimizerConfig {
-  std::string type = "adam";  // "adam" | "muon"
-  double learning_rate = 0.0004573146765703167, beta1 = 0.9, beta2 = 0.999, eps = 1e-12, weight_decay = 0.0;
-  void validate() const;
-};
-
-struct PrioritizedExperienceReplayConfig {
-  double prio_alpha = 0.0, prio_beta0 = 0.6;
-  void validate() const;
-};
-
-struct TeacherConfig {
-  std::string teacher_uri;  // a model file or checkpoint folder (file:// accepted)
-  double action_loss_coef = 1.0, value_loss_coef = 1.0;
-};
-
-struct KickstartConfig {
-  // A model file (or a checkpoint folder: its newest valid model) to distil from; "" = no teacher.
-  // Accepted forms: a path or file://path.
-  std::string teacher_uri;
-  double action_loss_coef = 1.0, value_loss_coef = 1.0, anneal_ratio = 0.65, kickstart_steps = 1e9;
-  // More teachers after teacher_uri, each with its own coefficients (trainer.md §13).
-  std::vector<TeacherConfig> additional_teachers;
-  void validate() const;
-};
-
-struct LrSchedulerConfig {
-  bool enabled = false;  // cosine annealing over total_timesteps / batch_size train phases
-  // Accepted and ignored, as in the reference (the schedule is always cosine when enabled).
-  bool anneal_lr = false;
-  std::int64_t warmup_steps = 0;  // YAML null = 0
-  std::string schedule_type;      // YAML null = ""
-  void validate() const;
-};
-
-// The policy a run starts from when it has no checkpoint of its own (trainer.md §14).
-struct InitialPolicyConfig {
-  std::string uri;           // "" = a fresh policy; a model file, a checkpoint folder, or file://...
-  std::string type = "top";  // how a folder is read: "top" (best metric), "latest" or "specific" (= the file)
-  int range = 1;             // the reference's candidate count; we take the single best
-  std::string metric = "epoch";  // "epoch", "agent_step" or a metadata score key
-  void validate() const;
-};
-
-// In-training evaluation (trainer.md §17): every evaluate_interval epochs and at the end, the current
-// policy plays num_episodes of the training task (fresh maps from eval_seed) and the scores are logged
-// as eval_eval/score, eval_eval/training_task and overview/eval_score. With replay_dir set, the first
-// evaluation env of each evaluation is written as a MettaScope replay <replay_dir>/<run>_e<epoch>.json.z.
-struct SimulationConfig {
-  int num_episodes = 8;
-  std::uint64_t eval_seed = 1000;
-  std::string replay_dir;  // "" = no replays
-  void validate() const;
-};
-
-struct TrainerConfig {
-  int num_workers = 1;  // YAML null = derived from the CPU count (trainer.md §10)
-  std::int64_t total_timesteps = 10'000'000'000;
-  std::int64_t batch_size = 524'288, minibatch_size = 16'384;
-  int bptt_horizon = 64, update_epochs = 1;
-  std::int64_t forward_pass_minibatch_target_size = 4096;
-  int async_factor = 2;
-  bool zero_copy = true;
-  int checkpoint_interval = 50, evaluate_interval = 200, wandb_checkpoint_interval = 50;
-  bool resume = true;   // continue from the newest checkpoint of the run when there is one
-  // Resume from this checkpoint of the run instead of the newest: an epoch number or a model_NNNN /
-  // trainer_state_NNNN file of its checkpoint folder ("" = the newest); newer ones are moved aside.
-  std::string resume_from;
-  bool verbose = true;  // a progress line per epoch
-  // Accepted for compatibility: our kernels are compiled ahead of time (compile has no effect), the
-  // training state never leaves the device (cpu_offload must be false) and a run is one process
-  // (scale_batches_by_world_size has no effect).
-  bool cpu_offload = false, compile = false, scale_batches_by_world_size = false;
-  std::string compile_mode = "reduce-overhead";
-  int profiler_interval_epochs = 10000;    // accepted; profiling is done with the bench/ tools
-  int grad_mean_variance_interval = 0;     // epochs between grad/{mean, variance, norm} logs; 0 = off
-  int l2_init_weight_update_interval = 0;  // epochs between W_init <- 0.9 W_init + 0.1 W; 0 = fixed
-  std::uint64_t seed = 1;
-  std::string device = "cpu";
-  int threads = 0;                         // CPU threads, 0 = all
-  bool train_from_rollout_state = true;    // false: segments replay from a zero LSTM state (reference)
-  double target_kl = 0;                    // stop an epoch's update passes above this mean approx_kl; <= 0: off
-  LrSchedulerConfig lr_scheduler;
-  InitialPolicyConfig initial_policy;
-  SimulationConfig simulation;
-  PPOConfig ppo;
-  OptimizerConfig optimizer;
-  PrioritizedExperienceReplayConfig prioritized_experience_replay;
-  KickstartConfig kickstart;
-  void validate() const;
-};
+// ---- configs: the trainer's own (train/trainer_config.h: one default and one table row per field),
+// under the seed's names; validate() throws engine::ConfigError naming the field
+using train::InitialPolicyConfig;
+using train::KickstartConfig;
+using train::LrSchedulerConfig;
+using train::OptimizerConfig;
+using train::PPOConfig;
+using train::PrioritizedExperienceReplayConfig;
+using train::SimulationConfig;
+using train::TeacherConfig;
+using train::TrainerConfig;
 
 TrainerConfig create_default_trainer_config(int num_workers = 1, std::int64_t total_timesteps = 10'000'000'000,
                                             std::int64_t batch_size = 524'288, std::int64_t minibatch_size = 16'384);
@@ -281,6 +189,5 @@ PolicyRecord save_checkpoint(TrainingComponents& training, PolicyStore& policy_s
 PolicyRecord load_checkpoint(PolicyStore& policy_store, const std::string& path, Agent& agent);
 
 // TrainerConfig -> the trainer's settings for a given environment.
-train::TrainSettings to_train_settings(const TrainerConfig& config, const Environment& env, const std::string& agent);
 
 }  // namespace metta::api

@@ -22,9 +22,10 @@ using namespace metta;
 namespace {
 const std::vector<int> kSimpleMaxArgs = {0, 1, 3, 0, 0, 9, 0, 0, 3};
 
-nn::LstmBackend lstm_choice() {
+// "native" with METTA_LSTM=native, else "auto" (trainer.lstm's values).
+std::string lstm_choice() {
   const char* v = std::getenv("METTA_LSTM");
-  return v && std::string(v) == "native" ? nn::LstmBackend::kNative : nn::LstmBackend::kAuto;
+  return v && std::string(v) == "native" ? "native" : "auto";
 }
 
 std::vector<float> norms() {
@@ -65,7 +66,7 @@ void BM_PolicyRollout(benchmark::State& state, const char* preset) {
   const kernels::Context ctx = context(D);
   const std::int64_t n = state.range(0);  // agents stepped at once
   nn::Policy<float> pol(ctx, nn::PolicyArch::by_name(preset, 22), nn::ActionSpace(kSimpleMaxArgs), norms(), 1, n, 1,
-                        lstm_choice());
+                        train::lstm_backend(lstm_choice()));
   kernels::DeviceBuffer<std::uint8_t> obs(ctx.device, n * 600);
   obs.upload(ctx, real_obs(n));
   kernels::DeviceBuffer<float> h(ctx.device, n * pol.state_size()), c(ctx.device, n * pol.state_size());
@@ -90,7 +91,7 @@ void BM_PolicyTrainStep(benchmark::State& state, const char* preset) {
   const int segs = 256, steps = 16;
   const std::int64_t rows = segs * steps;
   nn::Policy<float> pol(ctx, nn::PolicyArch::by_name(preset, 22), nn::ActionSpace(kSimpleMaxArgs), norms(), 1, rows,
-                        steps, lstm_choice());
+                        steps, train::lstm_backend(lstm_choice()));
   kernels::DeviceBuffer<std::uint8_t> obs(ctx.device, rows * 600);
   obs.upload(ctx, real_obs(rows));
   std::vector<std::int32_t> a(rows * 2);
@@ -117,16 +118,15 @@ void BM_PolicyTrainStep(benchmark::State& state, const char* preset) {
 template <kernels::Device D>
 void BM_TrainEpoch(benchmark::State& state, const char* preset) {
   if (skip_without(state, D)) return;
-  train::TrainSettings s;
-  s.device = D == kernels::Device::CUDA ? "cuda" : "cpu";
-  s.agent = preset;
-  s.num_envs = 16;
-  s.batch_size = 16384;
-  s.minibatch_size = 2048;
-  s.bptt_horizon = 16;
-  s.update_epochs = 2;
-  s.lstm = lstm_choice();
-  train::Trainer t(s, engine::embedded_env_config("hearts_room"));
+  train::TrainerConfig c;
+  c.device = D == kernels::Device::CUDA ? "cuda" : "cpu";
+  c.total_timesteps = 1'000'000;
+  c.batch_size = 16384;
+  c.minibatch_size = 2048;
+  c.bptt_horizon = 16;
+  c.update_epochs = 2;
+  c.lstm = lstm_choice();
+  train::Trainer t(c, engine::embedded_env_config("hearts_room"), 16, preset);
   t.run_epoch();  // warm-up
   double rollout = 0, total = 0;
   for (auto _ : state) {

@@ -12,8 +12,9 @@
 
 namespace metta::kernels {
 
+// Values come from the trainer's config (train::advantage_params), which holds their one default.
 struct AdvantageParams {
-  float gamma = 0.977f, lambda = 0.916f, rho_clip = 1.0f, c_clip = 1.0f;
+  float gamma, lambda, rho_clip, c_clip;
 };
 
 struct AdvantageArgs {

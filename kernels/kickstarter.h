@@ -13,10 +13,11 @@
 
 namespace metta::kernels {
 
+// Values come from the trainer's config (train::kickstarter_params), which holds their one default.
 struct KickstarterParams {
-  float action_loss_coef = 1.0f, value_loss_coef = 1.0f;
-  float anneal_ratio = 0.65f;
-  double kickstart_steps = 1e9;
+  float action_loss_coef, value_loss_coef;
+  float anneal_ratio;
+  double kickstart_steps;
 };
 
 // The annealing factor at agent_step: 1 until kickstart_steps (1 - anneal_ratio), then linear to 0 at

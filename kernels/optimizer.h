@@ -50,9 +50,9 @@ class VectorMoments {
 // dst = alpha * dst + (1 - alpha) * src over n floats (the l2-init reference's moving average).
 void ema_blend(const Context& ctx, float* dst, const float* src, std::int64_t n, float alpha);
 
+// Values come from the trainer's config (train::adam_params), which holds their one default.
 struct AdamParams {
-  float lr = 0.0004573146765703167f;
-  float beta1 = 0.9f, beta2 = 0.999f, eps = 1e-12f, weight_decay = 0.0f;
+  float lr, beta1, beta2, eps, weight_decay;
 };
 
 // One Adam step (step = 1, 2, ...) over n parameters. grad_norm (device scalar) and max_norm > 0 enable

@@ -16,9 +16,10 @@
 
 namespace metta::kernels {
 
+// Values come from the trainer's config (train::ppo_loss_params), which holds their one default.
 struct PpoLossParams {
-  float clip_coef = 0.1f, vf_clip_coef = 0.1f, ent_coef = 0.0021f, vf_coef = 0.44f;
-  bool clip_vloss = true, norm_adv = true;
+  float clip_coef, vf_clip_coef, ent_coef, vf_coef;
+  bool clip_vloss, norm_adv;
 };
 
 struct PpoLossInputs {

@@ -103,7 +103,7 @@ TEST(Api, ApiLoopAndTrainerPathGiveIdenticalWeights) {
   train_epochs(training, cfg, 2);
   EXPECT_EQ(training.epoch(), 2);
 
-  train::Trainer direct(to_train_settings(cfg, env, "small"), env.config());
+  train::Trainer direct(cfg, env.config(), env.num_envs(), "small");
   direct.run_epoch();
   direct.run_epoch();
   const float* a = training.trainer().policy().params();

@@ -16,8 +16,10 @@
 #include "kernels/optimizer.h"
 #include "kernels/ppo_loss.h"
 #include "kernels/sampling.h"
+#include "train/trainer_config.h"
 
 using namespace metta::kernels;
+namespace train = metta::train;
 
 namespace {
 const Context kCpu = Context::cpu(2);
@@ -103,7 +105,7 @@ TEST(CudaRl, PpoLossMatchesCpu) {
     Twin<float> a(ctx, nl), b(ctx, ent), c(ctx, nv), d(ctx, ol), e(ctx, ov), f(ctx, ret), g(ctx, adv), h(ctx, w);
     Twin<float> g1(ctx, std::vector<float>(n)), g2(ctx, std::vector<float>(n)), g3(ctx, std::vector<float>(n));
     PpoLoss loss(ctx, n);
-    loss.run(ctx, {a.data(), b.data(), c.data(), d.data(), e.data(), f.data(), g.data(), h.data(), n, H}, PpoLossParams{},
+    loss.run(ctx, {a.data(), b.data(), c.data(), d.data(), e.data(), f.data(), g.data(), h.data(), n, H}, train::ppo_loss_params(train::PPOConfig{}),
              {g1.data(), g2.data(), g3.data()});
     out[dev][0] = host(ctx, g1.data(), n);
     out[dev][1] = host(ctx, g2.data(), n);
@@ -130,7 +132,7 @@ TEST(CudaRl, AdamMuonAndMomentsMatchCpu) {
     Twin<float> pm(ctx, params), r(ctx, ref);
     GradNorm norm(ctx, n);
     norm.run(ctx, g.data());
-    AdamParams ap;
+    AdamParams ap = train::adam_params(train::OptimizerConfig{});
     ap.lr = 1e-3f;
     for (int step = 1; step <= 3; ++step) adam_step(ctx, p.data(), g.data(), m.data(), v.data(), n, ap, step, norm.norm(), 0.5f);
     Muon muon(ctx, tensors, n);

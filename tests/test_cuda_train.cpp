@@ -132,14 +132,13 @@ TEST(CudaTrain, PolicyForwardAndBackwardMatchCpu) {
 
 TEST(CudaTrain, EpochOnTheDeviceMovesOnlyScalarsAndMatchesCpuSizes) {
   METTA_REQUIRE_GPU();
-  train::TrainSettings s;
+  train::TrainerConfig s;
   s.device = "cuda";
-  s.agent = "fast";
-  s.num_envs = 64;
+  s.total_timesteps = 1'000'000;
   s.batch_size = 65536;
   s.minibatch_size = 8192;
   s.bptt_horizon = 16;
-  train::Trainer t(s, engine::embedded_env_config("hearts_room"));
+  train::Trainer t(s, engine::embedded_env_config("hearts_room"), 64, "fast");
   t.run_epoch();
   const auto before = kernels::copy_stats();
   const auto allocs = kernels::alloc_count(kernels::Device::CUDA);

@@ -31,16 +31,15 @@ TEST(Learning, BeatsTheRandomPolicyThreeFold) {
   ASSERT_GT(random_reward, 0.05);
   const double bar = 3.0 * random_reward;
 
-  train::TrainSettings s;
-  s.agent = "small";
-  s.num_envs = 16;
+  train::TrainerConfig s;
+  s.total_timesteps = 1'000'000;
   s.batch_size = 16384;
   s.minibatch_size = 2048;
   s.bptt_horizon = 16;
   s.update_epochs = 2;
-  s.adam.lr = 0.002f;
+  s.optimizer.learning_rate = 0.002f;  // the float the test always trained with
   s.seed = 1;
-  train::Trainer trainer(s, env_cfg);
+  train::Trainer trainer(s, env_cfg, 16, "small");
   std::deque<double> recent;
   double best = 0;
   while (trainer.agent_step() < 1'200'000) {

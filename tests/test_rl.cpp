@@ -15,8 +15,10 @@
 #include "kernels/optimizer.h"
 #include "kernels/ppo_loss.h"
 #include "kernels/sampling.h"
+#include "train/trainer_config.h"
 
 using namespace metta::kernels;
+namespace train = metta::train;
 
 namespace {
 const Context kCpu = Context::cpu(2);
@@ -123,7 +125,7 @@ TEST(PpoLoss, MatchesReferenceInAllModes) {
   const int n = 64;
   for (int mode = 0; mode < 4; ++mode) {
     PpoCase c = make_case(n, rng);
-    PpoLossParams p;
+    PpoLossParams p = train::ppo_loss_params(train::PPOConfig{});
     p.clip_vloss = mode & 1;
     p.norm_adv = mode & 2;
     DeviceBuffer<float> g1(Device::CPU, n), g2(Device::CPU, n), g3(Device::CPU, n);
@@ -147,7 +149,7 @@ TEST(PpoLoss, GradientsMatchFiniteDifferencesInDouble) {
   std::mt19937 rng(4);
   const int n = 32;
   PpoCase c = make_case(n, rng);
-  PpoLossParams p;
+  PpoLossParams p = train::ppo_loss_params(train::PPOConfig{});
   auto loss_of = [&](const std::vector<double>& lp, const std::vector<double>& ent, const std::vector<double>& val) {
     double mean = 0, var = 0;
     for (float a : c.adv) mean += a;
@@ -197,7 +199,7 @@ TEST(Optimizer, GradNormAndClippedAdamMatchReference) {
   norm.run(kCpu, grads.data());
   const double ref_norm = grad_norm_reference(grads.data(), n);
   EXPECT_NEAR(norm.norm()[0], ref_norm, 1e-4 * ref_norm);
-  AdamParams ap;
+  AdamParams ap = train::adam_params(train::OptimizerConfig{});
   ap.lr = 1e-3f;
   ap.eps = 1e-8f;
   for (int step = 1; step <= 3; ++step) {
@@ -238,7 +240,7 @@ TEST(Optimizer, VectorMomentsAndEmaBlendMatchReference) {
 TEST(Optimizer, OneAdamStepByHand) {
   // First step: m = 0.1 g, v = 0.001 g^2, bias-corrected -> update = lr * g / (|g| + eps') = lr * sign(g)
   std::vector<float> p = {1.0f, -2.0f}, g = {0.5f, -0.25f}, m(2, 0), v(2, 0);
-  AdamParams ap;
+  AdamParams ap = train::adam_params(train::OptimizerConfig{});
   ap.lr = 0.01f;
   adam_step(kCpu, p.data(), g.data(), m.data(), v.data(), 2, ap, 1, nullptr, 0);
   EXPECT_NEAR(p[0], 1.0f - 0.01f, 1e-6);
@@ -305,7 +307,7 @@ TEST(Optimizer, MuonMatchesReferenceForWideTallSquareRowAndVectorTensors) {
   auto params = random_vec<float>(total, rng), ref = params;
   std::vector<float> ref_m(total, 0.0f);
   Muon muon(kCpu, tensors, total);
-  AdamParams ap;
+  AdamParams ap = train::adam_params(train::OptimizerConfig{});
   ap.lr = 0.01f;
   ap.weight_decay = 0.1f;
   for (int step = 0; step < 2; ++step) {
@@ -326,7 +328,7 @@ TEST(Optimizer, MuonSquareUpdateIsOrthogonal) {
   auto grads = random_vec<float>(n * n, rng);
   std::vector<float> params(n * n, 0.0f);
   Muon muon(kCpu, {{0, n, n}}, n * n);
-  AdamParams ap;
+  AdamParams ap = train::adam_params(train::OptimizerConfig{});
   ap.lr = 1.0f;
   muon.step(kCpu, params.data(), grads.data(), ap, nullptr, 0);
   for (int a = 0; a < n; ++a)
@@ -373,7 +375,7 @@ TEST(Kickstarter, MatchesReferenceAndFiniteDifferences) {
 }
 
 TEST(Kickstarter, AnnealingFactor) {
-  KickstarterParams p;  // 1e9 steps, anneal 0.65: 1 until 350M, linear to 0 at 1B
+  KickstarterParams p = train::kickstarter_params(train::KickstartConfig{});  // 1e9 steps, anneal 0.65: 1 until 350M, linear to 0 at 1B
   EXPECT_DOUBLE_EQ(kickstart_factor(p, 0), 1.0);
   EXPECT_DOUBLE_EQ(kickstart_factor(p, 350'000'000), 1.0);
   EXPECT_NEAR(kickstart_factor(p, 675'000'000), 0.5, 1e-6);  // anneal_ratio is a float

@@ -16,22 +16,32 @@
 using namespace metta;
 
 namespace {
-train::TrainSettings small_settings(std::int64_t batch = 1024) {
-  train::TrainSettings s;
-  s.agent = "small";
-  s.num_envs = 2;
-  s.batch_size = batch;
-  s.minibatch_size = 256;
-  s.bptt_horizon = 8;
-  s.threads = 2;
-  s.seed = 3;
+// A trainer's config and the two job-level choices the Trainer takes beside it.
+struct TrainerSetup {
+  train::TrainerConfig config;
+  std::string agent = "small";
+  std::int64_t num_envs = 2;
+};
+
+TrainerSetup small_settings(std::int64_t batch = 1024, std::int64_t minibatch = 256) {
+  TrainerSetup s;
+  s.config.total_timesteps = 1'000'000;
+  s.config.batch_size = batch;
+  s.config.minibatch_size = minibatch;
+  s.config.bptt_horizon = 8;
+  s.config.threads = 2;
+  s.config.seed = 3;
   return s;
 }
 
+struct TestTrainer : train::Trainer {
+  TestTrainer(const TrainerSetup& s, const engine::EnvConfig& env) : train::Trainer(s.config, env, s.num_envs, s.agent) {}
+};
+
 // Trains `epochs` epochs on hearts_room: every epoch's loss statistics and gradient norm, and the final
 // weights.
-std::pair<std::vector<float>, std::vector<float>> train_and_collect(const train::TrainSettings& s, int epochs) {
-  train::Trainer t(s, engine::embedded_env_config("hearts_room"));
+std::pair<std::vector<float>, std::vector<float>> train_and_collect(const TrainerSetup& s, int epochs) {
+  TestTrainer t(s, engine::embedded_env_config("hearts_room"));
   std::vector<float> losses;
   for (int e = 0; e < epochs; ++e) {
     const train::EpochStats st = t.run_epoch();
@@ -51,21 +61,21 @@ std::string fresh_dir(const std::string& name) {
 
 // A teacher for the kickstarter tests: the initial weights of another trainer's policy (another seed).
 std::vector<float> teacher_weights() {
-  train::TrainSettings other = small_settings();
-  other.seed = 99;
-  train::Trainer source(other, engine::embedded_env_config("hearts_room"));
+  TrainerSetup other = small_settings();
+  other.config.seed = 99;
+  TestTrainer source(other, engine::embedded_env_config("hearts_room"));
   const float* w = source.policy().params();
   return std::vector<float>(w, w + source.policy().num_params());
 }
 }  // namespace
 
 TEST(Trainer, BufferIsWholeSegmentsOfEveryAgent) {
-  train::Trainer t(small_settings(1000), engine::embedded_env_config("hearts_room"));
+  TestTrainer t(small_settings(1000, 200), engine::embedded_env_config("hearts_room"));
   // 8 agents x 8 steps = 64 agent-steps per segment column; k = round(1000 / 64) = 16
   EXPECT_EQ(t.segments(), 16 * 8);
   EXPECT_EQ(t.batch_size(), 16 * 8 * 8);
   EXPECT_EQ(t.segments() % t.minibatch_segments(), 0);
-  EXPECT_EQ(t.minibatch_segments(), 32);  // 256 / 8
+  EXPECT_EQ(t.minibatch_segments(), 32);  // the divisor of 128 segments nearest 200 / 8
   const train::EpochStats st = t.run_epoch();
   EXPECT_EQ(st.agent_step, t.batch_size());
 }
@@ -85,9 +95,9 @@ TEST(Trainer, SameSeedSameLossesAndWeights) {
 TEST(Trainer, ResultsDoNotDependOnTheThreadCount) {
   if (const std::string why = metta::testing::requested_blas_core_skip_reason(); !why.empty()) GTEST_SKIP() << why;
   auto run = [](int threads) {
-    train::TrainSettings s = small_settings();
+    TrainerSetup s = small_settings();
     s.agent = "fast";
-    s.threads = threads;
+    s.config.threads = threads;
     return train_and_collect(s, 2);
   };
   const auto one = run(1);
@@ -100,7 +110,7 @@ TEST(Trainer, ResultsDoNotDependOnTheThreadCount) {
 
 TEST(Trainer, AnEpochAllocatesNothingAndMovesOnlyScalarsToTheHost) {
   auto d2h_per_epoch = [](std::int64_t batch) {
-    train::Trainer t(small_settings(batch), engine::embedded_env_config("hearts_room"));
+    TestTrainer t(small_settings(batch), engine::embedded_env_config("hearts_room"));
     t.run_epoch();
     const auto allocs = kernels::alloc_count(kernels::Device::CPU);
     const auto before = kernels::copy_stats();
@@ -119,16 +129,16 @@ TEST(Trainer, AnEpochAllocatesNothingAndMovesOnlyScalarsToTheHost) {
 TEST(Trainer, KickstarterDistilsFromATeacherAndAnnealsOff) {
   const std::vector<float> weights = teacher_weights();
 
-  train::Trainer t(small_settings(), engine::embedded_env_config("hearts_room"));
+  TestTrainer t(small_settings(), engine::embedded_env_config("hearts_room"));
   t.set_teacher("small", weights);
   const train::EpochStats st = t.run_epoch();
   EXPECT_GT(st.ks_action_loss, 0.0f);  // a cross-entropy between two full-support distributions
   EXPECT_GT(st.ks_value_loss, 0.0f);
   EXPECT_TRUE(std::isfinite(st.ks_action_loss) && std::isfinite(st.ks_value_loss));
 
-  train::TrainSettings off = small_settings();
-  off.kickstart.kickstart_steps = 0;  // past the kickstart window from the start
-  train::Trainer u(off, engine::embedded_env_config("hearts_room"));
+  TrainerSetup off = small_settings();
+  off.config.kickstart.kickstart_steps = 0;  // past the kickstart window from the start
+  TestTrainer u(off, engine::embedded_env_config("hearts_room"));
   u.set_teacher("small", weights);
   u.run_epoch();
   const train::EpochStats st2 = u.run_epoch();
@@ -140,12 +150,12 @@ TEST(Trainer, KickstarterDistilsFromATeacherAndAnnealsOff) {
 TEST(Trainer, SeveralTeachersRescaleTheRunningActionTermAsTheReference) {
   const std::vector<float> weights = teacher_weights();
   // lr 0: the student never changes, so every run sees the same minibatches and cross-entropies
-  train::TrainSettings s = small_settings();
-  s.adam.lr = 0.0f;
-  train::Trainer one(s, engine::embedded_env_config("hearts_room"));
+  TrainerSetup s = small_settings();
+  s.config.optimizer.learning_rate = 1e-12;  // the smallest valid rate: steps of ~1e-12 leave the student as it is
+  TestTrainer one(s, engine::embedded_env_config("hearts_room"));
   one.add_teacher("small", weights, 1.0f, 1.0f);
   const train::EpochStats a = one.run_epoch();
-  train::Trainer two(s, engine::embedded_env_config("hearts_room"));
+  TestTrainer two(s, engine::embedded_env_config("hearts_room"));
   two.add_teacher("small", weights, 0.5f, 1.0f);
   two.add_teacher("small", weights, 2.0f, 1.0f);
   EXPECT_EQ(two.num_teachers(), 2u);
@@ -161,15 +171,15 @@ TEST(Trainer, SeveralTeachersRescaleTheRunningActionTermAsTheReference) {
 TEST(Trainer, ResumeContinuesBitIdentically) {
   const std::string dir = fresh_dir("metta_resume");
   const auto env = engine::embedded_env_config("hearts_room");
-  train::Trainer straight(small_settings(), env);
+  TestTrainer straight(small_settings(), env);
   for (int e = 0; e < 4; ++e) straight.run_epoch();
   {
-    train::Trainer first(small_settings(), env);
+    TestTrainer first(small_settings(), env);
     first.run_epoch();
     first.run_epoch();
     first.save_checkpoint(dir);
   }
-  train::Trainer resumed(small_settings(), env);
+  TestTrainer resumed(small_settings(), env);
   ASSERT_TRUE(resumed.resume(dir));
   EXPECT_EQ(resumed.epoch(), 2);
   resumed.run_epoch();
@@ -181,9 +191,9 @@ TEST(Trainer, ResumeContinuesBitIdentically) {
   EXPECT_TRUE(straight.optimizer_state() == resumed.optimizer_state());
   EXPECT_EQ(straight.agent_step(), resumed.agent_step());
   // a mismatched run refuses the checkpoint instead of starting fresh
-  train::TrainSettings other = small_settings();
+  TrainerSetup other = small_settings();
   other.num_envs = 3;
-  train::Trainer mismatch(other, env);
+  TestTrainer mismatch(other, env);
   EXPECT_THROW(mismatch.resume(dir), metta::Error);
   std::filesystem::remove_all(dir);
 }
@@ -195,7 +205,7 @@ TEST(Trainer, ResumeContinuesBitIdentically) {
 TEST(Trainer, TrainerStateHeaderIsCoveredAndADamagedNewestCheckpointIsNamed) {
   const std::string dir = fresh_dir("metta_state");
   const auto env = engine::embedded_env_config("hearts_room");
-  train::Trainer t(small_settings(), env);
+  TestTrainer t(small_settings(), env);
   t.run_epoch();
   t.save_checkpoint(dir);
   t.run_epoch();
@@ -204,7 +214,7 @@ TEST(Trainer, TrainerStateHeaderIsCoveredAndADamagedNewestCheckpointIsNamed) {
   const std::string good = checkpoint::read_file(state);
   std::uint64_t header = 0;
   std::memcpy(&header, good.data(), 8);
-  train::Trainer r(small_settings(), env);
+  TestTrainer r(small_settings(), env);
   // 200 positions spread over the header, and every byte of the three counters' values
   std::vector<std::size_t> positions;
   for (std::size_t k = 0; k < 200; ++k) positions.push_back(8 + k * header / 200);
@@ -246,11 +256,11 @@ TEST(Trainer, TrainerStateHeaderIsCoveredAndADamagedNewestCheckpointIsNamed) {
 TEST(Trainer, ModelsWithoutATrainerStateAreAnError) {
   const std::string dir = fresh_dir("metta_nostate");
   const auto env = engine::embedded_env_config("hearts_room");
-  train::Trainer t(small_settings(), env);
+  TestTrainer t(small_settings(), env);
   t.run_epoch();
   t.save_checkpoint(dir);
   std::filesystem::remove(dir + "/trainer_state_0001.safetensors");
-  train::Trainer r(small_settings(), env);
+  TestTrainer r(small_settings(), env);
   try {
     r.resume(dir);
     ADD_FAILURE() << "no error";
@@ -267,22 +277,22 @@ TEST(Trainer, ModelsWithoutATrainerStateAreAnError) {
 }
 
 TEST(Trainer, TargetKlStopsUpdatePassesAndCosineScheduleAnneals) {
-  train::TrainSettings s = small_settings();
-  s.update_epochs = 3;
-  s.target_kl = 1e-12f;  // any update exceeds it: one pass per epoch
-  train::Trainer t(s, engine::embedded_env_config("hearts_room"));
+  TrainerSetup s = small_settings();
+  s.config.update_epochs = 3;
+  s.config.target_kl = 1e-12f;  // any update exceeds it: one pass per epoch
+  TestTrainer t(s, engine::embedded_env_config("hearts_room"));
   t.run_epoch();
   EXPECT_EQ(t.optimizer_steps(), t.num_minibatches());
-  s.target_kl = 0;  // off: all passes
-  train::Trainer u(s, engine::embedded_env_config("hearts_room"));
+  s.config.target_kl = 0;  // off: all passes
+  TestTrainer u(s, engine::embedded_env_config("hearts_room"));
   u.run_epoch();
   EXPECT_EQ(u.optimizer_steps(), 3 * u.num_minibatches());
 
-  train::TrainSettings c = small_settings();
-  c.lr_schedule = true;
-  c.total_timesteps = 2 * c.batch_size;  // T_max = 2 train phases
-  train::Trainer v(c, engine::embedded_env_config("hearts_room"));
-  const double lr0 = c.adam.lr;
+  TrainerSetup c = small_settings();
+  c.config.lr_scheduler.enabled = true;
+  c.config.total_timesteps = 2 * c.config.batch_size;  // T_max = 2 train phases
+  TestTrainer v(c, engine::embedded_env_config("hearts_room"));
+  const double lr0 = c.config.optimizer.learning_rate;
   const double expect[] = {lr0, lr0 * 0.5, 0.0};
   for (double want : expect) {
     v.run_epoch();
@@ -291,12 +301,12 @@ TEST(Trainer, TargetKlStopsUpdatePassesAndCosineScheduleAnneals) {
 }
 
 TEST(Trainer, LoggedL2TermsAndGradientMomentsMatchAHostRecomputation) {
-  train::TrainSettings s = small_settings();
-  s.l2_reg_loss_coef = 0.01f;
-  s.l2_init_loss_coef = 2.0f;
-  s.grad_mean_variance_interval = 2;  // epochs 2, 4, ...
-  s.l2_init_weight_update_interval = 2;
-  train::Trainer t(s, engine::embedded_env_config("hearts_room"));
+  TrainerSetup s = small_settings();
+  s.config.ppo.l2_reg_loss_coef = 0.01f;
+  s.config.ppo.l2_init_loss_coef = 2.0f;
+  s.config.grad_mean_variance_interval = 2;  // epochs 2, 4, ...
+  s.config.l2_init_weight_update_interval = 2;
+  TestTrainer t(s, engine::embedded_env_config("hearts_room"));
   nn::Policy<float>& p = t.policy();
   const std::size_t n = static_cast<std::size_t>(p.num_params());
   std::vector<double> w_init(p.params(), p.params() + n);  // the CPU backend: plain host memory
@@ -332,7 +342,7 @@ TEST(Trainer, LoggedL2TermsAndGradientMomentsMatchAHostRecomputation) {
 }
 
 TEST(Trainer, NonFiniteLossesStopTrainingLoudly) {
-  train::Trainer t(small_settings(), engine::embedded_env_config("hearts_room"));
+  TestTrainer t(small_settings(), engine::embedded_env_config("hearts_room"));
   nn::Policy<float>& p = t.policy();
   p.params()[p.table().at("value.weight").offset] = std::nanf("");  // the CPU backend: host memory
   try {

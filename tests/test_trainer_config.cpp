@@ -6,12 +6,15 @@
 
 #include <filesystem>
 #include <fstream>
+#include <algorithm>
 #include <functional>
 
 #include "api/config/compose.h"
 #include "api/config/train_job.h"
 #include "api/metta_api.h"
 #include "engine/config.h"
+#include "train/run_dir.h"
+#include "train/trainer_config.h"
 
 using namespace metta;
 using namespace metta::api;
@@ -346,4 +349,83 @@ TEST(TrainerConfigValidation, RulesAcrossFieldsNameTheFileAndLine) {
   EXPECT_EQ(err.rfind(want, 0), 0u) << err;
   EXPECT_NE(err.find(": trainer.minibatch_size: got 300, expected a divisor of batch_size"), std::string::npos) << err;
   std::filesystem::remove(path);
+}
+
+// The config tables (train/config_fields.h): one row per field drives reading, validation, writing and the
+// resume rules, so what is written reads back to the same config, the resume-safe keys come from the rows,
+// and a saved config of an older spelling (null, absent keys) compares equal to the same settings.
+TEST(ConfigTables, WrittenConfigsReadBackToTheSameSettings) {
+  TrainerConfig c = create_default_trainer_config(2, 123456, 4096, 512);
+  c.ppo.gamma = 0.5;
+  c.optimizer.type = "muon";
+  c.kickstart.additional_teachers = {TeacherConfig{"t.safetensors", 0.5, 2}};
+  c.target_kl = 0.02;
+  c.lstm = "native";
+  c.simulation.replay_dir = "replays";
+  const YAML::Node written = train::write_fields(c);
+  TrainerConfig back;
+  train::read_fields(written, "trainer", nullptr, back);
+  EXPECT_EQ(YAML::Dump(train::write_fields(back)), YAML::Dump(written));
+  EXPECT_EQ(written["ppo"]["gamma"].Scalar(), "0.5");
+  EXPECT_EQ(train::write_fields(TrainerConfig{})["ppo"]["gae_lambda"].Scalar(), "0.916");  // shortest, exact
+  EXPECT_EQ(train::shortest_round_trip(0.0004573146765703167), "0.0004573146765703167");
+  EXPECT_EQ(back.ppo.gamma, 0.5);
+  EXPECT_EQ(back.optimizer.type, "muon");
+  ASSERT_EQ(back.kickstart.additional_teachers.size(), 1u);
+  EXPECT_EQ(back.kickstart.additional_teachers[0].value_loss_coef, 2.0);
+  EXPECT_EQ(back.lstm, "native");
+  EXPECT_EQ(back.total_timesteps, 123456);
+  // API-only fields are not trainer keys in YAML (the job's top-level seed, device and threads set them)
+  EXPECT_FALSE(written["seed"].IsDefined());
+  EXPECT_FALSE(written["device"].IsDefined());
+  // absent keys keep the one default; an unknown key names the closest listed one
+  TrainerConfig partial;
+  train::read_fields(YAML::Load("batch_size: 2048\nppo:\n  gamma: 0.9\n"), "trainer", nullptr, partial);
+  EXPECT_EQ(partial.batch_size, 2048);
+  EXPECT_EQ(partial.ppo.gamma, 0.9);
+  EXPECT_EQ(partial.ppo.gae_lambda, PPOConfig{}.gae_lambda);
+  const std::string err = config_error([] {
+    TrainerConfig t;
+    train::read_fields(YAML::Load("ppo:\n  gama: 0.9\n"), "trainer", nullptr, t);
+  });
+  EXPECT_NE(err.find("trainer.ppo.gama: got an unknown key"), std::string::npos) << err;
+  EXPECT_NE(err.find("did you mean 'gamma'"), std::string::npos) << err;
+}
+
+TEST(ConfigTables, ResumeSafeKeysComeFromTheRows) {
+  const std::vector<std::string> keys = config::resume_safe_keys();
+  auto has = [&](const std::string& k) { return std::find(keys.begin(), keys.end(), k) != keys.end(); };
+  for (const char* k : {"run", "threads", "max_seconds", "trainer.total_timesteps", "trainer.checkpoint_interval",
+                        "trainer.simulation.num_episodes", "trainer.lstm", "trainer.resume_from"})
+    EXPECT_TRUE(has(k)) << k;
+  for (const char* k : {"seed", "env", "agent", "trainer.batch_size", "trainer.ppo.gamma", "trainer.optimizer.type",
+                        "trainer.kickstart.teacher_uri", "trainer.seed"})
+    EXPECT_FALSE(has(k)) << k;
+}
+
+TEST(ConfigTables, ASavedConfigOfAnOlderSpellingComparesBySettings) {
+  const config::TrainJob job = config::load_train_job("", {"trainer.total_timesteps=5000"});
+  // as an older version saved it: null for "off", no lstm key, numbers spelt differently
+  YAML::Node saved = YAML::Clone(job.resolved);
+  saved["trainer"]["target_kl"] = YAML::Node(YAML::NodeType::Null);
+  saved["trainer"].remove("lstm");
+  saved["trainer"]["optimizer"]["learning_rate"] = "2.0e-3";
+  EXPECT_TRUE(train::changed_training_keys(config::normalized_saved_config(saved), job.resolved,
+                                           config::resume_safe_keys()).empty());
+  // a real change still shows, by its dotted key
+  saved["trainer"]["ppo"]["gamma"] = 0.5;
+  const std::vector<std::string> changed =
+      train::changed_training_keys(config::normalized_saved_config(saved), job.resolved, config::resume_safe_keys());
+  ASSERT_EQ(changed.size(), 1u) << changed[0] << "\n" << changed.back();
+  EXPECT_NE(changed[0].find("trainer.ppo.gamma: 0.5 -> 0.977"), std::string::npos) << changed[0];
+}
+
+TEST(ConfigTables, TheLstmOptionIsOneFieldAndOneRow) {
+  EXPECT_EQ(config::load_train_job("", {"trainer.lstm=native"}).trainer.lstm, "native");
+  EXPECT_EQ(config::load_train_job("", {}).resolved["trainer"]["lstm"].as<std::string>(), "auto");
+  const std::string err = config_error([] { config::load_train_job("", {"trainer.lstm=fast"}); });
+  EXPECT_NE(err.find("command line: trainer.lstm: got 'fast', expected 'auto', 'cudnn' or 'native'"),
+            std::string::npos) << err;
+  EXPECT_EQ(train::lstm_backend("native"), nn::LstmBackend::kNative);
+  EXPECT_EQ(train::lstm_backend("auto"), nn::LstmBackend::kAuto);
 }

@@ -83,16 +83,6 @@ std::string set_aside_run(const std::string& run_dir, ExistingRun how) {
   return archive;
 }
 
-const std::vector<std::string>& resume_safe_keys() {
-  static const std::vector<std::string> keys = {
-      "run", "data_dir", "run_dir", "threads", "max_seconds", "existing_run",
-      "trainer.total_timesteps", "trainer.verbose", "trainer.resume", "trainer.resume_from",
-      "trainer.checkpoint_interval", "trainer.evaluate_interval", "trainer.wandb_checkpoint_interval",
-      "trainer.profiler_interval_epochs", "trainer.grad_mean_variance_interval", "trainer.compile",
-      "trainer.compile_mode", "trainer.num_workers", "trainer.simulation"};
-  return keys;
-}
-
 namespace {
 void flatten(const YAML::Node& n, const std::string& key, std::map<std::string, std::string>& out) {
   if (n.IsMap()) {
@@ -108,8 +98,8 @@ void flatten(const YAML::Node& n, const std::string& key, std::map<std::string, 
   }
 }
 
-bool safe(const std::string& key) {
-  for (const std::string& k : resume_safe_keys())
+bool safe(const std::string& key, const std::vector<std::string>& safe_keys) {
+  for (const std::string& k : safe_keys)
     if (key == k || key.rfind(k + ".", 0) == 0 || key.rfind(k + "[", 0) == 0) return true;
   return false;
 }
@@ -127,19 +117,20 @@ bool same_value(const std::string& a, const std::string& b) {
 }
 }  // namespace
 
-std::vector<std::string> changed_training_keys(const YAML::Node& saved, const YAML::Node& now) {
+std::vector<std::string> changed_training_keys(const YAML::Node& saved, const YAML::Node& now,
+                                               const std::vector<std::string>& safe_keys) {
   std::map<std::string, std::string> a, b;
   flatten(saved, "", a);
   flatten(now, "", b);
   std::vector<std::string> out;
   for (auto& [k, v] : a) {
-    if (safe(k)) continue;
+    if (safe(k, safe_keys)) continue;
     auto it = b.find(k);
     if (it == b.end()) out.push_back(k + ": " + v + " -> (removed)");
     else if (!same_value(v, it->second)) out.push_back(k + ": " + v + " -> " + it->second);
   }
   for (auto& [k, v] : b)
-    if (!safe(k) && !a.count(k)) out.push_back(k + ": (absent) -> " + v);
+    if (!safe(k, safe_keys) && !a.count(k)) out.push_back(k + ": (absent) -> " + v);
   return out;
 }
 

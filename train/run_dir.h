@@ -40,12 +40,11 @@ ExistingRun parse_existing_run(const std::string& value);  // throws ConfigError
 // Moves every entry but the lock to the first free <run_dir>.archive-<N> (returned) or deletes them ("").
 std::string set_aside_run(const std::string& run_dir, ExistingRun how);
 
-// Keys a resumed run may change: they do not alter what is trained (paths, budgets, logging, intervals,
-// threads: results do not depend on the thread count).
-const std::vector<std::string>& resume_safe_keys();
 // "key: saved -> new" for every leaf key (dotted, lists as key[i]) that differs between the saved and the
-// new resolved config, is added or removed, except the resume-safe keys.
-std::vector<std::string> changed_training_keys(const YAML::Node& saved, const YAML::Node& now);
+// new resolved config, is added or removed, except `safe_keys` and the keys under them: those a resumed
+// run may change because they do not alter what is trained (the config tables mark them resume_safe()).
+std::vector<std::string> changed_training_keys(const YAML::Node& saved, const YAML::Node& now,
+                                               const std::vector<std::string>& safe_keys);
 
 // After resuming at (epoch, agent_step): drops later records from run_dir/metrics.jsonl and every
 // TensorBoard event file in run_dir. Returns a one-line summary ("" when nothing was dropped).

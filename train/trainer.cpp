@@ -34,9 +34,10 @@ struct Trainer::Buffers {
 };
 
 namespace {
-kernels::Context make_context(const TrainSettings& s) {
-  const kernels::Device d = kernels::parse_device(s.device);
-  return d == kernels::Device::CUDA ? kernels::Context::cuda() : kernels::Context::cpu(s.threads);
+kernels::Context make_context(const TrainerConfig& c) {
+  c.validate();
+  const kernels::Device d = kernels::parse_device(c.device);
+  return d == kernels::Device::CUDA ? kernels::Context::cuda() : kernels::Context::cpu(c.threads);
 }
 
 std::vector<float> feature_norms(const engine::BatchedEnv& env) {
@@ -46,32 +47,39 @@ std::vector<float> feature_norms(const engine::BatchedEnv& env) {
 }
 }  // namespace
 
-Trainer::Trainer(const TrainSettings& settings, const engine::EnvConfig& env_config)
-    : settings_(settings), ctx_(make_context(settings)) {
-  const int H = settings.bptt_horizon;
-  METTA_CHECK(H >= 2, "bptt_horizon: got " << H << ", expected >= 2");
-  METTA_CHECK(settings.num_envs >= 1, "num_envs: got " << settings.num_envs << ", expected >= 1");
-  METTA_CHECK(settings.update_epochs >= 1, "update_epochs: got " << settings.update_epochs << ", expected >= 1");
-  METTA_CHECK(settings.batch_size >= 1 && settings.minibatch_size >= 1 && settings.minibatch_size <= settings.batch_size,
-              "minibatch_size " << settings.minibatch_size << " must be in [1, batch_size " << settings.batch_size << "]");
+Trainer::Trainer(const TrainerConfig& config, const engine::EnvConfig& env_config, std::int64_t num_envs,
+                 const std::string& agent)
+    : config_(config), num_envs_(num_envs), agent_(agent), ctx_(make_context(config)) {
+  const int H = config.bptt_horizon;
+  if (num_envs < 1) engine::config_fail("num_envs", std::to_string(num_envs), "a count >= 1");
+  kp_.ppo = ppo_loss_params(config.ppo);
+  kp_.advantage = advantage_params(config.ppo);
+  kp_.adam = adam_params(config.optimizer);
+  kp_.kickstart = kickstarter_params(config.kickstart);
+  kp_.max_grad_norm = static_cast<float>(config.ppo.max_grad_norm);
+  kp_.prio_alpha = static_cast<float>(config.prioritized_experience_replay.prio_alpha);
+  kp_.prio_beta0 = static_cast<float>(config.prioritized_experience_replay.prio_beta0);
+  kp_.target_kl = static_cast<float>(config.target_kl);
+  kp_.l2_reg_loss_coef = static_cast<float>(config.ppo.l2_reg_loss_coef);
+  kp_.l2_init_loss_coef = static_cast<float>(config.ppo.l2_init_loss_coef);
   engine::BatchedEnvOptions opt;
   opt.randomize_first_episode = true;
-  env_ = std::make_unique<engine::BatchedEnv>(env_config, settings.num_envs, settings.seed, ctx_, opt);
+  env_ = std::make_unique<engine::BatchedEnv>(env_config, num_envs_, config_.seed, ctx_, opt);
   agents_ = env_->total_agents();
   // D4: S = k * agents rows, so each rollout is exactly batch_size agent-steps and no row is stale.
-  k_ = std::max<std::int64_t>(1, std::llround(static_cast<double>(settings.batch_size) / (H * agents_)));
+  k_ = std::max<std::int64_t>(1, std::llround(static_cast<double>(config_.batch_size) / (H * agents_)));
   segments_ = k_ * agents_;
-  const std::int64_t want = std::max<std::int64_t>(1, settings.minibatch_size / H);
+  const std::int64_t want = std::max<std::int64_t>(1, config_.minibatch_size / H);
   mb_segments_ = 1;
   for (std::int64_t d = 1; d <= segments_; ++d)
     if (segments_ % d == 0 && std::llabs(d - want) < std::llabs(mb_segments_ - want)) mb_segments_ = d;
 
   const nn::PolicyArch arch =
-      checkpoint::policy_arch_for(settings.agent, checkpoint::EnvInterface::of(env_->compiled()));
+      checkpoint::policy_arch_for(agent_, checkpoint::EnvInterface::of(env_->compiled()));
   const std::int64_t max_rows = std::max<std::int64_t>(agents_, mb_segments_ * H);
   policy_ = std::make_unique<nn::Policy<float>>(ctx_, arch, nn::ActionSpace(env_->action_max_args()),
-                                                feature_norms(*env_), settings.seed, max_rows, H,
-                                                settings.lstm);
+                                                feature_norms(*env_), config_.seed, max_rows, H,
+                                                lstm_backend(config_.lstm));
 
   b_ = std::make_unique<Buffers>();
   const kernels::Device d = ctx_.device;
@@ -109,9 +117,7 @@ Trainer::Trainer(const TrainSettings& settings, const engine::EnvConfig& env_con
   view_ = kernels::ExperienceView{segments_, H, obs_bytes, state, b_->obs.data(), b_->actions.data(),
                                   b_->logp.data(), b_->values.data(), b_->rewards.data(), b_->terminals.data(),
                                   b_->truncations.data(), b_->ratio.data(), b_->h0.data(), b_->c0.data()};
-  METTA_CHECK(settings.optimizer == "adam" || settings.optimizer == "muon",
-              "optimizer: got '" << settings.optimizer << "', expected 'adam' or 'muon'");
-  if (settings.optimizer == "muon") {
+  if (config_.optimizer.type == "muon") {
     std::vector<kernels::MuonTensor> tensors;
     for (const nn::ParamInfo& p : policy_->table().all())
       tensors.push_back({p.offset, p.shape.size() >= 2 ? p.shape[0] : p.count,
@@ -120,13 +126,13 @@ Trainer::Trainer(const TrainSettings& settings, const engine::EnvConfig& env_con
   }
   ppo_ = kernels::PpoLoss(ctx_, mb_segments_ * H);
   grad_norm_ = kernels::GradNorm(ctx_, policy_->num_params());
-  if (settings.l2_reg_loss_coef != 0 || settings.l2_init_loss_coef != 0)
+  if (kp_.l2_reg_loss_coef != 0 || kp_.l2_init_loss_coef != 0)
     param_moments_ = kernels::VectorMoments(ctx_, policy_->num_params());
-  if (settings.l2_init_loss_coef != 0 || settings.l2_init_weight_update_interval > 0) {
+  if (kp_.l2_init_loss_coef != 0 || config_.l2_init_weight_update_interval > 0) {
     b_->init_params = DeviceBuffer<float>(d, static_cast<std::size_t>(policy_->num_params()));
     capture_l2_init();
   }
-  if (settings.grad_mean_variance_interval > 0) grad_moments_ = kernels::VectorMoments(ctx_, policy_->num_params());
+  if (config_.grad_mean_variance_interval > 0) grad_moments_ = kernels::VectorMoments(ctx_, policy_->num_params());
   sampler_ = kernels::PrioritizedSampler(ctx_, segments_, H, mb_segments_);
   ev_sum_ = kernels::SegmentedSum(ctx_, 4, segments_ * H);
 }
@@ -146,22 +152,22 @@ void Trainer::capture_l2_init() {
 
 void Trainer::set_teacher(const std::string& agent, const std::vector<float>& weights) {
   teachers_.clear();
-  add_teacher(agent, weights, settings_.kickstart.action_loss_coef, settings_.kickstart.value_loss_coef);
+  add_teacher(agent, weights, kp_.kickstart.action_loss_coef, kp_.kickstart.value_loss_coef);
 }
 
 void Trainer::add_teacher(const std::string& agent, const std::vector<float>& weights, float action_loss_coef,
                           float value_loss_coef) {
   const nn::PolicyArch arch = checkpoint::policy_arch_for(agent, checkpoint::EnvInterface::of(env_->compiled()));
   auto teacher = std::make_unique<nn::Policy<float>>(ctx_, arch, policy_->action_space(), feature_norms(*env_),
-                                                     settings_.seed, mb_segments_ * settings_.bptt_horizon,
-                                                     settings_.bptt_horizon);
+                                                     config_.seed, mb_segments_ * config_.bptt_horizon,
+                                                     config_.bptt_horizon);
   METTA_CHECK(static_cast<std::int64_t>(weights.size()) == teacher->num_params(),
               "teacher weights: got " << weights.size() << ", expected " << teacher->num_params() << " for '"
                                       << agent << "'");
   kernels::upload_bytes(ctx_, teacher->params(), weights.data(), weights.size() * sizeof(float));
   teachers_.push_back({std::move(teacher), action_loss_coef, value_loss_coef});
   if (b_->ks_dlogits.size() == 0) {
-    const std::int64_t rows = mb_segments_ * settings_.bptt_horizon;
+    const std::int64_t rows = mb_segments_ * config_.bptt_horizon;
     kickstart_ = kernels::KickstarterLoss(ctx_, rows);
     b_->ks_dlogits =
         DeviceBuffer<float>(ctx_.device, static_cast<std::size_t>(rows * policy_->action_space().num_logits()));
@@ -170,27 +176,27 @@ void Trainer::add_teacher(const std::string& agent, const std::vector<float>& we
 
 std::string Trainer::describe() const {
   std::ostringstream os;
-  os << agents_ << " agents (" << settings_.num_envs << " envs), agent '" << settings_.agent << "' ("
+  os << agents_ << " agents (" << num_envs_ << " envs), agent '" << agent_ << "' ("
      << policy_->num_params() << " parameters), batch " << batch_size() << " = " << k_ << " x " << agents_
-     << " segments x " << settings_.bptt_horizon << " steps, minibatch " << mb_segments_ * settings_.bptt_horizon
+     << " segments x " << config_.bptt_horizon << " steps, minibatch " << mb_segments_ * config_.bptt_horizon
      << " (" << segments_ / mb_segments_ << " per epoch), device " << kernels::device_name(ctx_.device);
   return os.str();
 }
 
 void Trainer::reset_for_rollout() { rollout_step_ = 0; }
 
-bool Trainer::is_ready_for_training() const { return rollout_step_ >= k_ * settings_.bptt_horizon; }
+bool Trainer::is_ready_for_training() const { return rollout_step_ >= k_ * config_.bptt_horizon; }
 
 std::int64_t Trainer::rollout_step() {
   METTA_CHECK(!is_ready_for_training(), "rollout_step: the experience buffer is full; train first");
-  const int H = settings_.bptt_horizon;
+  const int H = config_.bptt_horizon;
   const nn::PolicyArch& arch = policy_->arch();
   const std::int64_t j = rollout_step_ / H;
   const int t = static_cast<int>(rollout_step_ % H);
   // live LSTM state in buffer 0; the step writes the next state into buffer 1, then they swap
   float *h = b_->h[0].data(), *c = b_->c[0].data();
   policy_->forward(env_->observations(), agents_, 1, nullptr, h, c, b_->h[1].data(), b_->c[1].data(),
-                   settings_.seed ^ 0x5151u, rollout_counter_++, env_->actions());
+                   config_.seed ^ 0x5151u, rollout_counter_++, env_->actions());
   kernels::experience_store(ctx_, view_, j * agents_, agents_, t, env_->observations(), env_->actions(),
                             policy_->logp(), policy_->value(), env_->rewards(), env_->terminals(),
                             env_->truncations(), h, c, arch.lstm_layers, arch.hidden);
@@ -206,11 +212,11 @@ engine::CompletedEpisodes Trainer::accumulate_stats() { return env_->completed_e
 
 void Trainer::reset_training_state() {
   b_->stats.fill_bytes_with(ctx_, 0);
-  current_lr_ = settings_.adam.lr;
-  if (settings_.lr_schedule) {  // torch CosineAnnealingLR, eta_min 0, stepped once per train phase
-    const double t_max = static_cast<double>(std::max<std::int64_t>(1, settings_.total_timesteps / batch_size()));
+  current_lr_ = kp_.adam.lr;
+  if (config_.lr_scheduler.enabled) {  // torch CosineAnnealingLR, eta_min 0, stepped once per train phase
+    const double t_max = static_cast<double>(std::max<std::int64_t>(1, config_.total_timesteps / batch_size()));
     const double e = std::min(static_cast<double>(epoch_), t_max);
-    current_lr_ = settings_.adam.lr * 0.5 * (1.0 + std::cos(M_PI * e / t_max));
+    current_lr_ = kp_.adam.lr * 0.5 * (1.0 + std::cos(M_PI * e / t_max));
   }
 }
 
@@ -221,28 +227,28 @@ double Trainer::mean_approx_kl() const {
   return kl / static_cast<double>(updates_);
 }
 
-bool Trainer::kl_limit_reached() const { return settings_.target_kl > 0 && mean_approx_kl() > settings_.target_kl; }
+bool Trainer::kl_limit_reached() const { return kp_.target_kl > 0 && mean_approx_kl() > kp_.target_kl; }
 
 const float* Trainer::compute_advantages() {
-  const int H = settings_.bptt_horizon;
+  const int H = config_.bptt_horizon;
   // full-buffer advantage with ratio 1 (plain GAE) and the returns it implies
   kernels::compute_advantage(ctx_, kernels::AdvantageArgs{b_->values.data(), b_->rewards.data(), b_->terminals.data(),
                                                           b_->truncations.data(), nullptr, nullptr, segments_, H,
                                                           b_->adv.data()},
-                             settings_.advantage);
+                             kp_.advantage);
   kernels::add_arrays(ctx_, b_->adv.data(), b_->values.data(), segments_ * H, b_->returns.data());
-  sampler_.set_priorities(ctx_, b_->adv.data(), settings_.prio_alpha);
+  sampler_.set_priorities(ctx_, b_->adv.data(), kp_.prio_alpha);
   return b_->adv.data();
 }
 
 double Trainer::anneal_beta() const {
-  return kernels::calculate_anneal_beta(epoch_, settings_.total_timesteps, batch_size(), settings_.prio_beta0,
-                                        settings_.prio_alpha);
+  return kernels::calculate_anneal_beta(epoch_, config_.total_timesteps, batch_size(), kp_.prio_beta0,
+                                        kp_.prio_alpha);
 }
 
 Minibatch Trainer::sample_minibatch(std::int64_t index, int update_epoch, double beta) {
   const nn::PolicyArch& arch = policy_->arch();
-  sampler_.sample(ctx_, settings_.seed, static_cast<std::uint32_t>(epoch_ * settings_.update_epochs + update_epoch),
+  sampler_.sample(ctx_, config_.seed, static_cast<std::uint32_t>(epoch_ * config_.update_epochs + update_epoch),
                   static_cast<std::uint32_t>(index), static_cast<float>(beta));
   kernels::experience_gather(ctx_, view_, sampler_.rows(), mb_segments_, b_->mb_obs.data(), b_->mb_actions.data(),
                              b_->mb_old_logp.data(), b_->mb_old_values.data(), b_->mb_returns.data(),
@@ -251,21 +257,21 @@ Minibatch Trainer::sample_minibatch(std::int64_t index, int update_epoch, double
 }
 
 const float* Trainer::train_minibatch(const Minibatch& mb) {
-  const int H = settings_.bptt_horizon;
+  const int H = config_.bptt_horizon;
   const std::int64_t n = mb.segments * H;
-  const bool stored = settings_.train_from_rollout_state;
+  const bool stored = config_.train_from_rollout_state;
   policy_->forward(b_->mb_obs.data(), mb.segments, H, b_->mb_actions.data(), stored ? b_->mb_h0.data() : nullptr,
                    stored ? b_->mb_c0.data() : nullptr, nullptr, nullptr);
   kernels::importance_ratio(ctx_, policy_->logp(), b_->mb_old_logp.data(), n, b_->mb_ratio.data());
   kernels::compute_advantage(ctx_, kernels::AdvantageArgs{b_->values.data(), b_->rewards.data(), b_->terminals.data(),
                                                           b_->truncations.data(), b_->mb_ratio.data(), mb.rows,
                                                           mb.segments, H, b_->mb_adv.data()},
-                             settings_.advantage);
+                             kp_.advantage);
   ppo_.run(ctx_,
            kernels::PpoLossInputs{policy_->logp(), policy_->entropy(), policy_->value(), b_->mb_old_logp.data(),
                                   b_->mb_old_values.data(), b_->mb_returns.data(), b_->mb_adv.data(), mb.weights, n, H},
-           settings_.ppo, kernels::PpoLossGrads{b_->d_logp.data(), b_->d_entropy.data(), b_->d_value.data()});
-  const double ks_factor = teachers_.empty() ? 0.0 : kernels::kickstart_factor(settings_.kickstart, agent_step_);
+           kp_.ppo, kernels::PpoLossGrads{b_->d_logp.data(), b_->d_entropy.data(), b_->d_value.data()});
+  const double ks_factor = teachers_.empty() ? 0.0 : kernels::kickstart_factor(kp_.kickstart, agent_step_);
   const float* extra_dlogits = nullptr;
   if (ks_factor > 0.0) {
     b_->ks_dlogits.fill_bytes_with(ctx_, 0);
@@ -291,13 +297,13 @@ const float* Trainer::train_minibatch(const Minibatch& mb) {
 
 void Trainer::optimize_step(const Minibatch& mb) {
   grad_norm_.run(ctx_, policy_->grads());
-  kernels::AdamParams opt = settings_.adam;
-  opt.lr = static_cast<float>(current_lr_ > 0 || settings_.lr_schedule ? current_lr_ : settings_.adam.lr);
-  if (settings_.optimizer == "muon")
-    muon_.step(ctx_, policy_->params(), policy_->grads(), opt, grad_norm_.norm(), settings_.max_grad_norm);
+  kernels::AdamParams opt = kp_.adam;
+  opt.lr = static_cast<float>(current_lr_ > 0 || config_.lr_scheduler.enabled ? current_lr_ : kp_.adam.lr);
+  if (config_.optimizer.type == "muon")
+    muon_.step(ctx_, policy_->params(), policy_->grads(), opt, grad_norm_.norm(), kp_.max_grad_norm);
   else
     kernels::adam_step(ctx_, policy_->params(), policy_->grads(), b_->adam_m.data(), b_->adam_v.data(),
-                       policy_->num_params(), opt, ++opt_step_, grad_norm_.norm(), settings_.max_grad_norm);
+                       policy_->num_params(), opt, ++opt_step_, grad_norm_.norm(), kp_.max_grad_norm);
   kernels::experience_scatter(ctx_, view_, mb.rows, mb.segments, policy_->value(), b_->mb_ratio.data());
   kernels::accumulate(ctx_, b_->stats.data(), ppo_.stats(), kernels::kPpoStatCount);
   kernels::accumulate(ctx_, b_->stats.data() + kernels::kPpoStatCount, grad_norm_.norm(), 1);
@@ -306,7 +312,7 @@ void Trainer::optimize_step(const Minibatch& mb) {
 }
 
 void Trainer::finish_training(EpochStats& out) {
-  const std::int64_t cells = segments_ * settings_.bptt_horizon;
+  const std::int64_t cells = segments_ * config_.bptt_horizon;
   kernels::explained_variance_terms(ctx_, b_->returns.data(), b_->values.data(), cells, b_->ev_terms.data());
   ev_sum_.run(ctx_, b_->ev_terms.data(), b_->ev_sums.data());
   // the only host reads of the epoch: a few scalars
@@ -336,13 +342,13 @@ void Trainer::finish_training(EpochStats& out) {
     param_moments_.run(ctx_, policy_->params(), b_->init_params.size() ? b_->init_params.data() : nullptr);
     float m[3];
     kernels::download_bytes(ctx_, m, param_moments_.out(), sizeof m);
-    out.l2_reg_loss = settings_.l2_reg_loss_coef * m[1];
-    out.l2_init_loss = settings_.l2_init_loss_coef * m[2];
+    out.l2_reg_loss = kp_.l2_reg_loss_coef * m[1];
+    out.l2_init_loss = kp_.l2_init_loss_coef * m[2];
   }
-  const int update_every = settings_.l2_init_weight_update_interval;
+  const int update_every = config_.l2_init_weight_update_interval;
   if (update_every > 0 && epoch_ % update_every == 0)
     kernels::ema_blend(ctx_, b_->init_params.data(), policy_->params(), policy_->num_params(), 0.9f);
-  const int grad_every = settings_.grad_mean_variance_interval;
+  const int grad_every = config_.grad_mean_variance_interval;
   if (grad_every > 0 && epoch_ % grad_every == 0) {
     // the gradients of the phase's last update (before clipping), as the reference reads .grad
     grad_moments_.run(ctx_, policy_->grads(), nullptr);
@@ -368,7 +374,7 @@ EpochStats Trainer::run_epoch() {
   reset_training_state();
   compute_advantages();
   const double beta = anneal_beta();
-  for (int e = 0; e < settings_.update_epochs; ++e) {
+  for (int e = 0; e < config_.update_epochs; ++e) {
     for (std::int64_t m = 0; m < num_minibatches(); ++m) {
       const Minibatch mb = sample_minibatch(m, e, beta);
       train_minibatch(mb);
@@ -422,7 +428,7 @@ std::string Trainer::save_checkpoint(const std::string& dir, const std::string& 
   const std::size_t P = static_cast<std::size_t>(policy_->num_params());
   st.tensors.push_back({"adam_m", bytes_tensor(download(ctx_, b_->adam_m.data(), P))});
   st.tensors.push_back({"adam_v", bytes_tensor(download(ctx_, b_->adam_v.data(), P))});
-  if (settings_.optimizer == "muon") st.tensors.push_back({"muon_m", bytes_tensor(download(ctx_, muon_.momentum(), P))});
+  if (config_.optimizer.type == "muon") st.tensors.push_back({"muon_m", bytes_tensor(download(ctx_, muon_.momentum(), P))});
   if (b_->init_params.size())
     st.tensors.push_back({"l2_init_params", bytes_tensor(download(ctx_, b_->init_params.data(), P))});
   st.tensors.push_back({"lstm_h", bytes_tensor(download(ctx_, b_->h[0].data(), b_->h[0].size()))});
@@ -435,7 +441,7 @@ std::string Trainer::save_checkpoint(const std::string& dir, const std::string& 
   st.metadata["opt_step"] = std::to_string(opt_step_);
   st.metadata["rollout_counter"] = std::to_string(rollout_counter_);
   st.metadata["policy_path"] = checkpoint::model_file_name(epoch_);  // relative: the folder may move
-  st.metadata["optimizer"] = settings_.optimizer;
+  st.metadata["optimizer"] = config_.optimizer.type;
   st.metadata["train_time"] = std::to_string(train_time_);
   st.metadata["checksum"] = checkpoint::file_checksum(st);  // last: it covers every other key
   // The state first, then the model: a kill between the two leaves a state without its model, which a
@@ -445,7 +451,7 @@ std::string Trainer::save_checkpoint(const std::string& dir, const std::string& 
   checkpoint::PolicyMetadata meta;
   meta.agent_step = agent_step_;
   meta.epoch = epoch_;
-  meta.agent = settings_.agent;
+  meta.agent = agent_;
   meta.generation = generation_;
   meta.train_time = train_time_;
   meta.initial_uri = initial_uri_;
@@ -462,8 +468,8 @@ std::string Trainer::save_checkpoint(const std::string& dir, const std::string& 
 
 std::vector<float> Trainer::optimizer_state() const {
   const std::size_t P = static_cast<std::size_t>(policy_->num_params());
-  std::vector<float> out(settings_.optimizer == "muon" ? P : 2 * P);
-  if (settings_.optimizer == "muon") {
+  std::vector<float> out(config_.optimizer.type == "muon" ? P : 2 * P);
+  if (config_.optimizer.type == "muon") {
     kernels::download_bytes(ctx_, out.data(), muon_.momentum(), P * sizeof(float));
   } else {
     kernels::download_bytes(ctx_, out.data(), b_->adam_m.data(), P * sizeof(float));
@@ -579,9 +585,9 @@ void Trainer::restore_checkpoint(const checkpoint::CheckpointEntry& entry) {
     if (it == st.metadata.end()) throw checkpoint::CheckpointError(state_path + ": metadata has no '" + k + "'");
     return it->second;
   };
-  if (meta("optimizer") != settings_.optimizer)
+  if (meta("optimizer") != config_.optimizer.type)
     throw checkpoint::CheckpointError(state_path + ": saved with optimizer '" + meta("optimizer") + "', this run uses '" +
-                                      settings_.optimizer + "'");
+                                      config_.optimizer.type + "'");
   const std::string model = (std::filesystem::path(state_path).parent_path() / meta("policy_path")).string();
   if (!std::filesystem::exists(model))
     throw checkpoint::CheckpointError(state_path + ": its model " + model + " is missing");
@@ -605,7 +611,7 @@ void Trainer::restore_checkpoint(const checkpoint::CheckpointEntry& entry) {
   const std::size_t P = static_cast<std::size_t>(policy_->num_params()) * sizeof(float);
   restore("adam_m", b_->adam_m.data(), P);
   restore("adam_v", b_->adam_v.data(), P);
-  if (settings_.optimizer == "muon") restore("muon_m", muon_.momentum(), P);
+  if (config_.optimizer.type == "muon") restore("muon_m", muon_.momentum(), P);
   if (b_->init_params.size()) {
     // a run that starts using the l2-init term keeps its current W_init when the state has none
     if (st.find("l2_init_params") != nullptr) restore("l2_init_params", b_->init_params.data(), P);

@@ -21,44 +21,9 @@
 #include "kernels/ppo_loss.h"
 #include "kernels/sampling.h"
 #include "nn/policy.h"
+#include "train/trainer_config.h"
 
 namespace metta::train {
-
-struct TrainSettings {
-  std::string device = "cpu";
-  int threads = 0;
-  std::uint64_t seed = 1;
-  std::int64_t num_envs = 16;
-  std::string agent = "fast";
-  std::int64_t total_timesteps = 1'000'000;
-  std::int64_t batch_size = 16'384;     // target; the effective one is k * agents * bptt_horizon
-  std::int64_t minibatch_size = 4'096;  // target; rounded to whole segments dividing the buffer
-  int bptt_horizon = 16;
-  int update_epochs = 1;
-  kernels::PpoLossParams ppo;
-  kernels::AdvantageParams advantage;   // gamma, gae_lambda, vtrace rho / c clips
-  std::string optimizer = "adam";       // "adam" | "muon" (same lr, betas, eps, weight decay)
-  kernels::AdamParams adam;
-  float max_grad_norm = 0.5f;
-  float prio_alpha = 0.0f, prio_beta0 = 0.6f;
-  // Training forward starts each segment from the LSTM state stored at its start (true) or from zeros
-  // as the reference does (false).
-  bool train_from_rollout_state = true;
-  kernels::KickstarterParams kickstart;  // used when a teacher is set
-  // Stop an epoch's update passes once the running mean approx_kl exceeds this (<= 0: off).
-  float target_kl = 0.0f;
-  // Cosine annealing of the learning rate to 0 over total_timesteps / batch_size train phases.
-  bool lr_schedule = false;
-  // Logged without gradient (trainer.md §9): coef * sum W^2 and coef * sum (W - W_init)^2, once per train
-  // phase on the phase's final weights. W_init moves toward W every l2_init_weight_update_interval epochs.
-  float l2_reg_loss_coef = 0.0f, l2_init_loss_coef = 0.0f;
-  int l2_init_weight_update_interval = 0;
-  // Every this many epochs, the mean, variance and norm of all gradient elements of the phase's last
-  // update are logged (grad/mean, grad/variance, grad/norm); 0 = never.
-  int grad_mean_variance_interval = 0;
-  // The LSTM implementation of a CUDA policy (nn/policy.h).
-  nn::LstmBackend lstm = nn::LstmBackend::kAuto;
-};
 
 struct EpochStats {
   std::int64_t epoch = 0, agent_step = 0;
@@ -82,7 +47,10 @@ struct Minibatch {
 
 class Trainer {
  public:
-  Trainer(const TrainSettings& settings, const engine::EnvConfig& env_config);
+  // Trains preset `agent` (nn::PolicyArch::by_name) on num_envs copies of env_config; config.validate()
+  // runs first (a bad value is a ConfigError naming the field).
+  Trainer(const TrainerConfig& config, const engine::EnvConfig& env_config, std::int64_t num_envs,
+          const std::string& agent);
   ~Trainer();
   // One epoch: the composition of the steps below (the documented API loop, metta::api).
   EpochStats run_epoch();
@@ -108,17 +76,19 @@ class Trainer {
   std::int64_t optimizer_steps() const { return total_updates_; }
   std::int64_t agent_step() const { return agent_step_; }
   std::int64_t epoch() const { return epoch_; }
-  std::int64_t batch_size() const { return segments_ * settings_.bptt_horizon; }
+  std::int64_t batch_size() const { return segments_ * config_.bptt_horizon; }
   std::int64_t minibatch_segments() const { return mb_segments_; }
   std::int64_t segments() const { return segments_; }
   engine::BatchedEnv& env() { return *env_; }
   nn::Policy<float>& policy() { return *policy_; }
-  const TrainSettings& settings() const { return settings_; }
+  const TrainerConfig& config() const { return config_; }
+  const std::string& agent() const { return agent_; }
+  std::int64_t num_envs() const { return num_envs_; }
   // The effective sizes as a one-line description (k, segments, batch, minibatch).
   std::string describe() const;
   // Distil from a teacher of preset `agent` with these weights (flat, in ParamTable order); it sees the
   // same minibatches from a zero LSTM state (trainer.md §13). set_teacher replaces all teachers with one
-  // using settings().kickstart's coefficients; add_teacher appends one with its own. With several, the
+  // using config().kickstart's coefficients; add_teacher appends one with its own. With several, the
   // reference's order is kept: each teacher's coefficients (times the annealing factor) rescale the
   // action term summed so far, so teacher j's cross-entropy weighs the product of its and every later
   // teacher's action coefficient; the value terms just add.
@@ -154,7 +124,17 @@ class Trainer {
  private:
   void restore_checkpoint(const checkpoint::CheckpointEntry& entry);
 
-  TrainSettings settings_;
+  TrainerConfig config_;
+  std::int64_t num_envs_;
+  std::string agent_;
+  // The config's values as the kernels take them (floats), built once from config_.
+  struct KernelParams {
+    kernels::PpoLossParams ppo;
+    kernels::AdvantageParams advantage;
+    kernels::AdamParams adam;
+    kernels::KickstarterParams kickstart;
+    float max_grad_norm, prio_alpha, prio_beta0, target_kl, l2_reg_loss_coef, l2_init_loss_coef;
+  } kp_{};
   kernels::Context ctx_;
   std::unique_ptr<engine::BatchedEnv> env_;
   std::unique_ptr<nn::Policy<float>> policy_;

@@ -40,15 +40,14 @@ double sim_rate(const kernels::Context& ctx, std::int64_t envs, double seconds) 
 
 double train_rate(const std::string& device, const std::string& agent, std::int64_t envs, std::int64_t batch,
                   double seconds, int update_epochs = 1) {
-  train::TrainSettings s;
-  s.device = device;
-  s.agent = agent;
-  s.num_envs = envs;
-  s.batch_size = batch;
-  s.minibatch_size = batch / 8;
-  s.bptt_horizon = 16;
-  s.update_epochs = update_epochs;
-  train::Trainer t(s, engine::embedded_env_config("hearts_room"));
+  train::TrainerConfig c;
+  c.device = device;
+  c.total_timesteps = 1'000'000;
+  c.batch_size = batch;
+  c.minibatch_size = batch / 8;
+  c.bptt_horizon = 16;
+  c.update_epochs = update_epochs;
+  train::Trainer t(c, engine::embedded_env_config("hearts_room"), envs, agent);
   t.run_epoch();  // warm-up
   double total = 0;
   std::int64_t steps = 0;

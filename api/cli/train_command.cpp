@@ -100,6 +100,12 @@ std::string join_lines(const std::vector<std::string>& lines, std::size_t max) {
   return s;
 }
 
+std::string join_list(const std::vector<std::string>& items) {
+  std::string s;
+  for (const std::string& i : items) s += (s.empty() ? "" : ", ") + i;
+  return s;
+}
+
 // Decides what happens to an existing run_dir before anything in it is written: resume it (with the same
 // training settings), set it aside (existing_run), or refuse. Returns true when a trainer state will be
 // resumed.
@@ -135,13 +141,15 @@ bool prepare_run_dir(const config::TrainJob& job, const std::string& ckpt_dir) {
     } catch (const YAML::Exception& e) {
       throw metta::Error(saved_path + ": cannot read the run's saved config (" + e.msg + ")");
     }
-    const std::vector<std::string> changed = train::changed_training_keys(saved, job.resolved);
+    const std::vector<std::string> safe = config::resume_safe_keys();
+    const std::vector<std::string> changed =
+        train::changed_training_keys(config::normalized_saved_config(saved), job.resolved, safe);
     if (!changed.empty())
       throw metta::Error(job.run_dir + " holds a run with other training settings; resuming it would continue "
                          "with a different run. Changed:" + join_lines(changed, 12) +
                          "\n  Keep them as saved in " + saved_path + ", give this run another run=NAME, or set the old one "
-                         "aside with existing_run=archive or existing_run=overwrite. (Keys that may change on resume: "
-                         "total_timesteps, max_seconds, threads, intervals, trainer.simulation, verbose)");
+                         "aside with existing_run=archive or existing_run=overwrite. (Keys that may change on resume: " +
+                         join_list(safe) + ")");
   }
   return has_state;
 }

@@ -1,0 +1,298 @@
+// Config tables: each config struct lists its fields once, in a function
+//   template <class V> void visit_fields(S& s, V& v) { v(field("key", s.member).range(...)); ... }
+// and every direction runs over that one list: reading YAML (FieldReader: types, null, unknown keys with
+// the closest valid one), validation (FieldValidator: ranges and choices, errors naming the dotted field,
+// the value and what was expected) and writing the resolved config (FieldWriter). A nested struct is
+// v.group("key", s.member), a list of structs v.list("key", s.member). Rules across fields stay code in the
+// struct's validate(), after the table's checks.
+#pragma once
+
+#include <algorithm>
+#include <cstdint>
+#include <functional>
+#include <limits>
+#include <sstream>
+#include <string>
+#include <type_traits>
+#include <utility>
+#include <vector>
+
+#include <yaml-cpp/yaml.h>
+
+#include "engine/config.h"
+#include "engine/config_yaml.h"
+
+namespace metta::train {
+
+// One row of a config table: the key, the member it sets, and the rule its values follow.
+template <class T>
+struct Field {
+  Field(const char* k, T& v) : key(k), value(v) {}
+  const char* key;
+  T& value;
+  double lo = -std::numeric_limits<double>::infinity(), hi = std::numeric_limits<double>::infinity();
+  std::vector<std::string> choices;  // strings: the allowed values (empty: any string)
+  bool non_empty = false;            // strings: "" refused
+  std::string expected;              // the rule in words, for errors
+  bool nullable = false;             // YAML null is accepted and reads as null_value
+  T null_value{};
+  bool in_yaml = true;               // false: set by the API or from another key, never read or written
+  bool safe_on_resume = false;       // a resumed run may change it: it does not alter what is trained
+
+  Field&& range(double low, double high, std::string words) && {
+    lo = low, hi = high, expected = std::move(words);
+    return std::move(*this);
+  }
+  Field&& one_of(std::vector<std::string> allowed) && {
+    choices = std::move(allowed);
+    expected.clear();
+    for (std::size_t i = 0; i < choices.size(); ++i)
+      expected += (i == 0 ? "" : i + 1 == choices.size() ? " or " : ", ") + ("'" + choices[i] + "'");
+    return std::move(*this);
+  }
+  Field&& required(std::string words) && {
+    non_empty = true, expected = std::move(words);
+    return std::move(*this);
+  }
+  Field&& null_reads_as(T v) && {
+    nullable = true, null_value = std::move(v);
+    return std::move(*this);
+  }
+  Field&& api_only() && {
+    in_yaml = false;
+    return std::move(*this);
+  }
+  Field&& resume_safe() && {
+    safe_on_resume = true;
+    return std::move(*this);
+  }
+};
+
+template <class T>
+Field<T> field(const char* key, T& value) {
+  return Field<T>(key, value);
+}
+
+// The shortest decimal that reads back as exactly v (at most 17 significant digits).
+std::string shortest_round_trip(double v);
+
+// "a number in [lo, hi]" as validation errors word it.
+std::string number_in(double lo, double hi);
+
+// A value as errors show it: 'text' for strings, true/false, numbers as printed by a stream.
+template <class T>
+std::string shown_value(const T& v) {
+  if constexpr (std::is_same_v<T, std::string>) {
+    return "'" + v + "'";
+  } else if constexpr (std::is_same_v<T, bool>) {
+    return v ? "true" : "false";
+  } else {
+    std::ostringstream os;
+    os << v;
+    return os.str();
+  }
+}
+
+inline std::string join_key(const std::string& path, const std::string& key) {
+  return path.empty() ? key : path + "." + key;
+}
+
+// Checks every field's rule; the first violation throws engine::ConfigError "<path.key>: got <value>,
+// expected <rule>".
+class FieldValidator {
+ public:
+  explicit FieldValidator(std::string path) : path_(std::move(path)) {}
+  template <class T>
+  void operator()(const Field<T>& f) const {
+    const std::string dotted = join_key(path_, f.key);
+    if constexpr (std::is_same_v<T, std::string>) {
+      const bool listed = f.choices.empty() || std::find(f.choices.begin(), f.choices.end(), f.value) != f.choices.end();
+      if (!listed || (f.non_empty && f.value.empty())) engine::config_fail(dotted, shown_value(f.value), f.expected);
+    } else {
+      const double v = static_cast<double>(f.value);
+      if (!(v >= f.lo && v <= f.hi)) engine::config_fail(dotted, shown_value(f.value), f.expected);
+    }
+  }
+  template <class S>
+  void group(const char* key, S& s) const {
+    FieldValidator sub(join_key(path_, key));
+    visit_fields(s, sub);
+  }
+  template <class S>
+  void list(const char* key, std::vector<S>& items) const {
+    for (std::size_t i = 0; i < items.size(); ++i) {
+      FieldValidator sub(join_key(path_, key) + "[" + std::to_string(i) + "]");
+      visit_fields(items[i], sub);
+    }
+  }
+
+ private:
+  std::string path_;
+};
+
+template <class S>
+void validate_fields(const S& s, const std::string& path) {
+  FieldValidator v(path);
+  visit_fields(const_cast<S&>(s), v);  // reads only
+}
+
+// Where a dotted key was set, as an error prefix ("configs/x.yaml:12" or "command line"); "" = unknown.
+using KeySource = std::function<std::string(const std::string& dotted)>;
+
+// Reads a YAML mapping into a struct through its table: a key that is absent keeps the struct's value (its
+// one default), null is accepted where the row allows it, and a key the table does not list is an error
+// naming the closest listed one. Errors: "<source>: <path.key>: got <value>, expected <what>".
+class FieldReader {
+ public:
+  FieldReader(const YAML::Node& node, std::string path, KeySource source)
+      : node_(node), path_(std::move(path)), source_(std::move(source)) {
+    if (!node_.IsMap()) fail(node_, "", "a mapping of its keys (" + path_ + ".<key>=value sets one)");
+  }
+  template <class T>
+  void operator()(const Field<T>& f) {
+    if (!f.in_yaml) return;
+    keys_.push_back(f.key);
+    const YAML::Node v = node_[f.key];
+    if (!v.IsDefined()) return;
+    if (v.IsNull() && f.nullable) {
+      f.value = f.null_value;
+      return;
+    }
+    if (!v.IsScalar() || v.IsNull()) fail(v, f.key, f.nullable ? "null or " + type_name<T>() : type_name<T>());
+    try {
+      f.value = v.as<T>();
+    } catch (const YAML::Exception&) {
+      fail(v, f.key, type_name<T>());
+    }
+  }
+  template <class S>
+  void group(const char* key, S& s) {
+    keys_.push_back(key);
+    const YAML::Node v = node_[key];
+    if (!v.IsDefined()) return;
+    FieldReader sub(v, join_key(path_, key), source_);
+    visit_fields(s, sub);
+    sub.finish();
+  }
+  template <class S>
+  void list(const char* key, std::vector<S>& items) {
+    keys_.push_back(key);
+    const YAML::Node v = node_[key];
+    if (!v.IsDefined()) return;
+    items.clear();
+    if (v.IsNull()) return;
+    if (!v.IsSequence()) fail(v, key, "null or a list of mappings");
+    for (std::size_t i = 0; i < v.size(); ++i) {
+      const std::string item = std::string(key) + "[" + std::to_string(i) + "]";
+      if (!v[i].IsMap()) fail(v[i], item, "a mapping of its keys");
+      FieldReader sub(v[i], join_key(path_, item), source_);
+      S s{};
+      visit_fields(s, sub);
+      sub.finish();
+      items.push_back(std::move(s));
+    }
+  }
+  // After the table: keys it does not list are errors.
+  void finish() const;
+
+ private:
+  template <class T>
+  static std::string type_name() {
+    if constexpr (std::is_same_v<T, bool>) return "true or false";
+    if constexpr (std::is_integral_v<T>) return "an integer";
+    if constexpr (std::is_floating_point_v<T>) return "a number";
+    return "a string";
+  }
+  [[noreturn]] void fail(const YAML::Node& n, const std::string& key, const std::string& expected) const;
+  YAML::Node node_;
+  std::string path_;
+  KeySource source_;
+  std::vector<std::string> keys_;
+};
+
+template <class S>
+void read_fields(const YAML::Node& node, const std::string& path, const KeySource& source, S& s) {
+  FieldReader r(node, path, source);
+  visit_fields(s, r);
+  r.finish();
+}
+
+// Writes every field into a YAML mapping (the resolved config).
+class FieldWriter {
+ public:
+  explicit FieldWriter(YAML::Node& node) : node_(node) {}
+  template <class T>
+  void operator()(const Field<T>& f) {
+    if (!f.in_yaml) return;
+    if constexpr (std::is_floating_point_v<T>) {
+      node_[f.key] = shortest_round_trip(static_cast<double>(f.value));  // 0.977, not 0.97699999999999998
+    } else {
+      node_[f.key] = f.value;
+    }
+  }
+  template <class S>
+  void group(const char* key, S& s) {
+    YAML::Node sub(YAML::NodeType::Map);
+    FieldWriter w(sub);
+    visit_fields(s, w);
+    node_[key] = sub;
+  }
+  template <class S>
+  void list(const char* key, std::vector<S>& items) {
+    YAML::Node seq(YAML::NodeType::Sequence);
+    for (S& item : items) {
+      YAML::Node sub(YAML::NodeType::Map);
+      FieldWriter w(sub);
+      visit_fields(item, w);
+      seq.push_back(sub);
+    }
+    node_[key] = items.empty() ? YAML::Node(YAML::NodeType::Null) : seq;
+  }
+
+ private:
+  YAML::Node& node_;
+};
+
+template <class S>
+YAML::Node write_fields(const S& s) {
+  YAML::Node node(YAML::NodeType::Map);
+  FieldWriter w(node);
+  visit_fields(const_cast<S&>(s), w);  // reads only
+  return node;
+}
+
+// Adds to `tree` every key of `defaults` it lacks (recursing into mappings both have), so that a tree read
+// from YAML files that leave some keys out still has every key of the tables (command-line overrides
+// name only existing keys).
+void add_absent_keys(YAML::Node tree, const YAML::Node& defaults);
+
+// The dotted keys of the fields marked resume_safe().
+class ResumeSafeKeys {
+ public:
+  explicit ResumeSafeKeys(std::string path, std::vector<std::string>& out) : path_(std::move(path)), out_(out) {}
+  template <class T>
+  void operator()(const Field<T>& f) {
+    if (f.safe_on_resume && f.in_yaml) out_.push_back(join_key(path_, f.key));
+  }
+  template <class S>
+  void group(const char* key, S& s) {
+    ResumeSafeKeys sub(join_key(path_, key), out_);
+    visit_fields(s, sub);
+  }
+  template <class S>
+  void list(const char*, std::vector<S>&) {}  // lists hold training settings
+
+ private:
+  std::string path_;
+  std::vector<std::string>& out_;
+};
+
+template <class S>
+std::vector<std::string> resume_safe_keys_of(const S& s) {
+  std::vector<std::string> keys;
+  ResumeSafeKeys v("", keys);
+  visit_fields(const_cast<S&>(s), v);  // reads only
+  return keys;
+}
+
+}  // namespace metta::train
