@@ -4,11 +4,12 @@
 #include <filesystem>
 #include <fstream>
 #include <functional>
+#include <iterator>
 #include <sstream>
 
 #include "engine/config.h"
 #include "engine/config_yaml.h"
-#include "engine/embedded_configs.h"
+#include "api/config/embedded_job_configs.h"
 
 namespace metta::config {
 namespace {
@@ -25,7 +26,9 @@ bool valid_name(const std::string& s) {
 }
 
 const char* embedded_text(const std::string& rel) {
-  for (const auto& e : engine::kEmbeddedConfigs)
+  for (const auto& e : kEmbeddedJobConfigs)
+    if (rel == e.path) return e.text;
+  for (const auto& e : engine::kEmbeddedEnvConfigs)
     if (rel == e.path) return e.text;
   return nullptr;
 }
@@ -187,7 +190,9 @@ std::vector<std::string> group_options(const std::string& group, const std::stri
     for (const auto& e : fs::directory_iterator(fs::path(search_dir) / group))
       if (e.path().extension() == ".yaml") out.push_back(e.path().stem().string());
   const std::string prefix = group + "/";
-  for (const auto& e : engine::kEmbeddedConfigs) {
+  std::vector<engine::EmbeddedConfig> embedded(std::begin(kEmbeddedJobConfigs), std::end(kEmbeddedJobConfigs));
+  embedded.insert(embedded.end(), std::begin(engine::kEmbeddedEnvConfigs), std::end(engine::kEmbeddedEnvConfigs));
+  for (const auto& e : embedded) {
     const std::string p = e.path;
     if (p.rfind(prefix, 0) == 0 && p.find('/', prefix.size()) == std::string::npos && p.size() > prefix.size() + 5)
       out.push_back(p.substr(prefix.size(), p.size() - prefix.size() - 5));

@@ -9,7 +9,7 @@
 #include "api/config/overrides.h"
 #include "train/run_dir.h"
 #include "engine/config_yaml.h"
-#include "engine/embedded_configs.h"
+#include "api/config/embedded_job_configs.h"
 
 namespace metta::config {
 namespace {
@@ -58,7 +58,7 @@ void check_job(TrainJob& job, YAML::Node& root) {
 }
 }  // namespace
 
-std::string default_train_yaml() { return engine::kTrainYaml; }
+std::string default_train_yaml() { return kTrainYaml; }
 
 std::vector<std::string> resume_safe_keys() { return train::resume_safe_keys_of(TrainJob{}); }
 
@@ -76,7 +76,7 @@ YAML::Node normalized_saved_config(const YAML::Node& saved) {
 }
 
 TrainJob load_train_job(const std::string& config_path, const std::vector<std::string>& overrides_in) {
-  std::string text = engine::kTrainYaml, source = "configs/train_job.yaml (embedded)", search_dir;
+  std::string text = kTrainYaml, source = "configs/train_job.yaml (embedded)", search_dir;
   if (!config_path.empty()) {
     if (std::filesystem::is_directory(config_path))
       throw ConfigError("--config: got '" + config_path + "', a folder; expected a job YAML file");
