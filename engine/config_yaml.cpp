@@ -9,6 +9,7 @@
 #include <set>
 #include <sstream>
 
+#include "engine/config_fields.h"
 #include "engine/embedded_configs.h"
 
 namespace metta::engine {
@@ -20,18 +21,11 @@ class Reader {
 
   [[noreturn]] void fail(const YAML::Node& at, const std::string& field, const std::string& value,
                          const std::string& expected) const {
-    std::ostringstream os;
-    os << source_;
-    if (at.IsDefined() && at.Mark().line >= 0) os << ":" << at.Mark().line + 1;
-    os << ": " << field << ": got " << value << ", expected " << expected;
-    throw ConfigError(os.str());
+    const bool has_line = at.IsDefined() && at.Mark().line >= 0;
+    yaml_error(has_line ? source_ + ":" + std::to_string(at.Mark().line + 1) : source_, field, value, expected);
   }
 
-  std::string show(const YAML::Node& n) const {
-    if (!n.IsDefined() || n.IsNull()) return "nothing";
-    if (n.IsScalar()) return "'" + n.Scalar() + "'";
-    return n.IsSequence() ? "a list" : "a mapping";
-  }
+  std::string show(const YAML::Node& n) const { return yaml_shown(n); }
 
   void require_map(const YAML::Node& n, const std::string& field) const {
     if (!n.IsMap()) fail(n, field, show(n), "a mapping");
@@ -44,44 +38,28 @@ class Reader {
     for (auto it = n.begin(); it != n.end(); ++it) {
       const std::string key = it->first.Scalar();
       if (std::find(allowed.begin(), allowed.end(), key) != allowed.end() || extra(key)) continue;
-      std::string hint = closest_key(key, allowed);
-      fail(it->first, field + "." + key, "an unknown key",
-           hint.empty() ? "one of the documented keys" : "a known key (did you mean '" + hint + "'?)");
+      fail(it->first, field + "." + key, "an unknown key", unknown_key_expected(key, allowed));
     }
   }
   void check_keys(const YAML::Node& n, const std::string& field, const std::vector<std::string>& allowed) const {
     check_keys(n, field, allowed, [](const std::string&) { return false; });
   }
 
-  long as_int(const YAML::Node& n, const std::string& field) const {
-    if (!n.IsScalar()) fail(n, field, show(n), "an integer");
-    try {
-      return n.as<long>();
-    } catch (const YAML::Exception&) {
-      fail(n, field, show(n), "an integer");
-    }
+  // A scalar of type T, or an error naming the field, the value and the type.
+  template <class T>
+  T scalar(const YAML::Node& n, const std::string& field) const {
+    T v{};
+    if (!yaml_scalar(n, v)) fail(n, field, show(n), yaml_type_name<T>());
+    return v;
   }
+  long as_int(const YAML::Node& n, const std::string& field) const { return scalar<long>(n, field); }
   int as_int32(const YAML::Node& n, const std::string& field) const {
     long v = as_int(n, field);
     if (v < -(1l << 31) || v >= (1l << 31)) fail(n, field, show(n), "a 32-bit integer");
     return static_cast<int>(v);
   }
-  float as_float(const YAML::Node& n, const std::string& field) const {
-    if (!n.IsScalar()) fail(n, field, show(n), "a number");
-    try {
-      return n.as<float>();
-    } catch (const YAML::Exception&) {
-      fail(n, field, show(n), "a number");
-    }
-  }
-  bool as_bool(const YAML::Node& n, const std::string& field) const {
-    if (!n.IsScalar()) fail(n, field, show(n), "true or false");
-    try {
-      return n.as<bool>();
-    } catch (const YAML::Exception&) {
-      fail(n, field, show(n), "true or false");
-    }
-  }
+  float as_float(const YAML::Node& n, const std::string& field) const { return scalar<float>(n, field); }
+  bool as_bool(const YAML::Node& n, const std::string& field) const { return scalar<bool>(n, field); }
   std::string as_string(const YAML::Node& n, const std::string& field) const {
     if (!n.IsScalar()) fail(n, field, show(n), "a string");
     return n.Scalar();
@@ -164,7 +142,7 @@ ObjectConfig read_object(const Reader& rd, const std::string& name, const YAML::
   for (auto it = n.begin(); it != n.end(); ++it) {
     const std::string key = it->first.Scalar();
     const std::string f = field + "." + key;
-    const YAML::Node& v = it->second;
+    const YAML::Node v = it->second;  // a handle: it->second is a temporary
     if (key == "type_id") o.type_id = rd.as_int32(v, f);
     else if (key == "swappable") o.swappable = rd.as_bool(v, f);
     else if (key == "max_output") { o.max_output = rd.as_int32(v, f); o.converter = true; }

@@ -1,5 +1,6 @@
 // YAML loading of the environment config (the `game:` schema of mid-2025 MettaGrid). Errors are
-// ConfigErrors of the form "<file>:<line>: <field>: got <value>, expected <what>" (the rules checked
+// ConfigErrors of the form every config file uses (engine/config_fields.h: yaml_error),
+// "<file>:<line>: <field>: got <value>, expected <what>" (the rules checked
 // when the config is compiled too: the file is validated as it is read); an unknown key names the
 // closest valid one.
 #pragma once

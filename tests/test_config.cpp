@@ -117,7 +117,7 @@ TEST(Config, BadValuesNameFieldValueAndRange) {
 
 TEST(Config, MissingKeysAndDeepNestingAreNamedPlainly) {
   expect_config_error([] { parse_env_config("game:\n  max_steps: 5\n", "e.yaml"); },
-                      {"e.yaml: ", "got nothing, expected a value (the key is missing)"});
+                      {"e.yaml: game.num_agents: got nothing (the key is missing), expected an integer"});
   std::string deep = "a: ";
   for (int i = 0; i < 3000; ++i) deep += "[";
   expect_config_error([&] { parse_env_config(deep, "deep.yaml"); }, {"deep.yaml:1: invalid YAML: nested deeper than 2000 levels"});

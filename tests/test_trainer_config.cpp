@@ -351,7 +351,7 @@ TEST(TrainerConfigValidation, RulesAcrossFieldsNameTheFileAndLine) {
   std::filesystem::remove(path);
 }
 
-// The config tables (train/config_fields.h): one row per field drives reading, validation, writing and the
+// The config tables (engine/config_fields.h): one row per field drives reading, validation, writing and the
 // resume rules, so what is written reads back to the same config, the resume-safe keys come from the rows,
 // and a saved config of an older spelling (null, absent keys) compares equal to the same settings.
 TEST(ConfigTables, WrittenConfigsReadBackToTheSameSettings) {
@@ -362,13 +362,13 @@ TEST(ConfigTables, WrittenConfigsReadBackToTheSameSettings) {
   c.target_kl = 0.02;
   c.lstm = "native";
   c.simulation.replay_dir = "replays";
-  const YAML::Node written = train::write_fields(c);
+  const YAML::Node written = engine::write_fields(c);
   TrainerConfig back;
-  train::read_fields(written, "trainer", nullptr, back);
-  EXPECT_EQ(YAML::Dump(train::write_fields(back)), YAML::Dump(written));
+  engine::read_fields(written, "trainer", nullptr, back);
+  EXPECT_EQ(YAML::Dump(engine::write_fields(back)), YAML::Dump(written));
   EXPECT_EQ(written["ppo"]["gamma"].Scalar(), "0.5");
-  EXPECT_EQ(train::write_fields(TrainerConfig{})["ppo"]["gae_lambda"].Scalar(), "0.916");  // shortest, exact
-  EXPECT_EQ(train::shortest_round_trip(0.0004573146765703167), "0.0004573146765703167");
+  EXPECT_EQ(engine::write_fields(TrainerConfig{})["ppo"]["gae_lambda"].Scalar(), "0.916");  // shortest, exact
+  EXPECT_EQ(engine::shortest_round_trip(0.0004573146765703167), "0.0004573146765703167");
   EXPECT_EQ(back.ppo.gamma, 0.5);
   EXPECT_EQ(back.optimizer.type, "muon");
   ASSERT_EQ(back.kickstart.additional_teachers.size(), 1u);
@@ -380,13 +380,13 @@ TEST(ConfigTables, WrittenConfigsReadBackToTheSameSettings) {
   EXPECT_FALSE(written["device"].IsDefined());
   // absent keys keep the one default; an unknown key names the closest listed one
   TrainerConfig partial;
-  train::read_fields(YAML::Load("batch_size: 2048\nppo:\n  gamma: 0.9\n"), "trainer", nullptr, partial);
+  engine::read_fields(YAML::Load("batch_size: 2048\nppo:\n  gamma: 0.9\n"), "trainer", nullptr, partial);
   EXPECT_EQ(partial.batch_size, 2048);
   EXPECT_EQ(partial.ppo.gamma, 0.9);
   EXPECT_EQ(partial.ppo.gae_lambda, PPOConfig{}.gae_lambda);
   const std::string err = config_error([] {
     TrainerConfig t;
-    train::read_fields(YAML::Load("ppo:\n  gama: 0.9\n"), "trainer", nullptr, t);
+    engine::read_fields(YAML::Load("ppo:\n  gama: 0.9\n"), "trainer", nullptr, t);
   });
   EXPECT_NE(err.find("trainer.ppo.gama: got an unknown key"), std::string::npos) << err;
   EXPECT_NE(err.find("did you mean 'gamma'"), std::string::npos) << err;

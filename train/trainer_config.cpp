@@ -39,43 +39,22 @@ void TrainerConfig::validate() const {
                         ">= checkpoint_interval (" + std::to_string(checkpoint_interval) + ")");
 }
 
+namespace {
+float f(double v) { return static_cast<float>(v); }
+}  // namespace
+
+// Aggregates in the kernels' field order.
 kernels::PpoLossParams ppo_loss_params(const PPOConfig& c) {
-  kernels::PpoLossParams p;
-  p.clip_coef = static_cast<float>(c.clip_coef);
-  p.vf_clip_coef = static_cast<float>(c.vf_clip_coef);
-  p.ent_coef = static_cast<float>(c.ent_coef);
-  p.vf_coef = static_cast<float>(c.vf_coef);
-  p.clip_vloss = c.clip_vloss;
-  p.norm_adv = c.norm_adv;
-  return p;
+  return {f(c.clip_coef), f(c.vf_clip_coef), f(c.ent_coef), f(c.vf_coef), c.clip_vloss, c.norm_adv};
 }
-
 kernels::AdvantageParams advantage_params(const PPOConfig& c) {
-  kernels::AdvantageParams p;
-  p.gamma = static_cast<float>(c.gamma);
-  p.lambda = static_cast<float>(c.gae_lambda);
-  p.rho_clip = static_cast<float>(c.vtrace_rho_clip);
-  p.c_clip = static_cast<float>(c.vtrace_c_clip);
-  return p;
+  return {f(c.gamma), f(c.gae_lambda), f(c.vtrace_rho_clip), f(c.vtrace_c_clip)};
 }
-
 kernels::AdamParams adam_params(const OptimizerConfig& c) {
-  kernels::AdamParams p;
-  p.lr = static_cast<float>(c.learning_rate);
-  p.beta1 = static_cast<float>(c.beta1);
-  p.beta2 = static_cast<float>(c.beta2);
-  p.eps = static_cast<float>(c.eps);
-  p.weight_decay = static_cast<float>(c.weight_decay);
-  return p;
+  return {f(c.learning_rate), f(c.beta1), f(c.beta2), f(c.eps), f(c.weight_decay)};
 }
-
 kernels::KickstarterParams kickstarter_params(const KickstartConfig& c) {
-  kernels::KickstarterParams p;
-  p.action_loss_coef = static_cast<float>(c.action_loss_coef);
-  p.value_loss_coef = static_cast<float>(c.value_loss_coef);
-  p.anneal_ratio = static_cast<float>(c.anneal_ratio);
-  p.kickstart_steps = c.kickstart_steps;
-  return p;
+  return {f(c.action_loss_coef), f(c.value_loss_coef), f(c.anneal_ratio), c.kickstart_steps};
 }
 
 nn::LstmBackend lstm_backend(const std::string& lstm) {

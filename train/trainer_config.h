@@ -1,10 +1,9 @@
 // The trainer's configuration, written once: each field has one default (here) and one row in its
-// struct's table (visit_fields below), from which reading YAML,
-// validation and writing the resolved config all follow (train/config_fields.h). The documented API
-// re-exports these structs under the seed's names (metta::api::TrainerConfig, PPOConfig, ...). The
-// kernels' parameter structs (PPO loss, advantage, Adam, kickstarter) are built from them by the
-// *_params functions below, the one place doubles of the config become the kernels' floats.
-// Defaults follow trainer.md §7, §12, §13.
+// struct's table (visit_fields below), from which reading YAML, validation, writing the resolved config
+// and the resume rule all follow (engine/config_fields.h). The documented API re-exports these structs
+// under the seed's names (metta::api::TrainerConfig, PPOConfig, ...). The kernels' parameter structs (PPO
+// loss, advantage, Adam, kickstarter) are built from them by the *_params functions below, the one place
+// doubles of the config become the kernels' floats. Defaults follow trainer.md §7, §12, §13.
 #pragma once
 
 #include <cstdint>
@@ -16,9 +15,13 @@
 #include "kernels/optimizer.h"
 #include "kernels/ppo_loss.h"
 #include "nn/policy.h"
-#include "train/config_fields.h"
+#include "engine/config_fields.h"
 
 namespace metta::train {
+
+using engine::field;
+using engine::number_in;
+using engine::validate_fields;
 
 struct PPOConfig {
   double clip_coef = 0.1, ent_coef = 0.0021, gamma = 0.977, gae_lambda = 0.916, vf_coef = 0.44, vf_clip_coef = 0.1;
@@ -130,7 +133,7 @@ struct TrainerConfig {
 // num_workers: null (trainer.md §10): the largest power of 2 <= cpu_count / 2, at least 1.
 int derived_num_workers();
 
-// The tables: one row per field (train/config_fields.h says how they are used).
+// The tables: one row per field (engine/config_fields.h says how they are used).
 template <class V>
 void visit_fields(PPOConfig& c, V& v) {
   v(field("clip_coef", c.clip_coef).range(0, 10, number_in(0, 10)));

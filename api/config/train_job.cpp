@@ -27,7 +27,7 @@ std::string override_key(const std::string& o) {
 // the trainer's; derives num_envs when it is null.
 void check_job(TrainJob& job, YAML::Node& root) {
   api::TrainerConfig& t = job.trainer;
-  train::validate_fields(job, "");  // the table's rules: the job's keys, then the trainer's
+  engine::validate_fields(job, "");  // the table's rules: the job's keys, then the trainer's
   const std::vector<std::string> presets = {"fast", "api_default", "small"};
   const std::string preset = job.agent.substr(0, job.agent.find(':'));
   if (std::find(presets.begin(), presets.end(), preset) == presets.end()) {
@@ -60,15 +60,15 @@ void check_job(TrainJob& job, YAML::Node& root) {
 
 std::string default_train_yaml() { return kTrainYaml; }
 
-std::vector<std::string> resume_safe_keys() { return train::resume_safe_keys_of(TrainJob{}); }
+std::vector<std::string> resume_safe_keys() { return engine::resume_safe_keys_of(TrainJob{}); }
 
 YAML::Node normalized_saved_config(const YAML::Node& saved) {
   YAML::Node out = YAML::Clone(saved);
   if (!out.IsMap() || !out["trainer"].IsMap()) return out;
   try {
     api::TrainerConfig t;
-    train::read_fields(out["trainer"], "trainer", nullptr, t);
-    out["trainer"] = train::write_fields(t);
+    engine::read_fields(out["trainer"], "trainer", nullptr, t);
+    out["trainer"] = engine::write_fields(t);
   } catch (const ConfigError&) {
     // keys this version does not know: compared as saved, so they show as changed
   }
@@ -92,7 +92,7 @@ TrainJob load_train_job(const std::string& config_path, const std::vector<std::s
   std::vector<std::string> overrides = overrides_in;
   ComposedConfig composed = compose_config(text, source, search_dir, overrides);
   YAML::Node& root = composed.root;
-  train::add_absent_keys(root, train::write_fields(TrainJob{}));  // keys the files leave out: their defaults
+  engine::add_absent_keys(root, engine::write_fields(TrainJob{}));  // keys the files leave out: their defaults
   apply_overrides(root, overrides);
   for (const std::string& o : overrides) composed.sources[override_key(o)] = kCommandLine;
   resolve_interpolations(root);
@@ -100,7 +100,7 @@ TrainJob load_train_job(const std::string& config_path, const std::vector<std::s
 
   TrainJob job;
   api::TrainerConfig& t = job.trainer;
-  train::read_fields(root, "", [&](const std::string& dotted) { return composed.source_of(dotted, source); }, job);
+  engine::read_fields(root, "", [&](const std::string& dotted) { return composed.source_of(dotted, source); }, job);
   t.seed = job.seed;
   t.device = job.device;
   t.threads = job.threads;
@@ -114,7 +114,7 @@ TrainJob load_train_job(const std::string& config_path, const std::vector<std::s
     if (field.size() == msg.size() || !root.IsMap() || !root[top].IsDefined()) throw;
     throw ConfigError(composed.source_of(field, source) + ": " + msg);
   }
-  root["trainer"] = train::write_fields(t);  // every trainer field, defaults and derived values included
+  root["trainer"] = engine::write_fields(t);  // every trainer field, defaults and derived values included
   job.resolved = root;
   return job;
 }

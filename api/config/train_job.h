@@ -12,7 +12,7 @@
 #include <yaml-cpp/yaml.h>
 
 #include "api/metta_api.h"
-#include "train/config_fields.h"
+#include "engine/config_fields.h"
 
 namespace metta::config {
 
@@ -29,10 +29,10 @@ struct TrainJob {
   YAML::Node resolved;  // the final tree, written to run_dir/config.yaml
 };
 
-// The job's table (train/config_fields.h): its own keys, then the trainer's group.
+// The job's table (engine/config_fields.h): its own keys, then the trainer's group.
 template <class V>
 void visit_fields(TrainJob& j, V& v) {
-  using train::field;
+  using engine::field;
   v(field("run", j.run).resume_safe());
   v(field("data_dir", j.data_dir).resume_safe());
   v(field("run_dir", j.run_dir).resume_safe());

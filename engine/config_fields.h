@@ -2,9 +2,10 @@
 //   template <class V> void visit_fields(S& s, V& v) { v(field("key", s.member).range(...)); ... }
 // and every direction runs over that one list: reading YAML (FieldReader: types, null, unknown keys with
 // the closest valid one), validation (FieldValidator: ranges and choices, errors naming the dotted field,
-// the value and what was expected) and writing the resolved config (FieldWriter). A nested struct is
-// v.group("key", s.member), a list of structs v.list("key", s.member). Rules across fields stay code in the
-// struct's validate(), after the table's checks.
+// the value and what was expected), writing the resolved config (FieldWriter) and the keys a resumed run
+// may change (ResumeSafeKeys). A nested struct is v.group("key", s.member), a list of structs
+// v.list("key", s.member). Rules across fields stay code in the struct's validate(), after the table's
+// checks. The error format is the one of every config file, env or trainer (yaml_error below).
 #pragma once
 
 #include <algorithm>
@@ -22,7 +23,37 @@
 #include "engine/config.h"
 #include "engine/config_yaml.h"
 
-namespace metta::train {
+namespace metta::engine {
+
+// ---- the one error format of every config file: "<where>: <field>: got <value>, expected <what>"
+// (where = "file:line", "command line" or nothing).
+
+// A node as errors show it: 'text' for a scalar, "nothing" (null), "nothing (the key is missing)", "a list"
+// or "a mapping".
+std::string yaml_shown(const YAML::Node& n);
+[[noreturn]] void yaml_error(const std::string& where, const std::string& field, const std::string& shown,
+                             const std::string& expected);
+// The "expected" part for an unknown key: the documented keys, and the closest of `known`.
+std::string unknown_key_expected(const std::string& key, const std::vector<std::string>& known);
+
+template <class T>
+std::string yaml_type_name() {
+  if constexpr (std::is_same_v<T, bool>) return "true or false";
+  if constexpr (std::is_integral_v<T>) return "an integer";
+  if constexpr (std::is_floating_point_v<T>) return "a number";
+  return "a string";
+}
+// A scalar node as T; false when it is not one (a mapping, a list, null, or text that is not a T).
+template <class T>
+bool yaml_scalar(const YAML::Node& n, T& out) {
+  if (!n.IsDefined() || !n.IsScalar()) return false;
+  try {
+    out = n.as<T>();
+    return true;
+  } catch (const YAML::Exception&) {
+    return false;
+  }
+}
 
 // One row of a config table: the key, the member it sets, and the rule its values follow.
 template <class T>
@@ -97,7 +128,7 @@ inline std::string join_key(const std::string& path, const std::string& key) {
   return path.empty() ? key : path + "." + key;
 }
 
-// Checks every field's rule; the first violation throws engine::ConfigError "<path.key>: got <value>,
+// Checks every field's rule; the first violation throws ConfigError "<path.key>: got <value>,
 // expected <rule>".
 class FieldValidator {
  public:
@@ -107,10 +138,10 @@ class FieldValidator {
     const std::string dotted = join_key(path_, f.key);
     if constexpr (std::is_same_v<T, std::string>) {
       const bool listed = f.choices.empty() || std::find(f.choices.begin(), f.choices.end(), f.value) != f.choices.end();
-      if (!listed || (f.non_empty && f.value.empty())) engine::config_fail(dotted, shown_value(f.value), f.expected);
+      if (!listed || (f.non_empty && f.value.empty())) config_fail(dotted, shown_value(f.value), f.expected);
     } else {
       const double v = static_cast<double>(f.value);
-      if (!(v >= f.lo && v <= f.hi)) engine::config_fail(dotted, shown_value(f.value), f.expected);
+      if (!(v >= f.lo && v <= f.hi)) config_fail(dotted, shown_value(f.value), f.expected);
     }
   }
   template <class S>
@@ -158,12 +189,7 @@ class FieldReader {
       f.value = f.null_value;
       return;
     }
-    if (!v.IsScalar() || v.IsNull()) fail(v, f.key, f.nullable ? "null or " + type_name<T>() : type_name<T>());
-    try {
-      f.value = v.as<T>();
-    } catch (const YAML::Exception&) {
-      fail(v, f.key, type_name<T>());
-    }
+    if (!yaml_scalar(v, f.value)) fail(v, f.key, (f.nullable ? "null or " : "") + yaml_type_name<T>());
   }
   template <class S>
   void group(const char* key, S& s) {
@@ -196,13 +222,6 @@ class FieldReader {
   void finish() const;
 
  private:
-  template <class T>
-  static std::string type_name() {
-    if constexpr (std::is_same_v<T, bool>) return "true or false";
-    if constexpr (std::is_integral_v<T>) return "an integer";
-    if constexpr (std::is_floating_point_v<T>) return "a number";
-    return "a string";
-  }
   [[noreturn]] void fail(const YAML::Node& n, const std::string& key, const std::string& expected) const;
   YAML::Node node_;
   std::string path_;
@@ -295,4 +314,4 @@ std::vector<std::string> resume_safe_keys_of(const S& s) {
   return keys;
 }
 
-}  // namespace metta::train
+}  // namespace metta::engine

@@ -1,9 +1,9 @@
-#include "train/config_fields.h"
+#include "engine/config_fields.h"
 
 #include <cstdio>
 #include <cstdlib>
 
-namespace metta::train {
+namespace metta::engine {
 
 std::string shortest_round_trip(double v) {
   char buf[32];
@@ -30,25 +30,35 @@ void add_absent_keys(YAML::Node tree, const YAML::Node& defaults) {
   }
 }
 
+std::string yaml_shown(const YAML::Node& n) {
+  if (!n.IsDefined()) return "nothing (the key is missing)";
+  if (n.IsNull()) return "nothing";
+  if (n.IsScalar()) return "'" + n.Scalar() + "'";
+  return n.IsSequence() ? "a list" : "a mapping";
+}
+
+void yaml_error(const std::string& where, const std::string& field, const std::string& shown,
+                const std::string& expected) {
+  throw ConfigError((where.empty() ? "" : where + ": ") + field + ": got " + shown + ", expected " + expected);
+}
+
+std::string unknown_key_expected(const std::string& key, const std::vector<std::string>& known) {
+  const std::string hint = closest_key(key, known);
+  return "one of the documented keys" + (hint.empty() ? std::string() : " (did you mean '" + hint + "'?)");
+}
+
 void FieldReader::finish() const {
   for (auto it = node_.begin(); it != node_.end(); ++it) {
     const std::string k = it->first.Scalar();
     if (std::find(keys_.begin(), keys_.end(), k) != keys_.end()) continue;
-    const std::string hint = engine::closest_key(k, keys_);
     const std::string dotted = join_key(path_, k);
-    const std::string where = source_ ? source_(dotted) : "";
-    throw engine::ConfigError((where.empty() ? "" : where + ": ") + dotted +
-                              ": got an unknown key, expected one of the documented keys" +
-                              (hint.empty() ? "" : " (did you mean '" + hint + "'?)"));
+    yaml_error(source_ ? source_(dotted) : "", dotted, "an unknown key", unknown_key_expected(k, keys_));
   }
 }
 
 void FieldReader::fail(const YAML::Node& n, const std::string& key, const std::string& expected) const {
   const std::string dotted = key.empty() ? path_ : join_key(path_, key);
-  const std::string shown =
-      n.IsDefined() && n.IsScalar() ? "'" + n.Scalar() + "'" : (n.IsDefined() && !n.IsNull() ? "a group" : "nothing");
-  const std::string where = source_ ? source_(dotted) : "";
-  throw engine::ConfigError((where.empty() ? "" : where + ": ") + dotted + ": got " + shown + ", expected " + expected);
+  yaml_error(source_ ? source_(dotted) : "", dotted, yaml_shown(n), expected);
 }
 
-}  // namespace metta::train
+}  // namespace metta::engine
