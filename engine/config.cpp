@@ -7,6 +7,7 @@
 #include <sstream>
 
 #include "engine/map_plan.h"
+#include "engine/stat_table.h"
 
 namespace metta::engine {
 
@@ -62,40 +63,20 @@ constexpr HandlerSpec kHandlers[] = {
     {"change_color", "change_color", ActionKind::kChangeColor, 3, 0},
 };
 
+// Offsets of the stat blocks in their rows, in table order (engine/stat_table.h).
 void build_stat_layout(EnvParams& p) {
-  StatLayout& s = p.stats;
-  const int A = p.num_actions, I = p.num_items, G = p.num_groups, T = p.num_types;
-  int k = 0;
-  s.action_success = k; k += A;
-  s.action_failed = k; k += A;
-  s.failure_penalty = k++;
-  s.invalid_type = k++;
-  s.invalid_arg = k++;
-  s.frozen_ticks = k++;
-  s.item_gained = k; k += I;
-  s.item_lost = k; k += I;
-  s.item_get = k; k += I;
-  s.item_put = k; k += I;
-  s.stolen = k; k += I * G;
-  s.stolen_from = k; k += I * G;
-  s.attack_win = k; k += G;
-  s.attack_loss = k; k += G;
-  s.attack_blocked = k; k += G;
-  s.attack_frozen_target = k; k += G;
-  s.swap_type = k; k += T;
-  s.agent_count = k;
+  std::int32_t k = 0;
+  for (const StatBlock& b : kAgentStatBlocks) {
+    p.stats.*b.offset = k;
+    k += stat_span_size(b.span, p);
+  }
+  p.stats.agent_count = k;
   k = 0;
-  s.conversions_started = k++;
-  s.conversions_completed = k++;
-  s.cooldown_started = k++;
-  s.cooldown_completed = k++;
-  s.blocked_output_full = k++;
-  s.blocked_insufficient_input = k++;
-  s.item_consumed = k; k += I;
-  s.item_produced = k; k += I;
-  s.item_added = k; k += I;
-  s.item_removed = k; k += I;
-  s.converter_count = k;
+  for (const StatBlock& b : kConverterStatBlocks) {
+    p.stats.*b.offset = k;
+    k += stat_span_size(b.span, p);
+  }
+  p.stats.converter_count = k;
 }
 
 void build_obs_table(EnvParams& p) {

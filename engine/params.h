@@ -35,7 +35,8 @@ enum : std::uint8_t {
 constexpr std::uint8_t kEmptyByte = 0xFF;
 constexpr std::uint16_t kNoObject = 0;  // grid value of an empty cell; objects are 1-based
 
-// Where each per-agent and per-converter stat lives in its row (see engine/stats_keys.h for names).
+// Where each per-agent and per-converter stat lives in its row: offsets laid out from the rows of
+// engine/stat_table.h, which also name them (engine/stats_keys.h).
 struct StatLayout {
   // agent rows
   std::int32_t action_success, action_failed;          // + action id

@@ -1,5 +1,6 @@
 #include "engine/stats_keys.h"
 
+#include "engine/stat_table.h"
 #include "kernels/common.h"
 
 namespace metta::engine {
@@ -8,62 +9,63 @@ std::string group_name(const CompiledEnv& env, int g) {
   const std::string& n = env.group_names[static_cast<std::size_t>(g)];
   return n.empty() ? "group" + std::to_string(g) : n;
 }
-}  // namespace
+std::string type_name(const CompiledEnv& env, int t) {
+  const std::string& n = env.type_names[static_cast<std::size_t>(t)];
+  return n.empty() ? "type" + std::to_string(t) : n;
+}
 
-std::vector<std::string> agent_stat_names(const CompiledEnv& env) {
+// `key` with {name} replaced by `value` (each occurs at most once).
+std::string with_name(std::string key, const std::string& name, const std::string& value) {
+  const std::size_t at = key.find("{" + name + "}");
+  return at == std::string::npos ? key : key.replace(at, name.size() + 2, value);
+}
+
+// The slot names of one block, in slot order.
+std::vector<std::string> block_names(const StatBlock& b, const CompiledEnv& env) {
   const EnvParams& p = env.params;
-  const StatLayout& s = p.stats;
-  std::vector<std::string> n(static_cast<std::size_t>(s.agent_count));
-  for (int a = 0; a < p.num_actions; ++a) {
-    n[s.action_success + a] = "action." + env.action_names[a] + ".success";
-    n[s.action_failed + a] = "action." + env.action_names[a] + ".failed";
+  std::vector<std::string> out;
+  switch (b.span) {
+    case StatSpan::kOne: out.push_back(b.key); break;
+    case StatSpan::kPerAction:
+      for (int a = 0; a < p.num_actions; ++a) out.push_back(with_name(b.key, "action", env.action_names[a]));
+      break;
+    case StatSpan::kPerItem:
+      for (int i = 0; i < p.num_items; ++i) out.push_back(with_name(b.key, "item", env.item_names[i]));
+      break;
+    case StatSpan::kPerGroup:
+      for (int g = 0; g < p.num_groups; ++g) out.push_back(with_name(b.key, "group", group_name(env, g)));
+      break;
+    case StatSpan::kPerItemGroup:
+      for (int i = 0; i < p.num_items; ++i)
+        for (int g = 0; g < p.num_groups; ++g)
+          out.push_back(with_name(with_name(b.key, "item", env.item_names[i]), "group", group_name(env, g)));
+      break;
+    case StatSpan::kPerType:
+      for (int t = 0; t < p.num_types; ++t) out.push_back(with_name(b.key, "type", type_name(env, t)));
+      break;
   }
-  n[s.failure_penalty] = "action.failure_penalty";
-  n[s.invalid_type] = "action.invalid_type";
-  n[s.invalid_arg] = "action.invalid_arg";
-  n[s.frozen_ticks] = "status.frozen.ticks";
-  for (int i = 0; i < p.num_items; ++i) {
-    const std::string& item = env.item_names[i];
-    n[s.item_gained + i] = item + ".gained";
-    n[s.item_lost + i] = item + ".lost";
-    n[s.item_get + i] = item + ".get";
-    n[s.item_put + i] = item + ".put";
-    for (int g = 0; g < p.num_groups; ++g) {
-      n[s.stolen + i * p.num_groups + g] = item + ".stolen." + group_name(env, g);
-      n[s.stolen_from + i * p.num_groups + g] = item + ".stolen_from." + group_name(env, g);
-    }
+  return out;
+}
+
+template <std::size_t N>
+std::vector<std::string> row_names(const StatBlock (&blocks)[N], const CompiledEnv& env, std::int32_t count) {
+  std::vector<std::string> n(static_cast<std::size_t>(count));
+  for (const StatBlock& b : blocks) {
+    const std::vector<std::string> names = block_names(b, env);
+    const std::int32_t at = env.params.stats.*b.offset;
+    for (std::size_t j = 0; j < names.size(); ++j) n[static_cast<std::size_t>(at) + j] = names[j];
   }
-  for (int g = 0; g < p.num_groups; ++g) {
-    n[s.attack_win + g] = "attack.win." + group_name(env, g);
-    n[s.attack_loss + g] = "attack.loss." + group_name(env, g);
-    n[s.attack_blocked + g] = "attack.blocked." + group_name(env, g);
-    n[s.attack_frozen_target + g] = "attack.frozen_target." + group_name(env, g);
-  }
-  for (int t = 0; t < p.num_types; ++t)
-    n[s.swap_type + t] = "action.swap." + (env.type_names[t].empty() ? "type" + std::to_string(t) : env.type_names[t]);
   for (auto& name : n) METTA_CHECK(!name.empty(), "stat layout has an unnamed slot");
   return n;
 }
+}  // namespace
+
+std::vector<std::string> agent_stat_names(const CompiledEnv& env) {
+  return row_names(kAgentStatBlocks, env, env.params.stats.agent_count);
+}
 
 std::vector<std::string> converter_stat_names(const CompiledEnv& env) {
-  const EnvParams& p = env.params;
-  const StatLayout& s = p.stats;
-  std::vector<std::string> n(static_cast<std::size_t>(s.converter_count));
-  n[s.conversions_started] = "conversions.started";
-  n[s.conversions_completed] = "conversions.completed";
-  n[s.cooldown_started] = "cooldown.started";
-  n[s.cooldown_completed] = "cooldown.completed";
-  n[s.blocked_output_full] = "blocked.output_full";
-  n[s.blocked_insufficient_input] = "blocked.insufficient_input";
-  for (int i = 0; i < p.num_items; ++i) {
-    const std::string& item = env.item_names[i];
-    n[s.item_consumed + i] = item + ".consumed";
-    n[s.item_produced + i] = item + ".produced";
-    n[s.item_added + i] = item + ".added";
-    n[s.item_removed + i] = item + ".removed";
-  }
-  for (auto& name : n) METTA_CHECK(!name.empty(), "stat layout has an unnamed slot");
-  return n;
+  return row_names(kConverterStatBlocks, env, env.params.stats.converter_count);
 }
 
 std::vector<std::string> obs_stat_names() { return {"tokens_written", "tokens_dropped", "tokens_free_space"}; }

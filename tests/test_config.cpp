@@ -2,9 +2,12 @@
 // value and expectation (with file:line from YAML).
 #include <gtest/gtest.h>
 
+#include <set>
+
 #include "engine/batched_env.h"
 #include "engine/config_yaml.h"
 #include "engine/map_plan.h"
+#include "engine/stats_keys.h"
 #include "scenario.h"
 
 using namespace metta;
@@ -204,4 +207,28 @@ TEST(Config, FileErrorsNameThePath) {
 
 TEST(Config, BatchedEnvRejectsBadSizes) {
   EXPECT_THROW(BatchedEnv(default_env_config(), 0, 1, kernels::Context::cpu(1)), metta::Error);
+}
+
+// The stat rows come from one table (engine/stat_table.h): every slot is named once, blocks lie in table
+// order, and the (item, group) blocks are item-major, as the step kernels index them.
+TEST(StatTable, EverySlotIsNamedOnceInTableOrder) {
+  const CompiledEnv env = compile_env(default_env_config());
+  const EnvParams& p = env.params;
+  const std::vector<std::string> agent = agent_stat_names(env), conv = converter_stat_names(env);
+  ASSERT_EQ(static_cast<std::int32_t>(agent.size()), p.stats.agent_count);
+  ASSERT_EQ(static_cast<std::int32_t>(conv.size()), p.stats.converter_count);
+  EXPECT_EQ(std::set<std::string>(agent.begin(), agent.end()).size(), agent.size());
+  EXPECT_EQ(std::set<std::string>(conv.begin(), conv.end()).size(), conv.size());
+  EXPECT_EQ(p.stats.action_success, 0);
+  EXPECT_EQ(agent[0], "action." + env.action_names[0] + ".success");
+  EXPECT_EQ(p.stats.action_failed, p.num_actions);
+  ASSERT_GE(p.num_items, 2);
+  ASSERT_GE(p.num_groups, 1);
+  const int G = p.num_groups;
+  const std::string g_last = env.group_names[G - 1].empty() ? "group" + std::to_string(G - 1) : env.group_names[G - 1];
+  EXPECT_EQ(agent[p.stats.stolen + 1 * G + (G - 1)], env.item_names[1] + ".stolen." + g_last);
+  EXPECT_EQ(agent[p.stats.swap_type + p.num_types - 1].rfind("action.swap.", 0), 0u);
+  EXPECT_EQ(p.stats.agent_count, p.stats.swap_type + p.num_types);  // the last block ends the row
+  EXPECT_EQ(conv[p.stats.item_removed + p.num_items - 1], env.item_names[p.num_items - 1] + ".removed");
+  EXPECT_EQ(p.stats.converter_count, p.stats.item_removed + p.num_items);
 }

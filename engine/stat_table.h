@@ -1,0 +1,70 @@
+// The engine's statistics, listed once. Each block of an agent or converter stat row is one row here: the
+// StatLayout member holding its offset, how many slots it spans, and the key its slots are named by.
+// build_stat_layout (engine/config.cpp) lays the rows out and the readouts (engine/stats_keys.cpp) name
+// them from the same rows, so a new stat is one StatLayout member and one row.
+#pragma once
+
+#include <cstdint>
+
+#include "engine/params.h"
+
+namespace metta::engine {
+
+// How many slots a block spans: one, or one per action, item, group, (item, group) pair (item-major) or
+// object type.
+enum class StatSpan : std::uint8_t { kOne, kPerAction, kPerItem, kPerGroup, kPerItemGroup, kPerType };
+
+struct StatBlock {
+  std::int32_t StatLayout::*offset;
+  StatSpan span;
+  // The reference's key; {action}, {item}, {group} and {type} stand for the slot's names.
+  const char* key;
+};
+
+inline constexpr StatBlock kAgentStatBlocks[] = {
+    {&StatLayout::action_success, StatSpan::kPerAction, "action.{action}.success"},
+    {&StatLayout::action_failed, StatSpan::kPerAction, "action.{action}.failed"},
+    {&StatLayout::failure_penalty, StatSpan::kOne, "action.failure_penalty"},
+    {&StatLayout::invalid_type, StatSpan::kOne, "action.invalid_type"},
+    {&StatLayout::invalid_arg, StatSpan::kOne, "action.invalid_arg"},
+    {&StatLayout::frozen_ticks, StatSpan::kOne, "status.frozen.ticks"},
+    {&StatLayout::item_gained, StatSpan::kPerItem, "{item}.gained"},
+    {&StatLayout::item_lost, StatSpan::kPerItem, "{item}.lost"},
+    {&StatLayout::item_get, StatSpan::kPerItem, "{item}.get"},
+    {&StatLayout::item_put, StatSpan::kPerItem, "{item}.put"},
+    {&StatLayout::stolen, StatSpan::kPerItemGroup, "{item}.stolen.{group}"},
+    {&StatLayout::stolen_from, StatSpan::kPerItemGroup, "{item}.stolen_from.{group}"},
+    {&StatLayout::attack_win, StatSpan::kPerGroup, "attack.win.{group}"},
+    {&StatLayout::attack_loss, StatSpan::kPerGroup, "attack.loss.{group}"},
+    {&StatLayout::attack_blocked, StatSpan::kPerGroup, "attack.blocked.{group}"},
+    {&StatLayout::attack_frozen_target, StatSpan::kPerGroup, "attack.frozen_target.{group}"},
+    {&StatLayout::swap_type, StatSpan::kPerType, "action.swap.{type}"},
+};
+
+inline constexpr StatBlock kConverterStatBlocks[] = {
+    {&StatLayout::conversions_started, StatSpan::kOne, "conversions.started"},
+    {&StatLayout::conversions_completed, StatSpan::kOne, "conversions.completed"},
+    {&StatLayout::cooldown_started, StatSpan::kOne, "cooldown.started"},
+    {&StatLayout::cooldown_completed, StatSpan::kOne, "cooldown.completed"},
+    {&StatLayout::blocked_output_full, StatSpan::kOne, "blocked.output_full"},
+    {&StatLayout::blocked_insufficient_input, StatSpan::kOne, "blocked.insufficient_input"},
+    {&StatLayout::item_consumed, StatSpan::kPerItem, "{item}.consumed"},
+    {&StatLayout::item_produced, StatSpan::kPerItem, "{item}.produced"},
+    {&StatLayout::item_added, StatSpan::kPerItem, "{item}.added"},
+    {&StatLayout::item_removed, StatSpan::kPerItem, "{item}.removed"},
+};
+
+// The slots of a block for these counts.
+inline std::int32_t stat_span_size(StatSpan span, const EnvParams& p) {
+  switch (span) {
+    case StatSpan::kOne: return 1;
+    case StatSpan::kPerAction: return p.num_actions;
+    case StatSpan::kPerItem: return p.num_items;
+    case StatSpan::kPerGroup: return p.num_groups;
+    case StatSpan::kPerItemGroup: return p.num_items * p.num_groups;
+    case StatSpan::kPerType: return p.num_types;
+  }
+  return 0;
+}
+
+}  // namespace metta::engine
