@@ -13,54 +13,11 @@ METTA_DECLARE_LAUNCHER(void, launch_step, const kernels::Context&, const WorldVi
 METTA_DECLARE_LAUNCHER(void, launch_random_actions, const kernels::Context&, const WorldView&, std::int32_t*,
                        std::uint64_t, std::uint32_t)
 
-// Every device buffer of the batch: (type, name, element count). World state first, then stats and
-// outputs. The list drives allocation and hashing, so a new field cannot be forgotten by either.
-#define METTA_WORLD_STATE_BUFFERS(X)                      \
-  X(std::uint16_t, grid, E * HW)                      \
-  X(std::uint8_t, obj_type, E * O)                        \
-  X(std::uint16_t, obj_r, E * O)                          \
-  X(std::uint16_t, obj_c, E * O)                          \
-  X(std::uint16_t, obj_slot, E * O)                       \
-  X(std::uint16_t, conv_obj, E * C)                       \
-  X(std::uint8_t, conv_inv, E * C * I)                    \
-  X(std::uint8_t, conv_flags, E * C)                      \
-  X(std::int32_t, conv_event, E * C)                      \
-  X(std::uint16_t, agent_obj, E * N)                      \
-  X(std::uint8_t, agent_group, E * N)                     \
-  X(std::uint8_t, agent_orient, E * N)                    \
-  X(std::int16_t, agent_frozen, E * N)                    \
-  X(std::uint8_t, agent_color, E * N)                     \
-  X(std::uint8_t, agent_inv, E * N * I)                   \
-  X(float, agent_step_reward, E * N)                      \
-  X(float, agent_episode_reward, E * N)                   \
-  X(std::int32_t, agent_last_action, E * N * 2)           \
-  X(std::int32_t, env_step, E)                            \
-  X(std::int32_t, env_max_steps, E)                       \
-  X(std::uint32_t, env_episode, E)                        \
-  X(std::uint8_t, env_needs_reset, E)
-
-#define METTA_OTHER_BUFFERS(X)                                  \
-  X(std::uint8_t, cell_symbol, E * HW)                          \
-  X(std::uint8_t, agent_skip, E * N)                            \
-  X(std::uint16_t, agent_order, E * N)                          \
-  X(float, agent_stats, E * N * S.agent_count)                  \
-  X(float, conv_stats, E * C * S.converter_count)               \
-  X(float, obs_stats, E * N * StatLayout::kObsCount)            \
-  X(float, done_agent_stats, S.agent_count * E)                 \
-  X(float, done_conv_stats, S.converter_count * E)              \
-  X(float, done_obs_stats, StatLayout::kObsCount * E)           \
-  X(float, done_episode, 2 * E)                                 \
-  X(std::int32_t, actions, E * N * 2)                           \
-  X(std::uint8_t, obs, E * N * T * 3)                           \
-  X(float, rewards, E * N)                                      \
-  X(std::uint8_t, terminals, E * N)                             \
-  X(std::uint8_t, truncations, E * N)                           \
-  X(std::uint8_t, action_success, E * N)
-
 struct BatchedEnv::Buffers {
 #define METTA_DECLARE(type, name, count) kernels::DeviceBuffer<type> name;
   METTA_WORLD_STATE_BUFFERS(METTA_DECLARE)
   METTA_OTHER_BUFFERS(METTA_DECLARE)
+  METTA_INPUT_BUFFERS(METTA_DECLARE)
 #undef METTA_DECLARE
   kernels::DeviceBuffer<EnvParams> params;
   kernels::DeviceBuffer<std::uint8_t> plan_template, plan_symbols;
@@ -97,6 +54,7 @@ BatchedEnv::BatchedEnv(const EnvConfig& cfg, std::int64_t num_envs, std::uint64_
 #define METTA_ALLOCATE(type, name, count) b_->name = kernels::DeviceBuffer<type>(dev, count);
   METTA_WORLD_STATE_BUFFERS(METTA_ALLOCATE)
   METTA_OTHER_BUFFERS(METTA_ALLOCATE)
+  METTA_INPUT_BUFFERS(METTA_ALLOCATE)
 #undef METTA_ALLOCATE
   b_->params = kernels::DeviceBuffer<EnvParams>(dev, 1);
   b_->params.upload(ctx, &p, 1);
@@ -118,6 +76,7 @@ BatchedEnv::BatchedEnv(const EnvConfig& cfg, std::int64_t num_envs, std::uint64_
 #define METTA_ZERO(type, name, count) b_->name.fill_bytes_with(ctx, 0);
   METTA_WORLD_STATE_BUFFERS(METTA_ZERO)
   METTA_OTHER_BUFFERS(METTA_ZERO)
+  METTA_INPUT_BUFFERS(METTA_ZERO)
 #undef METTA_ZERO
   reset();
 }
@@ -139,6 +98,7 @@ WorldView BatchedEnv::view() const {
 #define METTA_VIEW(type, name, count) w.name = const_cast<type*>(b_->name.data());
   METTA_WORLD_STATE_BUFFERS(METTA_VIEW)
   METTA_OTHER_BUFFERS(METTA_VIEW)
+  METTA_INPUT_BUFFERS(METTA_VIEW)
 #undef METTA_VIEW
   return w;
 }
@@ -393,6 +353,7 @@ std::vector<std::pair<std::string, std::vector<std::uint8_t>>> BatchedEnv::save_
 #define METTA_SAVE(type, name, count) add(#name, b_->name.data(), b_->name.bytes());
   METTA_WORLD_STATE_BUFFERS(METTA_SAVE)
   METTA_OTHER_BUFFERS(METTA_SAVE)
+  METTA_INPUT_BUFFERS(METTA_SAVE)
 #undef METTA_SAVE
   return out;
 }
@@ -411,6 +372,7 @@ void BatchedEnv::load_state(const std::vector<std::pair<std::string, std::vector
 #define METTA_LOAD(type, name, count) put(#name, b_->name.data(), b_->name.bytes());
   METTA_WORLD_STATE_BUFFERS(METTA_LOAD)
   METTA_OTHER_BUFFERS(METTA_LOAD)
+  METTA_INPUT_BUFFERS(METTA_LOAD)
 #undef METTA_LOAD
 }
 

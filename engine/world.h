@@ -13,6 +13,61 @@
 
 namespace metta::engine {
 
+// Every device buffer of the batch, listed once: (element type, name, element count in E envs, N agents,
+// O objects, C converters, I items, HW cells, T tokens per agent, S the stat layout). BatchedEnv declares,
+// allocates, zeroes, saves and hashes from these lists, and WorldView points at each, so a new buffer is
+// one line here. World state first (hashed and saved: it decides the future), then scratch, statistics and
+// outputs, then the policy's input (read-only in the step).
+#define METTA_WORLD_STATE_BUFFERS(X)                                                       \
+  /* grid and objects */                                                                   \
+  X(std::uint16_t, grid, E * HW)              /* object id per cell, 0 = empty */          \
+  X(std::uint8_t, obj_type, E * O)                                                         \
+  X(std::uint16_t, obj_r, E * O)                                                           \
+  X(std::uint16_t, obj_c, E * O)                                                           \
+  X(std::uint16_t, obj_slot, E * O)           /* agent index or converter slot in the env */ \
+  /* converters */                                                                         \
+  X(std::uint16_t, conv_obj, E * C)           /* object id */                              \
+  X(std::uint8_t, conv_inv, E * C * I)                                                     \
+  X(std::uint8_t, conv_flags, E * C)          /* bit 0 converting, bit 1 cooling down */   \
+  X(std::int32_t, conv_event, E * C)          /* step of the pending event, -1 = none */   \
+  /* agents */                                                                             \
+  X(std::uint16_t, agent_obj, E * N)          /* object id */                              \
+  X(std::uint8_t, agent_group, E * N)                                                      \
+  X(std::uint8_t, agent_orient, E * N)                                                     \
+  X(std::int16_t, agent_frozen, E * N)                                                     \
+  X(std::uint8_t, agent_color, E * N)                                                      \
+  X(std::uint8_t, agent_inv, E * N * I)                                                    \
+  X(float, agent_step_reward, E * N)          /* this step's reward before group sharing */ \
+  X(float, agent_episode_reward, E * N)                                                    \
+  X(std::int32_t, agent_last_action, E * N * 2) /* submitted (type, arg) */                \
+  /* envs */                                                                               \
+  X(std::int32_t, env_step, E)                                                             \
+  X(std::int32_t, env_max_steps, E)           /* this episode's limit */                   \
+  X(std::uint32_t, env_episode, E)            /* episodes started so far (RNG counter) */  \
+  X(std::uint8_t, env_needs_reset, E)
+
+#define METTA_OTHER_BUFFERS(X)                                                                      \
+  X(std::uint8_t, cell_symbol, E * HW)        /* scratch for map generation */                      \
+  X(std::uint8_t, agent_skip, E * N)          /* scratch: invalid type this step */                 \
+  X(std::uint16_t, agent_order, E * N)        /* scratch: this step's shuffled order */             \
+  /* statistics of the current episode */                                                           \
+  X(float, agent_stats, E * N * S.agent_count)                                                      \
+  X(float, conv_stats, E * C * S.converter_count)                                                   \
+  X(float, obs_stats, E * N * StatLayout::kObsCount)                                                \
+  /* finished episodes, key-major so one segmented sum gives per-key totals over envs */            \
+  X(float, done_agent_stats, S.agent_count * E)   /* summed over agents */                          \
+  X(float, done_conv_stats, S.converter_count * E) /* summed over converters */                     \
+  X(float, done_obs_stats, StatLayout::kObsCount * E)                                               \
+  X(float, done_episode, 2 * E)  /* episodes completed, sum of per-agent mean episode reward */     \
+  /* policy-facing outputs */                                                                       \
+  X(std::uint8_t, obs, E * N * T * 3)                                                               \
+  X(float, rewards, E * N)                    /* after group sharing */                             \
+  X(std::uint8_t, terminals, E * N)                                                                 \
+  X(std::uint8_t, truncations, E * N)                                                               \
+  X(std::uint8_t, action_success, E * N)
+
+#define METTA_INPUT_BUFFERS(X) X(std::int32_t, actions, E * N * 2) /* (type, arg) per agent */
+
 struct WorldView {
   const EnvParams* p;  // device copy of the game description
   std::int64_t num_envs;
@@ -27,56 +82,14 @@ struct WorldView {
   const std::uint8_t* plan_symbols;
   const std::uint64_t* obs_order_table;  // see CompiledEnv::obs_order_table
 
-  // grid and objects
-  std::uint16_t* grid;         // [E, H*W] object id per cell, 0 = empty
-  std::uint8_t* cell_symbol;   // [E, H*W] scratch for map generation
-  std::uint8_t* obj_type;      // [E, O]
-  std::uint16_t* obj_r;        // [E, O]
-  std::uint16_t* obj_c;        // [E, O]
-  std::uint16_t* obj_slot;     // [E, O] agent index or converter slot within the env
-
-  // converters
-  std::uint16_t* conv_obj;     // [E, C] object id
-  std::uint8_t* conv_inv;      // [E, C, I]
-  std::uint8_t* conv_flags;    // [E, C] bit 0 converting, bit 1 cooling down
-  std::int32_t* conv_event;    // [E, C] step of the pending event, -1 = none
-
-  // agents
-  std::uint16_t* agent_obj;    // [E, N] object id
-  std::uint8_t* agent_group;   // [E, N]
-  std::uint8_t* agent_orient;  // [E, N]
-  std::int16_t* agent_frozen;  // [E, N]
-  std::uint8_t* agent_color;   // [E, N]
-  std::uint8_t* agent_inv;     // [E, N, I]
-  float* agent_step_reward;    // [E, N] this step's reward before group sharing
-  float* agent_episode_reward; // [E, N]
-  std::int32_t* agent_last_action;  // [E, N, 2] submitted (type, arg)
-  std::uint8_t* agent_skip;    // [E, N] scratch: invalid type this step
-  std::uint16_t* agent_order;  // [E, N] scratch: this step's shuffled order
-
-  // envs
-  std::int32_t* env_step;      // [E]
-  std::int32_t* env_max_steps; // [E] this episode's limit
-  std::uint32_t* env_episode;  // [E] episodes started so far (RNG counter)
-  std::uint8_t* env_needs_reset;  // [E]
-
-  // statistics (current episode)
-  float* agent_stats;          // [E, N, agent_count]
-  float* conv_stats;           // [E, C, converter_count]
-  float* obs_stats;            // [E, N, kObsCount]
-  // finished episodes, key-major so one segmented sum gives per-key totals over envs
-  float* done_agent_stats;     // [agent_count, E] summed over agents
-  float* done_conv_stats;      // [converter_count, E] summed over converters
-  float* done_obs_stats;       // [kObsCount, E]
-  float* done_episode;         // [2, E]: episodes completed, sum of per-agent mean episode reward
-
-  // policy-facing buffers
-  const std::int32_t* actions; // [E, N, 2]
-  std::uint8_t* obs;           // [E, N, T, 3]
-  float* rewards;              // [E, N] after group sharing
-  std::uint8_t* terminals;     // [E, N]
-  std::uint8_t* truncations;   // [E, N]
-  std::uint8_t* action_success;// [E, N]
+  // one pointer per buffer of the lists above
+#define METTA_WORLD_VIEW_FIELD(type, name, count) type* name;
+#define METTA_WORLD_VIEW_INPUT(type, name, count) const type* name;
+  METTA_WORLD_STATE_BUFFERS(METTA_WORLD_VIEW_FIELD)
+  METTA_OTHER_BUFFERS(METTA_WORLD_VIEW_FIELD)
+  METTA_INPUT_BUFFERS(METTA_WORLD_VIEW_INPUT)
+#undef METTA_WORLD_VIEW_FIELD
+#undef METTA_WORLD_VIEW_INPUT
 };
 
 }  // namespace metta::engine
