@@ -23,6 +23,27 @@ void linear_backward(const Context& ctx, const LinearView<T>& l, const T* x, con
 }
 
 template <class T>
+void bilinear_forward(const Context& ctx, const BilinearView<T>& l, const T* x, std::int64_t rows, T* q, T* logits) {
+  const int n = static_cast<int>(rows);
+  gemm<T>(ctx, Trans::kNo, Trans::kNo, n, l.embed, l.in, T(1), x, l.w, T(0), q);
+  bias_activation<T>(ctx, q, nullptr, rows, l.embed, Activation::kTanh);
+  gemm<T>(ctx, Trans::kNo, Trans::kYes, n, l.out, l.embed, T(1), q, l.emb, T(0), logits);
+  bias_activation<T>(ctx, logits, l.b, rows * l.out, 1, Activation::kNone);
+}
+
+template <class T>
+void bilinear_backward(const Context& ctx, const BilinearView<T>& l, const T* x, const T* q, const T* dlogits,
+                       std::int64_t rows, T* dq, T* dx) {
+  const int n = static_cast<int>(rows);
+  bias_backward<T>(ctx, dlogits, rows * l.out, 1, l.db, l.ones);
+  gemm<T>(ctx, Trans::kYes, Trans::kNo, l.out, l.embed, n, T(1), dlogits, q, T(1), l.demb);
+  gemm<T>(ctx, Trans::kNo, Trans::kNo, n, l.embed, l.out, T(1), dlogits, l.emb, T(0), dq);
+  activation_backward<T>(ctx, q, dq, rows * l.embed, Activation::kTanh);
+  gemm<T>(ctx, Trans::kYes, Trans::kNo, l.in, l.embed, n, T(1), x, dq, T(1), l.dw);
+  if (dx) gemm<T>(ctx, Trans::kNo, Trans::kYes, n, l.in, l.embed, T(1), dq, l.w, T(0), dx);
+}
+
+template <class T>
 void conv_forward(const Context& ctx, const ConvView<T>& c, const T* x, std::int64_t n, T* cols, T* y) {
   im2col<T>(ctx, x, n, c.h, c.w_in, c.in, c.k, c.stride, c.pad, cols);
   const std::int64_t rows = n * c.out_h() * c.out_w();
@@ -133,6 +154,9 @@ void lstm_backward(const Context& ctx, const std::vector<LstmLayerView<T>>& laye
 #define METTA_LAYERS_INSTANTIATE(T)                                                                              \
   template void linear_forward<T>(const Context&, const LinearView<T>&, const T*, std::int64_t, T*);            \
   template void linear_backward<T>(const Context&, const LinearView<T>&, const T*, const T*, T*, std::int64_t, T*); \
+  template void bilinear_forward<T>(const Context&, const BilinearView<T>&, const T*, std::int64_t, T*, T*);     \
+  template void bilinear_backward<T>(const Context&, const BilinearView<T>&, const T*, const T*, const T*,       \
+                                     std::int64_t, T*, T*);                                                      \
   template void conv_forward<T>(const Context&, const ConvView<T>&, const T*, std::int64_t, T*, T*);            \
   template void conv_backward<T>(const Context&, const ConvView<T>&, const T*, const T*, T*, std::int64_t, T*, T*); \
   template struct LstmWorkspace<T>;                                                                              \

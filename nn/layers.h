@@ -1,5 +1,5 @@
-// Parameterized layers of the policy: linear, 2-D convolution (im2col + GEMM, NHWC) and a multi-layer
-// LSTM over a time window. A layer is a view: pointers into the flat parameter and gradient buffers plus
+// Parameterized layers of the policy: linear, the bilinear actor head, 2-D convolution (im2col + GEMM,
+// NHWC) and a multi-layer LSTM over a time window. A layer is a view: pointers into the flat parameter and gradient buffers plus
 // its sizes. Forward writes activations the backward pass reads again; backward accumulates (+=) the
 // parameter gradients and overwrites the input gradient (skipped when dx is null).
 #pragma once
@@ -32,6 +32,29 @@ void linear_forward(const Context& ctx, const LinearView<T>& l, const T* x, std:
 template <class T>
 void linear_backward(const Context& ctx, const LinearView<T>& l, const T* x, const T* y, T* dy, std::int64_t rows,
                      T* dx);
+
+// The bilinear actor head: q = tanh(x W) [rows, embed], then logits = q Emb^T + b [rows, out] over the
+// active action embeddings, with one bias shared by every logit (the reference's MettaActorSingleHead).
+template <class T>
+struct BilinearView {
+  const T* w = nullptr;    // [in, embed]
+  const T* emb = nullptr;  // [out, embed]: the active rows of the embedding table
+  const T* b = nullptr;    // [1]
+  T* dw = nullptr;
+  T* demb = nullptr;
+  T* db = nullptr;
+  int in = 0, embed = 0, out = 0;
+  const T* ones = nullptr;  // as LinearView::ones
+};
+
+// q [rows, embed] (kept for the backward) and logits [rows, out] from x [rows, in].
+template <class T>
+void bilinear_forward(const Context& ctx, const BilinearView<T>& l, const T* x, std::int64_t rows, T* q, T* logits);
+// From the logits' gradient: dW += x^T dq, dEmb += dlogits^T q, db += sum(dlogits), dx = dq W^T, with
+// dq [rows, embed] (scratch, overwritten) the gradient of q's pre-activation.
+template <class T>
+void bilinear_backward(const Context& ctx, const BilinearView<T>& l, const T* x, const T* q, const T* dlogits,
+                       std::int64_t rows, T* dq, T* dx);
 
 template <class T>
 struct ConvView {

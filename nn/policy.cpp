@@ -400,6 +400,18 @@ void Policy<T>::build_views() {
   if (arch_.critic_hidden > 0) critic_ = linear("critic_1", Activation::kTanh);
   value_layer_ = linear("value", Activation::kNone);
   actor_ = linear("actor_1", Activation::kRelu);
+  // the bilinear head reads the active embeddings 1 .. A (row 0 is the reference's unused padding row)
+  const int E = arch_.embed_dim;
+  head_.w = param_of("action.W");
+  head_.dw = grad_of("action.W");
+  head_.emb = param_of("action_embeds.weight") + E;
+  head_.demb = grad_of("action_embeds.weight") + E;
+  head_.b = param_of("action.bias");
+  head_.db = grad_of("action.bias");
+  head_.in = arch_.actor_hidden;
+  head_.embed = E;
+  head_.out = actions_.num_logits();
+  head_.ones = ones_.data();
 }
 
 template <class T>
@@ -420,7 +432,7 @@ void Policy<T>::forward(const std::uint8_t* obs, std::int64_t segments, int step
   segments_ = segments;
   steps_ = steps;
   last_actions_ = actions;
-  const int H = arch_.hidden, A = actions_.num_logits(), E = arch_.embed_dim;
+  const int H = arch_.hidden, A = actions_.num_logits();
   last_obs_ = obs;
   const T* x = box_.data();
   std::size_t first = 0;
@@ -483,13 +495,7 @@ void Policy<T>::forward(const std::uint8_t* obs, std::int64_t segments, int step
     linear_forward<T>(ctx_, value_layer_, core, rows, value_.data());
   }
   linear_forward<T>(ctx_, actor_, core, rows, actor_h_.data());
-  // bilinear head: q = tanh(a W), logits = q E^T + bias over the active embeddings 1 .. A
-  gemm<T>(ctx_, Trans::kNo, Trans::kNo, static_cast<int>(rows), E, arch_.actor_hidden, T(1), actor_h_.data(),
-          param_of("action.W"), T(0), q_.data());
-  bias_activation<T>(ctx_, q_.data(), nullptr, rows, E, Activation::kTanh);
-  gemm<T>(ctx_, Trans::kNo, Trans::kYes, static_cast<int>(rows), A, E, T(1), q_.data(),
-          param_of("action_embeds.weight") + E, T(0), logits_.data());
-  bias_activation<T>(ctx_, logits_.data(), param_of("action.bias"), rows * A, 1, Activation::kNone);
+  bilinear_forward<T>(ctx_, head_, actor_h_.data(), rows, q_.data(), logits_.data());
   if (actions) {
     action_dist_forward<T>(ctx_, logits_.data(), rows, A, actions, cum_.data(), actions_.num_types(), logp_.data(),
                            entropy_.data());
@@ -503,20 +509,11 @@ template <class T>
 void Policy<T>::backward(const T* d_logp, const T* d_entropy, const T* d_value, const T* extra_dlogits) {
   METTA_CHECK(last_actions_ != nullptr, "policy backward after a forward that sampled its actions");
   const std::int64_t rows = rows_;
-  const int H = arch_.hidden, A = actions_.num_logits(), E = arch_.embed_dim, AH = arch_.actor_hidden;
+  const int H = arch_.hidden, A = actions_.num_logits();
   action_dist_backward<T>(ctx_, logits_.data(), rows, A, last_actions_, cum_.data(), actions_.num_types(), d_logp,
                           d_entropy, dlogits_.data());
   if (extra_dlogits) add_into<T>(ctx_, extra_dlogits, dlogits_.data(), rows * A);
-  bias_backward<T>(ctx_, dlogits_.data(), rows * A, 1, grad_of("action.bias"), ones_.data());
-  const T* emb = param_of("action_embeds.weight") + E;
-  gemm<T>(ctx_, Trans::kYes, Trans::kNo, A, E, static_cast<int>(rows), T(1), dlogits_.data(), q_.data(), T(1),
-          grad_of("action_embeds.weight") + E);
-  gemm<T>(ctx_, Trans::kNo, Trans::kNo, static_cast<int>(rows), E, A, T(1), dlogits_.data(), emb, T(0), dq_.data());
-  activation_backward<T>(ctx_, q_.data(), dq_.data(), rows * E, Activation::kTanh);
-  gemm<T>(ctx_, Trans::kYes, Trans::kNo, AH, E, static_cast<int>(rows), T(1), actor_h_.data(), dq_.data(), T(1),
-          grad_of("action.W"));
-  gemm<T>(ctx_, Trans::kNo, Trans::kYes, static_cast<int>(rows), AH, E, T(1), dq_.data(), param_of("action.W"), T(0),
-          dactor_.data());
+  bilinear_backward<T>(ctx_, head_, actor_h_.data(), q_.data(), dlogits_.data(), rows, dq_.data(), dactor_.data());
   const T* core = core_.data();
   linear_backward<T>(ctx_, actor_, core, actor_h_.data(), dactor_.data(), rows, dcore_.data());
   kernels::copy_bytes(ctx_, ctx_.device, dvalue_.data(), ctx_.device, d_value, rows * sizeof(T));

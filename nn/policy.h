@@ -138,6 +138,7 @@ class Policy {
   std::vector<LinearView<T>> fcs_;
   std::vector<LstmLayerView<T>> lstm_;
   LinearView<T> critic_, value_layer_, actor_;
+  BilinearView<T> head_;
   int flat_size_ = 0, conv_out_h_ = 0, conv_out_w_ = 0;
 
   // activations

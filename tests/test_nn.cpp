@@ -67,6 +67,26 @@ TEST(NnGrad, LinearAllActivations) {
   }
 }
 
+TEST(NnGrad, BilinearActorHead) {
+  std::mt19937 rng(4);
+  const int in = 6, embed = 4, out = 5, rows = 7;
+  auto x = rnd(rows * in, rng), w = rnd(in * embed, rng), emb = rnd(out * embed, rng), b = rnd(1, rng),
+       R = rnd(rows * out, rng);
+  std::vector<double> dw(w.size(), 0), demb(emb.size(), 0), db(1, 0), dx(x.size()), q(rows * embed),
+      logits(rows * out), dq(rows * embed);
+  BilinearView<double> l{w.data(), emb.data(), b.data(), dw.data(), demb.data(), db.data(), in, embed, out};
+  auto loss = [&] {
+    bilinear_forward<double>(kCpu, l, x.data(), rows, q.data(), logits.data());
+    return dot(R, logits.data());
+  };
+  loss();
+  bilinear_backward<double>(kCpu, l, x.data(), q.data(), R.data(), rows, dq.data(), dx.data());
+  check_grad("bilinear dW", w, dw, loss);
+  check_grad("bilinear dEmb", emb, demb, loss);
+  check_grad("bilinear db", b, db, loss);
+  check_grad("bilinear dx", x, dx, loss);
+}
+
 TEST(NnGrad, ConvStridedAndPadded) {
   struct Case { int in, out, k, s, pad, h; };
   for (Case cs : {Case{3, 4, 5, 3, 0, 11}, Case{4, 3, 3, 1, 1, 5}, Case{2, 2, 3, 1, 0, 3}}) {
