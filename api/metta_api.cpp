@@ -81,9 +81,44 @@ Agent::Agent(const Environment& env, const AgentConfig& config, const std::strin
   }
 }
 
+Agent::Agent(const Agent& other)
+    : preset_(other.preset_), device_(other.device_), weights_(other.weights()), table_(other.table_),
+      iface_(other.iface_) {}
+
+Agent::Agent(Agent&& other) noexcept
+    : preset_(std::move(other.preset_)), device_(std::move(other.device_)), weights_(std::move(other.weights_)),
+      table_(std::move(other.table_)), iface_(std::move(other.iface_)), link_(std::move(other.link_)) {
+  if (link_) link_->agent = this;
+}
+
+Agent& Agent::operator=(const Agent& other) {
+  if (this == &other) return *this;
+  METTA_CHECK(!link_, "an Agent being trained cannot be assigned to: end its TrainingComponents first");
+  Agent copy(other);
+  return *this = std::move(copy);
+}
+
+Agent& Agent::operator=(Agent&& other) {
+  if (this == &other) return *this;
+  METTA_CHECK(!link_, "an Agent being trained cannot be assigned to: end its TrainingComponents first");
+  preset_ = std::move(other.preset_);
+  device_ = std::move(other.device_);
+  weights_ = std::move(other.weights_);
+  table_ = std::move(other.table_);
+  iface_ = std::move(other.iface_);
+  link_ = std::move(other.link_);
+  if (link_) link_->agent = this;
+  return *this;
+}
+
+Agent::~Agent() {
+  if (link_) link_->agent = nullptr;  // the TrainingComponents train on without it
+}
+
 const std::vector<float>& Agent::weights() const {
-  if (live_)
-    kernels::download_bytes(live_->context(), weights_.data(), live_->params(), weights_.size() * sizeof(float));
+  if (link_)
+    kernels::download_bytes(link_->policy->context(), weights_.data(), link_->policy->params(),
+                            weights_.size() * sizeof(float));
   return weights_;
 }
 
@@ -91,7 +126,9 @@ void Agent::set_weights(std::vector<float> weights) {
   METTA_CHECK(weights.size() == weights_.size(), "Agent::set_weights: got " << weights.size() << " weights, agent '"
                                                                            << preset_ << "' has " << weights_.size());
   weights_ = std::move(weights);
-  if (live_) kernels::upload_bytes(live_->context(), live_->params(), weights_.data(), weights_.size() * sizeof(float));
+  if (link_)
+    kernels::upload_bytes(link_->policy->context(), link_->policy->params(), weights_.data(),
+                          weights_.size() * sizeof(float));
 }
 
 std::vector<std::int64_t> TrainingComponents::Experience::iterate_minibatches() const {
@@ -106,7 +143,7 @@ TrainingComponents TrainingComponents::create(Environment& vecenv, Agent& policy
     engine::config_fail("device", "trainer_config '" + trainer_config.device + "', Environment '" + vecenv.device() +
                                       "', Agent '" + policy.device() + "'",
                         "the same device for all three");
-  METTA_CHECK(policy.live_ == nullptr, "this Agent is already being trained by another TrainingComponents");
+  METTA_CHECK(!policy.link_, "this Agent is already being trained by another TrainingComponents");
   TrainingComponents t;
   t.trainer_ =
       std::make_unique<train::Trainer>(trainer_config, vecenv.config(), vecenv.num_envs(), policy.preset());
@@ -138,8 +175,8 @@ TrainingComponents TrainingComponents::create(Environment& vecenv, Agent& policy
     t.kickstarter.enabled = true;
     t.kickstarter.teacher_paths.push_back(path);
   }
-  t.agent_ = &policy;
-  policy.live_ = &p;  // Agent::weights() reads the trained weights from now on
+  t.link_ = std::make_shared<detail::TrainingLink>(detail::TrainingLink{&policy, &p});
+  policy.link_ = t.link_;  // Agent::weights() reads the trained weights from now on
   t.store_ = policy_store;
   t.experience.num_minibatches = t.trainer_->num_minibatches();
   t.experience.segments = t.trainer_->segments();
@@ -228,15 +265,22 @@ const train::EpochStats& TrainingComponents::finish_epoch() {
   return losses.last;
 }
 
+Agent& TrainingComponents::agent() {
+  METTA_CHECK(link_ && link_->agent, "TrainingComponents::agent(): the Agent they train was destroyed");
+  return *link_->agent;
+}
+
 void TrainingComponents::release_agent() {
-  if (!trainer_ || !agent_) return;  // moved from
-  try {
-    agent_->weights();  // the final trained weights, to the host
-  } catch (const std::exception&) {
-    // a failing device leaves the agent with the weights it last read; a destructor must not throw
+  if (!link_) return;  // moved from
+  if (Agent* a = link_->agent) {
+    try {
+      a->weights();  // the final trained weights, to the host
+    } catch (const std::exception&) {
+      // a failing device leaves the agent with the weights it last read; a destructor must not throw
+    }
+    a->link_.reset();
   }
-  agent_->live_ = nullptr;
-  agent_ = nullptr;
+  link_.reset();
 }
 
 TrainingComponents& TrainingComponents::operator=(TrainingComponents&& other) {
@@ -251,7 +295,7 @@ TrainingComponents& TrainingComponents::operator=(TrainingComponents&& other) {
   swap(kickstarter, moved.kickstarter);
   swap(timer, moved.timer);
   swap(trainer_, moved.trainer_);
-  swap(agent_, moved.agent_);
+  swap(link_, moved.link_);
   swap(store_, moved.store_);
   swap(last_minibatch_, moved.last_minibatch_);
   swap(mb_, moved.mb_);

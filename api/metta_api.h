@@ -72,6 +72,16 @@ struct AgentConfig {
   std::string spec() const;
 };
 
+class Agent;
+namespace detail {
+// What an Agent and the TrainingComponents that train it share: either side may go first. The agent's
+// destructor clears `agent`; the end of training hands the weights back and drops the link.
+struct TrainingLink {
+  Agent* agent = nullptr;
+  nn::Policy<float>* policy = nullptr;  // the policy being trained
+};
+}  // namespace detail
+
 class Agent {
  public:
   // device: "cpu" or "cuda", where TrainingComponents trains it (the Environment and the TrainerConfig
@@ -89,13 +99,22 @@ class Agent {
   const nn::ParamTable& table() const { return table_; }  // names and shapes of the weights
   const checkpoint::EnvInterface& env_interface() const { return iface_; }  // what it was built for
 
+  // A copy holds the source's current weights and is not trained; a move takes the training along. An
+  // Agent being trained cannot be assigned to (end its TrainingComponents first). An Agent may go before
+  // the TrainingComponents that train it: they keep training without it.
+  Agent(const Agent& other);
+  Agent(Agent&& other) noexcept;
+  Agent& operator=(const Agent& other);
+  Agent& operator=(Agent&& other);
+  ~Agent();
+
  private:
   friend class TrainingComponents;
   std::string preset_, device_;
   mutable std::vector<float> weights_;
   nn::ParamTable table_;
   checkpoint::EnvInterface iface_;
-  nn::Policy<float>* live_ = nullptr;  // the policy being trained, while TrainingComponents holds it
+  std::shared_ptr<detail::TrainingLink> link_;  // while TrainingComponents train this agent
 };
 
 // ---- checkpoints
@@ -165,14 +184,15 @@ class TrainingComponents {
 
   train::Trainer& trainer() { return *trainer_; }
   const std::string& config_json() const { return config_json_; }  // saved in each model's metadata
-  Agent& agent() { return *agent_; }
+  // The agent being trained; an error when it was destroyed before these components.
+  Agent& agent();
   PolicyStore* policy_store() { return store_; }
 
  private:
   TrainingComponents() = default;
   void release_agent();
   std::unique_ptr<train::Trainer> trainer_;
-  Agent* agent_ = nullptr;
+  std::shared_ptr<detail::TrainingLink> link_;
   PolicyStore* store_ = nullptr;
   const train::Minibatch* last_minibatch_ = nullptr;
   train::Minibatch mb_{};

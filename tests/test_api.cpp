@@ -213,3 +213,35 @@ TEST(Api, AgentWeightsFollowTrainingAndDevicesMustAgree) {
   EXPECT_THROW(PolicyStore::resolve_uri(dir, "best"), checkpoint::CheckpointError);
   fs::remove_all(dir);
 }
+
+// The link between an Agent and the TrainingComponents that train it survives moves, and either may go
+// first (valgrind found the destructor of components whose agent was gone writing into freed memory).
+TEST(Api, AgentAndTrainingMayEndInEitherOrder) {
+  TrainerConfig cfg = create_default_trainer_config(1, 3000, 1024, 256);
+  cfg.bptt_horizon = 8;
+  Environment env("hearts_room", 2);
+  auto first = std::make_unique<Agent>(env, AgentConfig{"small"}, "cpu", 3);
+  TrainingComponents training = TrainingComponents::create(env, *first, cfg, nullptr);
+  train_epochs(training, cfg, 1);
+  Agent moved = std::move(*first);  // the training follows the move
+  EXPECT_EQ(&training.agent(), &moved);
+  const float* live = training.trainer().policy().params();
+  EXPECT_TRUE(moved.weights() == std::vector<float>(live, live + training.trainer().policy().num_params()));
+  Agent copy = moved;  // a copy holds the weights and is not trained
+  EXPECT_EQ(copy.weights(), moved.weights());
+  EXPECT_NO_THROW(TrainingComponents::create(env, copy, cfg, nullptr));
+  EXPECT_THROW(TrainingComponents::create(env, moved, cfg, nullptr), metta::Error);
+  EXPECT_THROW(moved = copy, metta::Error);  // it is being trained
+  first.reset();  // the moved-from shell goes: nothing is attached to it
+  {
+    auto short_lived = std::make_unique<Agent>(env, AgentConfig{"small"}, "cpu", 4);
+    TrainingComponents orphan = TrainingComponents::create(env, *short_lived, cfg, nullptr);
+    short_lived.reset();  // the agent goes first
+    EXPECT_THROW(orphan.agent(), metta::Error);
+    train_epochs(orphan, cfg, 1);  // training goes on without it
+  }  // and the components end without touching it
+  const std::vector<float> trained = moved.weights();
+  training = TrainingComponents::create(env, copy, cfg, nullptr);  // moved's training ends here
+  EXPECT_EQ(moved.weights(), trained);
+  EXPECT_NO_THROW(moved = copy);  // free again
+}
