@@ -6,6 +6,7 @@
 #include <set>
 #include <sstream>
 
+#include "engine/env_config_table.h"
 #include "engine/map_plan.h"
 #include "engine/stat_table.h"
 
@@ -134,13 +135,11 @@ CompiledEnv compile_env(const EnvConfig& cfg) {
   EnvParams& p = out.params;
   std::memset(&p, 0, sizeof(p));
 
-  config_check_range("game.num_agents", cfg.num_agents, 1, 65535);
-  if (cfg.obs_width % 2 == 0 || cfg.obs_width < 1 || cfg.obs_width > 15)
+  validate_fields(cfg, "game");  // the rows' ranges (engine/env_config_table.h); the rules across them below
+  if (cfg.obs_width % 2 == 0)
     config_fail("game.obs_width", std::to_string(cfg.obs_width), "an odd integer in [1, 15]");
-  if (cfg.obs_height % 2 == 0 || cfg.obs_height < 1 || cfg.obs_height > 15)
+  if (cfg.obs_height % 2 == 0)
     config_fail("game.obs_height", std::to_string(cfg.obs_height), "an odd integer in [1, 15]");
-  config_check_range("game.num_observation_tokens", cfg.num_observation_tokens, 1, 65535);
-  config_check_range("game.max_steps", cfg.max_steps, 0, 1 << 30);
   p.obs_width = cfg.obs_width;
   p.obs_height = cfg.obs_height;
   p.num_tokens = cfg.num_observation_tokens;
@@ -167,14 +166,11 @@ CompiledEnv compile_env(const EnvConfig& cfg) {
   std::set<int> group_ids;
   for (auto& g : cfg.groups) {
     const std::string f = "game.groups." + g.name;
-    config_check_range(f + ".id", g.id, 0, kMaxGroups - 1);
+    validate_fields(g, f);
     if (!group_ids.insert(g.id).second) config_fail(f + ".id", std::to_string(g.id), "an id no other group uses");
-    if (!(g.group_reward_pct >= 0.0f && g.group_reward_pct <= 1.0f))
-      config_fail(f + ".group_reward_pct", std::to_string(g.group_reward_pct), "a number in [0, 1]");
     max_group = std::max(max_group, g.id);
     const AgentProps& a = g.props;
-    config_check_range(f + ".props.default_item_max", a.default_item_max, 0, 255);
-    config_check_range(f + ".props.freeze_duration", a.freeze_duration, -1, 32767);
+    validate_fields(a, f + ".props");
     for (int i = 0; i < p.num_items; ++i) p.max_items[g.id][i] = static_cast<std::uint8_t>(a.default_item_max);
     for (auto& [item, n] : a.item_max) {
       const std::string fi = f + ".props." + item + "_max";
@@ -211,7 +207,7 @@ CompiledEnv compile_env(const EnvConfig& cfg) {
   type_names[0] = "agent";
   for (auto& o : cfg.objects) {
     const std::string f = "game.objects." + o.name;
-    config_check_range(f + ".type_id", o.type_id, 1, kMaxTypes - 1);
+    validate_fields(o, f);
     if (!type_names[o.type_id].empty())
       config_fail(f + ".type_id", std::to_string(o.type_id), "a type id not used by '" + type_names[o.type_id] + "'");
     if (o.name.rfind("agent", 0) == 0) config_fail(f, "'" + o.name + "'", "an object name not starting with 'agent'");
@@ -224,11 +220,6 @@ CompiledEnv compile_env(const EnvConfig& cfg) {
     if (o.converter) {
       fill_items(f + ".input", o.recipe_input, items, p.recipe_input[t]);
       fill_items(f + ".output", o.recipe_output, items, p.recipe_output[t]);
-      config_check_range(f + ".max_output", o.max_output, -1, 1 << 20);
-      config_check_range(f + ".conversion_ticks", o.conversion_ticks, 0, 1 << 20);
-      config_check_range(f + ".cooldown", o.cooldown, 0, 1 << 20);
-      config_check_range(f + ".initial_items", o.initial_items, 0, 255);
-      config_check_range(f + ".color", o.color, 0, 255);
       if (o.recipe_input.empty() && o.max_output < 0 && o.conversion_ticks == 0 && o.cooldown == 0)
         config_fail(f, "no input, max_output -1, conversion_ticks 0 and cooldown 0",
              "a limit: this converter would convert forever within one step");

@@ -41,6 +41,7 @@ struct AgentProps {
 struct GroupConfig {
   std::string name;
   int id = 0;
+  int sprite = 0;  // the reference renderer's sprite; read and kept, unused here
   float group_reward_pct = 0.0f;
   AgentProps props;  // game.agent merged with the group's props
 };

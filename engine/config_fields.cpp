@@ -30,6 +30,10 @@ void add_absent_keys(YAML::Node tree, const YAML::Node& defaults) {
   }
 }
 
+std::string integer_in(long lo, long hi) {
+  return "an integer in [" + std::to_string(lo) + ", " + std::to_string(hi) + "]";
+}
+
 std::string yaml_shown(const YAML::Node& n) {
   if (!n.IsDefined()) return "nothing (the key is missing)";
   if (n.IsNull()) return "nothing";
@@ -47,12 +51,17 @@ std::string unknown_key_expected(const std::string& key, const std::vector<std::
   return "one of the documented keys" + (hint.empty() ? std::string() : " (did you mean '" + hint + "'?)");
 }
 
-void FieldReader::finish() const {
+void FieldReader::finish() const { finish(nullptr, {}); }
+
+void FieldReader::finish(const OtherKeys& other, const std::vector<std::string>& other_known) const {
   for (auto it = node_.begin(); it != node_.end(); ++it) {
     const std::string k = it->first.Scalar();
     if (std::find(keys_.begin(), keys_.end(), k) != keys_.end()) continue;
+    if (other && other(k, it->second)) continue;
+    std::vector<std::string> known = keys_;
+    known.insert(known.end(), other_known.begin(), other_known.end());
     const std::string dotted = join_key(path_, k);
-    yaml_error(source_ ? source_(dotted) : "", dotted, "an unknown key", unknown_key_expected(k, keys_));
+    yaml_error(source_ ? source_(dotted) : "", dotted, "an unknown key", unknown_key_expected(k, known));
   }
 }
 

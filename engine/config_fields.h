@@ -4,13 +4,15 @@
 // the closest valid one), validation (FieldValidator: ranges and choices, errors naming the dotted field,
 // the value and what was expected), writing the resolved config (FieldWriter) and the keys a resumed run
 // may change (ResumeSafeKeys). A nested struct is v.group("key", s.member), a list of structs
-// v.list("key", s.member). Rules across fields stay code in the struct's validate(), after the table's
-// checks. The error format is the one of every config file, env or trainer (yaml_error below).
+// v.list("key", s.member); a key whose shape no row fits (maps keyed by item names, a map builder chosen
+// by its _target_) is v.by_code("key"): listed, so the reader knows it, and read by the caller. Rules across
+// fields stay code in the struct's validate(), after the table's checks. The error format is the one of every config file, env or trainer (yaml_error below).
 #pragma once
 
 #include <algorithm>
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <limits>
 #include <sstream>
 #include <string>
@@ -37,7 +39,13 @@ std::string yaml_shown(const YAML::Node& n);
 std::string unknown_key_expected(const std::string& key, const std::vector<std::string>& known);
 
 template <class T>
+struct is_count_map : std::false_type {};
+template <>
+struct is_count_map<std::map<std::string, int>> : std::true_type {};
+
+template <class T>
 std::string yaml_type_name() {
+  if constexpr (is_count_map<T>::value) return "a mapping of names to integers";
   if constexpr (std::is_same_v<T, bool>) return "true or false";
   if constexpr (std::is_integral_v<T>) return "an integer";
   if constexpr (std::is_floating_point_v<T>) return "a number";
@@ -46,12 +54,16 @@ std::string yaml_type_name() {
 // A scalar node as T; false when it is not one (a mapping, a list, null, or text that is not a T).
 template <class T>
 bool yaml_scalar(const YAML::Node& n, T& out) {
-  if (!n.IsDefined() || !n.IsScalar()) return false;
-  try {
-    out = n.as<T>();
-    return true;
-  } catch (const YAML::Exception&) {
-    return false;
+  if constexpr (is_count_map<T>::value) {
+    return false;  // FieldReader reads these key by key
+  } else {
+    if (!n.IsDefined() || !n.IsScalar()) return false;
+    try {
+      out = n.as<T>();
+      return true;
+    } catch (const YAML::Exception&) {
+      return false;
+    }
   }
 }
 
@@ -69,6 +81,7 @@ struct Field {
   T null_value{};
   bool in_yaml = true;               // false: set by the API or from another key, never read or written
   bool safe_on_resume = false;       // a resumed run may change it: it does not alter what is trained
+  bool must_be_given = false;        // the key must be present (no default)
 
   Field&& range(double low, double high, std::string words) && {
     lo = low, hi = high, expected = std::move(words);
@@ -97,6 +110,10 @@ struct Field {
     safe_on_resume = true;
     return std::move(*this);
   }
+  Field&& given() && {
+    must_be_given = true;
+    return std::move(*this);
+  }
 };
 
 template <class T>
@@ -107,8 +124,9 @@ Field<T> field(const char* key, T& value) {
 // The shortest decimal that reads back as exactly v (at most 17 significant digits).
 std::string shortest_round_trip(double v);
 
-// "a number in [lo, hi]" as validation errors word it.
+// "a number in [lo, hi]" and "an integer in [lo, hi]" as validation errors word them.
 std::string number_in(double lo, double hi);
+std::string integer_in(long lo, long hi);
 
 // A value as errors show it: 'text' for strings, true/false, numbers as printed by a stream.
 template <class T>
@@ -136,7 +154,9 @@ class FieldValidator {
   template <class T>
   void operator()(const Field<T>& f) const {
     const std::string dotted = join_key(path_, f.key);
-    if constexpr (std::is_same_v<T, std::string>) {
+    if constexpr (is_count_map<T>::value) {
+      return;  // counts are checked where the names they key are known (compile_env)
+    } else if constexpr (std::is_same_v<T, std::string>) {
       const bool listed = f.choices.empty() || std::find(f.choices.begin(), f.choices.end(), f.value) != f.choices.end();
       if (!listed || (f.non_empty && f.value.empty())) config_fail(dotted, shown_value(f.value), f.expected);
     } else {
@@ -144,6 +164,7 @@ class FieldValidator {
       if (!(v >= f.lo && v <= f.hi)) config_fail(dotted, shown_value(f.value), f.expected);
     }
   }
+  void by_code(const char*) const {}
   template <class S>
   void group(const char* key, S& s) const {
     FieldValidator sub(join_key(path_, key));
@@ -184,13 +205,31 @@ class FieldReader {
     if (!f.in_yaml) return;
     keys_.push_back(f.key);
     const YAML::Node v = node_[f.key];
-    if (!v.IsDefined()) return;
+    if (!v.IsDefined()) {
+      if (f.must_be_given) fail(v, f.key, yaml_type_name<T>());
+      return;
+    }
     if (v.IsNull() && f.nullable) {
       f.value = f.null_value;
       return;
     }
-    if (!yaml_scalar(v, f.value)) fail(v, f.key, (f.nullable ? "null or " : "") + yaml_type_name<T>());
+    if constexpr (is_count_map<T>::value) {
+      f.value.clear();
+      if (v.IsNull()) return;
+      if (!v.IsMap()) fail(v, f.key, yaml_type_name<T>());
+      for (auto it = v.begin(); it != v.end(); ++it) {
+        const std::string name = it->first.Scalar();
+        long n = 0;
+        if (!yaml_scalar(it->second, n) || n < -(1l << 31) || n >= (1l << 31))
+          fail(it->second, std::string(f.key) + "." + name, "a 32-bit integer");
+        f.value[name] = static_cast<int>(n);
+      }
+    } else if (!yaml_scalar(v, f.value)) {
+      fail(v, f.key, (f.nullable ? "null or " : "") + yaml_type_name<T>());
+    }
   }
+  // A key the caller reads: listed, so that finish() knows it.
+  void by_code(const char* key) { keys_.push_back(key); }
   template <class S>
   void group(const char* key, S& s) {
     keys_.push_back(key);
@@ -220,6 +259,11 @@ class FieldReader {
   }
   // After the table: keys it does not list are errors.
   void finish() const;
+  // Keys the table does not list but `other` takes (keys named after inventory items, say): it returns
+  // false for a key it does not take either, which is then an error; `other_known` are keys it would
+  // take, for the closest-key hint.
+  using OtherKeys = std::function<bool(const std::string& key, const YAML::Node& value)>;
+  void finish(const OtherKeys& other, const std::vector<std::string>& other_known) const;
 
  private:
   [[noreturn]] void fail(const YAML::Node& n, const std::string& key, const std::string& expected) const;
@@ -235,6 +279,13 @@ void read_fields(const YAML::Node& node, const std::string& path, const KeySourc
   visit_fields(s, r);
   r.finish();
 }
+template <class S>
+void read_fields(const YAML::Node& node, const std::string& path, const KeySource& source, S& s,
+                 const FieldReader::OtherKeys& other, const std::vector<std::string>& other_known) {
+  FieldReader r(node, path, source);
+  visit_fields(s, r);
+  r.finish(other, other_known);
+}
 
 // Writes every field into a YAML mapping (the resolved config).
 class FieldWriter {
@@ -249,6 +300,7 @@ class FieldWriter {
       node_[f.key] = f.value;
     }
   }
+  void by_code(const char*) {}  // the caller writes it
   template <class S>
   void group(const char* key, S& s) {
     YAML::Node sub(YAML::NodeType::Map);
@@ -293,6 +345,7 @@ class ResumeSafeKeys {
   void operator()(const Field<T>& f) {
     if (f.safe_on_resume && f.in_yaml) out_.push_back(join_key(path_, f.key));
   }
+  void by_code(const char*) {}
   template <class S>
   void group(const char* key, S& s) {
     ResumeSafeKeys sub(join_key(path_, key), out_);

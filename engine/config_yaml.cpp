@@ -11,6 +11,7 @@
 
 #include "engine/config_fields.h"
 #include "engine/embedded_configs.h"
+#include "engine/env_config_table.h"
 
 namespace metta::engine {
 namespace {
@@ -31,18 +32,13 @@ class Reader {
     if (!n.IsMap()) fail(n, field, show(n), "a mapping");
   }
 
-  // Fails on keys outside `allowed` (and not accepted by `extra`), naming the closest valid key.
-  template <class Extra>
-  void check_keys(const YAML::Node& n, const std::string& field, const std::vector<std::string>& allowed,
-                  Extra extra) const {
+  // Fails on keys outside `allowed`, naming the closest valid key.
+  void check_keys(const YAML::Node& n, const std::string& field, const std::vector<std::string>& allowed) const {
     for (auto it = n.begin(); it != n.end(); ++it) {
       const std::string key = it->first.Scalar();
-      if (std::find(allowed.begin(), allowed.end(), key) != allowed.end() || extra(key)) continue;
-      fail(it->first, field + "." + key, "an unknown key", unknown_key_expected(key, allowed));
+      if (std::find(allowed.begin(), allowed.end(), key) == allowed.end())
+        fail(it->first, field + "." + key, "an unknown key", unknown_key_expected(key, allowed));
     }
-  }
-  void check_keys(const YAML::Node& n, const std::string& field, const std::vector<std::string>& allowed) const {
-    check_keys(n, field, allowed, [](const std::string&) { return false; });
   }
 
   // A scalar of type T, or an error naming the field, the value and the type.
@@ -64,15 +60,6 @@ class Reader {
     if (!n.IsScalar()) fail(n, field, show(n), "a string");
     return n.Scalar();
   }
-  std::map<std::string, int> as_int_map(const YAML::Node& n, const std::string& field) const {
-    std::map<std::string, int> out;
-    if (!n.IsDefined() || n.IsNull()) return out;
-    require_map(n, field);
-    for (auto it = n.begin(); it != n.end(); ++it)
-      out[it->first.Scalar()] = as_int32(it->second, field + "." + it->first.Scalar());
-    return out;
-  }
-
   const std::string& source() const { return source_; }
 
  private:
@@ -87,153 +74,201 @@ bool is_item(const std::vector<std::string>& items, const std::string& name) {
   return std::find(items.begin(), items.end(), name) != items.end();
 }
 
-// Agent properties (game.agent or a group's props) layered over `base`.
-AgentProps read_agent_props(const Reader& rd, const YAML::Node& n, const std::string& field,
-                            const std::vector<std::string>& items, AgentProps base) {
-  if (!n.IsDefined() || n.IsNull()) return base;
-  rd.require_map(n, field);
-  for (auto it = n.begin(); it != n.end(); ++it) {
-    const std::string key = it->first.Scalar();
-    const std::string f = field + "." + key;
-    if (key == "default_item_max") {
-      base.default_item_max = rd.as_int32(it->second, f);
-    } else if (key == "freeze_duration") {
-      base.freeze_duration = rd.as_int32(it->second, f);
-    } else if (key == "rewards") {
-      if (it->second.IsNull()) continue;
-      rd.require_map(it->second, f);
-      for (auto r = it->second.begin(); r != it->second.end(); ++r) {
-        const std::string rk = r->first.Scalar();
-        const std::string rf = f + "." + rk;
-        if (rk == "action_failure_penalty") {
-          base.action_failure_penalty = rd.as_float(r->second, rf);
-        } else if (ends_with(rk, "_max") && is_item(items, rk.substr(0, rk.size() - 4))) {
-          if (!r->second.IsNull()) base.reward_max[rk.substr(0, rk.size() - 4)] = rd.as_float(r->second, rf);
-        } else if (is_item(items, rk)) {
-          base.rewards[rk] = rd.as_float(r->second, rf);
-        } else {
-          std::vector<std::string> valid = {"action_failure_penalty"};
-          for (auto& i : items) valid.insert(valid.end(), {i, i + "_max"});
-          std::string hint = closest_key(rk, valid);
-          rd.fail(r->first, rf, "an unknown reward key",
-                  "an item, '<item>_max' or action_failure_penalty" + (hint.empty() ? "" : " (did you mean '" + hint + "'?)"));
-        }
+// Where a dotted field ("game.objects.altar.cooldown", "a.b[2]") is in the file: the line of its key
+// (of the item, for an index), or -1 when the path does not exist all the way (exact) or at all.
+int line_of(const YAML::Node& root, const std::string& field, bool exact) {
+  std::vector<std::string> keys;  // an index is kept as "[i]"
+  std::string cur;
+  for (std::size_t i = 0; i < field.size(); ++i) {
+    const char ch = field[i];
+    if (ch == '.' || ch == '[') {
+      if (!cur.empty()) keys.push_back(cur);
+      cur.clear();
+      if (ch == '[') {
+        const std::size_t close = field.find(']', i);
+        if (close == std::string::npos) break;
+        keys.push_back(field.substr(i, close - i + 1));
+        i = close;
       }
-    } else if (ends_with(key, "_max") && is_item(items, key.substr(0, key.size() - 4))) {
-      base.item_max[key.substr(0, key.size() - 4)] = rd.as_int32(it->second, f);
+    } else if (ch == ' ' || ch == ':') {
+      break;  // the end of the field
     } else {
-      std::vector<std::string> valid = {"default_item_max", "freeze_duration", "rewards"};
-      for (auto& i : items) valid.push_back(i + "_max");
-      std::string hint = closest_key(key, valid);
-      rd.fail(it->first, f, "an unknown key",
-              "default_item_max, freeze_duration, rewards or '<item>_max'" +
-                  (hint.empty() ? "" : " (did you mean '" + hint + "'?)"));
+      cur += ch;
     }
   }
+  if (!cur.empty()) keys.push_back(cur);
+  YAML::Node n = root;
+  int line = -1;
+  for (const std::string& k : keys) {
+    YAML::Node next;  // (a default Node is a defined null: found says whether the key is there)
+    int at = -1;
+    if (k.front() == '[') {
+      const std::size_t i = static_cast<std::size_t>(std::atol(k.c_str() + 1));
+      if (!n.IsSequence() || i >= n.size()) return exact ? -1 : line;
+      next = n[i];
+      at = next.Mark().line;
+    } else {
+      if (!n.IsMap()) return exact ? -1 : line;
+      bool found = false;
+      for (auto it = n.begin(); it != n.end() && !found; ++it) {
+        if (it->first.Scalar() != k) continue;
+        next = it->second;
+        at = it->first.Mark().line;
+        found = true;
+      }
+      if (!found) return exact ? -1 : line;
+    }
+    n = next;
+    if (at >= 0) line = at;
+  }
+  return line;
+}
+
+// The source, with the line of the field when it is in the file: the prefix of the tables' errors.
+KeySource env_key_source(const YAML::Node& root, const std::string& source) {
+  return [root, source](const std::string& dotted) {
+    const int line = line_of(root, dotted, /*exact=*/true);
+    return line >= 0 ? source + ":" + std::to_string(line + 1) : source;
+  };
+}
+
+// game.agent.rewards and a group's props.rewards: action_failure_penalty, and keys named after items.
+struct RewardKeys {
+  float action_failure_penalty = 0.0f;
+};
+template <class V>
+void visit_fields(RewardKeys& r, V& v) {
+  v(field("action_failure_penalty", r.action_failure_penalty));
+}
+
+// Agent properties (game.agent or a group's props) layered over `base`: a key left out keeps base's value.
+AgentProps read_agent_props(const Reader& rd, const KeySource& ks, const YAML::Node& n, const std::string& path,
+                            const std::vector<std::string>& items, AgentProps base) {
+  if (!n.IsDefined() || n.IsNull()) return base;
+  rd.require_map(n, path);
+  std::vector<std::string> max_keys;
+  for (const std::string& i : items) max_keys.push_back(i + "_max");
+  read_fields(n, path, ks, base,
+              [&](const std::string& key, const YAML::Node& v) {
+                if (!(ends_with(key, "_max") && is_item(items, key.substr(0, key.size() - 4)))) return false;
+                base.item_max[key.substr(0, key.size() - 4)] = rd.as_int32(v, path + "." + key);
+                return true;
+              },
+              max_keys);
+  const YAML::Node rewards = n["rewards"];
+  if (!rewards.IsDefined() || rewards.IsNull()) return base;
+  const std::string rpath = path + ".rewards";
+  rd.require_map(rewards, rpath);
+  RewardKeys fixed{base.action_failure_penalty};
+  std::vector<std::string> reward_keys;
+  for (const std::string& i : items) reward_keys.insert(reward_keys.end(), {i, i + "_max"});
+  read_fields(rewards, rpath, ks, fixed,
+              [&](const std::string& key, const YAML::Node& v) {
+                const std::string f = rpath + "." + key;
+                if (ends_with(key, "_max") && is_item(items, key.substr(0, key.size() - 4))) {
+                  if (!v.IsNull()) base.reward_max[key.substr(0, key.size() - 4)] = rd.as_float(v, f);
+                  return true;
+                }
+                if (!is_item(items, key)) return false;
+                base.rewards[key] = rd.as_float(v, f);
+                return true;
+              },
+              reward_keys);
+  base.action_failure_penalty = fixed.action_failure_penalty;
   return base;
 }
 
-ObjectConfig read_object(const Reader& rd, const std::string& name, const YAML::Node& n, const std::string& field,
-                         const std::vector<std::string>& items) {
+ObjectConfig read_object(const Reader& rd, const KeySource& ks, const std::string& name, const YAML::Node& n,
+                         const std::string& path, const std::vector<std::string>& items) {
   ObjectConfig o;
   o.name = name;
-  rd.require_map(n, field);
-  if (!n["type_id"].IsDefined()) rd.fail(n, field + ".type_id", "nothing", "an integer type id");
-  for (auto it = n.begin(); it != n.end(); ++it) {
-    const std::string key = it->first.Scalar();
-    const std::string f = field + "." + key;
-    const YAML::Node v = it->second;  // a handle: it->second is a temporary
-    if (key == "type_id") o.type_id = rd.as_int32(v, f);
-    else if (key == "swappable") o.swappable = rd.as_bool(v, f);
-    else if (key == "max_output") { o.max_output = rd.as_int32(v, f); o.converter = true; }
-    else if (key == "conversion_ticks") { o.conversion_ticks = rd.as_int32(v, f); o.converter = true; }
-    else if (key == "cooldown") { o.cooldown = rd.as_int32(v, f); o.converter = true; }
-    else if (key == "initial_items") { o.initial_items = rd.as_int32(v, f); o.converter = true; }
-    else if (key == "color") o.color = rd.as_int32(v, f);
-    else if (key.rfind("input_", 0) == 0 && is_item(items, key.substr(6))) {
-      const int amount = rd.as_int32(v, f);
-      if (amount != 0) o.recipe_input[key.substr(6)] = amount;
-      o.converter = true;
-    } else if (key.rfind("output_", 0) == 0 && is_item(items, key.substr(7))) {
-      const int amount = rd.as_int32(v, f);
-      if (amount != 0) o.recipe_output[key.substr(7)] = amount;
-      o.converter = true;
-    } else {
-      std::vector<std::string> valid = {"type_id", "swappable", "max_output", "conversion_ticks", "cooldown",
-                                        "initial_items", "color"};
-      for (auto& i : items) valid.insert(valid.end(), {"input_" + i, "output_" + i});
-      std::string hint = closest_key(key, valid);
-      rd.fail(it->first, f, "an unknown key",
-              "a converter or wall key (type_id, input_<item>, output_<item>, max_output, conversion_ticks, "
-              "cooldown, initial_items, color, swappable)" + (hint.empty() ? "" : "; did you mean '" + hint + "'?"));
-    }
-  }
+  rd.require_map(n, path);
+  std::vector<std::string> recipe_keys;
+  for (const std::string& i : items) recipe_keys.insert(recipe_keys.end(), {"input_" + i, "output_" + i});
+  bool recipe = false;
+  read_fields(n, path, ks, o,
+              [&](const std::string& key, const YAML::Node& v) {
+                const bool in = key.rfind("input_", 0) == 0 && is_item(items, key.substr(6));
+                const bool out = key.rfind("output_", 0) == 0 && is_item(items, key.substr(7));
+                if (!in && !out) return false;
+                const int amount = rd.as_int32(v, path + "." + key);
+                if (amount != 0) (in ? o.recipe_input[key.substr(6)] : o.recipe_output[key.substr(7)]) = amount;
+                recipe = true;
+                return true;
+              },
+              recipe_keys);
+  o.converter = recipe;
+  for (const char* k : kConverterKeys) o.converter = o.converter || n[k].IsDefined();
   return o;
 }
 
-MapBuilderConfig read_map_builder(const Reader& rd, const YAML::Node& n, const std::string& field) {
+MapBuilderConfig read_map_builder(const Reader& rd, const KeySource& ks, const YAML::Node& n,
+                                  const std::string& path) {
   MapBuilderConfig b;
-  b.path = field;
-  rd.require_map(n, field);
+  b.path = path;
+  rd.require_map(n, path);
   const YAML::Node target = n["_target_"];
-  if (!target.IsDefined()) rd.fail(n, field + "._target_", "nothing", "a map builder name");
-  const std::string t = rd.as_string(target, field + "._target_");
+  if (!target.IsDefined()) rd.fail(n, path + "._target_", "nothing", "a map builder name");
+  const std::string t = rd.as_string(target, path + "._target_");
   if (t == "mettagrid.room.random.Random" || t == "random") {
     b.kind = MapBuilderConfig::Kind::kRandom;
-    rd.check_keys(n, field, {"_target_", "width", "height", "border_width", "border_object", "agents", "objects"});
-    b.width = rd.as_int32(n["width"], field + ".width");
-    b.height = rd.as_int32(n["height"], field + ".height");
-    if (n["border_width"]) b.border_width = rd.as_int32(n["border_width"], field + ".border_width");
-    if (n["border_object"]) b.border_object = rd.as_string(n["border_object"], field + ".border_object");
-    const YAML::Node agents = n["agents"];
-    if (agents.IsMap()) {
-      for (auto it = agents.begin(); it != agents.end(); ++it)
-        b.agents.push_back({"agent." + it->first.Scalar(), rd.as_int32(it->second, field + ".agents." + it->first.Scalar())});
-    } else if (agents.IsDefined()) {
-      b.agents.push_back({"agent.agent", rd.as_int32(agents, field + ".agents")});
-    }
-    const YAML::Node objects = n["objects"];
-    if (objects.IsDefined() && !objects.IsNull()) {
-      rd.require_map(objects, field + ".objects");
-      for (auto it = objects.begin(); it != objects.end(); ++it)
-        b.objects.push_back({it->first.Scalar(), rd.as_int32(it->second, field + ".objects." + it->first.Scalar())});
-    }
   } else if (t == "mettagrid.room.multi_room.MultiRoom" || t == "multi_room") {
     b.kind = MapBuilderConfig::Kind::kMultiRoom;
-    rd.check_keys(n, field, {"_target_", "num_rooms", "room", "layout", "border_width", "border_object"});
-    b.num_rooms = rd.as_int32(n["num_rooms"], field + ".num_rooms");
-    if (n["border_width"]) b.border_width = rd.as_int32(n["border_width"], field + ".border_width");
-    if (n["border_object"]) b.border_object = rd.as_string(n["border_object"], field + ".border_object");
-    if (n["layout"]) b.layout = rd.as_string(n["layout"], field + ".layout");
-    if (!n["room"].IsDefined()) rd.fail(n, field + ".room", "nothing", "a room builder");
-    b.room.push_back(read_map_builder(rd, n["room"], field + ".room"));
   } else if (t == "mettagrid.room.ascii.Ascii" || t == "ascii") {
     b.kind = MapBuilderConfig::Kind::kAscii;
-    rd.check_keys(n, field, {"_target_", "map", "legend"});
-    const YAML::Node map = n["map"];
-    if (map.IsSequence()) {
-      for (std::size_t i = 0; i < map.size(); ++i) b.rows.push_back(rd.as_string(map[i], field + ".map[" + std::to_string(i) + "]"));
-    } else if (map.IsScalar()) {
-      std::istringstream is(map.Scalar());
-      std::string line;
-      while (std::getline(is, line))
-        if (!line.empty()) b.rows.push_back(line);
-    } else {
-      rd.fail(map, field + ".map", rd.show(map), "a block string or a list of rows");
-    }
-    const YAML::Node legend = n["legend"];
-    if (legend.IsDefined() && !legend.IsNull()) {
-      rd.require_map(legend, field + ".legend");
-      for (auto it = legend.begin(); it != legend.end(); ++it) {
-        const std::string ch = it->first.Scalar();
-        if (ch.size() != 1) rd.fail(it->first, field + ".legend", "'" + ch + "'", "single-character keys");
-        b.legend[ch[0]] = rd.as_string(it->second, field + ".legend." + ch);
-      }
-    }
   } else {
-    rd.fail(target, field + "._target_", "'" + t + "'",
+    rd.fail(target, path + "._target_", "'" + t + "'",
             "mettagrid.room.random.Random, mettagrid.room.multi_room.MultiRoom or mettagrid.room.ascii.Ascii "
             "(or random, multi_room, ascii)");
+  }
+  read_fields(n, path, ks, b);  // the kind's fixed keys
+  switch (b.kind) {
+    case MapBuilderConfig::Kind::kRandom: {
+      const YAML::Node agents = n["agents"];
+      if (agents.IsMap()) {
+        for (auto it = agents.begin(); it != agents.end(); ++it)
+          b.agents.push_back(
+              {"agent." + it->first.Scalar(), rd.as_int32(it->second, path + ".agents." + it->first.Scalar())});
+      } else if (agents.IsDefined()) {
+        b.agents.push_back({"agent.agent", rd.as_int32(agents, path + ".agents")});
+      }
+      const YAML::Node objects = n["objects"];
+      if (objects.IsDefined() && !objects.IsNull()) {
+        rd.require_map(objects, path + ".objects");
+        for (auto it = objects.begin(); it != objects.end(); ++it)
+          b.objects.push_back(
+              {it->first.Scalar(), rd.as_int32(it->second, path + ".objects." + it->first.Scalar())});
+      }
+      break;
+    }
+    case MapBuilderConfig::Kind::kMultiRoom:
+      if (!n["room"].IsDefined()) rd.fail(n, path + ".room", "nothing", "a room builder");
+      b.room.push_back(read_map_builder(rd, ks, n["room"], path + ".room"));
+      break;
+    case MapBuilderConfig::Kind::kAscii: {
+      const YAML::Node map = n["map"];
+      if (map.IsSequence()) {
+        for (std::size_t i = 0; i < map.size(); ++i)
+          b.rows.push_back(rd.as_string(map[i], path + ".map[" + std::to_string(i) + "]"));
+      } else if (map.IsScalar()) {
+        std::istringstream is(map.Scalar());
+        std::string line;
+        while (std::getline(is, line))
+          if (!line.empty()) b.rows.push_back(line);
+      } else {
+        rd.fail(map, path + ".map", rd.show(map), "a block string or a list of rows");
+      }
+      const YAML::Node legend = n["legend"];
+      if (legend.IsDefined() && !legend.IsNull()) {
+        rd.require_map(legend, path + ".legend");
+        for (auto it = legend.begin(); it != legend.end(); ++it) {
+          const std::string ch = it->first.Scalar();
+          if (ch.size() != 1) rd.fail(it->first, path + ".legend", "'" + ch + "'", "single-character keys");
+          b.legend[ch[0]] = rd.as_string(it->second, path + ".legend." + ch);
+        }
+      }
+      break;
+    }
   }
   return b;
 }
@@ -241,27 +276,20 @@ MapBuilderConfig read_map_builder(const Reader& rd, const YAML::Node& n, const s
 EnvConfig read_env(const Reader& rd, const YAML::Node& root) {
   EnvConfig cfg;
   cfg.source = rd.source();
+  const KeySource ks = env_key_source(root, rd.source());
   rd.require_map(root, "config");
   rd.check_keys(root, "config", {"game", "sampling", "desync_episodes", "label", "name"});
   const YAML::Node game = root["game"];
   if (!game.IsDefined()) rd.fail(root, "game", "nothing", "a 'game' mapping");
   rd.require_map(game, "game");
-  rd.check_keys(game, "game",
-                {"num_agents", "obs_width", "obs_height", "num_observation_tokens", "max_steps",
-                 "inventory_item_names", "agent", "groups", "objects", "actions", "map_builder"});
-  cfg.num_agents = rd.as_int32(game["num_agents"], "game.num_agents");
-  if (game["obs_width"]) cfg.obs_width = rd.as_int32(game["obs_width"], "game.obs_width");
-  if (game["obs_height"]) cfg.obs_height = rd.as_int32(game["obs_height"], "game.obs_height");
-  if (game["num_observation_tokens"])
-    cfg.num_observation_tokens = rd.as_int32(game["num_observation_tokens"], "game.num_observation_tokens");
-  if (game["max_steps"]) cfg.max_steps = rd.as_int32(game["max_steps"], "game.max_steps");
+  read_fields(game, "game", ks, cfg);  // the fixed keys; the rest below
 
   const YAML::Node items = game["inventory_item_names"];
   if (!items.IsSequence()) rd.fail(items, "game.inventory_item_names", rd.show(items), "a list of item names");
   for (std::size_t i = 0; i < items.size(); ++i)
     cfg.inventory_item_names.push_back(rd.as_string(items[i], "game.inventory_item_names[" + std::to_string(i) + "]"));
 
-  AgentProps agent = read_agent_props(rd, game["agent"], "game.agent", cfg.inventory_item_names, AgentProps{});
+  const AgentProps agent = read_agent_props(rd, ks, game["agent"], "game.agent", cfg.inventory_item_names, AgentProps{});
 
   const YAML::Node groups = game["groups"];
   if (!groups.IsMap()) rd.fail(groups, "game.groups", rd.show(groups), "a mapping of group name to {id, props}");
@@ -270,12 +298,8 @@ EnvConfig read_env(const Reader& rd, const YAML::Node& root) {
     g.name = it->first.Scalar();
     const std::string f = "game.groups." + g.name;
     rd.require_map(it->second, f);
-    rd.check_keys(it->second, f, {"id", "sprite", "group_reward_pct", "props"});
-    if (!it->second["id"].IsDefined()) rd.fail(it->second, f + ".id", "nothing", "an integer group id");
-    g.id = rd.as_int32(it->second["id"], f + ".id");
-    if (it->second["group_reward_pct"])
-      g.group_reward_pct = rd.as_float(it->second["group_reward_pct"], f + ".group_reward_pct");
-    g.props = read_agent_props(rd, it->second["props"], f + ".props", cfg.inventory_item_names, agent);
+    read_fields(it->second, f, ks, g);
+    g.props = read_agent_props(rd, ks, it->second["props"], f + ".props", cfg.inventory_item_names, agent);
     cfg.groups.push_back(g);
   }
 
@@ -283,7 +307,7 @@ EnvConfig read_env(const Reader& rd, const YAML::Node& root) {
   if (objects.IsDefined() && !objects.IsNull()) {
     rd.require_map(objects, "game.objects");
     for (auto it = objects.begin(); it != objects.end(); ++it)
-      cfg.objects.push_back(read_object(rd, it->first.Scalar(), it->second, "game.objects." + it->first.Scalar(),
+      cfg.objects.push_back(read_object(rd, ks, it->first.Scalar(), it->second, "game.objects." + it->first.Scalar(),
                                         cfg.inventory_item_names));
   }
 
@@ -291,21 +315,16 @@ EnvConfig read_env(const Reader& rd, const YAML::Node& root) {
   if (!actions.IsMap()) rd.fail(actions, "game.actions", rd.show(actions), "a mapping of action name to settings");
   for (auto it = actions.begin(); it != actions.end(); ++it) {
     const std::string key = it->first.Scalar();
-    const std::string f = "game.actions." + key;
     ActionConfig ac;
     if (!it->second.IsNull()) {
-      rd.require_map(it->second, f);
-      rd.check_keys(it->second, f, {"enabled", "consumed_resources", "required_resources", "defense_resources"});
-      if (it->second["enabled"]) ac.enabled = rd.as_bool(it->second["enabled"], f + ".enabled");
-      ac.consumed_resources = rd.as_int_map(it->second["consumed_resources"], f + ".consumed_resources");
-      ac.required_resources = rd.as_int_map(it->second["required_resources"], f + ".required_resources");
-      ac.defense_resources = rd.as_int_map(it->second["defense_resources"], f + ".defense_resources");
+      rd.require_map(it->second, "game.actions." + key);
+      read_fields(it->second, "game.actions." + key, ks, ac);
     }
     cfg.actions.push_back({key, ac});
   }
 
   if (!game["map_builder"].IsDefined()) rd.fail(game, "game.map_builder", "nothing", "a map builder");
-  cfg.map_builder = read_map_builder(rd, game["map_builder"], "game.map_builder");
+  cfg.map_builder = read_map_builder(rd, ks, game["map_builder"], "game.map_builder");
   return cfg;
 }
 
@@ -341,50 +360,6 @@ YAML::Node load_yaml(const std::string& text, const std::string& source) {
   }
 }
 
-namespace {
-// The line of the node a dotted field names ("game.objects.altar.cooldown", "a.b[2]"), or of its deepest
-// existing ancestor; -1 when not even the first key exists.
-int line_of(const YAML::Node& root, const std::string& field) {
-  // the path: keys separated by '.', indices as [i]
-  std::vector<std::string> keys;  // an index is kept as "[i]"
-  std::string cur;
-  for (std::size_t i = 0; i < field.size(); ++i) {
-    const char ch = field[i];
-    if (ch == '.' || ch == '[') {
-      if (!cur.empty()) keys.push_back(cur);
-      cur.clear();
-      if (ch == '[') {
-        const std::size_t close = field.find(']', i);
-        if (close == std::string::npos) break;
-        keys.push_back(field.substr(i, close - i + 1));
-        i = close;
-      }
-    } else if (ch == ' ' || ch == ':') {
-      break;  // the end of the field
-    } else {
-      cur += ch;
-    }
-  }
-  if (!cur.empty()) keys.push_back(cur);
-  YAML::Node n = root;
-  int line = -1;
-  for (const std::string& k : keys) {
-    YAML::Node next;
-    if (k.front() == '[') {
-      const std::size_t i = static_cast<std::size_t>(std::atol(k.c_str() + 1));
-      if (!n.IsSequence() || i >= n.size()) break;
-      next = n[i];
-    } else {
-      if (!n.IsMap()) break;
-      next = n[k];
-    }
-    if (!next.IsDefined()) break;
-    n = next;
-    if (n.Mark().line >= 0) line = n.Mark().line;
-  }
-  return line;
-}
-}  // namespace
 
 EnvConfig parse_env_config(const std::string& yaml_text, const std::string& source_name) {
   Reader rd(source_name);
@@ -405,7 +380,7 @@ EnvConfig parse_env_config(const std::string& yaml_text, const std::string& sour
   } catch (const ConfigError& e) {
     const std::string msg = e.what();
     const std::size_t colon = msg.find(": ");
-    const int line = colon == std::string::npos ? -1 : line_of(root, msg.substr(0, colon));
+    const int line = colon == std::string::npos ? -1 : line_of(root, msg.substr(0, colon), /*exact=*/false);
     throw ConfigError(source_name + (line >= 0 ? ":" + std::to_string(line + 1) : "") + ": " + msg);
   }
   return cfg;

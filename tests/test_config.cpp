@@ -126,6 +126,34 @@ TEST(Config, MissingKeysAndDeepNestingAreNamedPlainly) {
   expect_config_error([&] { parse_env_config(deep, "deep.yaml"); }, {"deep.yaml:1: invalid YAML: nested deeper than 2000 levels"});
 }
 
+// The env config is read and validated through its tables (engine/env_config_table.h): every fixed key
+// of every part, keys named after items beside them, one error format with the key's line.
+TEST(Config, EnvTablesReadEveryPartWithOneErrorFormat) {
+  const EnvConfig ok = parse_env_config(simple_with("groups: {agent: {id: 0}}",
+                                                    "groups: {agent: {id: 0, sprite: 3, group_reward_pct: 0.25}}"));
+  EXPECT_EQ(ok.groups.at(0).sprite, 3);
+  EXPECT_EQ(ok.groups.at(0).group_reward_pct, 0.25f);
+  EXPECT_EQ(ok.objects.at(1).recipe_output.at("ore_red"), 1);
+  EXPECT_TRUE(ok.objects.at(1).converter);
+  EXPECT_FALSE(ok.objects.at(0).converter);
+  expect_config_error([] { parse_env_config(simple_with("groups: {agent: {id: 0}}", "groups: {agent: {sprite: 1}}"), "g.yaml"); },
+                      {"g.yaml: game.groups.agent.id: got nothing (the key is missing), expected an integer"});
+  expect_config_error([] { parse_env_config(simple_with("cooldown: 5", "cooldwn: 5"), "o.yaml"); },
+                      {"o.yaml:9: game.objects.mine_red.cooldwn: got an unknown key", "did you mean 'cooldown'"});
+  expect_config_error([] { parse_env_config(simple_with("output_ore_red: 1", "output_ore_rad: 1"), "o.yaml"); },
+                      {"o.yaml:9: game.objects.mine_red.output_ore_rad: got an unknown key", "did you mean 'output_ore_red'"});
+  expect_config_error([] { parse_env_config(simple_with("type_id: 1}", "type_id: 1, color: 300}"), "w.yaml"); },
+                      {"w.yaml:8: game.objects.wall.color: got 300, expected an integer in [0, 255]"});
+  expect_config_error([] { parse_env_config(simple_with("move: {}", "move: {consumed_resources: {heart: lots}}"), "a.yaml"); },
+                      {"a.yaml:10: game.actions.move.consumed_resources.heart: got 'lots', expected a 32-bit integer"});
+  expect_config_error([] { parse_env_config(simple_with("noop: {}", "noop: {enabled: true, cost: 1}"), "a.yaml"); },
+                      {"a.yaml:10: game.actions.noop.cost: got an unknown key"});
+  expect_config_error([] { parse_env_config(simple_with("default_item_max: 50", "default_item_max: 50, heart_maxx: 3"), "p.yaml"); },
+                      {"p.yaml:5: game.agent.heart_maxx: got an unknown key", "did you mean 'heart_max'"});
+  expect_config_error([] { parse_env_config(simple_with("default_item_max: 50", "default_item_max: 256"), "p.yaml"); },
+                      {"game.groups.agent.props.default_item_max: got 256, expected an integer in [0, 255]"});
+}
+
 TEST(Config, ConverterThatWouldLoopForeverIsRejected) {
   expect_config_error(
       [] {
