@@ -124,13 +124,16 @@ int line_of(const YAML::Node& root, const std::string& field, bool exact) {
   return line;
 }
 
-// The source, with the line of the field when it is in the file: the prefix of the tables' errors.
-KeySource env_key_source(const YAML::Node& root, const std::string& source) {
+}  // namespace
+
+KeySource yaml_key_source(const YAML::Node& root, const std::string& source) {
   return [root, source](const std::string& dotted) {
     const int line = line_of(root, dotted, /*exact=*/true);
     return line >= 0 ? source + ":" + std::to_string(line + 1) : source;
   };
 }
+
+namespace {
 
 // game.agent.rewards and a group's props.rewards: action_failure_penalty, and keys named after items.
 struct RewardKeys {
@@ -276,7 +279,7 @@ MapBuilderConfig read_map_builder(const Reader& rd, const KeySource& ks, const Y
 EnvConfig read_env(const Reader& rd, const YAML::Node& root) {
   EnvConfig cfg;
   cfg.source = rd.source();
-  const KeySource ks = env_key_source(root, rd.source());
+  const KeySource ks = yaml_key_source(root, rd.source());
   rd.require_map(root, "config");
   rd.check_keys(root, "config", {"game", "sampling", "desync_episodes", "label", "name"});
   const YAML::Node game = root["game"];
@@ -396,23 +399,40 @@ EnvConfig load_env_config_file(const std::string& path) {
 
 EnvConfig default_env_config() { return embedded_env_config("simple"); }
 
+namespace {
+// The embedded envs by name, and the curriculum-style path of the default.
+const char* embedded_text(const std::string& name) {
+  if (name == "simple" || name == "/env/mettagrid/simple") return kSimpleYaml;
+  if (name == "hearts_room") return kHeartsRoomYaml;
+  return nullptr;
+}
+}  // namespace
+
 EnvConfig embedded_env_config(const std::string& name) {
-  if (name == "simple") return parse_env_config(kSimpleYaml, "configs/env/mettagrid/simple.yaml (embedded)");
-  if (name == "hearts_room")
-    return parse_env_config(kHeartsRoomYaml, "configs/env/mettagrid/hearts_room.yaml (embedded)");
+  if (name == "simple" || name == "hearts_room") return parse_env_config(embedded_text(name), env_yaml_from(name).source);
   throw ConfigError("env: got '" + name + "', expected an embedded env (simple, hearts_room) or a YAML file path");
 }
 
-EnvConfig env_config_from(const std::string& name_or_path) {
-  if (name_or_path == "simple" || name_or_path == "hearts_room") return embedded_env_config(name_or_path);
-  if (name_or_path == "/env/mettagrid/simple") return embedded_env_config("simple");
-  if (!std::ifstream(name_or_path)) {
+EnvYaml env_yaml_from(const std::string& name_or_path) {
+  if (const char* text = embedded_text(name_or_path)) {
+    const std::string file = name_or_path == "hearts_room" ? "hearts_room" : "simple";
+    return {text, "configs/env/mettagrid/" + file + ".yaml (embedded)"};
+  }
+  std::ifstream in(name_or_path);
+  if (!in) {
     const std::string hint = closest_key(name_or_path, {"simple", "hearts_room", "/env/mettagrid/simple"});
     throw ConfigError("env: got '" + name_or_path +
                       "', expected an embedded env (simple, hearts_room, /env/mettagrid/simple) or the path of an "
                       "env YAML file (no such file)" + (hint.empty() ? "" : " (did you mean '" + hint + "'?)"));
   }
-  return load_env_config_file(name_or_path);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return {ss.str(), name_or_path};
+}
+
+EnvConfig env_config_from(const std::string& name_or_path) {
+  const EnvYaml y = env_yaml_from(name_or_path);
+  return parse_env_config(y.text, y.source);
 }
 
 }  // namespace metta::engine

@@ -5,6 +5,7 @@
 // closest valid one.
 #pragma once
 
+#include <functional>
 #include <string>
 
 #include <yaml-cpp/yaml.h>
@@ -21,6 +22,15 @@ EnvConfig default_env_config();
 EnvConfig embedded_env_config(const std::string& name);
 // An embedded name, the curriculum path "/env/mettagrid/simple", or a YAML file path.
 EnvConfig env_config_from(const std::string& name_or_path);
+// The YAML text behind env_config_from's argument, and the name errors give it.
+struct EnvYaml {
+  std::string text, source;
+};
+EnvYaml env_yaml_from(const std::string& name_or_path);
+// The prefix errors give a dotted key of a YAML file: "<source>:<line of the key>", or "<source>" when
+// the key is not in the file.
+std::function<std::string(const std::string& dotted)> yaml_key_source(const YAML::Node& root,
+                                                                      const std::string& source);
 // Parses YAML text (every config file goes through here): ConfigError "<source>:<line>: invalid YAML:
 // <why>", or "<source>:<line>: nested deeper than 2000 levels".
 YAML::Node load_yaml(const std::string& text, const std::string& source);

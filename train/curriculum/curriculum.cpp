@@ -1,0 +1,180 @@
+#include "train/curriculum/curriculum.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <sstream>
+
+#include "engine/config_fields.h"
+#include "engine/config_yaml.h"
+#include "kernels/common.h"
+
+namespace metta::train::curriculum {
+namespace {
+
+constexpr std::size_t kCompletionWindow = 500;
+
+double uniform(std::mt19937_64& rng) { return static_cast<double>(rng() >> 11) * 0x1.0p-53; }
+
+// What a policy sees of a task: a leaf that differs from the first cannot share its policy or batch.
+std::string spaces_of(const engine::EnvConfig& c, const engine::CompiledEnv& compiled) {
+  std::ostringstream s;
+  s << c.num_agents << " agents, a " << c.obs_height << "x" << c.obs_width << " window of "
+    << c.num_observation_tokens << " tokens, items [";
+  for (std::size_t i = 0; i < c.inventory_item_names.size(); ++i) s << (i ? ", " : "") << c.inventory_item_names[i];
+  s << "], actions [";
+  for (std::size_t i = 0; i < compiled.action_names.size(); ++i) s << (i ? ", " : "") << compiled.action_names[i];
+  s << "]";
+  return s.str();
+}
+
+}  // namespace
+
+Curriculum::Curriculum(std::unique_ptr<Node> root, std::vector<Task> tasks)
+    : root_(std::move(root)), tasks_(std::move(tasks)), score_sum_(tasks_.size(), 0.0),
+      score_count_(tasks_.size(), 0) {
+  METTA_CHECK(!tasks_.empty(), "a curriculum needs at least one task");
+  std::string first;
+  for (std::size_t i = 0; i < tasks_.size(); ++i) {
+    const engine::CompiledEnv compiled = engine::compile_env(tasks_[i].config);
+    const std::string spaces = spaces_of(tasks_[i].config, compiled);
+    if (i == 0) first = spaces;
+    else if (spaces != first)
+      engine::config_fail("curriculum task '" + tasks_[i].id + "'", spaces,
+                          "the spaces of task '" + tasks_[0].id + "' (" + first +
+                              "): every task of a batch shares its observation and action spaces");
+  }
+}
+
+void Curriculum::collect_probabilities(const Node& n, double p, std::vector<double>& out) const {
+  if (n.kind == Node::Kind::kTask) {
+    out[n.task] += p;
+    return;
+  }
+  double total = 0;
+  for (double w : n.weights) total += w;
+  for (std::size_t i = 0; i < n.children.size(); ++i) {
+    // all-zero weights draw uniformly, as an empty distribution does
+    const double share = total > 0 ? n.weights[i] / total : 1.0 / static_cast<double>(n.children.size());
+    if (share > 0) collect_probabilities(*n.children[i], p * share, out);
+  }
+}
+
+std::vector<double> Curriculum::probabilities() const {
+  std::vector<double> p(tasks_.size(), 0.0);
+  collect_probabilities(*root_, 1.0, p);
+  return p;
+}
+
+bool Curriculum::complete_below(Node& n, std::size_t task, double score) {
+  if (n.kind == Node::Kind::kTask) return n.task == task;
+  for (std::size_t i = 0; i < n.children.size(); ++i) {
+    if (!complete_below(*n.children[i], task, score)) continue;
+    if (n.kind == Node::Kind::kLearningProgress) {
+      n.lp->collect(static_cast<int>(i), std::clamp(score, 0.0, 1.0));
+      const std::vector<double>& d = n.lp->distribution();
+      double total = 0;
+      for (double x : d) total += x;
+      for (std::size_t k = 0; k < n.weights.size(); ++k) n.weights[k] = total > 0 ? d[k] / total : d[k];
+    }
+    return true;
+  }
+  return false;
+}
+
+void Curriculum::complete(std::size_t task, double score) {
+  METTA_CHECK(task < tasks_.size(), "curriculum: task " << task << " of " << tasks_.size());
+  METTA_CHECK(std::isfinite(score), "curriculum: task '" << tasks_[task].id << "' completed with score " << score);
+  complete_below(*root_, task, score);
+  recent_.push_back(task);
+  if (recent_.size() > kCompletionWindow) recent_.pop_front();
+  score_sum_[task] += score;
+  ++score_count_[task];
+}
+
+const Node* Curriculum::leaf_node(const Node& n, std::size_t task) const {
+  if (n.kind == Node::Kind::kTask) return n.task == task ? &n : nullptr;
+  for (const auto& c : n.children)
+    if (const Node* f = leaf_node(*c, task)) return f;
+  return nullptr;
+}
+
+engine::EnvConfig Curriculum::draw_config(std::size_t task, std::mt19937_64& rng) const {
+  METTA_CHECK(task < tasks_.size(), "curriculum: task " << task << " of " << tasks_.size());
+  const Node* leaf = leaf_node(*root_, task);
+  engine::EnvConfig cfg = tasks_[task].config;
+  if (!leaf || leaf->ranges.empty()) return cfg;
+  // Range values live in the YAML the config was read from: set them there and read it again.
+  YAML::Node root = YAML::Load(leaf->yaml_text);
+  for (const RangeValue& r : leaf->ranges) {
+    const double v = r.lo + uniform(rng) * (r.hi - r.lo);
+    set_dotted(root, r.key,
+               r.integer ? YAML::Node(static_cast<long>(std::floor(v))) : YAML::Node(engine::shortest_round_trip(v)));
+  }
+  std::ostringstream text;
+  text << root;
+  return engine::parse_env_config(text.str(), cfg.source);
+}
+
+std::map<std::string, double> Curriculum::take_stats() {
+  std::map<std::string, double> out;
+  const std::vector<double> p = probabilities();
+  for (std::size_t i = 0; i < tasks_.size(); ++i) out["curriculum_task_probs/" + tasks_[i].id] = p[i];
+  if (!recent_.empty()) {
+    std::vector<double> count(tasks_.size(), 0.0);
+    for (std::size_t t : recent_) count[t] += 1;
+    for (std::size_t i = 0; i < tasks_.size(); ++i)
+      out["task_completions/" + tasks_[i].id] = count[i] / static_cast<double>(recent_.size());
+  }
+  for (std::size_t i = 0; i < tasks_.size(); ++i) {
+    if (score_count_[i] == 0) continue;
+    out["task_reward/" + tasks_[i].id + "/rewards.mean"] = score_sum_[i] / static_cast<double>(score_count_[i]);
+    score_sum_[i] = 0;
+    score_count_[i] = 0;
+  }
+  return out;
+}
+
+void set_dotted(YAML::Node root, const std::string& dotted, const YAML::Node& value) {
+  std::vector<std::string> keys;
+  std::stringstream ss(dotted);
+  for (std::string k; std::getline(ss, k, '.');) keys.push_back(k);
+  METTA_CHECK(!keys.empty(), "an empty bucket key");
+  YAML::Node n = root;
+  for (std::size_t i = 0; i + 1 < keys.size(); ++i) {
+    YAML::Node next = n[keys[i]];
+    if (!next.IsMap()) {
+      n[keys[i]] = YAML::Node(YAML::NodeType::Map);
+      next = n[keys[i]];
+    }
+    n.reset(next);
+  }
+  n[keys.back()] = value;
+}
+
+std::string python_float(double v) {
+  if (std::isnan(v)) return "nan";
+  if (std::isinf(v)) return v > 0 ? "inf" : "-inf";
+  const double r = std::round(v * 1000.0) / 1000.0;  // round(v, 3)
+  char buf[40];
+  for (int digits = 1; digits <= 17; ++digits) {
+    std::snprintf(buf, sizeof buf, "%.*g", digits, r);
+    if (std::strtod(buf, nullptr) == r) break;
+  }
+  std::string s = buf;
+  if (s.find_first_of(".en") == std::string::npos) s += ".0";  // Python writes 10.0, not 10
+  return s;
+}
+
+std::string bucket_id_part(const std::string& key, const std::string& value_text) {
+  std::vector<std::string> parts;
+  std::stringstream ss(key);
+  for (std::string k; std::getline(ss, k, '.');) parts.push_back(k);
+  std::string last;
+  for (std::size_t i = parts.size() > 3 ? parts.size() - 3 : 0; i < parts.size(); ++i)
+    last += (last.empty() ? "" : ".") + parts[i];
+  return last + "=" + value_text + ";";
+}
+
+}  // namespace metta::train::curriculum

@@ -1,0 +1,88 @@
+// Curricula (trainer.md §15): which task an env runs at its next reset. A curriculum is a tree whose
+// leaves are tasks (an id and an env config) and whose inner nodes weigh their children: fixed weights
+// (random), learning progress, or learning progress over generated bucket combinations (bucketed). The
+// trainer reads the flat probability of every leaf between epochs (the device draws each reset's task
+// from that small vector) and reports each finished episode's score (its mean agent reward) back through
+// complete(), which updates every node on the leaf's path. Host-side, deterministic for a seed.
+//
+// Leaf ids join the keys on the path with ':' ("shaped.yaml:/env/mettagrid/simple"); a single-task
+// curriculum's leaf id is its path. Every leaf of a curriculum has the same observation and action
+// spaces (agents, window, tokens, features, actions): a leaf that differs is a config error naming it.
+#pragma once
+
+#include <cstdint>
+#include <deque>
+#include <map>
+#include <memory>
+#include <random>
+#include <string>
+#include <vector>
+
+#include <yaml-cpp/yaml.h>
+
+#include "engine/config.h"
+#include "train/curriculum/learning_progress.h"
+
+namespace metta::train::curriculum {
+
+struct Task {
+  std::string id;
+  engine::EnvConfig config;
+};
+
+// A bucketed range value: the env key it sets, its sub-range and whether it is an integer.
+struct RangeValue {
+  std::string key;  // dotted, under the env config's root ("game.map_builder.width")
+  double lo = 0, hi = 0;
+  bool integer = false;
+};
+
+struct Node {
+  enum class Kind { kTask, kRandom, kLearningProgress } kind = Kind::kTask;
+  std::string key;                    // the id under its parent
+  std::vector<std::unique_ptr<Node>> children;
+  std::vector<double> weights;        // per child (random: configured; learning progress: the current dist)
+  std::unique_ptr<LearningProgress> lp;
+  std::size_t task = 0;               // a leaf: its index in Curriculum::tasks()
+  std::vector<RangeValue> ranges;     // a bucketed leaf: its values drawn within these at each draw
+  std::string yaml_text;              // a leaf with ranges: its env YAML (the other values set)
+};
+
+class Curriculum {
+ public:
+  // Takes the tree; checks that every leaf shares the first leaf's spaces.
+  explicit Curriculum(std::unique_ptr<Node> root, std::vector<Task> tasks);
+
+  const std::vector<Task>& tasks() const { return tasks_; }
+  // Per task: the probability that the next reset draws it (sums to 1).
+  std::vector<double> probabilities() const;
+  // An episode of tasks()[task] ended with `score` (mean agent episode reward).
+  void complete(std::size_t task, double score);
+  // The env config of a draw of `task`: bucketed range values drawn within their bins (others as is).
+  engine::EnvConfig draw_config(std::size_t task, std::mt19937_64& rng) const;
+
+  // curriculum_task_probs/<id>, task_completions/<id> (share of the last 500 completions) and
+  // task_reward/<id>/rewards.mean (mean score of the episodes completed since the last call).
+  std::map<std::string, double> take_stats();
+
+ private:
+  void collect_probabilities(const Node& n, double p, std::vector<double>& out) const;
+  bool complete_below(Node& n, std::size_t task, double score);
+  const Node* leaf_node(const Node& n, std::size_t task) const;
+
+  std::unique_ptr<Node> root_;
+  std::vector<Task> tasks_;
+  std::deque<std::size_t> recent_;  // the last 500 completed tasks
+  std::vector<double> score_sum_;
+  std::vector<std::int64_t> score_count_;
+};
+
+// Sets one dotted key of a YAML env config ("game.objects.altar.cooldown") to a scalar.
+void set_dotted(YAML::Node root, const std::string& dotted, const YAML::Node& value);
+
+// "k1=v1;k2=v2;": the last three dotted parts of each key; floats to 3 decimals, as Python prints them
+// ("10.0", "0.333"); a range bin as "(lo, hi)".
+std::string bucket_id_part(const std::string& key, const std::string& value_text);
+std::string python_float(double v);
+
+}  // namespace metta::train::curriculum
