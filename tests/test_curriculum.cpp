@@ -309,3 +309,16 @@ TEST(Curriculum, TasksMustShareSpacesAndErrorsNameTheKey) {
   EXPECT_NE(e.find("bucketed task 'game.max_steps=-5;'"), std::string::npos) << e;
   EXPECT_NE(e.find("game.max_steps: got -5"), std::string::npos) << e;
 }
+
+// The shipped curriculum loads: its tasks share simple's spaces and the shaped one pays for ore.
+TEST(Curriculum, ShippedShapedToSimpleLoads) {
+  const std::string dir = std::string(METTA_SOURCE_DIR) + "/configs/env/mettagrid/";
+  const Curriculum c = load_curriculum(dir + "curriculum/shaped_to_simple.yaml", 1);
+  ASSERT_EQ(c.tasks().size(), 2u);
+  EXPECT_EQ(c.tasks()[0].id, "../simple_shaped.yaml");
+  EXPECT_EQ(c.tasks()[1].id, "../simple.yaml");
+  EXPECT_EQ(c.tasks()[0].config.groups.at(0).props.rewards.at("ore_red"), 0.1f);
+  EXPECT_EQ(c.tasks()[0].config.groups.at(0).props.reward_max.at("battery_red"), 1.0f);
+  EXPECT_EQ(c.tasks()[1].config.groups.at(0).props.rewards.count("ore_red"), 0u);
+  EXPECT_EQ(c.probabilities(), (std::vector<double>{0.5, 0.5}));
+}
