@@ -44,8 +44,14 @@ template <>
 struct is_count_map<std::map<std::string, int>> : std::true_type {};
 
 template <class T>
+struct is_int_list : std::false_type {};
+template <>
+struct is_int_list<std::vector<long>> : std::true_type {};
+
+template <class T>
 std::string yaml_type_name() {
   if constexpr (is_count_map<T>::value) return "a mapping of names to integers";
+  if constexpr (is_int_list<T>::value) return "a list of integers";
   if constexpr (std::is_same_v<T, bool>) return "true or false";
   if constexpr (std::is_integral_v<T>) return "an integer";
   if constexpr (std::is_floating_point_v<T>) return "a number";
@@ -54,8 +60,8 @@ std::string yaml_type_name() {
 // A scalar node as T; false when it is not one (a mapping, a list, null, or text that is not a T).
 template <class T>
 bool yaml_scalar(const YAML::Node& n, T& out) {
-  if constexpr (is_count_map<T>::value) {
-    return false;  // FieldReader reads these key by key
+  if constexpr (is_count_map<T>::value || is_int_list<T>::value) {
+    return false;  // FieldReader reads these item by item
   } else {
     if (!n.IsDefined() || !n.IsScalar()) return false;
     try {
@@ -156,6 +162,11 @@ class FieldValidator {
     const std::string dotted = join_key(path_, f.key);
     if constexpr (is_count_map<T>::value) {
       return;  // counts are checked where the names they key are known (compile_env)
+    } else if constexpr (is_int_list<T>::value) {
+      if (f.non_empty && f.value.empty()) config_fail(dotted, "an empty list", f.expected);
+      for (long x : f.value)
+        if (!(static_cast<double>(x) >= f.lo && static_cast<double>(x) <= f.hi))
+          config_fail(dotted, std::to_string(x), f.expected);
     } else if constexpr (std::is_same_v<T, std::string>) {
       const bool listed = f.choices.empty() || std::find(f.choices.begin(), f.choices.end(), f.value) != f.choices.end();
       if (!listed || (f.non_empty && f.value.empty())) config_fail(dotted, shown_value(f.value), f.expected);
@@ -223,6 +234,14 @@ class FieldReader {
         if (!yaml_scalar(it->second, n) || n < -(1l << 31) || n >= (1l << 31))
           fail(it->second, std::string(f.key) + "." + name, "a 32-bit integer");
         f.value[name] = static_cast<int>(n);
+      }
+    } else if constexpr (is_int_list<T>::value) {
+      if (!v.IsSequence()) fail(v, f.key, yaml_type_name<T>());
+      f.value.clear();
+      for (std::size_t i = 0; i < v.size(); ++i) {
+        long x = 0;
+        if (!yaml_scalar(v[i], x)) fail(v[i], std::string(f.key) + "[" + std::to_string(i) + "]", "an integer");
+        f.value.push_back(x);
       }
     } else if (!yaml_scalar(v, f.value)) {
       fail(v, f.key, (f.nullable ? "null or " : "") + yaml_type_name<T>());

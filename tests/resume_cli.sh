@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Resume across processes: `metta train` for 4 epochs straight, and 2 epochs + (new process) resume to
 # 4 epochs, must write identical model and trainer-state files (all but the wall-clock train_time).
-# Then `metta eval` of the result, with a replay, and of a truncated file (a clear error); and a run
+# Then `metta eval` of the result, with a replay, with an evaluation suite (also run in training), and of a
+# truncated file (a clear error); and a run
 # stopped with Ctrl-C saves at the end of its epoch and resumes.
 set -euo pipefail
 metta=$1
@@ -42,6 +43,30 @@ grep -q '"eval_eval/score"' "$tmp/straight/metrics.jsonl"
   --replay "$tmp/game.json.z" >/dev/null
 python3 -c "import json,sys,zlib; d=json.loads(zlib.decompress(open(sys.argv[1],'rb').read())); \
 assert d['version'] == 2 and sum(1 for o in d['objects'] if o.get('is_agent')) == d['num_agents']" "$tmp/game.json.z"
+# an evaluation suite: per simulation and category, the score; one replay per simulation
+suite=$(dirname "$0")/data/suite_hearts.yaml
+"$metta" eval --checkpoint "$tmp/straight/checkpoints" --suite "$suite" --num-envs 2 --replay-dir "$tmp/replays" \
+  >"$tmp/suite.json"
+python3 -c "import json,sys; d=json.load(open(sys.argv[1])); s=d['scores']; \
+assert abs(d['score'] - (s['eval_rooms/score'] + s['eval_other/score']) / 2) < 1e-9; \
+assert [x['name'] for x in d['simulations']] == ['rooms/a', 'other/b'] and d['simulations'][0]['episodes'] >= 4" \
+  "$tmp/suite.json"
+ls "$tmp/replays/rooms_a.json.z" "$tmp/replays/other_b.json.z" >/dev/null
+# the suite in training: its keys in the metrics, its score in the model metadata
+"$metta" "${args[@]}" run=suite trainer.total_timesteps=1024 trainer.simulation.suite="$suite" \
+  trainer.simulation.num_episodes=2 >"$tmp/suite.log"
+grep -q "eval: rooms/a" "$tmp/suite.log"
+grep -q '"eval_rooms/a"' "$tmp/suite/metrics.jsonl"
+grep -q '"overview/other_score"' "$tmp/suite/metrics.jsonl"
+python3 - "$tmp/suite/checkpoints/model_0001.safetensors" "$tmp/suite/metrics.jsonl" <<'PY'
+import json, struct, sys
+b = open(sys.argv[1], "rb").read()
+meta = json.loads(b[8:8 + struct.unpack("<Q", b[:8])[0]])["__metadata__"]
+score = float(json.loads(meta["user_metadata"])["score"])
+line = json.loads(open(sys.argv[2]).read().splitlines()[-1])
+cats = [line["eval_eval/score"], line["eval_rooms/score"], line["eval_other/score"]]
+assert abs(score - sum(cats) / 3) < 1e-5, (score, cats)  # the mean of the three category scores
+PY
 head -c 1000 "$tmp/straight/checkpoints/model_0004.safetensors" >"$tmp/cut.safetensors"
 if "$metta" eval --checkpoint "$tmp/cut.safetensors" 2>"$tmp/err"; then exit 1; fi
 grep -q "truncated" "$tmp/err"
@@ -62,4 +87,4 @@ if grep -q "train: done" "$tmp/stop.log"; then exit 1; fi
 ls "$tmp/stop/checkpoints"/model_*.safetensors >/dev/null
 "$metta" "${args[@]}" run=stop trainer.total_timesteps=1 >"$tmp/stop2.log"
 grep -q "resumed from" "$tmp/stop2.log"
-echo "resume across processes: identical model_0004 and trainer_state; eval ok; SIGINT saves and resumes"
+echo "resume across processes: identical model_0004 and trainer_state; eval and suites ok; SIGINT saves and resumes"

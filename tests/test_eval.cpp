@@ -8,11 +8,13 @@
 #include <filesystem>
 #include <fstream>
 #include <sstream>
+#include <tuple>
 
 #include "train/checkpoint/policy_store.h"
 #include "train/checkpoint/policy_env_match.h"
 #include "train/eval/evaluate.h"
 #include "train/eval/replay.h"
+#include "train/eval/suite.h"
 #include "engine/batched_env.h"
 #include "engine/config_yaml.h"
 
@@ -267,4 +269,106 @@ TEST(PolicyEnvMatch, RenumberedFeaturesAreRemappedByName) {
   // resuming a run needs the very same numbering
   EXPECT_THROW(checkpoint::weights_for_env(file, table, ib, checkpoint::FeatureOrder::kSame), checkpoint::CheckpointError);
   std::filesystem::remove_all(saved.dir);
+}
+
+// Evaluation suites (trainer.md §17): categories, keys and the score; the file's errors; each simulation
+// played once per seed through the evaluator, with its replay; a suite of one simulation equals
+// evaluating that env directly.
+TEST(EvalSuite, CategoryScoresAndKeys) {
+  double score = -1;
+  const std::map<std::string, double> k = eval::suite_scores(
+      {{"eval/training_task", 1.0, 4, {}}, {"nav/a", 2.0, 4, {}}, {"nav/b", 4.0, 4, {}}}, &score);
+  EXPECT_DOUBLE_EQ(k.at("eval_eval/training_task"), 1.0);
+  EXPECT_DOUBLE_EQ(k.at("eval_nav/a"), 2.0);
+  EXPECT_DOUBLE_EQ(k.at("eval_nav/score"), 3.0);
+  EXPECT_DOUBLE_EQ(k.at("overview/nav_score"), 3.0);
+  EXPECT_DOUBLE_EQ(k.at("eval_eval/score"), 1.0);
+  EXPECT_DOUBLE_EQ(score, 2.0);  // the mean of the category scores, not of the simulations
+  EXPECT_EQ(k.size(), 7u);
+}
+
+namespace {
+std::string write_file(const std::string& dir, const std::string& name, const std::string& text) {
+  std::filesystem::create_directories(dir);
+  std::ofstream(dir + "/" + name) << text;
+  return dir + "/" + name;
+}
+template <class F>
+std::string error_of(F f) {
+  try {
+    f();
+  } catch (const std::exception& e) {
+    return e.what();
+  }
+  return "no error";
+}
+}  // namespace
+
+TEST(EvalSuite, FileErrorsNameTheKeyAndLine) {
+  const std::string dir = (std::filesystem::temp_directory_path() / "metta_suite_errors").string();
+  std::string e = error_of([&] { eval::load_eval_suite(write_file(dir, "a.yaml", "simulations:\n  - {name: nocategory, env: simple}\n")); });
+  EXPECT_NE(e.find("a.yaml:2: simulations[0].name: got 'nocategory', expected '<category>/<simulation>'"), std::string::npos) << e;
+  e = error_of([&] {
+    eval::load_eval_suite(write_file(dir, "b.yaml", "simulations:\n  - {name: x/a, env: simple}\n  - {name: x/a, env: simple}\n"));
+  });
+  EXPECT_NE(e.find("b.yaml:3: simulations[1].name: got 'x/a', expected a name no other simulation uses"), std::string::npos) << e;
+  e = error_of([&] { eval::load_eval_suite(write_file(dir, "c.yaml", "simulations:\n  - {name: x/a, env: nowhere.yaml}\n")); });
+  EXPECT_NE(e.find("c.yaml:2: simulations[0].env: env: got 'nowhere.yaml'"), std::string::npos) << e;
+  e = error_of([&] { eval::load_eval_suite(write_file(dir, "d.yaml", "simulations:\n  - {name: x/a, env: simple, episode: 3}\n")); });
+  EXPECT_NE(e.find("d.yaml:2: simulations[0].episode: got an unknown key"), std::string::npos) << e;
+  EXPECT_NE(e.find("did you mean 'episodes'"), std::string::npos) << e;
+  e = error_of([&] { eval::load_eval_suite(write_file(dir, "e.yaml", "simulations:\n  - {name: x/a, env: simple, seeds: []}\n")); });
+  EXPECT_NE(e.find("simulations[0].seeds: got an empty list, expected a non-empty list of seeds >= 0"), std::string::npos) << e;
+  std::filesystem::remove_all(dir);
+}
+
+TEST(EvalSuite, EverySeedOfEverySimulationIsPlayed) {
+  const std::string dir = (std::filesystem::temp_directory_path() / "metta_suite_run").string();
+  std::filesystem::remove_all(dir);
+  write_file(dir, "room.yaml", slurp(std::string(METTA_SOURCE_DIR) + "/configs/env/mettagrid/hearts_room.yaml"));
+  const eval::EvalSuite suite = eval::load_eval_suite(write_file(
+      dir, "s.yaml",
+      "name: mini\nsimulations:\n  - {name: rooms/one, env: room.yaml, episodes: 3, seeds: [5, 6]}\n"
+      "  - {name: big/simple, env: simple, episodes: 2}\n"));
+  EXPECT_EQ(suite.name, "mini");
+  std::vector<std::tuple<int, std::uint64_t, std::int64_t, std::string>> calls;
+  const auto fake = [&](const engine::EnvConfig& env, const eval::EvalOptions& o) {
+    calls.emplace_back(env.num_agents, o.seed, o.episodes, o.replay_path);
+    eval::EvalResult r;
+    r.episodes = static_cast<double>(o.episodes);
+    r.mean_episode_reward = static_cast<double>(o.seed);  // tells the seeds apart in the mean
+    return r;
+  };
+  const std::vector<eval::SimulationResult> sims = eval::run_suite(suite, fake, 16, dir + "/replays", "_e0001");
+  ASSERT_EQ(calls.size(), 3u);
+  EXPECT_EQ(std::get<1>(calls[0]), 5u);
+  EXPECT_EQ(std::get<1>(calls[1]), 6u);
+  EXPECT_EQ(std::get<1>(calls[2]), 1000u);  // the default seed
+  EXPECT_EQ(std::get<2>(calls[0]), 3);
+  EXPECT_EQ(std::get<3>(calls[0]), dir + "/replays/rooms_one_e0001.json.z");
+  EXPECT_EQ(std::get<3>(calls[1]), "");  // one replay per simulation
+  EXPECT_EQ(std::get<0>(calls[2]), 24);  // simple
+  ASSERT_EQ(sims.size(), 2u);
+  EXPECT_DOUBLE_EQ(sims[0].mean_episode_reward, 5.5);
+  EXPECT_DOUBLE_EQ(sims[0].episodes, 6);
+
+  // one real simulation equals evaluating its env directly
+  const engine::EnvConfig cfg = engine::embedded_env_config("hearts_room");
+  const SavedPolicy saved = save_small_policy(cfg, "suite");
+  const checkpoint::PolicyFile file = checkpoint::PolicyStore::open(saved.path);
+  const auto play = [&](const engine::EnvConfig& env, const eval::EvalOptions& o) {
+    return eval::evaluate_checkpoint(kCpu, env, file, o);
+  };
+  eval::EvalSuite one;
+  one.simulations.push_back({"rooms/one", "hearts_room", 2, {9}});
+  const std::vector<eval::SimulationResult> got = eval::run_suite(one, play, 2);
+  eval::EvalOptions o;
+  o.episodes = 2;
+  o.num_envs = 2;
+  o.seed = 9;
+  const eval::EvalResult want = eval::evaluate_checkpoint(kCpu, cfg, file, o);
+  EXPECT_EQ(got.at(0).mean_episode_reward, want.mean_episode_reward);
+  EXPECT_EQ(got.at(0).episodes, want.episodes);
+  std::filesystem::remove_all(saved.dir);
+  std::filesystem::remove_all(dir);
 }

@@ -86,6 +86,7 @@ struct SimulationConfig {
   int num_episodes = 8;
   std::uint64_t eval_seed = 1000;
   std::string replay_dir;  // "" = no replays
+  std::string suite;       // an evaluation suite file (train/eval/suite.h), played besides the training task
   void validate() const;
 };
 
@@ -205,6 +206,7 @@ void visit_fields(SimulationConfig& c, V& v) {
   v(field("num_episodes", c.num_episodes).range(1, 1 << 20, "an integer in [1, 1048576]").resume_safe());
   v(field("eval_seed", c.eval_seed).resume_safe());
   v(field("replay_dir", c.replay_dir).null_reads_as("").resume_safe());
+  v(field("suite", c.suite).null_reads_as("").resume_safe());
 }
 
 template <class V>

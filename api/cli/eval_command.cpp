@@ -3,14 +3,18 @@
 // The checkpoint is a model file, a checkpoint folder (its newest valid model) or a file:// URI, as
 // trainer.initial_policy.uri takes; the env defaults to the one the policy was trained on (recorded in its
 // metadata). --replay FILE also writes the first env's first episode as a MettaScope replay (.json.z).
+// --suite FILE plays an evaluation suite instead (train/eval/suite.h) and prints each simulation, the
+// category scores and the suite's score; --replay-dir DIR then writes one replay per simulation.
 #include <algorithm>
 #include <cstdio>
+#include <filesystem>
 #include <iostream>
 #include <nlohmann/json.hpp>
 
 #include "train/checkpoint/policy_store.h"
 #include "api/cli/commands.h"
 #include "train/eval/evaluate.h"
+#include "train/eval/suite.h"
 #include "engine/batched_env.h"
 #include "engine/config_yaml.h"
 
@@ -19,6 +23,7 @@ namespace {
 
 struct EvalCommandOptions {
   std::string checkpoint, env, device = "cpu", replay;  // env "": the policy's training env
+  std::string suite, replay_dir;
   std::int64_t episodes = 32, num_envs = 16;
   std::uint64_t seed = 1000;
 };
@@ -33,10 +38,34 @@ std::string training_env_of(const checkpoint::PolicyMetadata& meta) {
   return "";
 }
 
+// The policy on every simulation of a suite.
+int run_suite(const EvalCommandOptions& o, const std::string& path, const checkpoint::PolicyFile& policy_file) {
+  const eval::EvalSuite suite = eval::load_eval_suite(o.suite);
+  const kernels::Context ctx = o.device == "cuda" ? kernels::Context::cuda() : kernels::Context::cpu();
+  if (!o.replay_dir.empty()) std::filesystem::create_directories(o.replay_dir);
+  const auto play = [&](const engine::EnvConfig& env, const eval::EvalOptions& opt) {
+    return eval::evaluate_checkpoint(ctx, env, policy_file, opt);  // the policy checked against each env
+  };
+  const std::vector<eval::SimulationResult> sims = eval::run_suite(suite, play, o.num_envs, o.replay_dir);
+  double score = 0;
+  nlohmann::json j;
+  j["checkpoint"] = path;
+  j["agent"] = policy_file.metadata.agent;
+  j["suite"] = suite.name;
+  j["scores"] = eval::suite_scores(sims, &score);
+  j["score"] = score;
+  for (const eval::SimulationResult& s : sims)
+    j["simulations"].push_back({{"name", s.name}, {"episodes", s.episodes}, {"mean_episode_reward", s.mean_episode_reward},
+                                {"agent_stats_per_episode", s.agent_stats}});
+  std::cout << j.dump(1) << "\n";
+  return 0;
+}
+
 int run_eval(const EvalCommandOptions& o) {
   const std::string path = checkpoint::PolicyStore::resolve_uri(o.checkpoint, "latest");
   const checkpoint::PolicyFile policy_file = checkpoint::PolicyStore::open(path);
   const checkpoint::PolicyMetadata& meta = policy_file.metadata;
+  if (!o.suite.empty()) return run_suite(o, path, policy_file);
   std::string env_name = o.env;
   if (env_name.empty()) {
     env_name = training_env_of(meta);
@@ -93,6 +122,9 @@ std::function<int()> add_eval_command(CLI::App& app) {
       ->capture_default_str()
       ->check(unsigned_integer());
   cmd->add_option("--replay", o->replay, "Write env 0's first episode as a MettaScope replay (FILE.json.z)");
+  CLI::Option* suite = cmd->add_option("--suite", o->suite, "Play an evaluation suite (a YAML list of simulations) instead of one env");
+  cmd->add_option("--replay-dir", o->replay_dir, "With --suite: one replay per simulation in this folder")->needs(suite);
+  suite->excludes(cmd->get_option("--env"))->excludes(cmd->get_option("--replay"))->excludes(cmd->get_option("--episodes"));
   return [o] { return run_eval(*o); };
 }
 

@@ -14,6 +14,7 @@
 #include "api/cli/commands.h"
 #include "api/config/train_job.h"
 #include "train/eval/evaluate.h"
+#include "train/eval/suite.h"
 #include "train/checkpoint/checkpoint_dir.h"
 #include "train/logging/metrics_log.h"
 #include "train/logging/tensorboard.h"
@@ -56,9 +57,10 @@ nlohmann::json metrics_line(const train::EpochStats& st, double sps, double elap
 }
 
 // In-training evaluation (trainer.md §17): the sim "eval/training_task" (category "eval") plays the
-// training env with the current weights; returns the logged keys, and the score for the model metadata.
+// training env with the current weights, then the simulations of trainer.simulation.suite; returns the
+// logged keys, and in `score` the mean category score for the model metadata.
 std::map<std::string, double> evaluate(api::TrainingComponents& training, const config::TrainJob& job,
-                                       const api::Environment& env) {
+                                       const api::Environment& env, const eval::EvalSuite* suite, double* score) {
   const api::SimulationConfig& sim = job.trainer.simulation;
   eval::EvalOptions opt;
   opt.episodes = sim.num_episodes;
@@ -76,9 +78,19 @@ std::map<std::string, double> evaluate(api::TrainingComponents& training, const 
   std::printf("eval: epoch %lld, %.0f episodes of the training task, score %.3f%s%s\n",
               static_cast<long long>(training.epoch()), r.episodes, r.mean_episode_reward,
               opt.replay_path.empty() ? "" : ", replay ", opt.replay_path.c_str());
-  return {{"eval_eval/training_task", r.mean_episode_reward},
-          {"eval_eval/score", r.mean_episode_reward},
-          {"overview/eval_score", r.mean_episode_reward}};
+  std::vector<eval::SimulationResult> sims = {{"eval/training_task", r.mean_episode_reward, r.episodes, r.agent_stats}};
+  if (suite) {
+    char suffix[32];
+    std::snprintf(suffix, sizeof suffix, "_e%04lld", static_cast<long long>(training.epoch()));
+    const auto play = [&](const engine::EnvConfig& e, const eval::EvalOptions& o) {
+      return eval::evaluate_policy(p.context(), e, job.agent, p.params(), p.context().device, o);
+    };
+    for (eval::SimulationResult& s : eval::run_suite(*suite, play, job.num_envs, sim.replay_dir, "_" + job.run + suffix)) {
+      std::printf("eval: %s: %.0f episodes, reward %.3f\n", s.name.c_str(), s.episodes, s.mean_episode_reward);
+      sims.push_back(std::move(s));
+    }
+  }
+  return eval::suite_scores(sims, score);
 }
 
 // Ctrl-C / SIGTERM: finish the current epoch, save a checkpoint and stop. A second signal kills at once
@@ -204,10 +216,14 @@ int run_train(const TrainOptions& o) {
   logging::TensorBoardWriter tensorboard(job.run_dir);
   // the newest evaluation's scores go into each model's metadata (score = the mean category score)
   std::map<std::string, double> eval_scores;
+  double eval_score = 0;
+  std::unique_ptr<eval::EvalSuite> suite;
+  if (!job.trainer.simulation.suite.empty())
+    suite = std::make_unique<eval::EvalSuite>(eval::load_eval_suite(job.trainer.simulation.suite));
   auto score_metadata = [&] {
     std::map<std::string, std::string> m;
     if (eval_scores.empty()) return m;
-    m["score"] = std::to_string(eval_scores.at("eval_eval/score"));
+    m["score"] = std::to_string(eval_score);
     m["eval_scores"] = nlohmann::json(eval_scores).dump();
     return m;
   };
@@ -262,7 +278,7 @@ int run_train(const TrainOptions& o) {
     const bool last_epoch = training.agent_step >= job.trainer.total_timesteps ||
                             (job.max_seconds > 0 && elapsed >= job.max_seconds) || interrupted;
     if (st.epoch % job.trainer.evaluate_interval == 0 || last_epoch) {
-      eval_scores = evaluate(training, job, env);
+      eval_scores = evaluate(training, job, env, suite.get(), &eval_score);
       for (auto& [k, v] : eval_scores) line[k] = v;
     }
     metrics.append(line);
