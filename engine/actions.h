@@ -94,6 +94,13 @@ METTA_HD inline bool attack_target(const EnvRef& env, int a, int t, int action) 
   const EnvParams& p = env.p;
   const std::int64_t ga = env.agent(a), gt = env.agent(t);
   const int ag = env.w.agent_group[ga], tg = env.w.agent_group[gt];
+  const int G = p.num_groups;
+  const bool own_team = ag == tg;
+  // every hit on an agent (game-rules.md §10, the confirmed keys): group suffixes name the owner's group first
+  *env.agent_stat(a, p.stats.action_agent + action) += 1.0f;
+  *env.agent_stat(a, p.stats.action_agent_group + action * G + ag) += 1.0f;
+  *env.agent_stat(a, p.stats.action_agent_group_group + (action * G + ag) * G + tg) += 1.0f;
+  *env.agent_stat(a, (own_team ? p.stats.attack_own_team : p.stats.attack_other_team) + ag) += 1.0f;
   if (p.action_has_defense[action]) {
     const std::uint8_t* tinv = env.agent_inv(t);
     bool holds_all = true;
@@ -102,7 +109,8 @@ METTA_HD inline bool attack_target(const EnvRef& env, int a, int t, int action) 
     if (holds_all) {
       for (int i = 0; i < p.num_items; ++i)
         if (p.action_defense[action][i]) agent_update_inventory(env, t, i, -p.action_defense[action][i]);
-      *env.agent_stat(a, p.stats.attack_blocked + tg) += 1.0f;
+      *env.agent_stat(t, p.stats.attack_blocked + tg) += 1.0f;  // the victim's record
+      *env.agent_stat(t, p.stats.attack_blocked_pair + tg * G + ag) += 1.0f;
       return true;
     }
   }
@@ -112,16 +120,20 @@ METTA_HD inline bool attack_target(const EnvRef& env, int a, int t, int action) 
     *env.agent_stat(a, p.stats.attack_frozen_target + tg) += 1.0f;
     return true;
   }
-  *env.agent_stat(a, p.stats.attack_win + tg) += 1.0f;
-  *env.agent_stat(t, p.stats.attack_loss + ag) += 1.0f;
+  *env.agent_stat(a, p.stats.attack_win + ag) += 1.0f;
+  *env.agent_stat(a, p.stats.attack_win_pair + ag * G + tg) += 1.0f;
+  *env.agent_stat(a, (own_team ? p.stats.attack_win_own_team : p.stats.attack_win_other_team) + ag) += 1.0f;
+  *env.agent_stat(t, p.stats.attack_loss + tg) += 1.0f;
+  *env.agent_stat(t, p.stats.attack_loss_pair + tg * G + ag) += 1.0f;
+  *env.agent_stat(t, (own_team ? p.stats.attack_loss_from_own_team : p.stats.attack_loss_from_other_team) + tg) += 1.0f;
   std::uint8_t* tinv = env.agent_inv(t);
   for (int i = 0; i < p.num_items; ++i) {
     if (!tinv[i]) continue;
     const int gained = agent_update_inventory(env, a, i, tinv[i]);
     if (gained <= 0) continue;
     agent_update_inventory(env, t, i, -gained);
-    *env.agent_stat(a, p.stats.stolen + i * p.num_groups + tg) += static_cast<float>(gained);
-    *env.agent_stat(t, p.stats.stolen_from + i * p.num_groups + ag) += static_cast<float>(gained);
+    *env.agent_stat(a, p.stats.stolen + i * G + ag) += static_cast<float>(gained);
+    *env.agent_stat(t, p.stats.stolen_from + i * G + tg) += static_cast<float>(gained);
   }
   return true;
 }
@@ -191,6 +203,7 @@ METTA_HD inline bool handle_action(const EnvRef& env, int a, int action, int arg
   if (frozen != 0) {
     if (frozen > 0) frozen = static_cast<std::int16_t>(frozen - 1);
     *env.agent_stat(a, p.stats.frozen_ticks) += 1.0f;
+    *env.agent_stat(a, p.stats.frozen_ticks_group + env.w.agent_group[ga]) += 1.0f;
     return false;
   }
   const std::uint8_t* inv = env.agent_inv(a);

@@ -255,7 +255,7 @@ EpisodeStats BatchedEnv::episode_stats(std::int64_t env) const {
   for (std::int64_t a = 0; a < N; ++a) {
     std::map<std::string, float> m;
     for (int k = 0; k < S.agent_count; ++k)
-      if (ast[a * S.agent_count + k] != 0.0f) m[anames[k]] = ast[a * S.agent_count + k];
+      if (ast[a * S.agent_count + k] != 0.0f && !anames[k].empty()) m[anames[k]] = ast[a * S.agent_count + k];
     out.agent.push_back(std::move(m));
   }
   const auto objs = grid_objects(env);
@@ -263,7 +263,7 @@ EpisodeStats BatchedEnv::episode_stats(std::int64_t env) const {
   for (std::int64_t s = 0; s < C; ++s) {
     std::map<std::string, float> m;
     for (int k = 0; k < S.converter_count; ++k)
-      if (cst[s * S.converter_count + k] != 0.0f) m[cnames[k]] = cst[s * S.converter_count + k];
+      if (cst[s * S.converter_count + k] != 0.0f && !cnames[k].empty()) m[cnames[k]] = cst[s * S.converter_count + k];
     const GridObject& o = objs[slot[s] - 1];
     m["type_id"] = static_cast<float>(o.type_id);
     m["location.r"] = static_cast<float>(o.r);
@@ -273,7 +273,8 @@ EpisodeStats BatchedEnv::episode_stats(std::int64_t env) const {
   const auto onames = obs_stat_names();
   for (std::int64_t a = 0; a < N; ++a)
     for (int k = 0; k < StatLayout::kObsCount; ++k) out.game[onames[k]] += ost[a * StatLayout::kObsCount + k];
-  for (const auto& o : objs) out.game["objects." + o.type_name] += 1.0f;
+  for (const auto& o : objs)  // walls and converters only, as the reference counts them
+    if (o.type_id != 0) out.game["objects." + o.type_name] += 1.0f;
   return out;
 }
 
@@ -295,9 +296,9 @@ CompletedEpisodes BatchedEnv::completed_episodes(bool clear) {
     const auto onames = obs_stat_names();
     const double per_agent = out.episodes * compiled_.params.num_agents;
     for (int k = 0; k < S.agent_count; ++k)
-      if (h[k] != 0.0f) out.agent[anames[k]] = h[k] / per_agent;
+      if (h[k] != 0.0f && !anames[k].empty()) out.agent[anames[k]] = h[k] / per_agent;
     for (int k = 0; k < S.converter_count; ++k)
-      if (h[S.agent_count + k] != 0.0f) out.converter[cnames[k]] = h[S.agent_count + k] / out.episodes;
+      if (h[S.agent_count + k] != 0.0f && !cnames[k].empty()) out.converter[cnames[k]] = h[S.agent_count + k] / out.episodes;
     for (int k = 0; k < StatLayout::kObsCount; ++k)
       out.game[onames[k]] = h[S.agent_count + S.converter_count + k] / out.episodes;
   }

@@ -60,6 +60,7 @@ METTA_HD inline void converter_finish(const EnvRef& env, int s) {
     }
   }
   *env.conv_stat(s, p.stats.conversions_completed) += 1.0f;
+  *env.conv_stat(s, p.stats.type_produced + type) += 1.0f;  // "<converter type>.produced", once
   if (p.cooldown[type] > 0) {
     env.w.conv_flags[cs] |= kCoolingDown;
     env.w.conv_event[cs] = env.now() + p.cooldown[type];

@@ -43,13 +43,22 @@ struct StatLayout {
   std::int32_t failure_penalty, invalid_type, invalid_arg, frozen_ticks;
   std::int32_t item_gained, item_lost, item_get, item_put;  // + item
   std::int32_t stolen, stolen_from;                    // + item * num_groups + other group
-  std::int32_t attack_win, attack_loss, attack_blocked, attack_frozen_target;  // + other group
+  std::int32_t attack_win, attack_loss, attack_blocked, attack_frozen_target;  // + a group
   std::int32_t swap_type;                              // + type id
+  std::int32_t frozen_ticks_group;                     // + own group
+  std::int32_t action_agent;                           // + action id: hits on an agent
+  std::int32_t action_agent_group;                     // + action * groups + attacker group
+  std::int32_t action_agent_group_group;               // + (action * groups + attacker) * groups + target
+  std::int32_t attack_own_team, attack_other_team;     // + attacker group
+  std::int32_t attack_win_pair, attack_loss_pair, attack_blocked_pair;  // + owner group * groups + other
+  std::int32_t attack_win_own_team, attack_win_other_team;              // + attacker group
+  std::int32_t attack_loss_from_own_team, attack_loss_from_other_team;  // + target group
   std::int32_t agent_count;
   // converter rows
   std::int32_t conversions_started, conversions_completed, cooldown_started, cooldown_completed;
   std::int32_t blocked_output_full, blocked_insufficient_input;
   std::int32_t item_consumed, item_produced, item_added, item_removed;  // + item
+  std::int32_t type_produced;                          // + the converter's type id
   std::int32_t converter_count;
   // per-agent observation counters (game stats, summed over agents at readout)
   static constexpr std::int32_t kTokensWritten = 0, kTokensDropped = 1, kTokensFreeSpace = 2, kObsCount = 3;

@@ -10,15 +10,21 @@
 
 namespace metta::engine {
 
-// How many slots a block spans: one, or one per action, item, group, (item, group) pair (item-major) or
-// object type.
-enum class StatSpan : std::uint8_t { kOne, kPerAction, kPerItem, kPerGroup, kPerItemGroup, kPerType };
+// How many slots a block spans: one, or one per action, item, group, (item, group) pair (item-major),
+// object type, (group, group) pair, (action, group) pair or (action, group, group) triple (first-named
+// major). Keys: the reference's group suffixes name the stat owner's own group first.
+enum class StatSpan : std::uint8_t {
+  kOne, kPerAction, kPerItem, kPerGroup, kPerItemGroup, kPerType, kPerGroupGroup, kPerActionGroup, kPerActionGroupGroup
+};
 
 struct StatBlock {
   std::int32_t StatLayout::*offset;
   StatSpan span;
-  // The reference's key; {action}, {item}, {group} and {type} stand for the slot's names.
+  // The reference's key; {action}, {item}, {group}, {group2} and {type} stand for the slot's names.
   const char* key;
+  // Per-action blocks only the attack handlers write: the other actions' slots stay unnamed (and zero),
+  // so "action.swap.agent" names the swap-type slot alone.
+  bool attack_actions_only = false;
 };
 
 inline constexpr StatBlock kAgentStatBlocks[] = {
@@ -39,6 +45,19 @@ inline constexpr StatBlock kAgentStatBlocks[] = {
     {&StatLayout::attack_blocked, StatSpan::kPerGroup, "attack.blocked.{group}"},
     {&StatLayout::attack_frozen_target, StatSpan::kPerGroup, "attack.frozen_target.{group}"},
     {&StatLayout::swap_type, StatSpan::kPerType, "action.swap.{type}"},
+    {&StatLayout::frozen_ticks_group, StatSpan::kPerGroup, "status.frozen.ticks.{group}"},
+    {&StatLayout::action_agent, StatSpan::kPerAction, "action.{action}.agent", true},
+    {&StatLayout::action_agent_group, StatSpan::kPerActionGroup, "action.{action}.agent.{group}", true},
+    {&StatLayout::action_agent_group_group, StatSpan::kPerActionGroupGroup, "action.{action}.agent.{group}.{group2}", true},
+    {&StatLayout::attack_own_team, StatSpan::kPerGroup, "attack.own_team.{group}"},
+    {&StatLayout::attack_other_team, StatSpan::kPerGroup, "attack.other_team.{group}"},
+    {&StatLayout::attack_win_pair, StatSpan::kPerGroupGroup, "attack.win.{group}.{group2}"},
+    {&StatLayout::attack_loss_pair, StatSpan::kPerGroupGroup, "attack.loss.{group}.{group2}"},
+    {&StatLayout::attack_blocked_pair, StatSpan::kPerGroupGroup, "attack.blocked.{group}.{group2}"},
+    {&StatLayout::attack_win_own_team, StatSpan::kPerGroup, "attack.win.own_team.{group}"},
+    {&StatLayout::attack_win_other_team, StatSpan::kPerGroup, "attack.win.other_team.{group}"},
+    {&StatLayout::attack_loss_from_own_team, StatSpan::kPerGroup, "attack.loss.from_own_team.{group}"},
+    {&StatLayout::attack_loss_from_other_team, StatSpan::kPerGroup, "attack.loss.from_other_team.{group}"},
 };
 
 inline constexpr StatBlock kConverterStatBlocks[] = {
@@ -52,6 +71,7 @@ inline constexpr StatBlock kConverterStatBlocks[] = {
     {&StatLayout::item_produced, StatSpan::kPerItem, "{item}.produced"},
     {&StatLayout::item_added, StatSpan::kPerItem, "{item}.added"},
     {&StatLayout::item_removed, StatSpan::kPerItem, "{item}.removed"},
+    {&StatLayout::type_produced, StatSpan::kPerType, "{type}.produced"},  // once per finished conversion
 };
 
 // The slots of a block for these counts.
@@ -63,6 +83,9 @@ inline std::int32_t stat_span_size(StatSpan span, const EnvParams& p) {
     case StatSpan::kPerGroup: return p.num_groups;
     case StatSpan::kPerItemGroup: return p.num_items * p.num_groups;
     case StatSpan::kPerType: return p.num_types;
+    case StatSpan::kPerGroupGroup: return p.num_groups * p.num_groups;
+    case StatSpan::kPerActionGroup: return p.num_actions * p.num_groups;
+    case StatSpan::kPerActionGroupGroup: return p.num_actions * p.num_groups * p.num_groups;
   }
   return 0;
 }

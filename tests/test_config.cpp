@@ -245,7 +245,11 @@ TEST(StatTable, EverySlotIsNamedOnceInTableOrder) {
   const std::vector<std::string> agent = agent_stat_names(env), conv = converter_stat_names(env);
   ASSERT_EQ(static_cast<std::int32_t>(agent.size()), p.stats.agent_count);
   ASSERT_EQ(static_cast<std::int32_t>(conv.size()), p.stats.converter_count);
-  EXPECT_EQ(std::set<std::string>(agent.begin(), agent.end()).size(), agent.size());
+  std::set<std::string> seen;
+  for (const std::string& n : agent) EXPECT_TRUE(n.empty() || seen.insert(n).second) << "named twice: " << n;
+  // the attack-hit blocks name the attack handlers' slots only
+  for (int a = 0; a < p.num_actions; ++a)
+    EXPECT_EQ(agent[p.stats.action_agent + a].empty(), env.action_names[a].rfind("attack", 0) != 0) << env.action_names[a];
   EXPECT_EQ(std::set<std::string>(conv.begin(), conv.end()).size(), conv.size());
   EXPECT_EQ(p.stats.action_success, 0);
   EXPECT_EQ(agent[0], "action." + env.action_names[0] + ".success");
@@ -256,7 +260,9 @@ TEST(StatTable, EverySlotIsNamedOnceInTableOrder) {
   const std::string g_last = env.group_names[G - 1].empty() ? "group" + std::to_string(G - 1) : env.group_names[G - 1];
   EXPECT_EQ(agent[p.stats.stolen + 1 * G + (G - 1)], env.item_names[1] + ".stolen." + g_last);
   EXPECT_EQ(agent[p.stats.swap_type + p.num_types - 1].rfind("action.swap.", 0), 0u);
-  EXPECT_EQ(p.stats.agent_count, p.stats.swap_type + p.num_types);  // the last block ends the row
+  EXPECT_EQ(agent[p.stats.attack_win_pair + 0 * G + (G - 1)], "attack.win." + env.group_names[0] + "." + g_last);
+  EXPECT_EQ(p.stats.agent_count, p.stats.attack_loss_from_other_team + G);  // the last block ends the row
   EXPECT_EQ(conv[p.stats.item_removed + p.num_items - 1], env.item_names[p.num_items - 1] + ".removed");
-  EXPECT_EQ(p.stats.converter_count, p.stats.item_removed + p.num_items);
+  EXPECT_EQ(conv[p.stats.type_produced + p.num_types - 1], env.type_names[p.num_types - 1] + ".produced");
+  EXPECT_EQ(p.stats.converter_count, p.stats.type_produced + p.num_types);
 }

@@ -84,6 +84,7 @@ TEST(Rules, MineProducesAtStepOneThenEvery51Steps) {
   EXPECT_EQ(s.converter_stat(1, 2, "conversions.completed"), 2.0f);
   EXPECT_EQ(s.converter_stat(1, 2, "cooldown.started"), 2.0f);
   EXPECT_EQ(s.converter_stat(1, 2, "ore_red.produced"), 2.0f);
+  EXPECT_EQ(s.converter_stat(1, 2, "mine_red.produced"), 2.0f);  // the converter type's key, once per conversion
   EXPECT_EQ(s.converter_stat(1, 2, "ore_red.removed"), 2.0f);
   EXPECT_EQ(s.agent_stat(0, "ore_red.get"), 2.0f);
   EXPECT_EQ(s.agent_stat(0, "ore_red.gained"), 2.0f);
@@ -337,7 +338,7 @@ TEST(Rules, ArmorBlocksAndFrozenTargetsAreNotRobbedTwice) {
   EXPECT_EQ(s.inv(them, "armor"), 0);
   EXPECT_EQ(s.agent(them).feature("agent:frozen"), 0);
   EXPECT_EQ(s.inv(me, "ore_red"), 0);
-  EXPECT_EQ(s.agent_stat(me, "attack.blocked.agent"), 1.0f);
+  EXPECT_EQ(s.agent_stat(them, "attack.blocked.agent"), 1.0f);  // the victim's record
   s.step(acts);  // freezes and steals
   EXPECT_EQ(s.inv(me, "ore_red"), 4);
   s.give(them, "ore_red", 5);
@@ -346,6 +347,51 @@ TEST(Rules, ArmorBlocksAndFrozenTargetsAreNotRobbedTwice) {
   EXPECT_EQ(s.inv(me, "ore_red"), 4);
   EXPECT_EQ(s.inv(them, "ore_red"), 5);
   EXPECT_EQ(s.agent_stat(me, "attack.frozen_target.agent"), 1.0f);
+}
+
+// The confirmed stat keys of game-rules.md §10 across two teams: group suffixes name the stat owner's
+// group first, every hit records the detailed attack keys, the victim records blocks, frozen ticks carry
+// the frozen agent's group.
+TEST(Rules, AttackStatsNameTheOwnersGroupFirst) {
+  EnvConfig cfg = ascii_config({"#########", "#.......#", "#.......#", "#...2...#", "#...1...#", "#.......#", "#########"},
+                               {{'1', "agent.red"}, {'2', "agent.blue"}});
+  engine::GroupConfig red = cfg.groups[0], blue = cfg.groups[0];
+  red.name = "red", red.id = 0;
+  blue.name = "blue", blue.id = 1;
+  cfg.groups = {red, blue};
+  Scenario s(cfg);
+  const int me = agent_at(s, 4, 4), them = agent_at(s, 3, 4);
+  s.give(me, "laser", 2);
+  s.give(them, "armor", 1);
+  s.give(them, "heart", 2);
+  std::vector<std::pair<int, int>> acts(2, {kNoop, 0});
+  acts[me] = {kAttack, 2};
+  s.step(acts);  // blocked by the armor: the victim's record
+  EXPECT_EQ(s.agent_stat(them, "attack.blocked.blue"), 1.0f);
+  EXPECT_EQ(s.agent_stat(them, "attack.blocked.blue.red"), 1.0f);
+  EXPECT_EQ(s.agent_stat(me, "attack.blocked.blue"), 0.0f);
+  s.step(acts);  // a win: freezes and steals
+  EXPECT_EQ(s.agent_stat(me, "action.attack.agent"), 2.0f);  // every hit
+  EXPECT_EQ(s.agent_stat(me, "action.attack.agent.red"), 2.0f);
+  EXPECT_EQ(s.agent_stat(me, "action.attack.agent.red.blue"), 2.0f);
+  EXPECT_EQ(s.agent_stat(me, "attack.other_team.red"), 2.0f);
+  EXPECT_EQ(s.agent_stat(me, "attack.own_team.red"), 0.0f);
+  EXPECT_EQ(s.agent_stat(me, "attack.win.red"), 1.0f);
+  EXPECT_EQ(s.agent_stat(me, "attack.win.red.blue"), 1.0f);
+  EXPECT_EQ(s.agent_stat(me, "attack.win.other_team.red"), 1.0f);
+  EXPECT_EQ(s.agent_stat(them, "attack.loss.blue"), 1.0f);
+  EXPECT_EQ(s.agent_stat(them, "attack.loss.blue.red"), 1.0f);
+  EXPECT_EQ(s.agent_stat(them, "attack.loss.from_other_team.blue"), 1.0f);
+  EXPECT_EQ(s.agent_stat(me, "heart.stolen.red"), 2.0f);
+  EXPECT_EQ(s.agent_stat(them, "heart.stolen_from.blue"), 2.0f);
+  acts[me] = {kNoop, 0};
+  s.step(acts);  // frozen in the attack's step (its own action came after) and this one
+  EXPECT_EQ(s.agent_stat(them, "status.frozen.ticks"), 2.0f);
+  EXPECT_EQ(s.agent_stat(them, "status.frozen.ticks.blue"), 2.0f);
+  // the episode's game stats count walls and converters, never agents
+  const auto stats = s.env.episode_stats(0);
+  EXPECT_EQ(stats.game.count("objects.agent"), 0u);
+  EXPECT_GT(stats.game.at("objects.wall"), 0.0f);
 }
 
 TEST(Rules, AttackNearestScansCentreLeftRightByDistance) {
