@@ -118,7 +118,7 @@ int line_of(const YAML::Node& root, const std::string& field, bool exact) {
       }
       if (!found) return exact ? -1 : line;
     }
-    n = next;
+    n.reset(next);  // rebind: assigning would overwrite the node n refers to (the caller's tree)
     if (at >= 0) line = at;
   }
   return line;

@@ -154,6 +154,18 @@ TEST(Config, EnvTablesReadEveryPartWithOneErrorFormat) {
                       {"game.groups.agent.props.default_item_max: got 256, expected an integer in [0, 255]"});
 }
 
+// Error prefixes find a key's line without touching the tree (a Node assignment would overwrite it).
+TEST(Config, KeySourceNamesLinesAndLeavesTheTreeAlone) {
+  const YAML::Node root = YAML::Load("a:\n  b: 1\nc: [4, 5]\n");
+  const auto where = yaml_key_source(root, "f.yaml");
+  EXPECT_EQ(where("a.b"), "f.yaml:2");
+  EXPECT_EQ(where("c[1]"), "f.yaml:3");
+  EXPECT_EQ(where("a.b"), "f.yaml:2");
+  EXPECT_EQ(where("a.z"), "f.yaml");  // not in the file: no line
+  EXPECT_EQ(root["a"]["b"].as<int>(), 1);
+  EXPECT_EQ(root["c"][1].as<int>(), 5);
+}
+
 TEST(Config, ConverterThatWouldLoopForeverIsRejected) {
   expect_config_error(
       [] {
