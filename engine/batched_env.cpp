@@ -1,5 +1,6 @@
 #include "engine/batched_env.h"
 
+#include <cmath>
 #include <cstring>
 
 #include "engine/stats_keys.h"
@@ -19,7 +20,8 @@ struct BatchedEnv::Buffers {
   METTA_OTHER_BUFFERS(METTA_DECLARE)
   METTA_INPUT_BUFFERS(METTA_DECLARE)
 #undef METTA_DECLARE
-  kernels::DeviceBuffer<EnvParams> params;
+  kernels::DeviceBuffer<EnvParams> params;  // one per task
+  kernels::DeviceBuffer<float> task_cdf;
   kernels::DeviceBuffer<std::uint8_t> plan_template, plan_symbols;
   kernels::DeviceBuffer<std::int32_t> plan_rooms;
   kernels::DeviceBuffer<std::uint64_t> obs_order_table;
@@ -27,6 +29,63 @@ struct BatchedEnv::Buffers {
 };
 
 namespace {
+// "" when `other` may share a batch with `first`, else the first difference in words.
+std::string layout_difference(const CompiledEnv& first, const CompiledEnv& other) {
+  const EnvParams &a = first.params, &b = other.params;
+  if (a.height != b.height || a.width != b.width)
+    return "a " + std::to_string(b.height) + "x" + std::to_string(b.width) + " map, not " + std::to_string(a.height) +
+           "x" + std::to_string(a.width);
+  if (a.num_agents != b.num_agents) return std::to_string(b.num_agents) + " agents, not " + std::to_string(a.num_agents);
+  if (a.num_objects != b.num_objects || a.num_converters != b.num_converters)
+    return std::to_string(b.num_objects) + " objects (" + std::to_string(b.num_converters) + " converters), not " +
+           std::to_string(a.num_objects) + " (" + std::to_string(a.num_converters) + ")";
+  if (first.item_names != other.item_names) return "other inventory items";
+  if (first.type_names != other.type_names) return "other object types";
+  if (first.group_names != other.group_names) return "other agent groups";
+  if (first.action_names != other.action_names) return "other actions";
+  if (first.plan_template != other.plan_template || first.plan_rooms != other.plan_rooms ||
+      first.plan_symbols != other.plan_symbols || first.symbol_names != other.symbol_names)
+    return "another map plan (map builder, rooms or object counts)";
+  // the rest must match byte for byte once the numbers tasks may change are copied over
+  EnvParams c = b;
+  c.max_steps = a.max_steps;
+  std::memcpy(c.action_consumed, a.action_consumed, sizeof a.action_consumed);
+  std::memcpy(c.action_required, a.action_required, sizeof a.action_required);
+  std::memcpy(c.action_defense, a.action_defense, sizeof a.action_defense);
+  std::memcpy(c.action_has_defense, a.action_has_defense, sizeof a.action_has_defense);
+  std::memcpy(c.recipe_input, a.recipe_input, sizeof a.recipe_input);
+  std::memcpy(c.recipe_output, a.recipe_output, sizeof a.recipe_output);
+  std::memcpy(c.max_output, a.max_output, sizeof a.max_output);
+  std::memcpy(c.conversion_ticks, a.conversion_ticks, sizeof a.conversion_ticks);
+  std::memcpy(c.cooldown, a.cooldown, sizeof a.cooldown);
+  std::memcpy(c.initial_items, a.initial_items, sizeof a.initial_items);
+  std::memcpy(c.type_color, a.type_color, sizeof a.type_color);
+  std::memcpy(c.max_items, a.max_items, sizeof a.max_items);
+  std::memcpy(c.reward, a.reward, sizeof a.reward);
+  std::memcpy(c.reward_cap, a.reward_cap, sizeof a.reward_cap);
+  std::memcpy(c.failure_penalty, a.failure_penalty, sizeof a.failure_penalty);
+  std::memcpy(c.freeze_duration, a.freeze_duration, sizeof a.freeze_duration);
+  std::memcpy(c.group_reward_pct, a.group_reward_pct, sizeof a.group_reward_pct);
+  if (std::memcmp(&c, &a, sizeof c) != 0)
+    return "another layout (observation window, object kinds, swappable types or action arguments)";
+  return "";
+}
+
+std::vector<CompiledEnv> compile_tasks(const std::vector<EnvConfig>& tasks) {
+  METTA_CHECK(!tasks.empty() && tasks.size() <= static_cast<std::size_t>(BatchedEnv::kMaxTasks),
+              "BatchedEnv: " << tasks.size() << " tasks, expected 1 .. " << BatchedEnv::kMaxTasks);
+  std::vector<CompiledEnv> out;
+  for (std::size_t i = 0; i < tasks.size(); ++i) {
+    out.push_back(compile_env(tasks[i]));
+    const std::string diff = i == 0 ? "" : layout_difference(out[0], out.back());
+    if (!diff.empty())
+      config_fail("task " + std::to_string(i) + " (" + tasks[i].source + ")", diff,
+                  "the layout of task 0 (" + tasks[0].source + "): a batch's tasks differ only in their numbers "
+                  "(rewards, caps, recipes, cooldowns, freezes, penalties, max_steps)");
+  }
+  return out;
+}
+
 std::uint64_t fnv1a(std::uint64_t h, const void* data, std::size_t n) {
   const auto* p = static_cast<const std::uint8_t*>(data);
   for (std::size_t i = 0; i < n; ++i) {
@@ -39,8 +98,16 @@ std::uint64_t fnv1a(std::uint64_t h, const void* data, std::size_t n) {
 
 BatchedEnv::BatchedEnv(const EnvConfig& cfg, std::int64_t num_envs, std::uint64_t seed, const kernels::Context& ctx,
                        BatchedEnvOptions options)
-    : compiled_(compile_env(cfg)), num_envs_(num_envs), seed_(seed), ctx_(ctx), options_(options),
-      b_(std::make_unique<Buffers>()) {
+    : BatchedEnv(std::vector<EnvConfig>{cfg}, num_envs, seed, ctx, options) {}
+
+BatchedEnv::BatchedEnv(const std::vector<EnvConfig>& tasks, std::int64_t num_envs, std::uint64_t seed,
+                       const kernels::Context& ctx, BatchedEnvOptions options)
+    : num_envs_(num_envs), seed_(seed), ctx_(ctx), options_(options), b_(std::make_unique<Buffers>()) {
+  {
+    std::vector<CompiledEnv> compiled = compile_tasks(tasks);
+    for (const CompiledEnv& c : compiled) task_params_.push_back(c.params);
+    compiled_ = std::move(compiled[0]);
+  }
   METTA_CHECK(num_envs >= 1 && num_envs <= (1 << 24), "num_envs: got " << num_envs << ", expected 1 .. 16777216");
   if (ctx.device == kernels::Device::CUDA) kernels::Context::cuda();  // throws with the reason when unusable
   METTA_CHECK(num_envs * compiled_.params.num_agents < (1ll << 31),
@@ -49,15 +116,17 @@ BatchedEnv::BatchedEnv(const EnvConfig& cfg, std::int64_t num_envs, std::uint64_
   const StatLayout& S = p.stats;
   const std::size_t E = static_cast<std::size_t>(num_envs), HW = static_cast<std::size_t>(p.height) * p.width,
                     O = p.num_objects, C = p.num_converters, N = p.num_agents, I = p.num_items,
-                    T = p.num_tokens;
+                    T = p.num_tokens, K = task_params_.size();
   const kernels::Device dev = ctx.device;
 #define METTA_ALLOCATE(type, name, count) b_->name = kernels::DeviceBuffer<type>(dev, count);
   METTA_WORLD_STATE_BUFFERS(METTA_ALLOCATE)
   METTA_OTHER_BUFFERS(METTA_ALLOCATE)
   METTA_INPUT_BUFFERS(METTA_ALLOCATE)
 #undef METTA_ALLOCATE
-  b_->params = kernels::DeviceBuffer<EnvParams>(dev, 1);
-  b_->params.upload(ctx, &p, 1);
+  b_->params = kernels::DeviceBuffer<EnvParams>(dev, K);
+  b_->params.upload(ctx, task_params_.data(), K);
+  b_->task_cdf = kernels::DeviceBuffer<float>(dev, K);
+  set_task_probabilities(std::vector<double>(K, 1.0));
   b_->plan_template = kernels::DeviceBuffer<std::uint8_t>(dev, compiled_.plan_template.size());
   b_->plan_template.upload(ctx, compiled_.plan_template);
   b_->plan_symbols = kernels::DeviceBuffer<std::uint8_t>(dev, compiled_.plan_symbols.size());
@@ -70,8 +139,9 @@ BatchedEnv::BatchedEnv(const EnvConfig& cfg, std::int64_t num_envs, std::uint64_
   sum_conv_ = kernels::SegmentedSum(ctx, S.converter_count, num_envs);
   sum_obs_ = kernels::SegmentedSum(ctx, StatLayout::kObsCount, num_envs);
   sum_episode_ = kernels::SegmentedSum(ctx, 2, num_envs);
+  sum_task_ = kernels::SegmentedSum(ctx, static_cast<std::int64_t>(2 * K), num_envs);
   b_->sums = kernels::DeviceBuffer<float>(dev, static_cast<std::size_t>(S.agent_count + S.converter_count +
-                                                                        StatLayout::kObsCount + 2));
+                                                                        StatLayout::kObsCount + 2) + 2 * K);
   // Zero everything once: counters start at 0, and hashes never see uninitialized bytes.
 #define METTA_ZERO(type, name, count) b_->name.fill_bytes_with(ctx, 0);
   METTA_WORLD_STATE_BUFFERS(METTA_ZERO)
@@ -86,6 +156,8 @@ BatchedEnv::~BatchedEnv() = default;
 WorldView BatchedEnv::view() const {
   WorldView w{};
   w.p = b_->params.data();
+  w.num_tasks = static_cast<std::int32_t>(task_params_.size());
+  w.task_cdf = b_->task_cdf.data();
   w.num_envs = num_envs_;
   w.agents_per_env = compiled_.params.num_agents;
   w.seed = seed_;
@@ -307,8 +379,46 @@ CompletedEpisodes BatchedEnv::completed_episodes(bool clear) {
     b_->done_conv_stats.fill_bytes_with(ctx_, 0);
     b_->done_obs_stats.fill_bytes_with(ctx_, 0);
     b_->done_episode.fill_bytes_with(ctx_, 0);
+    b_->done_task.fill_bytes_with(ctx_, 0);
   }
   return out;
+}
+
+void BatchedEnv::set_task_probabilities(const std::vector<double>& probabilities) {
+  METTA_CHECK(probabilities.size() == task_params_.size(),
+              "set_task_probabilities: " << probabilities.size() << " values for " << task_params_.size() << " tasks");
+  double total = 0;
+  for (double q : probabilities) {
+    METTA_CHECK(q >= 0 && std::isfinite(q), "set_task_probabilities: got " << q << ", expected a finite value >= 0");
+    total += q;
+  }
+  METTA_CHECK(total > 0, "set_task_probabilities: every probability is 0");
+  std::vector<float> cdf(probabilities.size());
+  double acc = 0;
+  for (std::size_t t = 0; t < cdf.size(); ++t) {
+    acc += probabilities[t];
+    cdf[t] = static_cast<float>(acc / total);
+  }
+  cdf.back() = 1.0f;  // the draw's uniform is below 1: the last task with weight catches rounding
+  b_->task_cdf.upload(ctx_, cdf);
+}
+
+std::vector<TaskEpisodes> BatchedEnv::completed_episodes_by_task(bool clear) {
+  const std::size_t K = task_params_.size();
+  const std::size_t at = b_->sums.size() - 2 * K;
+  sum_task_.run(ctx_, b_->done_task.data(), b_->sums.data() + at);
+  const std::vector<float> h = b_->sums.to_host(ctx_);
+  std::vector<TaskEpisodes> out(K);
+  for (std::size_t t = 0; t < K; ++t) out[t] = {h[at + t], h[at + K + t]};
+  if (clear) b_->done_task.fill_bytes_with(ctx_, 0);
+  return out;
+}
+
+std::int32_t BatchedEnv::task_of(std::int64_t env) const {
+  check_env(env, num_envs_);
+  std::uint16_t t = 0;
+  kernels::download_bytes(ctx_, &t, b_->env_task.data() + env, sizeof t);
+  return t;
 }
 
 std::uint64_t BatchedEnv::state_hash(std::int64_t env) const {
@@ -361,6 +471,14 @@ std::vector<std::pair<std::string, std::vector<std::uint8_t>>> BatchedEnv::save_
 
 void BatchedEnv::load_state(const std::vector<std::pair<std::string, std::vector<std::uint8_t>>>& state) {
   auto put = [&](const char* name, void* p, std::size_t bytes) {
+    // buffers added later (tasks) read as zeros from older files: one task, nothing completed
+    const bool added_later = std::strcmp(name, "env_task") == 0 || std::strcmp(name, "done_task") == 0;
+    bool present = false;
+    for (auto& [n, v] : state) present = present || n == name;
+    if (!present && added_later) {
+      kernels::upload_bytes(ctx_, p, std::vector<std::uint8_t>(bytes, 0).data(), bytes);
+      return;
+    }
     for (auto& [n, v] : state)
       if (n == name) {
         METTA_CHECK(v.size() == bytes, "env state '" << name << "': " << v.size() << " bytes, expected " << bytes

@@ -51,10 +51,24 @@ struct CompletedEpisodes {
   std::map<std::string, double> game;      // per episode
 };
 
+// Per task, the episodes completed since the last clear and the sum of their per-agent mean rewards.
+struct TaskEpisodes {
+  double episodes = 0;
+  double reward_sum = 0;
+};
+
 class BatchedEnv {
  public:
   BatchedEnv(const EnvConfig& cfg, std::int64_t num_envs, std::uint64_t seed, const kernels::Context& ctx,
              BatchedEnvOptions options = {});
+  // Several tasks in one batch (curricula): each env draws its task at every reset, on the device, from
+  // the probabilities of set_task_probabilities (uniform until then). Every task must share the first's
+  // layout: map plan and size, objects, items, types, groups, actions and observation (ConfigError
+  // naming the task otherwise); rewards, caps, recipes, cooldowns, freezes, penalties and max_steps
+  // may differ. At most kMaxTasks tasks.
+  static constexpr int kMaxTasks = 256;
+  BatchedEnv(const std::vector<EnvConfig>& tasks, std::int64_t num_envs, std::uint64_t seed,
+             const kernels::Context& ctx, BatchedEnvOptions options = {});
   ~BatchedEnv();
   BatchedEnv(const BatchedEnv&) = delete;
   BatchedEnv& operator=(const BatchedEnv&) = delete;
@@ -104,6 +118,13 @@ class BatchedEnv {
   std::vector<GridObject> grid_objects(std::int64_t env) const;
   EpisodeStats episode_stats(std::int64_t env) const;
   CompletedEpisodes completed_episodes(bool clear = true);
+  int num_tasks() const { return static_cast<int>(task_params_.size()); }
+  // The probability of each task at the next resets (non-negative, not all 0; normalised here). A small
+  // upload: call it between rollouts, never per step.
+  void set_task_probabilities(const std::vector<double>& probabilities);
+  // Per task, the episodes completed since the last clear (cleared with completed_episodes(true) too).
+  std::vector<TaskEpisodes> completed_episodes_by_task(bool clear = true);
+  std::int32_t task_of(std::int64_t env) const;  // the task of env's current episode
   // FNV-1a over every state and output buffer of the batch (one env when env >= 0).
   std::uint64_t state_hash(std::int64_t env = -1) const;
   // World-state bytes per env (grid, objects, converters, agents; not stats or outputs).
@@ -124,13 +145,14 @@ class BatchedEnv {
   WorldView view() const;
   void launch_step(const std::int32_t* actions);
 
-  CompiledEnv compiled_;
+  CompiledEnv compiled_;  // the first task's (every task shares its layout)
+  std::vector<EnvParams> task_params_;
   std::int64_t num_envs_;
   std::uint64_t seed_;
   kernels::Context ctx_;
   BatchedEnvOptions options_;
   std::unique_ptr<Buffers> b_;
-  kernels::SegmentedSum sum_agent_, sum_conv_, sum_obs_, sum_episode_;
+  kernels::SegmentedSum sum_agent_, sum_conv_, sum_obs_, sum_episode_, sum_task_;
 };
 
 }  // namespace metta::engine

@@ -104,9 +104,9 @@ METTA_HD METTA_FORCEINLINE void emit_object(const EnvRef& env, std::uint16_t id,
 
 // Agent g (global index) of env e.
 METTA_HD inline void observe_agent(const WorldView& w, std::int64_t e, std::int64_t g) {
-  const EnvParams& p = *w.p;
-  const int num_tokens = p.num_tokens;
   EnvRef env(w, e);
+  const EnvParams& p = env.p;
+  const int num_tokens = p.num_tokens;
   TokenWriter tw{w.obs + g * num_tokens * 3, num_tokens, p.num_items};
 
   const std::int32_t step = w.env_step[e], max_steps = w.env_max_steps[e];

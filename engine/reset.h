@@ -48,8 +48,22 @@ METTA_HD inline void accumulate_finished_episode(const EnvRef& env) {
   }
   float reward = 0.0f;
   for (int a = 0; a < N; ++a) reward += w.agent_episode_reward[env.agent(a)];
+  const float score = N > 0 ? reward / static_cast<float>(N) : 0.0f;
   w.done_episode[e] += 1.0f;
-  w.done_episode[E + e] += N > 0 ? reward / static_cast<float>(N) : 0.0f;
+  w.done_episode[E + e] += score;
+  const std::int64_t task = w.env_task[e];
+  w.done_task[task * E + e] += 1.0f;
+  w.done_task[(w.num_tasks + task) * E + e] += score;
+}
+
+// The task of env e's next episode, drawn from the task probabilities (one uniform per reset).
+METTA_HD inline std::uint16_t draw_task(const WorldView& w, std::int64_t e, std::uint32_t episode) {
+  const kernels::U32x4 r = kernels::rng_draw(w.seed, static_cast<std::uint32_t>(e), static_cast<std::uint32_t>(e >> 32),
+                                             episode, kernels::RngPurpose::kTaskDraw, 0);
+  const float u = static_cast<float>(r.v[0] >> 8) * (1.0f / 16777216.0f);  // [0, 1), exact in float
+  int t = 0;
+  while (t + 1 < w.num_tasks && !(u < w.task_cdf[t])) ++t;
+  return static_cast<std::uint16_t>(t);
 }
 
 METTA_HD inline void generate_map(const EnvRef& env, std::uint32_t episode) {
@@ -123,10 +137,11 @@ METTA_HD inline void place_objects(const EnvRef& env) {
 }
 
 METTA_HD inline void reset_env(const WorldView& w, std::int64_t e) {
+  if (w.env_needs_reset[e]) accumulate_finished_episode(EnvRef(w, e));  // under the finished episode's task
+  const std::uint32_t episode = w.env_episode[e];
+  if (w.num_tasks > 1) w.env_task[e] = draw_task(w, e, episode);
   EnvRef env(w, e);
   const EnvParams& p = env.p;
-  if (w.env_needs_reset[e]) accumulate_finished_episode(env);
-  const std::uint32_t episode = w.env_episode[e];
   w.env_episode[e] = episode + 1;
   w.env_step[e] = 0;
   w.env_needs_reset[e] = 0;

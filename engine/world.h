@@ -14,7 +14,7 @@
 namespace metta::engine {
 
 // Every device buffer of the batch, listed once: (element type, name, element count in E envs, N agents,
-// O objects, C converters, I items, HW cells, T tokens per agent, S the stat layout). BatchedEnv declares,
+// O objects, C converters, I items, HW cells, T tokens per agent, S the stat layout, K tasks). BatchedEnv declares,
 // allocates, zeroes, saves and hashes from these lists, and WorldView points at each, so a new buffer is
 // one line here. World state first (hashed and saved: it decides the future), then scratch, statistics and
 // outputs, then the policy's input (read-only in the step).
@@ -44,7 +44,8 @@ namespace metta::engine {
   X(std::int32_t, env_step, E)                                                             \
   X(std::int32_t, env_max_steps, E)           /* this episode's limit */                   \
   X(std::uint32_t, env_episode, E)            /* episodes started so far (RNG counter) */  \
-  X(std::uint8_t, env_needs_reset, E)
+  X(std::uint8_t, env_needs_reset, E)                                                      \
+  X(std::uint16_t, env_task, E)               /* this episode's task (0 with one task) */
 
 #define METTA_OTHER_BUFFERS(X)                                                                      \
   X(std::uint8_t, cell_symbol, E * HW)        /* scratch for map generation */                      \
@@ -59,6 +60,7 @@ namespace metta::engine {
   X(float, done_conv_stats, S.converter_count * E) /* summed over converters */                     \
   X(float, done_obs_stats, StatLayout::kObsCount * E)                                               \
   X(float, done_episode, 2 * E)  /* episodes completed, sum of per-agent mean episode reward */     \
+  X(float, done_task, 2 * K * E) /* the same per task K: [episodes of each task, reward of each] */  \
   /* policy-facing outputs */                                                                       \
   X(std::uint8_t, obs, E * N * T * 3)                                                               \
   X(float, rewards, E * N)                    /* after group sharing */                             \
@@ -69,7 +71,12 @@ namespace metta::engine {
 #define METTA_INPUT_BUFFERS(X) X(std::int32_t, actions, E * N * 2) /* (type, arg) per agent */
 
 struct WorldView {
-  const EnvParams* p;  // device copy of the game description
+  // Device copies of the game description, one per task (curricula): every task shares the first's
+  // layout (sizes, map plan, types, stats), and differs in its rules' numbers (rewards, caps, recipes,
+  // cooldowns, max_steps...). An env reads p[env_task[e]].
+  const EnvParams* p;
+  std::int32_t num_tasks;
+  const float* task_cdf;  // [num_tasks] cumulative probabilities of the task drawn at each reset
   std::int64_t num_envs;
   std::int32_t agents_per_env;  // host-readable copy of p->num_agents
   std::uint64_t seed;

@@ -43,6 +43,7 @@ enum class RngPurpose : std::uint32_t {
   kRandomAction = 4,  // random actions (benchmarks, sim command)
   kPolicySample = 5,  // actions sampled from the policy
   kInit = 6,          // parameter initialization
+  kTaskDraw = 7,      // an env's task at reset (curricula)
   kUser = 16,         // minibatch sampling, and the first id free for later layers
 };
 

@@ -13,6 +13,8 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+
 #include <random>
 #include <vector>
 
@@ -266,3 +268,76 @@ TEST(DevicePath, EngineStepWithSeparateResetsMatchesTheCpuStepBitForBit) {
   EXPECT_EQ(ea.episodes, eb.episodes);
   EXPECT_EQ(ea.mean_reward, eb.mean_reward);
 }
+
+// Tasks per env (curricula): each reset draws its env's task on the device; with mixed tasks the device
+// step stays bit-identical to the CPU step, and per-task completions add up.
+TEST(DevicePath, MixedTasksStepBitForBitAndDrawTheirTasksAtReset) {
+  engine::EnvConfig easy = engine::default_env_config(), hard = engine::default_env_config();
+  easy.max_steps = 40;
+  hard.max_steps = 70;
+  for (auto& g : easy.groups) g.props.rewards["ore_red"] = 0.1f;  // shaped
+  engine::BatchedEnvOptions opt;
+  opt.randomize_first_episode = true;
+  engine::BatchedEnv a({easy, hard}, 12, 5, kCpu, opt), b({easy, hard}, 12, 5, kCpu, opt);
+  a.set_task_probabilities({1, 3});
+  b.set_task_probabilities({1, 3});
+  for (int t = 0; t < 300; ++t) {
+    a.random_actions(31, static_cast<std::uint32_t>(t));
+    b.random_actions(31, static_cast<std::uint32_t>(t));
+    a.step();
+    engine::BatchedEnvTestAccess::device_step(b);
+    ASSERT_EQ(a.state_hash(), b.state_hash()) << "step " << t;
+    ASSERT_EQ(a.observations_host(), b.observations_host()) << "step " << t;
+  }
+  int per_task[2] = {0, 0};
+  for (int e = 0; e < 12; ++e) {
+    const int task = a.task_of(e);
+    ASSERT_TRUE(task == 0 || task == 1);
+    ++per_task[task];
+    EXPECT_EQ(task, b.task_of(e));
+    if (a.current_step(e) > 0) EXPECT_LE(a.episode_max_steps(e), task == 0 ? 40 : 70);  // its task's limit
+  }
+  EXPECT_GT(per_task[1], 0);
+  const auto ta = a.completed_episodes_by_task(false), tb = b.completed_episodes_by_task(false);
+  const auto ea = a.completed_episodes();
+  EXPECT_GT(ta[0].episodes, 0);
+  EXPECT_GT(ta[1].episodes, ta[0].episodes);  // 3:1 odds, and shorter episodes only partly make up for it
+  EXPECT_EQ(ta[0].episodes + ta[1].episodes, ea.episodes);
+  EXPECT_NEAR((ta[0].reward_sum + ta[1].reward_sum) / ea.episodes, ea.mean_reward, 1e-5);
+  EXPECT_EQ(ta[0].episodes, tb[0].episodes);
+  EXPECT_EQ(ta[1].reward_sum, tb[1].reward_sum);
+  EXPECT_EQ(a.completed_episodes_by_task()[0].episodes, 0);  // cleared with the episodes
+}
+
+TEST(Tasks, ProbabilitiesSteerTheDrawAndLayoutsMustMatch) {
+  engine::EnvConfig t0 = engine::default_env_config(), t1 = engine::default_env_config();
+  t0.max_steps = t1.max_steps = 5;
+  engine::BatchedEnv env({t0, t1}, 256, 3, kCpu);
+  int ones = 0;
+  for (int e = 0; e < 256; ++e) ones += env.task_of(e);
+  EXPECT_GT(ones, 90);  // uniform until told otherwise
+  EXPECT_LT(ones, 166);
+  env.set_task_probabilities({0, 1});
+  for (int t = 0; t < 6; ++t) env.step();  // every env resets once
+  for (int e = 0; e < 256; ++e) ASSERT_EQ(env.task_of(e), 1) << e;
+  EXPECT_THROW(env.set_task_probabilities({0, 0}), metta::Error);
+  EXPECT_THROW(env.set_task_probabilities({1}), metta::Error);
+  // a state saved before tasks existed (no env_task, no done_task) loads as one task
+  auto state = env.save_state();
+  state.erase(std::remove_if(state.begin(), state.end(),
+                             [](const auto& kv) { return kv.first == "env_task" || kv.first == "done_task"; }),
+              state.end());
+  env.load_state(state);
+  EXPECT_EQ(env.task_of(7), 0);
+  engine::EnvConfig bigger = t0;
+  bigger.map_builder.room.at(0).width += 2;
+  try {
+    engine::BatchedEnv bad({t0, bigger}, 2, 3, kCpu);
+    ADD_FAILURE() << "no error";
+  } catch (const engine::ConfigError& e) {
+    const std::string m = e.what();
+    EXPECT_NE(m.find("task 1"), std::string::npos) << m;
+    EXPECT_NE(m.find("map, not"), std::string::npos) << m;
+  }
+}
+
