@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 
 #include "engine/config_yaml.h"
+#include "train/curriculum/curriculum_yaml.h"
 
 namespace metta::api {
 namespace {
@@ -48,12 +49,25 @@ double calculate_anneal_beta(std::int64_t epoch, std::int64_t total_timesteps, s
 
 Environment::Environment(const std::string& curriculum_path, std::int64_t num_envs, int num_workers,
                          std::int64_t batch_size, const std::string& device, bool zero_copy)
-    : path_(curriculum_path), device_(device), config_(engine::env_config_from(curriculum_path)), num_envs_(num_envs) {
+    : path_(curriculum_path), device_(device), num_envs_(num_envs) {
+  if (train::curriculum::is_curriculum(curriculum_path)) {
+    curriculum_ = std::make_shared<train::curriculum::Curriculum>(train::curriculum::load_curriculum(curriculum_path));
+    config_ = curriculum_->tasks().front().config;
+  } else {
+    config_ = engine::env_config_from(curriculum_path);
+  }
   if (num_envs < 1) fail("env.num_envs", static_cast<double>(num_envs), "a count >= 1");
   if (num_workers < 1) fail("env.num_workers", num_workers, "a count >= 1");
   if (batch_size < 0) fail("env.batch_size", static_cast<double>(batch_size), "a count >= 0");
   if (device != "cpu" && device != "cuda") engine::config_fail("env.device", "'" + device + "'", "'cpu' or 'cuda'");
   (void)zero_copy;  // device buffers are always shared with the policy
+}
+
+std::vector<engine::EnvConfig> Environment::task_configs() const {
+  if (!curriculum_) return {config_};
+  std::vector<engine::EnvConfig> out;
+  for (const auto& t : curriculum_->tasks()) out.push_back(t.config);
+  return out;
 }
 
 std::string AgentConfig::spec() const {
@@ -146,7 +160,7 @@ TrainingComponents TrainingComponents::create(Environment& vecenv, Agent& policy
   METTA_CHECK(!policy.link_, "this Agent is already being trained by another TrainingComponents");
   TrainingComponents t;
   t.trainer_ =
-      std::make_unique<train::Trainer>(trainer_config, vecenv.config(), vecenv.num_envs(), policy.preset());
+      std::make_unique<train::Trainer>(trainer_config, vecenv.task_configs(), vecenv.num_envs(), policy.preset());
   nn::Policy<float>& p = t.trainer_->policy();
   METTA_CHECK(static_cast<std::int64_t>(policy.weights().size()) == p.num_params(),
               "agent has " << policy.weights().size() << " weights, the trainer's '" << policy.preset() << "' policy "
@@ -178,6 +192,8 @@ TrainingComponents TrainingComponents::create(Environment& vecenv, Agent& policy
   t.link_ = std::make_shared<detail::TrainingLink>(detail::TrainingLink{&policy, &p});
   policy.link_ = t.link_;  // Agent::weights() reads the trained weights from now on
   t.store_ = policy_store;
+  t.curriculum_ = vecenv.curriculum();
+  if (t.curriculum_) t.trainer_->env().set_task_probabilities(t.curriculum_->probabilities());
   t.experience.num_minibatches = t.trainer_->num_minibatches();
   t.experience.segments = t.trainer_->segments();
   t.experience.minibatch_segments = t.trainer_->minibatch_segments();
@@ -210,6 +226,16 @@ std::pair<std::int64_t, engine::CompletedEpisodes> TrainingComponents::rollout_s
   engine::CompletedEpisodes info;
   if (trainer_->is_ready_for_training()) {
     info = trainer_->accumulate_stats();  // read once per rollout: statistics stay on the device until then
+    if (curriculum_) {
+      // Each task's episodes go back to the curriculum with the task's mean score (the device sums them;
+      // single episode scores do not reach the host), then its new probabilities go to the device.
+      const std::vector<engine::TaskEpisodes>& done = trainer_->last_task_episodes();
+      for (std::size_t t = 0; t < done.size(); ++t)
+        for (std::int64_t k = 0; k < static_cast<std::int64_t>(done[t].episodes); ++k)
+          curriculum_->complete(t, done[t].reward_sum / done[t].episodes);
+      trainer_->env().set_task_probabilities(curriculum_->probabilities());
+      curriculum_stats_ = curriculum_->take_stats();
+    }
     last_rollout_seconds_ = now_seconds() - rollout_start_;
     timer.rollout_seconds += last_rollout_seconds_;
   }
@@ -304,6 +330,8 @@ TrainingComponents& TrainingComponents::operator=(TrainingComponents&& other) {
   swap(train_start_, moved.train_start_);
   swap(last_rollout_seconds_, moved.last_rollout_seconds_);
   swap(config_json_, moved.config_json_);
+  swap(curriculum_, moved.curriculum_);
+  swap(curriculum_stats_, moved.curriculum_stats_);
   return *this;
 }
 

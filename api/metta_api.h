@@ -14,6 +14,7 @@
 
 #include "train/checkpoint/policy_env_match.h"
 #include "train/checkpoint/policy_store.h"
+#include "train/curriculum/curriculum.h"
 #include "train/trainer.h"
 #include "engine/config.h"
 
@@ -46,13 +47,19 @@ double calculate_anneal_beta(std::int64_t epoch, std::int64_t total_timesteps, s
 // ---- environment and agent
 class Environment {
  public:
-  // curriculum_path: "/env/mettagrid/simple", an embedded env name or an env YAML path. The batch holds
+  // curriculum_path: "/env/mettagrid/simple", an embedded env name, an env YAML path, or a curriculum
+  // file (train/curriculum/curriculum_yaml.h: random, learning_progress, bucketed). The batch holds
   // num_envs environments; num_workers and batch_size (envs per worker batch) are accepted for
-  // compatibility: all envs of a batch are stepped together on `device`.
+  // compatibility: all envs of a batch are stepped together on `device`. With a curriculum, each env
+  // draws its task at every reset; TrainingComponents feed completed episodes back to the curriculum
+  // after each rollout and upload its new task probabilities.
   explicit Environment(const std::string& curriculum_path = "/env/mettagrid/simple", std::int64_t num_envs = 64,
                        int num_workers = 1, std::int64_t batch_size = 0, const std::string& device = "cpu",
                        bool zero_copy = true);
-  const engine::EnvConfig& config() const { return config_; }
+  const engine::EnvConfig& config() const { return config_; }  // the first task's
+  // Every task's env config (one for a plain env); the curriculum, or null for a plain env.
+  std::vector<engine::EnvConfig> task_configs() const;
+  const std::shared_ptr<train::curriculum::Curriculum>& curriculum() const { return curriculum_; }
   std::int64_t num_envs() const { return num_envs_; }
   int num_agents() const { return config_.num_agents; }  // per env
   const std::string& device() const { return device_; }
@@ -62,6 +69,7 @@ class Environment {
   std::string path_, device_;
   engine::EnvConfig config_;
   std::int64_t num_envs_;
+  std::shared_ptr<train::curriculum::Curriculum> curriculum_;
 };
 
 struct AgentConfig {
@@ -184,6 +192,9 @@ class TrainingComponents {
 
   train::Trainer& trainer() { return *trainer_; }
   const std::string& config_json() const { return config_json_; }  // saved in each model's metadata
+  // With a curriculum: its stats after the last rollout (curriculum_task_probs/<task>, task_completions/
+  // <task>, task_reward/<task>/rewards.mean); empty otherwise.
+  const std::map<std::string, double>& curriculum_stats() const { return curriculum_stats_; }
   // The agent being trained; an error when it was destroyed before these components.
   Agent& agent();
   PolicyStore* policy_store() { return store_; }
@@ -199,6 +210,8 @@ class TrainingComponents {
   bool training_open_ = false;
   double rollout_start_ = 0, train_start_ = 0, last_rollout_seconds_ = 0;
   std::string config_json_;
+  std::shared_ptr<train::curriculum::Curriculum> curriculum_;
+  std::map<std::string, double> curriculum_stats_;
 };
 
 // Saves the trained weights (and the trainer state beside them) as model_{epoch:04d}.safetensors of

@@ -1,6 +1,7 @@
 // The documented API's complete example (seed/metta-api.md, "Complete Training Example"), in C++:
 // environment, agent, training components, the rollout/train loop, checkpoints and a progress line.
-// Usage: example_run [total_timesteps] [checkpoint_dir]   (defaults: 200000, ./checkpoints)
+// Usage: example_run [total_timesteps] [checkpoint_dir] [env]   (defaults: 200000, ./checkpoints, hearts_room;
+// env may be an env config or a curriculum file)
 #include <cstdio>
 #include <cstdlib>
 #include <string>
@@ -14,6 +15,7 @@ int main(int argc, char** argv) {
   metta::process::prepare_process(argv);
   const std::int64_t total = argc > 1 ? std::atoll(argv[1]) : 200'000;
   const std::string checkpoint_dir = argc > 2 ? argv[2] : "./checkpoints";
+  const std::string env_path = argc > 3 ? argv[3] : "hearts_room";
 
   // Trainer config: defaults of the reference, sized for a small run on a CPU.
   TrainerConfig trainer_config = create_default_trainer_config(/*num_workers=*/1, total, /*batch_size=*/8192,
@@ -22,7 +24,7 @@ int main(int argc, char** argv) {
   trainer_config.optimizer.learning_rate = 0.002;
   trainer_config.validate();
 
-  Environment env("hearts_room", /*num_envs=*/8, trainer_config.num_workers, /*batch_size=*/8, "cpu");
+  Environment env(env_path, /*num_envs=*/8, trainer_config.num_workers, /*batch_size=*/8, "cpu");
   Agent agent(env, AgentConfig{"small"}, "cpu");
   PolicyStore policy_store(checkpoint_dir);
   TrainingComponents training = TrainingComponents::create(env, agent, trainer_config, &policy_store);

@@ -49,6 +49,10 @@ std::vector<float> feature_norms(const engine::BatchedEnv& env) {
 
 Trainer::Trainer(const TrainerConfig& config, const engine::EnvConfig& env_config, std::int64_t num_envs,
                  const std::string& agent)
+    : Trainer(config, std::vector<engine::EnvConfig>{env_config}, num_envs, agent) {}
+
+Trainer::Trainer(const TrainerConfig& config, const std::vector<engine::EnvConfig>& tasks, std::int64_t num_envs,
+                 const std::string& agent)
     : config_(config), num_envs_(num_envs), agent_(agent), ctx_(make_context(config)) {
   const int H = config.bptt_horizon;
   if (num_envs < 1) engine::config_fail("num_envs", std::to_string(num_envs), "a count >= 1");
@@ -64,7 +68,7 @@ Trainer::Trainer(const TrainerConfig& config, const engine::EnvConfig& env_confi
   kp_.l2_init_loss_coef = static_cast<float>(config.ppo.l2_init_loss_coef);
   engine::BatchedEnvOptions opt;
   opt.randomize_first_episode = true;
-  env_ = std::make_unique<engine::BatchedEnv>(env_config, num_envs_, config_.seed, ctx_, opt);
+  env_ = std::make_unique<engine::BatchedEnv>(tasks, num_envs_, config_.seed, ctx_, opt);
   agents_ = env_->total_agents();
   // D4: S = k * agents rows, so each rollout is exactly batch_size agent-steps and no row is stale.
   k_ = std::max<std::int64_t>(1, std::llround(static_cast<double>(config_.batch_size) / (H * agents_)));
@@ -208,7 +212,10 @@ std::int64_t Trainer::rollout_step() {
   return agents_;
 }
 
-engine::CompletedEpisodes Trainer::accumulate_stats() { return env_->completed_episodes(); }
+engine::CompletedEpisodes Trainer::accumulate_stats() {
+  task_episodes_ = env_->completed_episodes_by_task(false);  // before completed_episodes clears them
+  return env_->completed_episodes();
+}
 
 void Trainer::reset_training_state() {
   b_->stats.fill_bytes_with(ctx_, 0);

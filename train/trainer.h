@@ -51,6 +51,9 @@ class Trainer {
   // runs first (a bad value is a ConfigError naming the field).
   Trainer(const TrainerConfig& config, const engine::EnvConfig& env_config, std::int64_t num_envs,
           const std::string& agent);
+  // The same over several tasks (curricula): each env draws its task at reset (engine::BatchedEnv).
+  Trainer(const TrainerConfig& config, const std::vector<engine::EnvConfig>& tasks, std::int64_t num_envs,
+          const std::string& agent);
   ~Trainer();
   // One epoch: the composition of the steps below (the documented API loop, metta::api).
   EpochStats run_epoch();
@@ -60,6 +63,8 @@ class Trainer {
   bool is_ready_for_training() const;
   std::int64_t rollout_step();                       // one env step of every agent; returns agent steps
   engine::CompletedEpisodes accumulate_stats();       // episodes completed since the last call
+  // Per task, the episodes of the last accumulate_stats (one entry with one task).
+  const std::vector<engine::TaskEpisodes>& last_task_episodes() const { return task_episodes_; }
   void reset_training_state();
   const float* compute_advantages();                  // full-buffer advantages [S, H] on the device
   double anneal_beta() const;
@@ -137,6 +142,7 @@ class Trainer {
   } kp_{};
   kernels::Context ctx_;
   std::unique_ptr<engine::BatchedEnv> env_;
+  std::vector<engine::TaskEpisodes> task_episodes_;
   std::unique_ptr<nn::Policy<float>> policy_;
   struct Teacher {
     std::unique_ptr<nn::Policy<float>> policy;

@@ -199,6 +199,9 @@ int run_train(const TrainOptions& o) {
     training.agent_step = training.trainer().agent_step();
     std::printf("train: resumed from %s at epoch %lld, %lld agent steps\n", ckpt_dir.c_str(),
                 static_cast<long long>(training.epoch()), static_cast<long long>(training.agent_step));
+    if (env.curriculum())
+      std::printf("train: the curriculum's statistics are not in checkpoints: it starts again from its "
+                  "configured weights, so this resumed run is not bit-identical to an uninterrupted one\n");
   } else if (!job.trainer.initial_policy.uri.empty()) {
     std::printf("train: starting from %s (generation %lld)\n", job.trainer.initial_policy.uri.c_str(),
                 static_cast<long long>(training.trainer().generation()));
@@ -274,6 +277,7 @@ int run_train(const TrainOptions& o) {
     nlohmann::json line = metrics_line(st, sps, elapsed);
     line["parameters/learning_rate"] = training.trainer().current_learning_rate();
     line["parameters/generation"] = training.trainer().generation();
+    for (const auto& [k, v] : training.curriculum_stats()) line["env_" + k] = v;  // trainer.md §16: env_<key>
     interrupted = g_stop_requested != 0;
     const bool last_epoch = training.agent_step >= job.trainer.total_timesteps ||
                             (job.max_seconds > 0 && elapsed >= job.max_seconds) || interrupted;

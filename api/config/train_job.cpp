@@ -9,6 +9,7 @@
 #include "api/config/overrides.h"
 #include "train/run_dir.h"
 #include "engine/config_yaml.h"
+#include "train/curriculum/curriculum_yaml.h"
 #include "api/config/embedded_job_configs.h"
 
 namespace metta::config {
@@ -42,7 +43,10 @@ void check_job(TrainJob& job, YAML::Node& root) {
     const std::string why = e.what();
     engine::config_fail("agent", "'" + job.agent + "'", "a valid agent spec (" + why + ")");
   }
-  const engine::EnvConfig env_config = engine::env_config_from(job.env);  // fails early on a bad env
+  // fails early on a bad env or curriculum (a curriculum's tasks share the first's agents)
+  const engine::EnvConfig env_config = train::curriculum::is_curriculum(job.env)
+                                           ? train::curriculum::load_curriculum(job.env).tasks().front().config
+                                           : engine::env_config_from(job.env);
   t.validate();
   if (job.num_envs != kDerivedNumEnvs && job.num_envs < 1)
     engine::config_fail("num_envs", std::to_string(job.num_envs), "null (derived) or a count >= 1");
