@@ -33,3 +33,5 @@ b=$(sum "$tmp/cli_curriculum/checkpoints/model_0003.safetensors")
 echo "curriculum api: $a  cli: $b"
 [ -n "$a" ] && [ "$a" = "$b" ] && [ "$a" != "$(sum "$tmp/api/model_0003.safetensors")" ]
 grep -q '"env_curriculum_task_probs/hearts_room"' "$tmp/cli_curriculum/metrics.jsonl"
+# a policy trained on a curriculum evaluates on its first task
+"$metta" eval --checkpoint "$tmp/cli_curriculum/checkpoints" --episodes 2 --num-envs 2 | grep -q '"mean_episode_reward"'

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Every command line of the README's ```sh blocks, run as written from a scratch folder (build/bin/...
 # points at this build, tests/data at the source tree), with a small budget appended where a line would
-# train or measure for minutes. Lines that need what CI lacks (a GPU, the network, or that are CI itself)
+# train or measure for minutes (the curriculum curve: 20,000 steps). Lines that need what CI lacks (a GPU, the network, or that are CI itself)
 # are listed and skipped. Usage: readme_commands.sh SOURCE_DIR BUILD_DIR
 set -euo pipefail
 src=$(cd "$1" && pwd)
@@ -12,6 +12,7 @@ mkdir -p "$work/build"
 ln -s "$build/bin" "$work/build/bin"
 ln -s "$src/tests" "$work/tests"
 ln -s "$src/configs" "$work/configs"
+ln -s "$src/scripts" "$work/scripts"
 cp "$src/configs/train_job.yaml" "$work/my_job.yaml"  # the README's "another job file"
 cd "$work"
 gpu=0
@@ -43,6 +44,7 @@ for line in "${lines[@]}"; do
     "build/bin/metta train"*) cmd+=("${train_budget[@]}") ;;
     "build/bin/metta bench"*) cmd+=(--seconds 0.2 --no-cuda) ;;
     build/bin/bench_*) cmd+=(--benchmark_min_time=0.01 --benchmark_filter=/64/) ;;
+    scripts/curriculum-curve.sh*) cmd=("${cmd[0]}" "${cmd[1]}" 20000 agent=small num_envs=2) ;;  # the curve's first points
   esac
   echo "== ${cmd[*]}"
   start=$SECONDS

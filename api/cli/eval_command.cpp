@@ -15,6 +15,7 @@
 #include "api/cli/commands.h"
 #include "train/eval/evaluate.h"
 #include "train/eval/suite.h"
+#include "train/curriculum/curriculum_yaml.h"
 #include "engine/batched_env.h"
 #include "engine/config_yaml.h"
 
@@ -74,7 +75,9 @@ int run_eval(const EvalCommandOptions& o) {
   }
   engine::EnvConfig env;
   try {
-    env = engine::env_config_from(env_name);
+    // a policy trained on a curriculum is evaluated on its first task unless --env names another
+    env = train::curriculum::is_curriculum(env_name) ? train::curriculum::load_curriculum(env_name).tasks().front().config
+                                                     : engine::env_config_from(env_name);
   } catch (const engine::ConfigError& e) {
     throw metta::Error(std::string(e.what()) + (o.env.empty() ? " (the env " + path + " was trained on; choose "
                                                                 "another with --env)" : ""));
