@@ -11,10 +11,13 @@
 
 #include "engine/config_yaml.h"
 #include "train/curriculum/curriculum_yaml.h"
+#include "tests/error_of.h"
 
 using namespace metta;
 using namespace metta::train::curriculum;
 namespace fs = std::filesystem;
+
+using metta::testing::error_of;
 
 namespace {
 
@@ -128,16 +131,6 @@ struct Files {
   }
   fs::path dir;
 };
-
-template <class F>
-std::string error_of(F f) {
-  try {
-    f();
-  } catch (const std::exception& e) {
-    return e.what();
-  }
-  return "no error";
-}
 
 }  // namespace
 

@@ -246,6 +246,19 @@ TEST(DevicePath, ExperienceStoreAndGatherMatchTheCpuBitForBit) {
   expect_near(f_d, f_c, 0, "gathered floats and state");
 }
 
+// Steps `cpu` with the CPU launcher and `device` with the device variant on the same random actions,
+// asserting after every step that the worlds and observations are the same bits.
+static void step_in_lockstep(engine::BatchedEnv& cpu, engine::BatchedEnv& device, int steps) {
+  for (int t = 0; t < steps; ++t) {
+    cpu.random_actions(31, static_cast<std::uint32_t>(t));
+    device.random_actions(31, static_cast<std::uint32_t>(t));
+    cpu.step();
+    engine::BatchedEnvTestAccess::device_step(device);
+    ASSERT_EQ(cpu.state_hash(), device.state_hash()) << "step " << t;
+    ASSERT_EQ(cpu.observations_host(), device.observations_host()) << "step " << t;
+  }
+}
+
 // The device step: resets of finished envs in a launch of their own, then the step launch (which skips
 // and unmarks them), then observations per agent. The world must stay bit-identical to the CPU step's.
 TEST(DevicePath, EngineStepWithSeparateResetsMatchesTheCpuStepBitForBit) {
@@ -255,14 +268,8 @@ TEST(DevicePath, EngineStepWithSeparateResetsMatchesTheCpuStepBitForBit) {
   opt.randomize_first_episode = true;
   engine::BatchedEnv a(cfg, 12, 5, kCpu, opt), b(cfg, 12, 5, kCpu, opt);
   ASSERT_EQ(a.state_hash(), b.state_hash());
-  for (int t = 0; t < 400; ++t) {
-    a.random_actions(31, static_cast<std::uint32_t>(t));
-    b.random_actions(31, static_cast<std::uint32_t>(t));
-    a.step();
-    engine::BatchedEnvTestAccess::device_step(b);
-    ASSERT_EQ(a.state_hash(), b.state_hash()) << "step " << t;
-    ASSERT_EQ(a.observations_host(), b.observations_host()) << "step " << t;
-  }
+  step_in_lockstep(a, b, 400);
+  if (HasFatalFailure()) return;
   const auto ea = a.completed_episodes(), eb = b.completed_episodes();
   EXPECT_GT(ea.episodes, 12);  // resets did happen
   EXPECT_EQ(ea.episodes, eb.episodes);
@@ -281,21 +288,17 @@ TEST(DevicePath, MixedTasksStepBitForBitAndDrawTheirTasksAtReset) {
   engine::BatchedEnv a({easy, hard}, 12, 5, kCpu, opt), b({easy, hard}, 12, 5, kCpu, opt);
   a.set_task_probabilities({1, 3});
   b.set_task_probabilities({1, 3});
-  for (int t = 0; t < 300; ++t) {
-    a.random_actions(31, static_cast<std::uint32_t>(t));
-    b.random_actions(31, static_cast<std::uint32_t>(t));
-    a.step();
-    engine::BatchedEnvTestAccess::device_step(b);
-    ASSERT_EQ(a.state_hash(), b.state_hash()) << "step " << t;
-    ASSERT_EQ(a.observations_host(), b.observations_host()) << "step " << t;
-  }
+  step_in_lockstep(a, b, 300);
+  if (HasFatalFailure()) return;
   int per_task[2] = {0, 0};
   for (int e = 0; e < 12; ++e) {
     const int task = a.task_of(e);
     ASSERT_TRUE(task == 0 || task == 1);
     ++per_task[task];
     EXPECT_EQ(task, b.task_of(e));
-    if (a.current_step(e) > 0) EXPECT_LE(a.episode_max_steps(e), task == 0 ? 40 : 70);  // its task's limit
+    if (a.current_step(e) > 0) {
+      EXPECT_LE(a.episode_max_steps(e), task == 0 ? 40 : 70);  // its task's limit
+    }
   }
   EXPECT_GT(per_task[1], 0);
   const auto ta = a.completed_episodes_by_task(false), tb = b.completed_episodes_by_task(false);

@@ -17,8 +17,11 @@
 #include "train/eval/suite.h"
 #include "engine/batched_env.h"
 #include "engine/config_yaml.h"
+#include "tests/error_of.h"
 
 using namespace metta;
+
+using metta::testing::error_of;
 
 namespace {
 const kernels::Context kCpu = kernels::Context::cpu(2);
@@ -292,15 +295,6 @@ std::string write_file(const std::string& dir, const std::string& name, const st
   std::filesystem::create_directories(dir);
   std::ofstream(dir + "/" + name) << text;
   return dir + "/" + name;
-}
-template <class F>
-std::string error_of(F f) {
-  try {
-    f();
-  } catch (const std::exception& e) {
-    return e.what();
-  }
-  return "no error";
 }
 }  // namespace
 
