@@ -337,13 +337,21 @@ TrainingComponents& TrainingComponents::operator=(TrainingComponents&& other) {
 
 TrainingComponents::~TrainingComponents() { release_agent(); }
 
+void TrainingComponents::load_curriculum_state(const std::string& state) {
+  METTA_CHECK(curriculum_, "load_curriculum_state: this Environment has no curriculum");
+  curriculum_->load_state(state);
+  trainer_->env().set_task_probabilities(curriculum_->probabilities());
+}
+
 PolicyRecord save_checkpoint(TrainingComponents& training, PolicyStore& policy_store, std::int64_t epoch,
                              const std::map<std::string, std::string>& metadata) {
   METTA_CHECK(epoch < 0 || epoch == training.epoch(), "save_checkpoint: epoch " << epoch << ", but the trainer is at epoch "
                                                                                 << training.epoch()
                                                                                 << " (leave it out to save the current one)");
   PolicyRecord r;
-  r.path = training.trainer().save_checkpoint(policy_store.dir(), training.config_json(), metadata);
+  std::map<std::string, std::string> meta = metadata;
+  if (const auto& c = training.curriculum()) meta["curriculum_state"] = c->save_state();  // for resume
+  r.path = training.trainer().save_checkpoint(policy_store.dir(), training.config_json(), meta);
   r.metadata = PolicyStore::read_metadata(r.path);
   return r;
 }

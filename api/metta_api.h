@@ -195,6 +195,10 @@ class TrainingComponents {
   // With a curriculum: its stats after the last rollout (curriculum_task_probs/<task>, task_completions/
   // <task>, task_reward/<task>/rewards.mean); empty otherwise.
   const std::map<std::string, double>& curriculum_stats() const { return curriculum_stats_; }
+  // The curriculum's state goes into each saved model's metadata ("curriculum_state"); a resumed run
+  // reads it back with this (and uploads the task probabilities it gives).
+  void load_curriculum_state(const std::string& state);
+  const std::shared_ptr<train::curriculum::Curriculum>& curriculum() const { return curriculum_; }  // or null
   // The agent being trained; an error when it was destroyed before these components.
   Agent& agent();
   PolicyStore* policy_store() { return store_; }

@@ -31,6 +31,13 @@ PY
 }
 same_except_time "$tmp/straight/checkpoints/model_0004.safetensors" "$tmp/split/checkpoints/model_0004.safetensors"
 same_except_time "$tmp/straight/checkpoints/trainer_state_0004.safetensors" "$tmp/split/checkpoints/trainer_state_0004.safetensors"
+# the same with a curriculum: its state is in each model's metadata and comes back on resume
+cargs=("${args[@]}" env="$(dirname "$0")/data/curriculum_hearts.yaml")
+"$metta" "${cargs[@]}" run=cstraight trainer.total_timesteps=6144 >/dev/null
+"$metta" "${cargs[@]}" run=csplit trainer.total_timesteps=3072 >/dev/null
+"$metta" "${cargs[@]}" run=csplit trainer.total_timesteps=6144 >/dev/null
+same_except_time "$tmp/cstraight/checkpoints/model_0006.safetensors" "$tmp/csplit/checkpoints/model_0006.safetensors"
+same_except_time "$tmp/cstraight/checkpoints/trainer_state_0006.safetensors" "$tmp/csplit/checkpoints/trainer_state_0006.safetensors"
 grep -q "batch_size: 1024" "$tmp/straight/config.yaml"
 test "$(wc -l < "$tmp/straight/metrics.jsonl")" -eq 4
 ls "$tmp/straight"/events.out.tfevents.* >/dev/null

@@ -315,3 +315,25 @@ TEST(Curriculum, ShippedShapedToSimpleLoads) {
   EXPECT_EQ(c.tasks()[1].config.groups.at(0).props.rewards.count("ore_red"), 0u);
   EXPECT_EQ(c.probabilities(), (std::vector<double>{0.5, 0.5}));
 }
+
+// A curriculum's state round-trips exactly: a copy loaded from it continues with the same draws and weights.
+TEST(Curriculum, StateRoundTripsExactly) {
+  const std::string path = std::string(METTA_SOURCE_DIR) + "/tests/data/curriculum_hearts.yaml";
+  Curriculum a = load_curriculum(path, 9), b = load_curriculum(path, 9);
+  std::mt19937_64 scores(4);
+  for (int k = 0; k < 40; ++k) a.complete(scores() % 2, static_cast<double>(scores() % 100) / 100.0);
+  b.load_state(a.save_state());
+  EXPECT_EQ(a.save_state(), b.save_state());
+  for (int k = 0; k < 60; ++k) {
+    const std::size_t t = scores() % 2;
+    const double s = static_cast<double>(scores() % 100) / 100.0;
+    a.complete(t, s);
+    b.complete(t, s);
+    ASSERT_EQ(a.probabilities(), b.probabilities()) << k;
+  }
+  EXPECT_EQ(a.take_stats(), b.take_stats());
+  Curriculum fresh = load_curriculum(path, 9);
+  EXPECT_NE(fresh.save_state(), a.save_state());
+  EXPECT_THROW(fresh.load_state("{}"), metta::Error);
+  EXPECT_THROW(load_curriculum("simple").load_state(a.save_state()), metta::Error);  // another curriculum
+}

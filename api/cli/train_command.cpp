@@ -199,9 +199,18 @@ int run_train(const TrainOptions& o) {
     training.agent_step = training.trainer().agent_step();
     std::printf("train: resumed from %s at epoch %lld, %lld agent steps\n", ckpt_dir.c_str(),
                 static_cast<long long>(training.epoch()), static_cast<long long>(training.agent_step));
-    if (env.curriculum())
-      std::printf("train: the curriculum's statistics are not in checkpoints: it starts again from its "
-                  "configured weights, so this resumed run is not bit-identical to an uninterrupted one\n");
+    if (env.curriculum()) {
+      char model[64];
+      std::snprintf(model, sizeof model, "/model_%04lld.safetensors", static_cast<long long>(training.epoch()));
+      const checkpoint::PolicyMetadata meta = checkpoint::PolicyStore::read_metadata(ckpt_dir + model);
+      const auto state = meta.user.find("curriculum_state");
+      if (state != meta.user.end()) {
+        training.load_curriculum_state(state->second);
+      } else {
+        std::printf("train: the checkpoint holds no curriculum state (saved before curricula kept theirs): the "
+                    "curriculum starts again from its configured weights\n");
+      }
+    }
   } else if (!job.trainer.initial_policy.uri.empty()) {
     std::printf("train: starting from %s (generation %lld)\n", job.trainer.initial_policy.uri.c_str(),
                 static_cast<long long>(training.trainer().generation()));

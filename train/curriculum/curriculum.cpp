@@ -6,6 +6,8 @@
 #include <cstdlib>
 #include <sstream>
 
+#include <nlohmann/json.hpp>
+
 #include "engine/config_fields.h"
 #include "engine/config_yaml.h"
 #include "kernels/common.h"
@@ -115,6 +117,57 @@ engine::EnvConfig Curriculum::draw_config(std::size_t task, std::mt19937_64& rng
   std::ostringstream text;
   text << root;
   return engine::parse_env_config(text.str(), cfg.source);
+}
+
+namespace {
+// Inner nodes in pre-order: their weights and trackers are the state.
+template <class F>
+void for_each_inner(Node& n, F&& f) {
+  if (n.kind == Node::Kind::kTask) return;
+  f(n);
+  for (auto& c : n.children) for_each_inner(*c, f);
+}
+}  // namespace
+
+std::string Curriculum::save_state() const {
+  nlohmann::json nodes = nlohmann::json::array();
+  for_each_inner(*root_, [&](Node& n) {
+    nodes.push_back({{"weights", n.weights}, {"lp", n.lp ? n.lp->save_state() : std::string()}});
+  });
+  const nlohmann::json j = {{"tasks", tasks_.size()},
+                            {"nodes", nodes},
+                            {"recent", std::vector<std::size_t>(recent_.begin(), recent_.end())},
+                            {"score_sum", score_sum_},
+                            {"score_count", score_count_}};
+  return j.dump();
+}
+
+void Curriculum::load_state(const std::string& state) {
+  nlohmann::json j;
+  try {
+    j = nlohmann::json::parse(state);
+    METTA_CHECK(j.at("tasks").get<std::size_t>() == tasks_.size(),
+                "curriculum state: " << j.at("tasks").get<std::size_t>() << " tasks, this curriculum has " << tasks_.size());
+    const nlohmann::json& nodes = j.at("nodes");
+    std::size_t i = 0;
+    for_each_inner(*root_, [&](Node& n) {
+      METTA_CHECK(i < nodes.size(), "curriculum state: fewer nodes than this curriculum has");
+      const std::vector<double> w = nodes[i].at("weights").get<std::vector<double>>();
+      METTA_CHECK(w.size() == n.weights.size(), "curriculum state: node " << i << " has another number of children");
+      n.weights = w;
+      if (n.lp) n.lp->load_state(nodes[i].at("lp").get<std::string>());
+      ++i;
+    });
+    METTA_CHECK(i == nodes.size(), "curriculum state: more nodes than this curriculum has");
+    const std::vector<std::size_t> recent = j.at("recent").get<std::vector<std::size_t>>();
+    recent_.assign(recent.begin(), recent.end());
+    score_sum_ = j.at("score_sum").get<std::vector<double>>();
+    score_count_ = j.at("score_count").get<std::vector<std::int64_t>>();
+    METTA_CHECK(score_sum_.size() == tasks_.size() && score_count_.size() == tasks_.size(),
+                "curriculum state: per-task sums of another size");
+  } catch (const nlohmann::json::exception& e) {
+    METTA_FAIL("curriculum state: not a saved curriculum state (" << e.what() << ")");
+  }
 }
 
 std::map<std::string, double> Curriculum::take_stats() {

@@ -65,6 +65,11 @@ class Curriculum {
   // task_reward/<id>/rewards.mean (mean score of the episodes completed since the last call).
   std::map<std::string, double> take_stats();
 
+  // Its whole state (every node's weights and learning-progress trackers, the completion window and the
+  // pending task rewards) as text for checkpoints; load_state restores it exactly (same curriculum file).
+  std::string save_state() const;
+  void load_state(const std::string& state);
+
  private:
   void collect_probabilities(const Node& n, double p, std::vector<double>& out) const;
   bool complete_below(Node& n, std::size_t task, double score);

@@ -2,6 +2,9 @@
 
 #include <algorithm>
 #include <cmath>
+#include <sstream>
+
+#include <nlohmann/json.hpp>
 
 #include "kernels/common.h"
 
@@ -118,6 +121,39 @@ void LearningProgress::compute_distribution() {
     dist_[pos[k]] = total > 0 ? sub[k] / total : 1.0 / static_cast<double>(pos.size());
   for (auto& o : outcomes_)
     if (o.size() > static_cast<std::size_t>(cfg_.memory)) o.erase(o.begin(), o.end() - cfg_.memory);
+}
+
+std::string LearningProgress::save_state() const {
+  std::ostringstream rng;
+  rng << rng_;
+  std::vector<int> mask(update_mask_.begin(), update_mask_.end());
+  const nlohmann::json j = {{"n", n_},          {"rng", rng.str()},       {"outcomes", outcomes_},
+                            {"p_fast", p_fast_}, {"p_slow", p_slow_},     {"p_true", p_true_},
+                            {"baseline", baseline_}, {"rates", rates_},   {"update_mask", mask},
+                            {"active", active_}, {"new_outcomes", new_outcomes_}, {"dist", dist_}};
+  return j.dump();  // doubles print with enough digits to read back exactly
+}
+
+void LearningProgress::load_state(const std::string& state) {
+  const nlohmann::json j = nlohmann::json::parse(state);
+  METTA_CHECK(j.at("n").get<int>() == n_, "learning progress state: " << j.at("n").get<int>() << " tasks, expected " << n_);
+  std::istringstream rng(j.at("rng").get<std::string>());
+  rng >> rng_;
+  METTA_CHECK(!rng.fail(), "learning progress state: a bad random-stream state");
+  outcomes_ = j.at("outcomes").get<std::vector<std::vector<double>>>();
+  p_fast_ = j.at("p_fast").get<std::vector<double>>();
+  p_slow_ = j.at("p_slow").get<std::vector<double>>();
+  p_true_ = j.at("p_true").get<std::vector<double>>();
+  baseline_ = j.at("baseline").get<std::vector<double>>();
+  rates_ = j.at("rates").get<std::vector<double>>();
+  const std::vector<int> mask = j.at("update_mask").get<std::vector<int>>();
+  update_mask_.assign(mask.begin(), mask.end());
+  active_ = j.at("active").get<std::vector<int>>();
+  new_outcomes_ = j.at("new_outcomes").get<std::vector<int>>();
+  dist_ = j.at("dist").get<std::vector<double>>();
+  METTA_CHECK(outcomes_.size() == static_cast<std::size_t>(n_) && update_mask_.size() == static_cast<std::size_t>(n_) &&
+                  new_outcomes_.size() == static_cast<std::size_t>(n_),
+              "learning progress state: sizes do not match " << n_ << " tasks");
 }
 
 void LearningProgress::draw_active_tasks() {

@@ -6,6 +6,7 @@
 
 #include <cstdint>
 #include <random>
+#include <string>
 #include <vector>
 
 #include "engine/config_fields.h"
@@ -50,6 +51,11 @@ class LearningProgress {
   const std::vector<int>& active_tasks() const { return active_; }
   const std::vector<double>& success_rates() const { return rates_; }
   int num_tasks() const { return n_; }
+
+  // Everything that decides its future (outcomes, averages, active tasks, the draw stream), as text that
+  // load_state reads back exactly: a resumed run continues as if never stopped.
+  std::string save_state() const;
+  void load_state(const std::string& state);
 
  private:
   void update();
