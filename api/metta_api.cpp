@@ -160,7 +160,8 @@ TrainingComponents TrainingComponents::create(Environment& vecenv, Agent& policy
   METTA_CHECK(!policy.link_, "this Agent is already being trained by another TrainingComponents");
   TrainingComponents t;
   t.trainer_ =
-      std::make_unique<train::Trainer>(trainer_config, vecenv.task_configs(), vecenv.num_envs(), policy.preset());
+      std::make_unique<train::Trainer>(trainer_config, vecenv.task_configs(), vecenv.num_envs(), policy.preset(),
+                                       vecenv.curriculum() ? vecenv.curriculum()->probabilities() : std::vector<double>{});
   nn::Policy<float>& p = t.trainer_->policy();
   METTA_CHECK(static_cast<std::int64_t>(policy.weights().size()) == p.num_params(),
               "agent has " << policy.weights().size() << " weights, the trainer's '" << policy.preset() << "' policy "
@@ -192,8 +193,7 @@ TrainingComponents TrainingComponents::create(Environment& vecenv, Agent& policy
   t.link_ = std::make_shared<detail::TrainingLink>(detail::TrainingLink{&policy, &p});
   policy.link_ = t.link_;  // Agent::weights() reads the trained weights from now on
   t.store_ = policy_store;
-  t.curriculum_ = vecenv.curriculum();
-  if (t.curriculum_) t.trainer_->env().set_task_probabilities(t.curriculum_->probabilities());
+  t.curriculum_ = vecenv.curriculum();  // its probabilities drew the first episodes' tasks
   t.experience.num_minibatches = t.trainer_->num_minibatches();
   t.experience.segments = t.trainer_->segments();
   t.experience.minibatch_segments = t.trainer_->minibatch_segments();

@@ -126,7 +126,7 @@ BatchedEnv::BatchedEnv(const std::vector<EnvConfig>& tasks, std::int64_t num_env
   b_->params = kernels::DeviceBuffer<EnvParams>(dev, K);
   b_->params.upload(ctx, task_params_.data(), K);
   b_->task_cdf = kernels::DeviceBuffer<float>(dev, K);
-  set_task_probabilities(std::vector<double>(K, 1.0));
+  set_task_probabilities(options.task_probabilities.empty() ? std::vector<double>(K, 1.0) : options.task_probabilities);
   b_->plan_template = kernels::DeviceBuffer<std::uint8_t>(dev, compiled_.plan_template.size());
   b_->plan_template.upload(ctx, compiled_.plan_template);
   b_->plan_symbols = kernels::DeviceBuffer<std::uint8_t>(dev, compiled_.plan_symbols.size());

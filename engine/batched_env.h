@@ -21,6 +21,8 @@ struct BatchedEnvOptions {
   // Training quirk of the reference: each env's first episode ends at a uniform random step in
   // [1, max_steps], so envs of a batch do not all reset together.
   bool randomize_first_episode = false;
+  // With several tasks: the probabilities of the first episodes' draw (empty = uniform).
+  std::vector<double> task_probabilities;
 };
 
 // One object as `grid_objects()` lists it: identity, place, and every observed feature by name.

@@ -323,6 +323,10 @@ TEST(Tasks, ProbabilitiesSteerTheDrawAndLayoutsMustMatch) {
   env.set_task_probabilities({0, 1});
   for (int t = 0; t < 6; ++t) env.step();  // every env resets once
   for (int e = 0; e < 256; ++e) ASSERT_EQ(env.task_of(e), 1) << e;
+  engine::BatchedEnvOptions first;
+  first.task_probabilities = {1, 0};  // the first episodes draw from these
+  engine::BatchedEnv steered({t0, t1}, 64, 3, kCpu, first);
+  for (int e = 0; e < 64; ++e) ASSERT_EQ(steered.task_of(e), 0) << e;
   EXPECT_THROW(env.set_task_probabilities({0, 0}), metta::Error);
   EXPECT_THROW(env.set_task_probabilities({1}), metta::Error);
   // a state saved before tasks existed (no env_task, no done_task) loads as one task

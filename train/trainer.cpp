@@ -52,7 +52,7 @@ Trainer::Trainer(const TrainerConfig& config, const engine::EnvConfig& env_confi
     : Trainer(config, std::vector<engine::EnvConfig>{env_config}, num_envs, agent) {}
 
 Trainer::Trainer(const TrainerConfig& config, const std::vector<engine::EnvConfig>& tasks, std::int64_t num_envs,
-                 const std::string& agent)
+                 const std::string& agent, const std::vector<double>& task_probabilities)
     : config_(config), num_envs_(num_envs), agent_(agent), ctx_(make_context(config)) {
   const int H = config.bptt_horizon;
   if (num_envs < 1) engine::config_fail("num_envs", std::to_string(num_envs), "a count >= 1");
@@ -68,6 +68,7 @@ Trainer::Trainer(const TrainerConfig& config, const std::vector<engine::EnvConfi
   kp_.l2_init_loss_coef = static_cast<float>(config.ppo.l2_init_loss_coef);
   engine::BatchedEnvOptions opt;
   opt.randomize_first_episode = true;
+  opt.task_probabilities = task_probabilities;
   env_ = std::make_unique<engine::BatchedEnv>(tasks, num_envs_, config_.seed, ctx_, opt);
   agents_ = env_->total_agents();
   // D4: S = k * agents rows, so each rollout is exactly batch_size agent-steps and no row is stale.

@@ -51,9 +51,10 @@ class Trainer {
   // runs first (a bad value is a ConfigError naming the field).
   Trainer(const TrainerConfig& config, const engine::EnvConfig& env_config, std::int64_t num_envs,
           const std::string& agent);
-  // The same over several tasks (curricula): each env draws its task at reset (engine::BatchedEnv).
+  // The same over several tasks (curricula): each env draws its task at reset (engine::BatchedEnv), the
+  // first episodes' from task_probabilities (empty = uniform).
   Trainer(const TrainerConfig& config, const std::vector<engine::EnvConfig>& tasks, std::int64_t num_envs,
-          const std::string& agent);
+          const std::string& agent, const std::vector<double>& task_probabilities = {});
   ~Trainer();
   // One epoch: the composition of the steps below (the documented API loop, metta::api).
   EpochStats run_epoch();
