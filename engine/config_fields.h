@@ -5,8 +5,9 @@
 // the value and what was expected), writing the resolved config (FieldWriter) and the keys a resumed run
 // may change (ResumeSafeKeys). A nested struct is v.group("key", s.member), a list of structs
 // v.list("key", s.member); a key whose shape no row fits (maps keyed by item names, a map builder chosen
-// by its _target_) is v.by_code("key"): listed, so the reader knows it, and read by the caller. Rules across
-// fields stay code in the struct's validate(), after the table's checks. The error format is the one of every config file, env or trainer (yaml_error below).
+// by its _target_) is v.by_code("key"): listed, so the reader knows it, and read by the caller. Rules
+// across fields stay code in the struct's validate(), after the table's checks. The error format is the
+// one of every config file, env or trainer (yaml_error below).
 #pragma once
 
 #include <algorithm>

@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <cstdlib>
+#include <filesystem>
 #include <fstream>
 #include <set>
 #include <sstream>
@@ -411,6 +412,12 @@ const char* embedded_text(const std::string& name) {
 EnvConfig embedded_env_config(const std::string& name) {
   if (name == "simple" || name == "hearts_room") return parse_env_config(embedded_text(name), env_yaml_from(name).source);
   throw ConfigError("env: got '" + name + "', expected an embedded env (simple, hearts_room) or a YAML file path");
+}
+
+std::string path_beside(const std::string& path, const std::string& dir) {
+  if (path.empty() || path[0] == '/' || dir.empty()) return path;
+  const std::filesystem::path beside = std::filesystem::path(dir) / path;
+  return std::filesystem::exists(beside) ? beside.string() : path;
 }
 
 EnvYaml env_yaml_from(const std::string& name_or_path) {

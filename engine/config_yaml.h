@@ -23,6 +23,9 @@ EnvConfig embedded_env_config(const std::string& name);
 // An embedded name, the curriculum path "/env/mettagrid/simple", or a YAML file path.
 EnvConfig env_config_from(const std::string& name_or_path);
 // The YAML text behind env_config_from's argument, and the name errors give it.
+// `path` as written in a file that lives in `dir`: dir/path when that exists, else path as given (read
+// from the working directory); absolute paths, embedded names and an empty dir leave it as it is.
+std::string path_beside(const std::string& path, const std::string& dir);
 struct EnvYaml {
   std::string text, source;
 };

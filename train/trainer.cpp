@@ -214,8 +214,11 @@ std::int64_t Trainer::rollout_step() {
 }
 
 engine::CompletedEpisodes Trainer::accumulate_stats() {
-  task_episodes_ = env_->completed_episodes_by_task(false);  // before completed_episodes clears them
-  return env_->completed_episodes();
+  // per task before completed_episodes clears them; one task's are the batch's (no second readout)
+  if (env_->num_tasks() > 1) task_episodes_ = env_->completed_episodes_by_task(false);
+  const engine::CompletedEpisodes done = env_->completed_episodes();
+  if (env_->num_tasks() == 1) task_episodes_ = {{done.episodes, done.mean_reward * done.episodes}};
+  return done;
 }
 
 void Trainer::reset_training_state() {

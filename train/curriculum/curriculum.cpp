@@ -17,7 +17,6 @@ namespace {
 
 constexpr std::size_t kCompletionWindow = 500;
 
-double uniform(std::mt19937_64& rng) { return static_cast<double>(rng() >> 11) * 0x1.0p-53; }
 
 // What a policy sees of a task: a leaf that differs from the first cannot share its policy or batch.
 std::string spaces_of(const engine::EnvConfig& c, const engine::CompiledEnv& compiled) {
@@ -110,7 +109,7 @@ engine::EnvConfig Curriculum::draw_config(std::size_t task, std::mt19937_64& rng
   // Range values live in the YAML the config was read from: set them there and read it again.
   YAML::Node root = YAML::Load(leaf->yaml_text);
   for (const RangeValue& r : leaf->ranges) {
-    const double v = r.lo + uniform(rng) * (r.hi - r.lo);
+    const double v = r.lo + uniform01(rng) * (r.hi - r.lo);
     set_dotted(root, r.key,
                r.integer ? YAML::Node(static_cast<long>(std::floor(v))) : YAML::Node(engine::shortest_round_trip(v)));
   }
@@ -209,13 +208,7 @@ void set_dotted(YAML::Node root, const std::string& dotted, const YAML::Node& va
 std::string python_float(double v) {
   if (std::isnan(v)) return "nan";
   if (std::isinf(v)) return v > 0 ? "inf" : "-inf";
-  const double r = std::round(v * 1000.0) / 1000.0;  // round(v, 3)
-  char buf[40];
-  for (int digits = 1; digits <= 17; ++digits) {
-    std::snprintf(buf, sizeof buf, "%.*g", digits, r);
-    if (std::strtod(buf, nullptr) == r) break;
-  }
-  std::string s = buf;
+  std::string s = engine::shortest_round_trip(std::round(v * 1000.0) / 1000.0);  // round(v, 3)
   if (s.find_first_of(".en") == std::string::npos) s += ".0";  // Python writes 10.0, not 10
   return s;
 }

@@ -25,13 +25,6 @@ struct Source {
   std::string text, name, dir;  // dir: where its relative paths are read first
 };
 
-// A path as written in `from` (a curriculum file's folder, or "" for the caller's).
-std::string resolve(const std::string& path, const std::string& from_dir) {
-  if (path.empty() || path[0] == '/' || from_dir.empty()) return path;
-  const fs::path beside = fs::path(from_dir) / path;
-  return fs::exists(beside) ? beside.string() : path;
-}
-
 Source open(const std::string& path) {
   const engine::EnvYaml y = engine::env_yaml_from(path);
   Source s;
@@ -143,7 +136,7 @@ class Builder {
         engine::yaml_error(where, "tasks." + path, engine::yaml_shown(it->second), "a weight >= 0");
       total += w;
       try {
-        node.children.push_back(build(resolve(path, src.dir), path, depth + 1));
+        node.children.push_back(build(engine::path_beside(path, src.dir), path, depth + 1));
       } catch (const ConfigError& e) {
         throw ConfigError(where + ": tasks." + path + ": " + e.what());
       }
@@ -172,7 +165,7 @@ class Builder {
                          engine::integer_in(1, 4096));
     Source base;
     try {
-      base = open(resolve(tpl_path, src.dir));
+      base = open(engine::path_beside(tpl_path, src.dir));
     } catch (const ConfigError& e) {
       throw ConfigError(ks("env_cfg_template") + ": env_cfg_template: " + e.what());
     }

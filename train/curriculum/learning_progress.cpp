@@ -13,8 +13,6 @@ namespace {
 
 constexpr double kBaselineCap = 0.75;  // a task's baseline is its first success rate, at most this
 
-// A uniform double in [0, 1) from 53 bits: the same draws on every machine.
-double uniform(std::mt19937_64& rng) { return static_cast<double>(rng() >> 11) * 0x1.0p-53; }
 
 // Index drawn from weights that sum to `total` (> 0).
 int draw(const std::vector<double>& weights, double total, double u) {
@@ -163,12 +161,12 @@ void LearningProgress::draw_active_tasks() {
   std::fill(new_outcomes_.begin(), new_outcomes_.end(), -1);
   active_.clear();
   for (int k = 0; k < cfg_.num_active_tasks; ++k) {
-    const double u = uniform(rng_);
+    const double u = uniform01(rng_);
     int task;
     if (u < cfg_.rand_task_rate || total <= 0) {
-      task = std::min(n_ - 1, static_cast<int>(uniform(rng_) * n_));
+      task = std::min(n_ - 1, static_cast<int>(uniform01(rng_) * n_));
     } else {
-      task = draw(dist_, total, uniform(rng_));
+      task = draw(dist_, total, uniform01(rng_));
     }
     active_.push_back(task);
     update_mask_[static_cast<std::size_t>(task)] = true;

@@ -34,6 +34,10 @@ void visit_fields(LearningProgressConfig& c, V& v) {
   v(field("memory", c.memory).range(1, 1 << 20, engine::integer_in(1, 1 << 20)));
 }
 
+// A uniform double in [0, 1) from 53 bits of the stream: the same draws on every machine (curricula
+// draw with it, never with std:: distributions, whose results differ between standard libraries).
+inline double uniform01(std::mt19937_64& rng) { return static_cast<double>(rng() >> 11) * 0x1.0p-53; }
+
 class LearningProgress {
  public:
   LearningProgress(int num_tasks, const LearningProgressConfig& config, std::uint64_t seed);

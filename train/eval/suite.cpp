@@ -15,12 +15,6 @@ namespace fs = std::filesystem;
 
 std::string category_of(const std::string& sim) { return sim.substr(0, sim.find('/')); }
 
-// An env path as written in the suite: beside the suite file first.
-std::string env_path(const EvalSuite& suite, const std::string& env) {
-  if (env.empty() || env[0] == '/' || suite.dir.empty()) return env;
-  const fs::path beside = fs::path(suite.dir) / env;
-  return fs::exists(beside) ? beside.string() : env;
-}
 
 }  // namespace
 
@@ -31,9 +25,10 @@ EvalSuite load_eval_suite(const std::string& path) {
   text << in.rdbuf();
   const YAML::Node root = engine::load_yaml(text.str(), path);
   EvalSuite suite;
-  engine::read_fields(root, "", engine::yaml_key_source(root, path), suite);
+  const engine::KeySource where_key = engine::yaml_key_source(root, path);
+  engine::read_fields(root, "", where_key, suite);
   const auto where = [&](std::size_t i, const std::string& key) {
-    return engine::yaml_key_source(root, path)("simulations[" + std::to_string(i) + "]." + key);
+    return where_key("simulations[" + std::to_string(i) + "]." + key);
   };
   try {
     engine::validate_fields(suite, "");
@@ -53,7 +48,7 @@ EvalSuite load_eval_suite(const std::string& path) {
     if (!names.insert(s.name).second)
       engine::yaml_error(where(i, "name"), field + ".name", "'" + s.name + "'", "a name no other simulation uses");
     try {
-      engine::env_config_from(env_path(suite, s.env));
+      engine::env_config_from(engine::path_beside(s.env, suite.dir));
     } catch (const engine::ConfigError& e) {
       throw engine::ConfigError(where(i, "env") + ": " + field + ".env: " + e.what());
     }
@@ -85,7 +80,7 @@ std::vector<SimulationResult> run_suite(const EvalSuite& suite, const Evaluator&
                                         const std::string& replay_dir, const std::string& replay_suffix) {
   std::vector<SimulationResult> out;
   for (const SimulationSpec& s : suite.simulations) {
-    const engine::EnvConfig env = engine::env_config_from(env_path(suite, s.env));
+    const engine::EnvConfig env = engine::env_config_from(engine::path_beside(s.env, suite.dir));
     SimulationResult r;
     r.name = s.name;
     double reward_sum = 0;
