@@ -2,6 +2,8 @@
 
 #include <chrono>
 #include <cmath>
+#include <cstdlib>
+#include <cstring>
 #include <sstream>
 #include <nlohmann/json.hpp>
 
@@ -151,8 +153,16 @@ std::vector<std::int64_t> TrainingComponents::Experience::iterate_minibatches() 
   return v;
 }
 
+const train::distributed::ProcessGroup& process_group() {
+  auto get = [](const char* name) -> const char* { return std::getenv(name); };
+  const char* single = std::getenv("METTA_NCCL_SINGLE");
+  return train::distributed::ProcessGroup::join(train::distributed::rank_info_from(get),
+                                                single != nullptr && std::strcmp(single, "1") == 0);
+}
+
 TrainingComponents TrainingComponents::create(Environment& vecenv, Agent& policy, const TrainerConfig& trainer_config,
                                               PolicyStore* policy_store) {
+  process_group();  // a rank of a data-parallel run when a launcher started this process
   if (trainer_config.device != policy.device() || vecenv.device() != policy.device())
     engine::config_fail("device", "trainer_config '" + trainer_config.device + "', Environment '" + vecenv.device() +
                                       "', Agent '" + policy.device() + "'",

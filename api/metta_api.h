@@ -44,6 +44,15 @@ TrainerConfig create_default_trainer_config(int num_workers = 1, std::int64_t to
 double calculate_anneal_beta(std::int64_t epoch, std::int64_t total_timesteps, std::int64_t batch_size,
                              double prio_alpha, double prio_beta0);
 
+// ---- data-parallel runs
+// This process's rank of a data-parallel run, joined on the first call from the launcher's variables
+// (mpirun, srun, or RANK/WORLD_SIZE/LOCAL_RANK; train/distributed/ranks.h): a plain start is rank 0 of
+// 1. TrainingComponents::create calls it, so a program started by `mpirun -np N` trains as one of N
+// ranks without further code; the program writes files and prints progress where is_main() holds.
+// METTA_NCCL_SINGLE=1 in a plain CUDA run sends the gradients through a one-rank NCCL all-reduce (to
+// measure what it costs).
+const train::distributed::ProcessGroup& process_group();
+
 // ---- environment and agent
 class Environment {
  public:

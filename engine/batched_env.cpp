@@ -162,6 +162,7 @@ WorldView BatchedEnv::view() const {
   w.agents_per_env = compiled_.params.num_agents;
   w.seed = seed_;
   w.randomize_first_episode = options_.randomize_first_episode ? 1 : 0;
+  w.env_key_base = options_.env_key_base;
   w.plan_template = b_->plan_template.data();
   w.plan_rooms = b_->plan_rooms.data();
   w.plan_num_rooms = static_cast<std::int32_t>(compiled_.plan_rooms.size() / 6);

@@ -23,6 +23,9 @@ struct BatchedEnvOptions {
   bool randomize_first_episode = false;
   // With several tasks: the probabilities of the first episodes' draw (empty = uniform).
   std::vector<double> task_probabilities;
+  // Env e draws its randomness as env env_key_base + e: a data-parallel rank's envs are then the envs
+  // [base, base + num_envs) of one process holding every rank's (0 in a plain run).
+  std::int64_t env_key_base = 0;
 };
 
 // One object as `grid_objects()` lists it: identity, place, and every observed feature by name.

@@ -58,7 +58,8 @@ METTA_HD inline void accumulate_finished_episode(const EnvRef& env) {
 
 // The task of env e's next episode, drawn from the task probabilities (one uniform per reset).
 METTA_HD inline std::uint16_t draw_task(const WorldView& w, std::int64_t e, std::uint32_t episode) {
-  const kernels::U32x4 r = kernels::rng_draw(w.seed, static_cast<std::uint32_t>(e), static_cast<std::uint32_t>(e >> 32),
+  const std::int64_t key = w.env_key_base + e;
+  const kernels::U32x4 r = kernels::rng_draw(w.seed, static_cast<std::uint32_t>(key), static_cast<std::uint32_t>(key >> 32),
                                              episode, kernels::RngPurpose::kTaskDraw, 0);
   const float u = static_cast<float>(r.v[0] >> 8) * (1.0f / 16777216.0f);  // [0, 1), exact in float
   int t = 0;
@@ -78,7 +79,7 @@ METTA_HD inline void generate_map(const EnvRef& env, std::uint32_t episode) {
     const int r0 = rd[0], c0 = rd[1], h = rd[2], rw = rd[3], off = rd[4], count = rd[5];
     const int n = h * rw;
     for (int i = 0; i < n; ++i) sym[(r0 + i / rw) * W + c0 + i % rw] = i < count ? w.plan_symbols[off + i] : 0;
-    RngStream rng{w.seed, static_cast<std::uint32_t>(env.e), episode, static_cast<std::uint32_t>(room),
+    RngStream rng{w.seed, static_cast<std::uint32_t>(w.env_key_base + env.e), episode, static_cast<std::uint32_t>(room),
                   kernels::RngPurpose::kMapLayout};
     for (int i = n - 1; i > 0; --i) {  // Fisher-Yates over the room's cells
       const int j = static_cast<int>(kernels::uniform_below(rng.word(static_cast<std::uint32_t>(n - 1 - i)),
@@ -147,7 +148,7 @@ METTA_HD inline void reset_env(const WorldView& w, std::int64_t e) {
   w.env_needs_reset[e] = 0;
   std::int32_t max_steps = p.max_steps;
   if (w.randomize_first_episode && episode == 0 && max_steps > 0) {
-    const kernels::U32x4 r = kernels::rng_draw(w.seed, static_cast<std::uint32_t>(e), 0, 0,
+    const kernels::U32x4 r = kernels::rng_draw(w.seed, static_cast<std::uint32_t>(w.env_key_base + e), 0, 0,
                                                kernels::RngPurpose::kEpisodeLength, 0);
     max_steps = 1 + static_cast<std::int32_t>(kernels::uniform_below(r.v[0], static_cast<std::uint32_t>(max_steps)));
   }

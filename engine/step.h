@@ -13,7 +13,7 @@ METTA_HD inline void shuffle_agent_order(const EnvRef& env) {
   const int N = env.p.num_agents;
   std::uint16_t* order = env.w.agent_order + env.agent0;
   for (int a = 0; a < N; ++a) order[a] = static_cast<std::uint16_t>(a);
-  RngStream rng{env.w.seed, static_cast<std::uint32_t>(env.e), env.w.env_episode[env.e],
+  RngStream rng{env.w.seed, static_cast<std::uint32_t>(env.w.env_key_base + env.e), env.w.env_episode[env.e],
                 static_cast<std::uint32_t>(env.now()), kernels::RngPurpose::kAgentOrder};
   for (int i = N - 1; i > 0; --i) {
     const int j = static_cast<int>(kernels::uniform_below(rng.word(static_cast<std::uint32_t>(N - 1 - i)),

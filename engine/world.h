@@ -80,6 +80,7 @@ struct WorldView {
   std::int64_t num_envs;
   std::int32_t agents_per_env;  // host-readable copy of p->num_agents
   std::uint64_t seed;
+  std::int64_t env_key_base;  // env e's RNG key is env_key_base + e (BatchedEnvOptions)
   std::uint8_t randomize_first_episode;  // training quirk: first episode's max_steps ~ U[1, max_steps]
 
   // map plan (device): template symbols [H*W], room list, room symbol lists

@@ -53,5 +53,7 @@ void explained_variance_terms(const Context& ctx, const float* returns, const fl
                               float* terms);
 // stats[i] += add[i] for n scalars (device-side accumulation of per-minibatch statistics)
 void accumulate(const Context& ctx, float* stats, const float* add, int n);
+// x[i] *= factor (gradients averaged over the ranks of a data-parallel run)
+void scale(const Context& ctx, float* x, std::int64_t n, float factor);
 
 }  // namespace metta::kernels

@@ -11,6 +11,7 @@
 
 #include <cstdint>
 
+#include "kernels/collective.h"
 #include "kernels/memory.h"
 #include "kernels/reduce.h"
 
@@ -50,7 +51,10 @@ class PpoLoss {
   PpoLoss() = default;
   // Workspace for minibatches of up to n elements.
   PpoLoss(const Context& ctx, std::int64_t n);
-  void run(const Context& ctx, const PpoLossInputs& in, const PpoLossParams& params, const PpoLossGrads& grads);
+  // With `across` (data-parallel training, world > 1) the advantage mean and std are those of every
+  // rank's minibatch together; the gradients stay this rank's (the trainer averages them).
+  void run(const Context& ctx, const PpoLossInputs& in, const PpoLossParams& params, const PpoLossGrads& grads,
+           const RankSum* across = nullptr);
   const float* stats() const { return stats_.data(); }  // [kPpoStatCount] on the device
 
  private:

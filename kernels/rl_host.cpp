@@ -50,17 +50,23 @@ PpoLoss::PpoLoss(const Context& ctx, std::int64_t n) : capacity_(n) {
 }
 
 void PpoLoss::run(const Context& ctx, const PpoLossInputs& in, const PpoLossParams& params,
-                  const PpoLossGrads& grads) {
+                  const PpoLossGrads& grads, const RankSum* across) {
   METTA_CHECK(in.n == capacity_, "PPO loss set up for " << capacity_ << " elements, got " << in.n);
   METTA_CHECK(in.horizon >= 1 && in.n % in.horizon == 0, "PPO loss: n " << in.n << " not a multiple of horizon " << in.horizon);
+  // Advantage normalisation over the whole minibatch (trainer.md §9, multi-GPU: all-reduced sums); every
+  // rank holds n elements. The same formula (unbiased std + 1e-8) as one process, so N ranks equal one.
+  const bool reduce = across != nullptr && across->world() > 1 && params.norm_adv;
+  const std::int64_t count = reduce ? in.n * across->world() : in.n;
   float* sums = sums_.data();
   adv_sum_.run(ctx, in.adv, sums);
+  if (reduce) across->sum(ctx, sums, 1);
   // centred squares reuse the first term row as scratch before the terms are written
-  METTA_DISPATCH(ctx, launch_centered_squares, ctx, in.adv, in.n, sums, terms_.data());
+  METTA_DISPATCH(ctx, launch_centered_squares, ctx, in.adv, in.n, count, sums, terms_.data());
   adv_sum_.run(ctx, terms_.data(), sums + 1);
-  METTA_DISPATCH(ctx, launch_ppo_terms, ctx, in, params, grads, sums, terms_.data());
+  if (reduce) across->sum(ctx, sums + 1, 1);
+  METTA_DISPATCH(ctx, launch_ppo_terms, ctx, in, params, grads, count, sums, terms_.data());
   term_sums_.run(ctx, terms_.data(), sums + 2);
-  METTA_DISPATCH(ctx, launch_ppo_stats, ctx, params, in.n, sums, stats_.data());
+  METTA_DISPATCH(ctx, launch_ppo_stats, ctx, params, in.n, count, sums, stats_.data());
 }
 
 void ppo_loss_reference(const PpoLossInputs& in, const PpoLossParams& pp, const PpoLossGrads& g, float* stats) {
@@ -403,6 +409,10 @@ void explained_variance_terms(const Context& ctx, const float* returns, const fl
 
 void accumulate(const Context& ctx, float* stats, const float* add, int n) {
   METTA_DISPATCH(ctx, launch_accumulate, ctx, stats, add, n);
+}
+
+void scale(const Context& ctx, float* x, std::int64_t n, float factor) {
+  if (n > 0) METTA_DISPATCH(ctx, launch_scale, ctx, x, n, factor);
 }
 
 // ---- prioritized sampling

@@ -18,10 +18,11 @@ void launch_advantage(const Context& ctx, AdvantageArgs args, AdvantageParams pa
   parallel_for(ctx, args.n_rows, [=] METTA_HD(std::int64_t i) { advantage_row(args, params, i); });
 }
 
-// out[i] = (x[i] - sum / n)^2
-void launch_centered_squares(const Context& ctx, const float* x, std::int64_t n, const float* sum, float* out) {
+// out[i] = (x[i] - sum / count)^2 for i < n; count is n, or the whole minibatch's count over all ranks
+void launch_centered_squares(const Context& ctx, const float* x, std::int64_t n, std::int64_t count, const float* sum,
+                             float* out) {
   parallel_for(ctx, n, [=] METTA_HD(std::int64_t i) {
-    const float d = x[i] - sum[0] / static_cast<float>(n);
+    const float d = x[i] - sum[0] / static_cast<float>(count);
     out[i] = d * d;
   });
 }
@@ -32,16 +33,17 @@ METTA_HD inline void max_grad(float a, float b, float& da, float& db) {
   db = 1.0f - da;
 }
 
-// sums[0] = sum(adv), sums[1] = sum((adv - mean)^2); terms rows: pg, v, entropy, kl, clipfrac, ratio, logp.
-void launch_ppo_terms(const Context& ctx, PpoLossInputs in, PpoLossParams pp, PpoLossGrads g, const float* sums,
-                      float* terms) {
+// sums[0] = sum(adv), sums[1] = sum((adv - mean)^2) over `count` elements (this minibatch's n, or the
+// whole minibatch of every rank); terms rows: pg, v, entropy, kl, clipfrac, ratio, logp.
+void launch_ppo_terms(const Context& ctx, PpoLossInputs in, PpoLossParams pp, PpoLossGrads g, std::int64_t count,
+                      const float* sums, float* terms) {
   const std::int64_t n = in.n;
   parallel_for(ctx, n, [=] METTA_HD(std::int64_t i) {
     const float inv_n = 1.0f / static_cast<float>(n);
     float a = in.adv[i];
     if (pp.norm_adv) {
-      const float mean = sums[0] * inv_n;
-      const float var = n > 1 ? sums[1] / static_cast<float>(n - 1) : 0.0f;
+      const float mean = sums[0] / static_cast<float>(count);
+      const float var = count > 1 ? sums[1] / static_cast<float>(count - 1) : 0.0f;
       a = (a - mean) / (sqrtf(var) + 1e-8f);
     }
     if (in.row_weight) a *= in.row_weight[i / in.horizon];
@@ -85,7 +87,8 @@ void launch_ppo_terms(const Context& ctx, PpoLossInputs in, PpoLossParams pp, Pp
 }
 
 // sums: [0] adv, [1] centred squares, [2..8] the term sums.
-void launch_ppo_stats(const Context& ctx, PpoLossParams pp, std::int64_t n, const float* sums, float* stats) {
+void launch_ppo_stats(const Context& ctx, PpoLossParams pp, std::int64_t n, std::int64_t count, const float* sums,
+                      float* stats) {
   parallel_for(ctx, 1, [=] METTA_HD(std::int64_t) {
     const float inv_n = 1.0f / static_cast<float>(n);
     stats[kPpoPolicyLoss] = sums[2] * inv_n;
@@ -95,8 +98,8 @@ void launch_ppo_stats(const Context& ctx, PpoLossParams pp, std::int64_t n, cons
     stats[kPpoClipFrac] = sums[6] * inv_n;
     stats[kPpoImportance] = sums[7] * inv_n;
     stats[kPpoLogpMean] = sums[8] * inv_n;
-    stats[kPpoAdvMean] = sums[0] * inv_n;
-    stats[kPpoAdvStd] = n > 1 ? sqrtf(sums[1] / static_cast<float>(n - 1)) : 0.0f;
+    stats[kPpoAdvMean] = sums[0] / static_cast<float>(count);
+    stats[kPpoAdvStd] = count > 1 ? sqrtf(sums[1] / static_cast<float>(count - 1)) : 0.0f;
     stats[kPpoLoss] = stats[kPpoPolicyLoss] - pp.ent_coef * stats[kPpoEntropy] + pp.vf_coef * stats[kPpoValueLoss];
   });
 }
@@ -434,6 +437,10 @@ void launch_ev_terms(const Context& ctx, const float* returns, const float* valu
 
 void launch_accumulate(const Context& ctx, float* stats, const float* add, int n) {
   parallel_for(ctx, n, [=] METTA_HD(std::int64_t i) { stats[i] += add[i]; });
+}
+
+void launch_scale(const Context& ctx, float* x, std::int64_t n, float factor) {
+  parallel_for(ctx, n, [=] METTA_HD(std::int64_t i) { x[i] *= factor; });
 }
 
 }  // namespace metta::kernels::METTA_BACKEND_NS

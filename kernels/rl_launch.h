@@ -15,11 +15,11 @@ namespace metta::kernels {
 
 METTA_DECLARE_LAUNCHER(void, launch_advantage, const Context& ctx, AdvantageArgs args, AdvantageParams params)
 METTA_DECLARE_LAUNCHER(void, launch_centered_squares, const Context& ctx, const float* x, std::int64_t n,
-                       const float* sum, float* out)
+                       std::int64_t count, const float* sum, float* out)
 METTA_DECLARE_LAUNCHER(void, launch_ppo_terms, const Context& ctx, PpoLossInputs in, PpoLossParams params,
-                       PpoLossGrads grads, const float* sums, float* terms)
+                       PpoLossGrads grads, std::int64_t count, const float* sums, float* terms)
 METTA_DECLARE_LAUNCHER(void, launch_ppo_stats, const Context& ctx, PpoLossParams params, std::int64_t n,
-                       const float* sums, float* stats)
+                       std::int64_t count, const float* sums, float* stats)
 METTA_DECLARE_LAUNCHER(void, launch_square_partials, const Context& ctx, const float* x, std::int64_t n,
                        std::int64_t chunk, float* partials)
 METTA_DECLARE_LAUNCHER(void, launch_moment_partials, const Context& ctx, const float* x, const float* reference,
@@ -60,6 +60,7 @@ METTA_DECLARE_LAUNCHER(void, launch_fill_floats, const Context& ctx, float* out,
 METTA_DECLARE_LAUNCHER(void, launch_ev_terms, const Context& ctx, const float* returns, const float* values,
                        std::int64_t n, float* terms)
 METTA_DECLARE_LAUNCHER(void, launch_accumulate, const Context& ctx, float* stats, const float* add, int n)
+METTA_DECLARE_LAUNCHER(void, launch_scale, const Context& ctx, float* x, std::int64_t n, float factor)
 
 METTA_DECLARE_LAUNCHER(void, launch_muon_momentum, const Context& ctx, const float* grads, float* m, float* u,
                        std::int64_t n, float beta1, const float* grad_norm, float max_norm)

@@ -500,7 +500,8 @@ void Policy<T>::forward(const std::uint8_t* obs, std::int64_t segments, int step
     action_dist_forward<T>(ctx_, logits_.data(), rows, A, actions, cum_.data(), actions_.num_types(), logp_.data(),
                            entropy_.data());
   } else {
-    action_dist_sample<T>(ctx_, logits_.data(), rows, A, flat_type_.data(), flat_arg_.data(), seed, counter, sampled,
+    action_dist_sample<T>(ctx_, logits_.data(), rows, A, flat_type_.data(), flat_arg_.data(), seed, counter,
+                          sample_row_base_, sampled,
                           logp_.data());
   }
 }

@@ -114,6 +114,9 @@ class Policy {
   // FlattenMode above; a forced mode allocates its buffers on the next forward that uses them.
   void set_flatten_mode(FlattenMode m) { flatten_mode_ = m; }
   bool token_conv() const { return token_conv_; }
+  // Sampled actions are keyed by (seed, counter, row_base + row): a data-parallel rank sets its first
+  // agent's global index, so its draws are those its agents get in one process holding every rank's envs.
+  void set_sample_row_base(std::int64_t row_base) { sample_row_base_ = row_base; }
 
  private:
   void build_views();
@@ -125,6 +128,7 @@ class Policy {
   const T* param_of(const std::string& name) const { return params_.data() + table_.at(name).offset; }
 
   kernels::Context ctx_;
+  std::int64_t sample_row_base_ = 0;
   PolicyArch arch_;
   ActionSpace actions_;
   ParamTable table_;

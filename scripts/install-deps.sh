@@ -5,7 +5,8 @@
 set -euo pipefail
 
 pkgs=(cmake ninja-build g++ libyaml-cpp-dev nlohmann-json3-dev libcli11-dev libopenblas-dev
-      libgtest-dev libbenchmark-dev python3-venv zlib1g-dev)
+      libgtest-dev libbenchmark-dev python3-venv zlib1g-dev
+      libopenmpi-dev openmpi-bin)
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -6,8 +6,11 @@
 
 #include <chrono>
 #include <cmath>
+#include <cstring>
 #include <filesystem>
 #include <sstream>
+
+#include <nlohmann/json.hpp>
 
 namespace metta::train {
 
@@ -40,6 +43,49 @@ kernels::Context make_context(const TrainerConfig& c) {
   return d == kernels::Device::CUDA ? kernels::Context::cuda() : kernels::Context::cpu(c.threads);
 }
 
+// The episodes of every rank: counts and reward sums added (per task too); the per-episode stat means
+// weighted by each rank's episodes. The stat maps go through rank 0 as JSON, since a rank without
+// episodes has none.
+engine::CompletedEpisodes reduce_episodes(const distributed::ProcessGroup& group, const engine::CompletedEpisodes& done,
+                                          std::vector<engine::TaskEpisodes>& tasks) {
+  std::vector<double> sums = {done.episodes, done.mean_reward * done.episodes};
+  for (const engine::TaskEpisodes& t : tasks) {
+    sums.push_back(t.episodes);
+    sums.push_back(t.reward_sum);
+  }
+  group.sum_host(sums.data(), static_cast<std::int64_t>(sums.size()));
+  engine::CompletedEpisodes out;
+  out.episodes = sums[0];
+  out.mean_reward = sums[0] > 0 ? sums[1] / sums[0] : 0.0;
+  for (std::size_t t = 0; t < tasks.size(); ++t) tasks[t] = {sums[2 + 2 * t], sums[3 + 2 * t]};
+  nlohmann::json mine;
+  for (auto [name, map] : {std::pair{"agent", &done.agent}, {"converter", &done.converter}, {"game", &done.game}})
+    for (const auto& [k, v] : *map) mine[name][k] = v * done.episodes;
+  const std::string text = mine.dump();
+  std::vector<std::vector<std::uint8_t>> all = group.gather(std::vector<std::uint8_t>(text.begin(), text.end()));
+  std::string merged_text;
+  if (group.is_main()) {
+    nlohmann::json merged = nlohmann::json::object();
+    for (const auto& bytes : all) {
+      const nlohmann::json j = nlohmann::json::parse(bytes.begin(), bytes.end());
+      if (!j.is_object()) continue;
+      for (auto it = j.begin(); it != j.end(); ++it) {
+        nlohmann::json& sums = merged[it.key()];
+        if (!sums.is_object()) sums = nlohmann::json::object();
+        for (auto kv = it->begin(); kv != it->end(); ++kv) sums[kv.key()] = sums.value(kv.key(), 0.0) + kv->get<double>();
+      }
+    }
+    merged_text = merged.dump();
+  }
+  const std::vector<std::uint8_t> shared = group.broadcast(std::vector<std::uint8_t>(merged_text.begin(), merged_text.end()));
+  const nlohmann::json merged = nlohmann::json::parse(shared.begin(), shared.end());
+  for (auto [name, map] : {std::pair{"agent", &out.agent}, {"converter", &out.converter}, {"game", &out.game}})
+    if (merged.contains(name))
+      for (auto kv = merged[name].begin(); kv != merged[name].end(); ++kv)
+        (*map)[kv.key()] = out.episodes > 0 ? kv->get<double>() / out.episodes : 0.0;
+  return out;
+}
+
 std::vector<float> feature_norms(const engine::BatchedEnv& env) {
   std::vector<float> n;
   for (auto& [name, norm] : env.feature_normalizations()) n.push_back(norm);
@@ -56,6 +102,17 @@ Trainer::Trainer(const TrainerConfig& config, const std::vector<engine::EnvConfi
     : config_(config), num_envs_(num_envs), agent_(agent), ctx_(make_context(config)) {
   const int H = config.bptt_horizon;
   if (num_envs < 1) engine::config_fail("num_envs", std::to_string(num_envs), "a count >= 1");
+  distributed::ProcessGroup& group = distributed::ProcessGroup::get();
+  group.set_timeout(config.collective_timeout);
+  group_ = &group;
+  world_ = group.world();
+  rank_ = group.rank();
+  // batch sizes are global: each rank takes its share (trainer.md §7, scale_batches_by_world_size)
+  const std::string ranks = "a multiple of the world size " + std::to_string(world_) + " (" + group.info().launcher + ")";
+  if (config.batch_size % world_ != 0) engine::config_fail("trainer.batch_size", std::to_string(config.batch_size), ranks);
+  if (config.minibatch_size % world_ != 0)
+    engine::config_fail("trainer.minibatch_size", std::to_string(config.minibatch_size), ranks);
+  const std::int64_t rank_batch = config.batch_size / world_, rank_minibatch = config.minibatch_size / world_;
   kp_.ppo = ppo_loss_params(config.ppo);
   kp_.advantage = advantage_params(config.ppo);
   kp_.adam = adam_params(config.optimizer);
@@ -69,12 +126,13 @@ Trainer::Trainer(const TrainerConfig& config, const std::vector<engine::EnvConfi
   engine::BatchedEnvOptions opt;
   opt.randomize_first_episode = true;
   opt.task_probabilities = task_probabilities;
+  opt.env_key_base = static_cast<std::int64_t>(rank_) * num_envs_;
   env_ = std::make_unique<engine::BatchedEnv>(tasks, num_envs_, config_.seed, ctx_, opt);
   agents_ = env_->total_agents();
   // D4: S = k * agents rows, so each rollout is exactly batch_size agent-steps and no row is stale.
-  k_ = std::max<std::int64_t>(1, std::llround(static_cast<double>(config_.batch_size) / (H * agents_)));
+  k_ = std::max<std::int64_t>(1, std::llround(static_cast<double>(rank_batch) / (H * agents_)));
   segments_ = k_ * agents_;
-  const std::int64_t want = std::max<std::int64_t>(1, config_.minibatch_size / H);
+  const std::int64_t want = std::max<std::int64_t>(1, rank_minibatch / H);
   mb_segments_ = 1;
   for (std::int64_t d = 1; d <= segments_; ++d)
     if (segments_ % d == 0 && std::llabs(d - want) < std::llabs(mb_segments_ - want)) mb_segments_ = d;
@@ -85,6 +143,7 @@ Trainer::Trainer(const TrainerConfig& config, const std::vector<engine::EnvConfi
   policy_ = std::make_unique<nn::Policy<float>>(ctx_, arch, nn::ActionSpace(env_->action_max_args()),
                                                 feature_norms(*env_), config_.seed, max_rows, H,
                                                 lstm_backend(config_.lstm));
+  policy_->set_sample_row_base(static_cast<std::int64_t>(rank_) * agents_);
 
   b_ = std::make_unique<Buffers>();
   const kernels::Device d = ctx_.device;
@@ -185,6 +244,9 @@ std::string Trainer::describe() const {
      << policy_->num_params() << " parameters), batch " << batch_size() << " = " << k_ << " x " << agents_
      << " segments x " << config_.bptt_horizon << " steps, minibatch " << mb_segments_ * config_.bptt_horizon
      << " (" << segments_ / mb_segments_ << " per epoch), device " << kernels::device_name(ctx_.device);
+  if (world_ > 1)
+    os << "; " << group_->describe() << ", global batch " << batch_size() << ", minibatch "
+       << mb_segments_ * config_.bptt_horizon * world_;
   return os.str();
 }
 
@@ -209,8 +271,8 @@ std::int64_t Trainer::rollout_step() {
   std::swap(b_->h[0], b_->h[1]);
   std::swap(b_->c[0], b_->c[1]);
   ++rollout_step_;
-  agent_step_ += agents_;
-  return agents_;
+  agent_step_ += agents_ * world_;  // every rank steps as many (trainer.md §10: mask.sum() x world_size)
+  return agents_ * world_;
 }
 
 engine::CompletedEpisodes Trainer::accumulate_stats() {
@@ -218,7 +280,8 @@ engine::CompletedEpisodes Trainer::accumulate_stats() {
   if (env_->num_tasks() > 1) task_episodes_ = env_->completed_episodes_by_task(false);
   const engine::CompletedEpisodes done = env_->completed_episodes();
   if (env_->num_tasks() == 1) task_episodes_ = {{done.episodes, done.mean_reward * done.episodes}};
-  return done;
+  if (world_ == 1) return done;
+  return reduce_episodes(*group_, done, task_episodes_);
 }
 
 void Trainer::reset_training_state() {
@@ -235,7 +298,9 @@ double Trainer::mean_approx_kl() const {
   if (updates_ == 0) return 0.0;
   float kl = 0;
   kernels::download_bytes(ctx_, &kl, b_->stats.data() + kernels::kPpoApproxKl, sizeof(float));
-  return kl / static_cast<double>(updates_);
+  double sum = kl;
+  group_->sum_host(&sum, 1);  // the mean over every rank, so all ranks stop their passes together
+  return sum / world_ / static_cast<double>(updates_);
 }
 
 bool Trainer::kl_limit_reached() const { return kp_.target_kl > 0 && mean_approx_kl() > kp_.target_kl; }
@@ -281,7 +346,8 @@ const float* Trainer::train_minibatch(const Minibatch& mb) {
   ppo_.run(ctx_,
            kernels::PpoLossInputs{policy_->logp(), policy_->entropy(), policy_->value(), b_->mb_old_logp.data(),
                                   b_->mb_old_values.data(), b_->mb_returns.data(), b_->mb_adv.data(), mb.weights, n, H},
-           kp_.ppo, kernels::PpoLossGrads{b_->d_logp.data(), b_->d_entropy.data(), b_->d_value.data()});
+           kp_.ppo, kernels::PpoLossGrads{b_->d_logp.data(), b_->d_entropy.data(), b_->d_value.data()},
+           world_ > 1 ? group_ : nullptr);
   const double ks_factor = teachers_.empty() ? 0.0 : kernels::kickstart_factor(kp_.kickstart, agent_step_);
   const float* extra_dlogits = nullptr;
   if (ks_factor > 0.0) {
@@ -307,6 +373,10 @@ const float* Trainer::train_minibatch(const Minibatch& mb) {
 }
 
 void Trainer::optimize_step(const Minibatch& mb) {
+  if (group_->active()) {  // the mean gradient of every rank's minibatch, before clipping
+    group_->sum(ctx_, policy_->grads(), policy_->num_params());
+    if (world_ > 1) kernels::scale(ctx_, policy_->grads(), policy_->num_params(), 1.0f / static_cast<float>(world_));
+  }
   grad_norm_.run(ctx_, policy_->grads());
   kernels::AdamParams opt = kp_.adam;
   opt.lr = static_cast<float>(current_lr_ > 0 || config_.lr_scheduler.enabled ? current_lr_ : kp_.adam.lr);
@@ -326,15 +396,25 @@ void Trainer::finish_training(EpochStats& out) {
   const std::int64_t cells = segments_ * config_.bptt_horizon;
   kernels::explained_variance_terms(ctx_, b_->returns.data(), b_->values.data(), cells, b_->ev_terms.data());
   ev_sum_.run(ctx_, b_->ev_terms.data(), b_->ev_sums.data());
-  // the only host reads of the epoch: a few scalars
-  const std::vector<float> stats = b_->stats.to_host(ctx_);
-  const std::vector<float> ev = b_->ev_sums.to_host(ctx_);
+  // the only host reads of the epoch: a few scalars (means and sums over the ranks)
+  std::vector<double> stats(b_->stats.size()), ev(4);
+  {
+    const std::vector<float> s = b_->stats.to_host(ctx_), e = b_->ev_sums.to_host(ctx_);
+    std::copy(s.begin(), s.end(), stats.begin());
+    std::copy(e.begin(), e.end(), ev.begin());
+  }
+  if (world_ > 1) {
+    group_->sum_host(stats.data(), static_cast<std::int64_t>(stats.size()));
+    for (double& x : stats) x /= world_;
+    group_->sum_host(ev.data(), 4);
+    check_ranks_agree();
+  }
   const double updates = static_cast<double>(std::max<std::int64_t>(1, updates_));
   for (int s = 0; s < kernels::kPpoStatCount; ++s) out.losses[s] = static_cast<float>(stats[s] / updates);
   out.grad_norm = static_cast<float>(stats[kernels::kPpoStatCount] / updates);
   out.ks_action_loss = static_cast<float>(stats[kernels::kPpoStatCount + 1] / updates);
   out.ks_value_loss = static_cast<float>(stats[kernels::kPpoStatCount + 2] / updates);
-  const double n = static_cast<double>(cells);
+  const double n = static_cast<double>(cells) * world_;
   const double var_y = ev[1] / n - (ev[0] / n) * (ev[0] / n), var_d = ev[3] / n - (ev[2] / n) * (ev[2] / n);
   out.explained_variance = var_y > 1e-12 ? 1.0 - var_d / var_y : 0.0;
   // NaN/Inf guard: a non-finite loss or gradient norm means the weights are already poisoned; stop
@@ -371,6 +451,25 @@ void Trainer::finish_training(EpochStats& out) {
     out.grad_variance = n > 1 ? (m[1] - m[0] * (m[0] / n)) / (n - 1) : 0.0;  // unbiased, as torch.var
     out.grad_l2_norm = std::sqrt(static_cast<double>(m[1]));
   }
+}
+
+void Trainer::check_ranks_agree() const {
+  // FNV-1a of the weights' bits: rank 0's hash broadcast, any rank that differs stops them all
+  std::vector<float> w(static_cast<std::size_t>(policy_->num_params()));
+  kernels::download_bytes(ctx_, w.data(), policy_->params(), w.size() * sizeof(float));
+  std::uint64_t h = 1469598103934665603ull;
+  for (float x : w) {
+    std::uint32_t bits;
+    std::memcpy(&bits, &x, sizeof bits);
+    h = (h ^ bits) * 1099511628211ull;
+  }
+  std::vector<std::uint8_t> mine(sizeof h);
+  std::memcpy(mine.data(), &h, sizeof h);
+  const std::vector<std::uint8_t> main = group_->broadcast(mine);
+  if (group_->any(main != mine))
+    METTA_FAIL("the ranks' weights differ after epoch " << epoch_ + 1
+                                                        << " (they must stay identical: the same seed, config and "
+                                                           "build on every rank)");
 }
 
 EpochStats Trainer::run_epoch() {
@@ -442,9 +541,29 @@ std::string Trainer::save_checkpoint(const std::string& dir, const std::string& 
   if (config_.optimizer.type == "muon") st.tensors.push_back({"muon_m", bytes_tensor(download(ctx_, muon_.momentum(), P))});
   if (b_->init_params.size())
     st.tensors.push_back({"l2_init_params", bytes_tensor(download(ctx_, b_->init_params.data(), P))});
-  st.tensors.push_back({"lstm_h", bytes_tensor(download(ctx_, b_->h[0].data(), b_->h[0].size()))});
-  st.tensors.push_back({"lstm_c", bytes_tensor(download(ctx_, b_->c[0].data(), b_->c[0].size()))});
-  for (auto& [name, bytes] : env_->save_state()) st.tensors.push_back({"env." + name, bytes_tensor(bytes)});
+  // this rank's own part: the rollout LSTM state and its envs
+  checkpoint::SafetensorsFile own;
+  own.tensors.push_back({"lstm_h", bytes_tensor(download(ctx_, b_->h[0].data(), b_->h[0].size()))});
+  own.tensors.push_back({"lstm_c", bytes_tensor(download(ctx_, b_->c[0].data(), b_->c[0].size()))});
+  for (auto& [name, bytes] : env_->save_state()) own.tensors.push_back({"env." + name, bytes_tensor(bytes)});
+  if (world_ > 1) {  // rank 0 writes every rank's part; the others only send theirs
+    const std::vector<std::vector<std::uint8_t>> parts =
+        group_->gather(rank_ == 0 ? std::vector<std::uint8_t>{} : [&] {
+          const std::string s = checkpoint::serialize_safetensors(own);
+          return std::vector<std::uint8_t>(s.begin(), s.end());
+        }());
+    if (rank_ != 0) {
+      group_->barrier();  // returns once rank 0 has written the files
+      return dir + "/" + checkpoint::model_file_name(epoch_);
+    }
+    for (int r = 1; r < world_; ++r) {
+      const std::string source = "the checkpoint state of rank " + std::to_string(r);
+      checkpoint::SafetensorsFile part = checkpoint::parse_safetensors(std::string(parts[r].begin(), parts[r].end()), source);
+      for (auto& [name, t] : part.tensors) own.tensors.push_back({"rank" + std::to_string(r) + "." + name, std::move(t)});
+    }
+    st.metadata["world_size"] = std::to_string(world_);
+  }
+  for (auto& entry : own.tensors) st.tensors.push_back(std::move(entry));
   st.metadata["format"] = kStateFormat;
   st.metadata["format_version"] = std::to_string(kStateVersion);
   st.metadata["agent_step"] = std::to_string(agent_step_);
@@ -474,6 +593,7 @@ std::string Trainer::save_checkpoint(const std::string& dir, const std::string& 
   for (const checkpoint::CheckpointEntry& e : checkpoint::list_checkpoints(dir))
     if (e.epoch < epoch_ && !e.state.empty() && (e.model.empty() || e.state.find(checkpoint::kLegacyStateName) != std::string::npos))
       std::filesystem::remove(e.state);
+  if (world_ > 1) group_->barrier();
   return model;
 }
 
@@ -574,7 +694,8 @@ bool Trainer::resume(const std::string& dir, const std::string& resume_from) {
              "from a policy with trainer.initial_policy.uri.";
     throw checkpoint::CheckpointError(msg);
   }
-  if (!resume_from.empty()) {
+  group_->barrier();  // every rank has read the files before rank 0 moves any
+  if (!resume_from.empty() && rank_ == 0) {
     // the run continues from an older checkpoint: the newer ones belong to the abandoned continuation
     const std::filesystem::path aside = std::filesystem::path(dir) / "abandoned";
     for (const auto& e : entries)
@@ -596,6 +717,10 @@ void Trainer::restore_checkpoint(const checkpoint::CheckpointEntry& entry) {
     if (it == st.metadata.end()) throw checkpoint::CheckpointError(state_path + ": metadata has no '" + k + "'");
     return it->second;
   };
+  const std::string saved_world = st.metadata.count("world_size") ? st.metadata.at("world_size") : "1";
+  if (saved_world != std::to_string(world_))
+    throw checkpoint::CheckpointError(state_path + ": saved by a run of " + saved_world + " rank(s), this run has " +
+                                      std::to_string(world_) + "; resume with the same number of ranks");
   if (meta("optimizer") != config_.optimizer.type)
     throw checkpoint::CheckpointError(state_path + ": saved with optimizer '" + meta("optimizer") + "', this run uses '" +
                                       config_.optimizer.type + "'");
@@ -627,11 +752,13 @@ void Trainer::restore_checkpoint(const checkpoint::CheckpointEntry& entry) {
     // a run that starts using the l2-init term keeps its current W_init when the state has none
     if (st.find("l2_init_params") != nullptr) restore("l2_init_params", b_->init_params.data(), P);
   }
-  restore("lstm_h", b_->h[0].data(), b_->h[0].bytes());
-  restore("lstm_c", b_->c[0].data(), b_->c[0].bytes());
+  // this rank's part (rank 0's under the plain names)
+  const std::string own = rank_ == 0 ? "" : "rank" + std::to_string(rank_) + ".";
+  restore(own + "lstm_h", b_->h[0].data(), b_->h[0].bytes());
+  restore(own + "lstm_c", b_->c[0].data(), b_->c[0].bytes());
   std::vector<std::pair<std::string, std::vector<std::uint8_t>>> env_state;
   for (auto& [name, t] : st.tensors)
-    if (name.rfind("env.", 0) == 0) env_state.push_back({name.substr(4), t.bytes});
+    if (name.rfind(own + "env.", 0) == 0) env_state.push_back({name.substr(own.size() + 4), t.bytes});
   try {
     env_->load_state(env_state);
   } catch (const metta::Error& e) {

@@ -4,6 +4,10 @@
 // prioritized sample, the training forward over the horizon, the V-trace advantage with the new ratio,
 // the fused PPO loss, backward, global-norm clipping and the Adam step. Everything per agent stays on
 // the device; the host reads a few scalars per epoch (EpochStats).
+// Data parallel (train/distributed/): in a run of N ranks each process holds one Trainer over its own
+// envs (env keys and action draws numbered after the ranks before it, so N ranks of E envs are one
+// process of N x E envs), batch_size and minibatch_size are global (each rank takes 1/N), gradients
+// are averaged over the ranks before clipping, and statistics are reduced; the weights stay identical.
 #pragma once
 
 #include <cstdint>
@@ -21,6 +25,7 @@
 #include "kernels/ppo_loss.h"
 #include "kernels/sampling.h"
 #include "nn/policy.h"
+#include "train/distributed/process_group.h"
 #include "train/trainer_config.h"
 
 namespace metta::train {
@@ -80,16 +85,18 @@ class Trainer {
   bool kl_limit_reached() const;
   double current_learning_rate() const { return current_lr_; }
   std::int64_t optimizer_steps() const { return total_updates_; }
-  std::int64_t agent_step() const { return agent_step_; }
+  std::int64_t agent_step() const { return agent_step_; }  // of every rank together
+  int world() const { return world_; }
+  int rank() const { return rank_; }
   std::int64_t epoch() const { return epoch_; }
-  std::int64_t batch_size() const { return segments_ * config_.bptt_horizon; }
+  std::int64_t batch_size() const { return segments_ * config_.bptt_horizon * world_; }  // global
   std::int64_t minibatch_segments() const { return mb_segments_; }
   std::int64_t segments() const { return segments_; }
   engine::BatchedEnv& env() { return *env_; }
   nn::Policy<float>& policy() { return *policy_; }
   const TrainerConfig& config() const { return config_; }
   const std::string& agent() const { return agent_; }
-  std::int64_t num_envs() const { return num_envs_; }
+  std::int64_t num_envs() const { return num_envs_; }  // this rank's
   // The effective sizes as a one-line description (k, segments, batch, minibatch).
   std::string describe() const;
   // Distil from a teacher of preset `agent` with these weights (flat, in ParamTable order); it sees the
@@ -116,6 +123,9 @@ class Trainer {
   // counter-based RNG's state, the rollout LSTM state and the whole environment state), then the policy
   // as model_{epoch:04d}.safetensors through a PolicyStore in `dir`. Both files are written atomically;
   // the states of models the store no longer keeps are removed. Returns the model path.
+  // With several ranks every rank calls this and resume(): rank 0 gathers the others' env and LSTM
+  // states (tensors "rank<r>.*") and writes the files alone; each rank resumes its own part from them
+  // (the folder must be shared), and a checkpoint of another world size is refused.
   std::string save_checkpoint(const std::string& dir, const std::string& config_json = "{}",
                               const std::map<std::string, std::string>& user_metadata = {}) const;
   // Restores the newest complete checkpoint in `dir` (or the one of the epoch `resume_from` names: an epoch, or a
@@ -129,10 +139,14 @@ class Trainer {
 
  private:
   void restore_checkpoint(const checkpoint::CheckpointEntry& entry);
+  // The weights of every rank are the same bits, or a metta::Error (checked each epoch when world > 1).
+  void check_ranks_agree() const;
 
   TrainerConfig config_;
   std::int64_t num_envs_;
   std::string agent_;
+  const distributed::ProcessGroup* group_ = nullptr;
+  int world_ = 1, rank_ = 0;
   // The config's values as the kernels take them (floats), built once from config_.
   struct KernelParams {
     kernels::PpoLossParams ppo;

@@ -105,10 +105,13 @@ struct TrainerConfig {
   // trainer_state_NNNN file of its checkpoint folder ("" = the newest); newer ones are moved aside.
   std::string resume_from;
   bool verbose = true;  // a progress line per epoch
-  // Accepted for compatibility: our kernels are compiled ahead of time (compile has no effect), the
-  // training state never leaves the device (cpu_offload must be false) and a run is one process
-  // (scale_batches_by_world_size has no effect).
+  // Accepted for compatibility: our kernels are compiled ahead of time (compile has no effect) and the
+  // training state never leaves the device (cpu_offload must be false). batch_size and minibatch_size
+  // are always global over the ranks of a data-parallel run, as the reference's
+  // scale_batches_by_world_size: true makes them (so the flag changes nothing).
   bool cpu_offload = false, compile = false, scale_batches_by_world_size = false;
+  // Seconds a rank of a data-parallel run waits in a collective before it gives up with an error.
+  double collective_timeout = 600;
   std::string compile_mode = "reduce-overhead";
   int profiler_interval_epochs = 10000;    // accepted; profiling is done with the bench/ tools
   int grad_mean_variance_interval = 0;     // epochs between grad/{mean, variance, norm} logs; 0 = off
@@ -227,6 +230,7 @@ void visit_fields(TrainerConfig& c, V& v) {
   v(field("compile", c.compile).resume_safe());
   v(field("compile_mode", c.compile_mode).one_of({"default", "reduce-overhead", "max-autotune", "max-autotune-no-cudagraphs"}).resume_safe());
   v(field("scale_batches_by_world_size", c.scale_batches_by_world_size));
+  v(field("collective_timeout", c.collective_timeout).range(0.001, 1e9, "seconds > 0").resume_safe());
   v(field("profiler_interval_epochs", c.profiler_interval_epochs).range(1, 1 << 30, "an integer in [1, 1073741824]").resume_safe());
   v(field("checkpoint_interval", c.checkpoint_interval).range(1, 1 << 30, "an integer in [1, 1073741824]").resume_safe());
   v(field("evaluate_interval", c.evaluate_interval).resume_safe());              // >= checkpoint_interval: validate()

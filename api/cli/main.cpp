@@ -7,6 +7,7 @@
 #include "api/cli/commands.h"
 #include "api/process/process_setup.h"
 #include "kernels/common.h"
+#include "train/distributed/process_group.h"
 
 int main(int argc, char** argv) {
   metta::process::prepare_process(argv);
@@ -30,13 +31,16 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "metta: error: %s\n", e.what());
     // where the check sits in our code: for bug reports, not for users
     if (std::getenv("METTA_DEBUG") && !e.where().empty()) std::fprintf(stderr, "metta: (%s)\n", e.where().c_str());
+    metta::train::distributed::abort_other_ranks(1);  // a data-parallel run stops on every rank at once
     return 1;
   } catch (const std::bad_alloc&) {
     std::fprintf(stderr, "metta: error: out of memory (a config asks for more than this machine has: check num_envs, "
                          "batch sizes, map sizes and agent widths)\n");
+    metta::train::distributed::abort_other_ranks(1);
     return 1;
   } catch (const std::exception& e) {
     std::fprintf(stderr, "metta: error: %s\n", e.what());
+    metta::train::distributed::abort_other_ranks(1);
     return 1;
   }
   return 0;

@@ -4,10 +4,14 @@
 // run_dir/config.yaml (resolved), run_dir/metrics.jsonl (one line per epoch), TensorBoard events in
 // run_dir, and checkpoints in run_dir/checkpoints, and resumes from them when present. Evaluates the
 // training task every trainer.evaluate_interval epochs and at the end (replays when asked).
+// As one rank of a data-parallel run (mpirun, srun: train/distributed/), rank 0 alone owns the run
+// folder (lock, config, metrics, TensorBoard, evaluation, checkpoint files) and prints progress; every
+// rank trains, and they decide together when to stop.
 #include <chrono>
 #include <csignal>
 #include <cstdio>
 #include <filesystem>
+#include <memory>
 #include <nlohmann/json.hpp>
 #include <thread>
 
@@ -18,6 +22,7 @@
 #include "train/checkpoint/checkpoint_dir.h"
 #include "train/logging/metrics_log.h"
 #include "train/logging/tensorboard.h"
+#include "train/distributed/process_group.h"
 #include "train/run_dir.h"
 #include "api/metta_api.h"
 
@@ -169,13 +174,26 @@ bool prepare_run_dir(const config::TrainJob& job, const std::string& ckpt_dir) {
 int run_train(const TrainOptions& o) {
   const config::TrainJob job = config::load_train_job(o.config, o.overrides);
   namespace fs = std::filesystem;
-  fs::create_directories(job.run_dir);
-  const train::RunDirLock lock(job.run_dir);  // one process per run folder
+  const train::distributed::ProcessGroup& group = api::process_group();
+  const bool main_rank = group.is_main();
+  if (group.world() > 1) {
+    std::fprintf(stderr, "train: %s\n", group.describe().c_str());
+    if (!main_rank && !std::freopen("/dev/null", "w", stdout))  // progress is rank 0's to print
+      throw metta::Error("rank " + std::to_string(group.rank()) + ": cannot silence stdout");
+  }
   const std::string ckpt_dir = job.run_dir + "/checkpoints";
-  for (const std::string& dir : {job.run_dir, ckpt_dir})
-    for (const std::string& f : checkpoint::remove_stale_temp_files(dir))
-      std::printf("train: removed %s (left by an interrupted write)\n", f.c_str());
-  const bool resuming = prepare_run_dir(job, ckpt_dir);
+  std::unique_ptr<train::RunDirLock> lock;  // one run per folder; rank 0 holds it for the run
+  bool resuming = false;
+  if (main_rank) {
+    fs::create_directories(job.run_dir);
+    lock = std::make_unique<train::RunDirLock>(job.run_dir);
+    for (const std::string& dir : {job.run_dir, ckpt_dir})
+      for (const std::string& f : checkpoint::remove_stale_temp_files(dir))
+        std::printf("train: removed %s (left by an interrupted write)\n", f.c_str());
+    resuming = prepare_run_dir(job, ckpt_dir);
+  }
+  // the other ranks wait here until the folder is ready, and learn whether the run resumes
+  resuming = group.broadcast({static_cast<std::uint8_t>(resuming)}).at(0) != 0;
   api::Environment env(job.env, job.num_envs, job.trainer.num_workers, 0, job.device);
   api::Agent agent(env, api::AgentConfig{job.agent}, job.device, job.seed);
   api::PolicyStore store(ckpt_dir);
@@ -216,16 +234,18 @@ int run_train(const TrainOptions& o) {
                 static_cast<long long>(training.trainer().generation()));
   }
   // every check passed: record the config, and drop records made after the resumed checkpoint
-  {
+  std::unique_ptr<logging::MetricsLog> metrics;
+  std::unique_ptr<logging::TensorBoardWriter> tensorboard;
+  if (main_rank) {
     YAML::Emitter em;
     em << job.resolved;
     checkpoint::write_file_atomic(job.run_dir + "/config.yaml", std::string(em.c_str()) + "\n");
+    const std::string dropped = train::truncate_run_records(job.run_dir, training.epoch(), training.agent_step);
+    if (!dropped.empty()) std::printf("train: %s\n", dropped.c_str());
+    metrics = std::make_unique<logging::MetricsLog>(job.run_dir + "/metrics.jsonl");
+    tensorboard = std::make_unique<logging::TensorBoardWriter>(job.run_dir);
   }
-  const std::string dropped = train::truncate_run_records(job.run_dir, training.epoch(), training.agent_step);
-  if (!dropped.empty()) std::printf("train: %s\n", dropped.c_str());
   std::fflush(stdout);
-  logging::MetricsLog metrics(job.run_dir + "/metrics.jsonl");
-  logging::TensorBoardWriter tensorboard(job.run_dir);
   // the newest evaluation's scores go into each model's metadata (score = the mean category score)
   std::map<std::string, double> eval_scores;
   double eval_score = 0;
@@ -287,20 +307,23 @@ int run_train(const TrainOptions& o) {
     line["parameters/learning_rate"] = training.trainer().current_learning_rate();
     line["parameters/generation"] = training.trainer().generation();
     for (const auto& [k, v] : training.curriculum_stats()) line["env_" + k] = v;  // trainer.md §16: env_<key>
-    interrupted = g_stop_requested != 0;
-    const bool last_epoch = training.agent_step >= job.trainer.total_timesteps ||
-                            (job.max_seconds > 0 && elapsed >= job.max_seconds) || interrupted;
-    if (st.epoch % job.trainer.evaluate_interval == 0 || last_epoch) {
-      eval_scores = evaluate(training, job, env, suite.get(), &eval_score);
-      for (auto& [k, v] : eval_scores) line[k] = v;
+    // decided together: a rank that stopped alone would leave the others waiting in a collective
+    interrupted = group.any(g_stop_requested != 0);
+    const bool out_of_time = group.any(job.max_seconds > 0 && elapsed >= job.max_seconds);
+    const bool last_epoch = training.agent_step >= job.trainer.total_timesteps || out_of_time || interrupted;
+    if (main_rank) {
+      if (st.epoch % job.trainer.evaluate_interval == 0 || last_epoch) {
+        eval_scores = evaluate(training, job, env, suite.get(), &eval_score);
+        for (auto& [k, v] : eval_scores) line[k] = v;
+      }
+      metrics->append(line);
+      std::map<std::string, double> scalars;
+      for (auto it = line.begin(); it != line.end(); ++it) scalars[it.key()] = it->get<double>();
+      tensorboard->add_scalars(training.agent_step, scalars);
     }
-    metrics.append(line);
-    std::map<std::string, double> scalars;
-    for (auto it = line.begin(); it != line.end(); ++it) scalars[it.key()] = it->get<double>();
-    tensorboard.add_scalars(training.agent_step, scalars);
-    if (st.epoch % job.trainer.checkpoint_interval == 0)
+    if (st.epoch % job.trainer.checkpoint_interval == 0)  // every rank: rank 0 gathers the others' state
       std::printf("train: saved %s\n", api::save_checkpoint(training, store, training.epoch(), score_metadata()).path.c_str());
-    if (job.max_seconds > 0 && elapsed >= job.max_seconds) {
+    if (out_of_time) {
       std::printf("train: stopping at max_seconds (%.0fs)\n", job.max_seconds);
       break;
     }
