@@ -11,6 +11,9 @@
 #   bench      bench_env, bench_train with the cuDNN and with our own LSTM, metta bench
 #   train      metta train on CUDA for 60 s
 #   sim        metta sim on CUDA
+#   dist       data parallel: one rank's training throughput with the NCCL all-reduce path on and off
+#              (fast and api_default; METTA_NCCL_SINGLE=1 sends the gradients through a one-rank NCCL
+#              communicator), and the NCCL library the build found
 # The device tool stops a command after 10 minutes: run the phases in a few calls (the build folder
 # stays between calls), e.g. `build gpu-tests`, then `tests`, then `bench train sim`.
 set -uo pipefail
@@ -18,9 +21,9 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 root=$(pwd)
 dir=${GPU_CHECK_DIR:-build-gpu}
 phases=("$@")
-[ ${#phases[@]} -eq 0 ] && phases=(build gpu-tests tests bench train sim)
+[ ${#phases[@]} -eq 0 ] && phases=(build gpu-tests tests bench train sim dist)
 for p in "${phases[@]}"; do
-  case $p in build|gpu-tests|tests|bench|train|sim) ;; *) echo "gpu-check: unknown phase '$p'"; exit 2 ;; esac
+  case $p in build|gpu-tests|tests|bench|train|sim|dist) ;; *) echo "gpu-check: unknown phase '$p'"; exit 2 ;; esac
 done
 want() { local p; for p in "${phases[@]}"; do [ "$p" = "$1" ] && return 0; done; return 1; }
 cmake_args=(-DMETTA_CUDA=ON -DCMAKE_CUDA_ARCHITECTURES=90)
@@ -53,6 +56,17 @@ if [ ! -f "$nvcc_inc/cudnn.h" ] && command -v python3 >/dev/null; then
     cmake_args+=(-DCUDNN_INCLUDE_DIR="$cudnn_dir/include" -DCUDNN_LIBRARY="$cudnn_lib")
     export LD_LIBRARY_PATH="$cudnn_dir/lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
     echo "gpu-check: cuDNN from $cudnn_dir"
+  fi
+fi
+
+# NCCL likewise: PyTorch's wheel (nvidia-nccl-cu13) when the toolkit has no nccl.h
+if [ ! -f "$nvcc_inc/nccl.h" ] && command -v python3 >/dev/null; then
+  nccl_dir=$(python3 -c 'import nvidia.nccl; print(list(nvidia.nccl.__path__)[0])' 2>/dev/null || true)
+  nccl_lib=$(ls "$nccl_dir"/lib/libnccl.so* 2>/dev/null | head -n 1)
+  if [ -n "$nccl_dir" ] && [ -f "$nccl_dir/include/nccl.h" ] && [ -n "$nccl_lib" ]; then
+    cmake_args+=(-DNCCL_INCLUDE_DIR="$nccl_dir/include" -DNCCL_LIBRARY="$nccl_lib")
+    export LD_LIBRARY_PATH="$nccl_dir/lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
+    echo "gpu-check: NCCL from $nccl_dir"
   fi
 fi
 
@@ -104,6 +118,32 @@ if want sim; then
   for envs in 1024 16384; do
     "$dir/bin/metta" sim --device cuda --envs "$envs" --seconds 5 2>&1 | grep -E "agent_steps_per_s|episodes|error"
   done
+fi
+
+if want dist; then
+  echo "== data parallel: the NCCL all-reduce path on one GPU =="
+  grep -E "^NCCL_(INCLUDE_DIR|LIBRARY):" "$dir/CMakeCache.txt"  # -NOTFOUND: no NCCL in this build
+  if grep -q "^NCCL_LIBRARY:.*NOTFOUND" "$dir/CMakeCache.txt"; then
+    echo "dist: this build has no NCCL; skipped"
+  else
+    printf "%-12s %18s %18s %10s\n" agent "no all-reduce" "NCCL all-reduce" cost
+    for agent in fast api_default; do
+      rates=()
+      for single in 0 1; do
+        d=$(mktemp -d)
+        METTA_NCCL_SINGLE=$single "$dir/bin/metta" train run=dist data_dir="$d" device=cuda agent=$agent env=hearts_room \
+          num_envs=1024 trainer.batch_size=262144 trainer.minibatch_size=16384 trainer.total_timesteps=20000000 \
+          trainer.checkpoint_interval=1000 trainer.evaluate_interval=1000 max_seconds=15 >"$d/log" 2>&1 ||
+          { tail -n 5 "$d/log"; bench_rc=1; }
+        rates+=("$(python3 -c 'import json, sys
+r = [json.loads(l)["overview/sps"] for l in open(sys.argv[1])][1:]
+print("%.0f" % (sum(r) / len(r)) if r else "0")' "$d/run/metrics.jsonl" 2>/dev/null || echo 0)")
+        rm -rf "$d"
+      done
+      printf "%-12s %18s %18s %9s%%\n" "$agent" "${rates[0]}" "${rates[1]}" \
+        "$(python3 -c "a, b = ${rates[0]}, ${rates[1]}; print('%.1f' % (100 * (a - b) / a) if a else 'n/a')")"
+    done
+  fi
 fi
 
 echo "== summary (phases: ${phases[*]}) =="

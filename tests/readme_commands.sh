@@ -15,6 +15,7 @@ ln -s "$src/configs" "$work/configs"
 ln -s "$src/scripts" "$work/scripts"
 cp "$src/configs/train_job.yaml" "$work/my_job.yaml"  # the README's "another job file"
 cd "$work"
+export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1  # mpirun lines, as root in CI
 gpu=0
 if command -v nvidia-smi >/dev/null 2>&1 && nvidia-smi -L >/dev/null 2>&1; then gpu=1; fi
 # the command lines: ```sh blocks, continuations joined, comments dropped
@@ -38,12 +39,18 @@ for line in "${lines[@]}"; do
     scripts/main.sh*|scripts/test.sh*) echo "not run here (CI runs it, and the fresh-clone check): $line"; continue ;;
     scripts/peer*|scripts/gpu-deps.sh*) echo "not run here (needs the network): $line"; continue ;;
     scripts/gpu-check.sh*) echo "not run here (needs a GPU machine): $line"; continue ;;
+    *" -H "*|srun*) echo "not run here (needs several machines or Slurm): $line"; continue ;;
   esac
+  if [[ "$line" == mpirun* || "$line" == scripts/distributed-bench.sh* ]] && ! command -v mpirun >/dev/null; then
+    echo "not run here (no mpirun): $line"; continue
+  fi
   if [[ "$line" == *cuda* && $gpu -eq 0 ]]; then echo "not run here (no GPU): $line"; continue; fi
   case "$line" in
     "build/bin/metta train"*) cmd+=("${train_budget[@]}") ;;
     "build/bin/metta bench"*) cmd+=(--seconds 0.2 --no-cuda) ;;
     build/bin/bench_*) cmd+=(--benchmark_min_time=0.01 --benchmark_filter=/64/) ;;
+    "mpirun -np 2 build/bin/metta train"*) cmd+=("${train_budget[@]}") ;;
+    scripts/distributed-bench.sh*) cmd=(env ENVS=4 "${cmd[0]}" build 16384) ;;  # a short job
     scripts/curriculum-curve.sh*) cmd=("${cmd[0]}" "${cmd[1]}" 20000 agent=small num_envs=2) ;;  # the curve's first points
   esac
   echo "== ${cmd[*]}"
