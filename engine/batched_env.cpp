@@ -19,6 +19,7 @@ struct BatchedEnv::Buffers {
   METTA_WORLD_STATE_BUFFERS(METTA_DECLARE)
   METTA_OTHER_BUFFERS(METTA_DECLARE)
   METTA_INPUT_BUFFERS(METTA_DECLARE)
+  METTA_SCRATCH_BUFFERS(METTA_DECLARE)
 #undef METTA_DECLARE
   kernels::DeviceBuffer<EnvParams> params;  // one per task
   kernels::DeviceBuffer<float> task_cdf;
@@ -116,12 +117,13 @@ BatchedEnv::BatchedEnv(const std::vector<EnvConfig>& tasks, std::int64_t num_env
   const StatLayout& S = p.stats;
   const std::size_t E = static_cast<std::size_t>(num_envs), HW = static_cast<std::size_t>(p.height) * p.width,
                     O = p.num_objects, C = p.num_converters, N = p.num_agents, I = p.num_items,
-                    T = p.num_tokens, K = task_params_.size();
+                    T = p.num_tokens, K = task_params_.size(), WC = p.num_obs_cells;
   const kernels::Device dev = ctx.device;
 #define METTA_ALLOCATE(type, name, count) b_->name = kernels::DeviceBuffer<type>(dev, count);
   METTA_WORLD_STATE_BUFFERS(METTA_ALLOCATE)
   METTA_OTHER_BUFFERS(METTA_ALLOCATE)
   METTA_INPUT_BUFFERS(METTA_ALLOCATE)
+  METTA_SCRATCH_BUFFERS(METTA_ALLOCATE)
 #undef METTA_ALLOCATE
   b_->params = kernels::DeviceBuffer<EnvParams>(dev, K);
   b_->params.upload(ctx, task_params_.data(), K);
@@ -160,6 +162,8 @@ WorldView BatchedEnv::view() const {
   w.task_cdf = b_->task_cdf.data();
   w.num_envs = num_envs_;
   w.agents_per_env = compiled_.params.num_agents;
+  w.obs_cells = compiled_.params.num_obs_cells;
+  w.num_tokens = compiled_.params.num_tokens;
   w.seed = seed_;
   w.randomize_first_episode = options_.randomize_first_episode ? 1 : 0;
   w.env_key_base = options_.env_key_base;
@@ -172,6 +176,7 @@ WorldView BatchedEnv::view() const {
   METTA_WORLD_STATE_BUFFERS(METTA_VIEW)
   METTA_OTHER_BUFFERS(METTA_VIEW)
   METTA_INPUT_BUFFERS(METTA_VIEW)
+  METTA_SCRATCH_BUFFERS(METTA_VIEW)
 #undef METTA_VIEW
   return w;
 }

@@ -16,9 +16,27 @@ namespace metta::engine::METTA_BACKEND_NS {
 inline void observe_all(const kernels::Context& ctx, const WorldView& w) {
   const std::int64_t n = w.num_envs * w.agents_per_env;
   const std::uint32_t per_env = static_cast<std::uint32_t>(w.agents_per_env);
+#if METTA_DEVICE_PATH
+  // flat passes (observe.h): a memset, then per (agent, window cell), per agent, per (agent, cell)
+  const std::int64_t cells = w.obs_cells;
+  const std::uint32_t K = static_cast<std::uint32_t>(cells);
+  kernels::fill_bytes(ctx, w.obs, kEmptyByte, static_cast<std::size_t>(n * w.num_tokens * 3));
+  // 64-bit index (agents x cells may pass 2^31); agents stay below 2^31 (checked), so 32 bits divide by per_env
+  parallel_for(ctx, n * cells, [=] METTA_HD(std::int64_t i) {
+    const std::int64_t g = i / K;
+    observe_count_cell(w, static_cast<std::uint32_t>(g) / per_env, g, static_cast<int>(i - g * K));
+  }, 256);
+  parallel_for(ctx, n, [=] METTA_HD(std::int64_t g) { observe_scan_agent(w, static_cast<std::uint32_t>(g) / per_env, g); },
+               128);
+  parallel_for(ctx, n * cells, [=] METTA_HD(std::int64_t i) {
+    const std::int64_t g = i / K;
+    observe_write_cell(w, static_cast<std::uint32_t>(g) / per_env, g, static_cast<int>(i - g * K));
+  }, 256);
+#else
   // 32-bit division: the batch holds fewer than 2^31 agents (checked at construction)
   parallel_for(ctx, n, [=] METTA_HD(std::int64_t g) { observe_agent(w, static_cast<std::uint32_t>(g) / per_env, g); },
                128);
+#endif
 }
 
 void launch_reset(const kernels::Context& ctx, const WorldView& w) {

@@ -102,13 +102,12 @@ METTA_HD METTA_FORCEINLINE void emit_object(const EnvRef& env, std::uint16_t id,
   else emit_object_tokens<true>(env, id, loc, tw);
 }
 
-// Agent g (global index) of env e.
-METTA_HD inline void observe_agent(const WorldView& w, std::int64_t e, std::int64_t g) {
-  EnvRef env(w, e);
+// The 4 global tokens of agent g at the window centre (episode completion, last action and argument,
+// last reward), first in its row.
+METTA_HD METTA_FORCEINLINE void emit_global_tokens(const EnvRef& env, std::int64_t g, TokenWriter& tw) {
+  const WorldView& w = env.w;
   const EnvParams& p = env.p;
-  const int num_tokens = p.num_tokens;
-  TokenWriter tw{w.obs + g * num_tokens * 3, num_tokens, p.num_items};
-
+  const std::int64_t e = env.e;
   const std::int32_t step = w.env_step[e], max_steps = w.env_max_steps[e];
   // round(step / max_steps * 255) with halves up, in exact integer arithmetic
   const std::int64_t pct =
@@ -120,6 +119,23 @@ METTA_HD inline void observe_agent(const WorldView& w, std::int64_t e, std::int6
   tw.put_checked(centre, feature::kLastAction, static_cast<std::uint8_t>(w.agent_last_action[g * 2]));
   tw.put_checked(centre, feature::kLastActionArg, static_cast<std::uint8_t>(w.agent_last_action[g * 2 + 1]));
   tw.put_checked(centre, feature::kLastReward, static_cast<std::uint8_t>(rr));
+}
+
+// Adds one agent's token counts to its observation statistics.
+METTA_HD METTA_FORCEINLINE void add_token_stats(const WorldView& w, std::int64_t g, int num_tokens, int written, int dropped) {
+  float* st = w.obs_stats + g * StatLayout::kObsCount;
+  st[StatLayout::kTokensWritten] += static_cast<float>(written);
+  st[StatLayout::kTokensDropped] += static_cast<float>(dropped);
+  st[StatLayout::kTokensFreeSpace] += static_cast<float>(num_tokens - written);
+}
+
+// Agent g (global index) of env e.
+METTA_HD inline void observe_agent(const WorldView& w, std::int64_t e, std::int64_t g) {
+  EnvRef env(w, e);
+  const EnvParams& p = env.p;
+  const int num_tokens = p.num_tokens;
+  TokenWriter tw{w.obs + g * num_tokens * 3, num_tokens, p.num_items};
+  emit_global_tokens(env, g, tw);
 
   const std::int64_t self = env.obj(w.agent_obj[g]);
   const int ar = w.obj_r[self], ac = w.obj_c[self];
@@ -164,10 +180,66 @@ METTA_HD inline void observe_agent(const WorldView& w, std::int64_t e, std::int6
   }
   const int used = tw.written * 3, total = num_tokens * 3;
   memset(tw.out + used, kEmptyByte, static_cast<std::size_t>(total - used));
-  float* st = w.obs_stats + g * StatLayout::kObsCount;
-  st[StatLayout::kTokensWritten] += static_cast<float>(tw.written);
-  st[StatLayout::kTokensDropped] += static_cast<float>(tw.dropped);
-  st[StatLayout::kTokensFreeSpace] += static_cast<float>(num_tokens - tw.written);
+  add_token_stats(w, g, num_tokens, tw.written, tw.dropped);
+}
+
+// ---- The same observations in the GPU's shape (issue 12): flat passes with far more threads than
+// agents, neighbouring threads on neighbouring cells of one agent (so on neighbouring bytes of its row).
+// launch: the buffer set to 0xFF (a memset), then
+//   1. observe_count_cell, per (agent g, window cell k): the tokens of the cell's object -> scratch[g, k]
+//   2. observe_scan_agent, per agent: its global tokens, scratch -> each cell's token offset, statistics
+//   3. observe_write_cell, per (agent, cell): the object's tokens at their offset, cut at the row's end.
+// The tokens come from the same emit_object_tokens as observe_agent, counted with a writer of no
+// capacity, so the rows are observe_agent's bit for bit (tests/test_device_path.cpp).
+
+// The object in window cell k (token order) of an agent at (ar, ac); 0 when empty or off the map.
+METTA_HD inline std::uint16_t window_object(const EnvRef& env, int ar, int ac, int k) {
+  const int r = ar + env.p.obs_dr[k], c = ac + env.p.obs_dc[k];
+  if (r < 0 || c < 0 || r >= env.p.height || c >= env.p.width) return 0;
+  return *env.cell(r, c);
+}
+
+METTA_HD inline void observe_count_cell(const WorldView& w, std::int64_t e, std::int64_t g, int k) {
+  EnvRef env(w, e);
+  const std::int64_t self = env.obj(w.agent_obj[g]);
+  const std::uint16_t id = window_object(env, w.obj_r[self], w.obj_c[self], k);
+  std::uint16_t count = 0;
+  if (id) {
+    TokenWriter counter{nullptr, 0, env.p.num_items};  // no capacity: every token counts as dropped
+    emit_object_tokens<true>(env, id, 0, counter);
+    count = static_cast<std::uint16_t>(counter.dropped);
+  }
+  w.obs_cell_tokens[g * w.obs_cells + k] = count;
+}
+
+METTA_HD inline void observe_scan_agent(const WorldView& w, std::int64_t e, std::int64_t g) {
+  EnvRef env(w, e);
+  const int num_tokens = env.p.num_tokens, cells = env.p.num_obs_cells;
+  TokenWriter tw{w.obs + g * num_tokens * 3, num_tokens, env.p.num_items};
+  emit_global_tokens(env, g, tw);
+  // offsets past the row's end are kept at its end (they write nothing), so they fit 16 bits
+  std::uint16_t* slot = w.obs_cell_tokens + g * cells;
+  std::int64_t total = tw.written;
+  for (int k = 0; k < cells; ++k) {
+    const std::uint16_t count = slot[k];
+    slot[k] = static_cast<std::uint16_t>(total < num_tokens ? total : num_tokens);
+    total += count;
+  }
+  const int written = static_cast<int>(total < num_tokens ? total : num_tokens);
+  add_token_stats(w, g, num_tokens, written, tw.dropped + static_cast<int>(total - written));
+}
+
+METTA_HD inline void observe_write_cell(const WorldView& w, std::int64_t e, std::int64_t g, int k) {
+  EnvRef env(w, e);
+  const int num_tokens = env.p.num_tokens;
+  const int offset = w.obs_cell_tokens[g * w.obs_cells + k];
+  if (offset >= num_tokens) return;
+  const std::int64_t self = env.obj(w.agent_obj[g]);
+  const std::uint16_t id = window_object(env, w.obj_r[self], w.obj_c[self], k);
+  if (!id) return;
+  TokenWriter tw{w.obs + g * num_tokens * 3, num_tokens, env.p.num_items};
+  tw.written = offset;
+  emit_object_tokens<true>(env, id, env.p.obs_loc[k], tw);
 }
 
 }  // namespace metta::engine

@@ -70,6 +70,11 @@ namespace metta::engine {
 
 #define METTA_INPUT_BUFFERS(X) X(std::int32_t, actions, E * N * 2) /* (type, arg) per agent */
 
+// Scratch of the device-shaped observation writer (observe.h), WC = window cells: allocated and viewed,
+// never saved, hashed or zeroed (every step writes it before reading it).
+#define METTA_SCRATCH_BUFFERS(X) \
+  X(std::uint16_t, obs_cell_tokens, E * N * WC) /* per (agent, window cell): token count, then offset */
+
 struct WorldView {
   // Device copies of the game description, one per task (curricula): every task shares the first's
   // layout (sizes, map plan, types, stats), and differs in its rules' numbers (rewards, caps, recipes,
@@ -79,6 +84,7 @@ struct WorldView {
   const float* task_cdf;  // [num_tasks] cumulative probabilities of the task drawn at each reset
   std::int64_t num_envs;
   std::int32_t agents_per_env;  // host-readable copy of p->num_agents
+  std::int32_t obs_cells, num_tokens;  // host-readable copies of p->num_obs_cells and p->num_tokens
   std::uint64_t seed;
   std::int64_t env_key_base;  // env e's RNG key is env_key_base + e (BatchedEnvOptions)
   std::uint8_t randomize_first_episode;  // training quirk: first episode's max_steps ~ U[1, max_steps]
@@ -96,6 +102,7 @@ struct WorldView {
   METTA_WORLD_STATE_BUFFERS(METTA_WORLD_VIEW_FIELD)
   METTA_OTHER_BUFFERS(METTA_WORLD_VIEW_FIELD)
   METTA_INPUT_BUFFERS(METTA_WORLD_VIEW_INPUT)
+  METTA_SCRATCH_BUFFERS(METTA_WORLD_VIEW_FIELD)
 #undef METTA_WORLD_VIEW_FIELD
 #undef METTA_WORLD_VIEW_INPUT
 };

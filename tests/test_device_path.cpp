@@ -276,6 +276,32 @@ TEST(DevicePath, EngineStepWithSeparateResetsMatchesTheCpuStepBitForBit) {
   EXPECT_EQ(ea.mean_reward, eb.mean_reward);
 }
 
+// The observation writer in the GPU's shape (flat passes per agent and window cell, observe.h): rows
+// that overflow (few token slots, agents that carry items), windows past the map's edges (a small map),
+// and its token statistics are the CPU writer's bit for bit.
+TEST(DevicePath, FlatObservationWriterMatchesTheCpuOnOverflowAndMapEdges) {
+  for (int tokens : {24, 40, 200}) {
+    engine::EnvConfig cfg = engine::default_env_config();
+    cfg.num_observation_tokens = tokens;
+    cfg.max_steps = 50;
+    engine::BatchedEnvOptions opt;
+    opt.randomize_first_episode = true;
+    engine::BatchedEnv a(cfg, 5, 9, kCpu, opt), b(cfg, 5, 9, kCpu, opt);
+    for (int e = 0; e < 5; ++e)  // inventories: more tokens per agent
+      for (int item = 0; item < 3; ++item) {
+        a.debug_set_agent_inventory(e, 0, item, 1 + item);
+        b.debug_set_agent_inventory(e, 0, item, 1 + item);
+      }
+    step_in_lockstep(a, b, 150);
+    if (HasFatalFailure()) return;
+    const auto ea = a.completed_episodes(), eb = b.completed_episodes();
+    ASSERT_GT(ea.episodes, 0);
+    EXPECT_EQ(ea.agent, eb.agent) << tokens << " tokens";
+    EXPECT_EQ(ea.game, eb.game) << tokens << " tokens";  // tokens_written, _dropped, _free_space
+    if (tokens == 24) EXPECT_GT(ea.game.at("tokens_dropped"), 0);
+  }
+}
+
 // Tasks per env (curricula): each reset draws its env's task on the device; with mixed tasks the device
 // step stays bit-identical to the CPU step, and per-task completions add up.
 TEST(DevicePath, MixedTasksStepBitForBitAndDrawTheirTasksAtReset) {
