@@ -1,11 +1,15 @@
 // Simulator throughput on the embedded simple env with random actions (drawn on the device each step,
 // included in the time). items/s = agent-steps/s. CPU: 64 envs on 1 thread and on all threads; CUDA:
-// 64 ... 16,384 envs (skipped without a GPU). Wall time after a device synchronize.
+// 64 ... 16,384 envs (skipped without a GPU). Wall time after a device synchronize. After the timed loop,
+// 50 more steps timed per pass (kernels/phase_timer.h: CUDA events, or the clock on the CPU) give the
+// counters *_us (per step: actions, resets, step, observations), obs_GBps (observation bytes written per
+// second of the observation passes) and bytes/agent-step (policy-facing output written per agent).
 #include <benchmark/benchmark.h>
 #include <omp.h>
 
 #include "engine/batched_env.h"
 #include "engine/config_yaml.h"
+#include "kernels/phase_timer.h"
 
 using namespace metta;
 
@@ -29,6 +33,20 @@ void run_sim(benchmark::State& state, const kernels::Context& ctx, std::int64_t 
   state.SetItemsProcessed(state.iterations() * env.total_agents());
   state.counters["envs"] = static_cast<double>(envs);
   state.counters["threads"] = ctx.device == kernels::Device::CPU ? (ctx.num_threads ? ctx.num_threads : omp_get_max_threads()) : 0;
+  kernels::PhaseTimer timer(ctx, {"actions", "resets", "step", "observations"});
+  const int rounds = 50;
+  for (int r = 0; r < rounds; ++r) {
+    timer.begin_round();
+    env.random_actions(2, t++);
+    timer.end_phase(0);
+    env.step_timed(timer);
+    timer.end_round();
+  }
+  const char* counter[4] = {"actions_us", "resets_us", "step_us", "obs_us"};
+  for (int p = 0; p < 4; ++p) state.counters[counter[p]] = timer.seconds(p) / rounds * 1e6;
+  const double obs_s = timer.seconds(3) / rounds;
+  state.counters["obs_GBps"] = obs_s > 0 ? env.total_agents() * env.num_tokens() * 3.0 / obs_s / 1e9 : 0.0;
+  state.counters["bytes/agent-step"] = env.bytes_written_per_agent_step();
 }
 
 void BM_SimpleCpu1Thread(benchmark::State& state) { run_sim(state, kernels::Context::cpu(1), state.range(0)); }

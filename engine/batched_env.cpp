@@ -11,6 +11,7 @@ namespace metta::engine {
 // Launchers compiled per backend (env_cpu.cpp, env_cuda.cu).
 METTA_DECLARE_LAUNCHER(void, launch_reset, const kernels::Context&, const WorldView&)
 METTA_DECLARE_LAUNCHER(void, launch_step, const kernels::Context&, const WorldView&)
+METTA_DECLARE_LAUNCHER(void, launch_step_timed, const kernels::Context&, const WorldView&, kernels::PhaseTimer&)
 METTA_DECLARE_LAUNCHER(void, launch_random_actions, const kernels::Context&, const WorldView&, std::int32_t*,
                        std::uint64_t, std::uint32_t)
 
@@ -194,6 +195,18 @@ void BatchedEnv::launch_step(const std::int32_t* actions) {
 }
 
 void BatchedEnv::step() { launch_step(b_->actions.data()); }
+
+void BatchedEnv::step_timed(kernels::PhaseTimer& timer) {
+  WorldView w = view();
+  w.actions = b_->actions.data();
+  METTA_DISPATCH(ctx_, launch_step_timed, ctx_, w, timer);
+}
+
+double BatchedEnv::bytes_written_per_agent_step() const {
+  // the policy-facing outputs every step rewrites: the observation row, reward, terminal, truncation,
+  // action success
+  return static_cast<double>(compiled_.params.num_tokens) * 3 + sizeof(float) + 3;
+}
 void BatchedEnv::step(const std::int32_t* device_actions) { launch_step(device_actions); }
 
 void BatchedEnv::random_actions(std::uint64_t seed, std::uint32_t counter) {

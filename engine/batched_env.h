@@ -13,6 +13,7 @@
 
 #include "engine/config.h"
 #include "engine/world.h"
+#include "kernels/phase_timer.h"
 #include "kernels/reduce.h"
 
 namespace metta::engine {
@@ -83,6 +84,12 @@ class BatchedEnv {
   // Steps every env with the actions in `actions()` (or the given device buffer [agents, 2]).
   void step();
   void step(const std::int32_t* device_actions);
+  // One step of actions() as three passes timed into `timer`'s phases "resets", "step" and
+  // "observations" (kernels/phase_timer.h): the same results as step(), for a breakdown of where a
+  // step's time goes (metta sim --json, bench_env). The CPU's step() fuses the passes per env.
+  void step_timed(kernels::PhaseTimer& timer);
+  // Bytes of policy-facing output a step writes per agent (observation row, reward, flags).
+  double bytes_written_per_agent_step() const;
   // Fills `actions()` with uniform random valid actions drawn from (seed, counter).
   void random_actions(std::uint64_t seed, std::uint32_t counter);
 

@@ -6,6 +6,7 @@
 #include "engine/observe.h"
 #include "engine/step.h"
 #include "kernels/parallel.h"
+#include "kernels/phase_timer.h"
 
 #ifndef METTA_BACKEND_NS
 #error "define METTA_BACKEND_NS before including env_impl.h"
@@ -44,22 +45,42 @@ void launch_reset(const kernels::Context& ctx, const WorldView& w) {
   observe_all(ctx, w);
 }
 
-void launch_step(const kernels::Context& ctx, const WorldView& w) {
-#if METTA_DEVICE_PATH
-  // GPU: one thread per env for the sequential action pass, then one thread per agent for observations.
-  // Resets (a whole map generation) get their own launch first, so a warp of stepping envs never waits
-  // for one lane's reset. An env reset here is marked 2 so the step launch skips it and clears the mark;
-  // per env this is exactly step_env's "reset instead of stepping".
+// Resets of the envs that finished, in a launch of their own: a reset env is marked 2, so that
+// step_pass skips it and clears the mark (per env exactly step_env's "reset instead of stepping").
+inline void reset_pass(const kernels::Context& ctx, const WorldView& w) {
   parallel_for(ctx, w.num_envs, [=] METTA_HD(std::int64_t e) {
     if (w.env_needs_reset[e]) {
       reset_env(w, e);
       w.env_needs_reset[e] = 2;
     }
   }, 64);
+}
+
+inline void step_pass(const kernels::Context& ctx, const WorldView& w) {
   parallel_for(ctx, w.num_envs, [=] METTA_HD(std::int64_t e) {
     if (w.env_needs_reset[e] == 2) w.env_needs_reset[e] = 0;
     else step_env(w, e);
   }, 64);
+}
+
+// The step as three passes (resets, step, observations) with the time of each given to `timer`'s phases
+// "resets", "step" and "observations": the device step's shape on both backends (the CPU's usual step
+// fuses them per env), the same results.
+void launch_step_timed(const kernels::Context& ctx, const WorldView& w, kernels::PhaseTimer& timer) {
+  reset_pass(ctx, w);
+  timer.end_phase(timer.phase_of("resets"));
+  step_pass(ctx, w);
+  timer.end_phase(timer.phase_of("step"));
+  observe_all(ctx, w);
+  timer.end_phase(timer.phase_of("observations"));
+}
+
+void launch_step(const kernels::Context& ctx, const WorldView& w) {
+#if METTA_DEVICE_PATH
+  // GPU: one thread per env for the sequential action pass, then the observation passes. Resets (a whole
+  // map generation) get their own launch first, so a warp of stepping envs never waits for one lane's reset.
+  reset_pass(ctx, w);
+  step_pass(ctx, w);
   observe_all(ctx, w);
 #else
   // CPU: observe an env's agents right after stepping it, while its state is still in cache.

@@ -59,6 +59,38 @@ std::string device_description() {
          std::to_string(prop.totalGlobalMem >> 20) + " MiB)";
 }
 
+double device_memory_bandwidth() {
+  int dev = 0, clock_khz = 0, bus_bits = 0;
+  if (cudaGetDevice(&dev) != cudaSuccess) return 0;
+  if (cudaDeviceGetAttribute(&clock_khz, cudaDevAttrMemoryClockRate, dev) != cudaSuccess ||
+      cudaDeviceGetAttribute(&bus_bits, cudaDevAttrGlobalMemoryBusWidth, dev) != cudaSuccess) {
+    cudaGetLastError();  // clear it: the attribute is optional information
+    return 0;
+  }
+  return 2.0 * clock_khz * 1e3 * bus_bits / 8.0;  // double data rate
+}
+
+void* event_create() {
+  cudaEvent_t e = nullptr;
+  METTA_CUDA_CHECK(cudaEventCreate(&e));
+  return e;
+}
+
+void event_destroy_nothrow(void* event) noexcept {
+  if (event) cudaEventDestroy(static_cast<cudaEvent_t>(event));
+}
+
+void event_record(void* event, void* stream) {
+  METTA_CUDA_CHECK(cudaEventRecord(static_cast<cudaEvent_t>(event), static_cast<cudaStream_t>(stream)));
+}
+
+float event_elapsed_ms(void* start, void* end) {
+  METTA_CUDA_CHECK(cudaEventSynchronize(static_cast<cudaEvent_t>(end)));
+  float ms = 0;
+  METTA_CUDA_CHECK(cudaEventElapsedTime(&ms, static_cast<cudaEvent_t>(start), static_cast<cudaEvent_t>(end)));
+  return ms;
+}
+
 }  // namespace cuda_api
 
 void cuda_segmented_sum_setup(const Context& ctx, std::int64_t segments, std::int64_t len,

@@ -16,5 +16,14 @@ void memcpy(void* dst, const void* src, std::size_t bytes, CopyKind kind, void* 
 void memset(void* dst, int value, std::size_t bytes, void* stream);
 void stream_synchronize(void* stream);
 std::string device_description();
+// Peak memory bandwidth of the current device in bytes/s from its memory clock and bus width (0 when
+// the runtime does not say).
+double device_memory_bandwidth();
+// Events for timing work on a stream (kernels/phase_timer.h).
+void* event_create();
+void event_destroy_nothrow(void* event) noexcept;
+void event_record(void* event, void* stream);
+// Milliseconds between two recorded events; waits for `end`.
+float event_elapsed_ms(void* start, void* end);
 
 }  // namespace metta::kernels::cuda_api

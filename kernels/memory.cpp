@@ -106,6 +106,11 @@ void memcpy(void*, const void*, std::size_t, CopyKind, void*) {
 void memset(void*, int, std::size_t, void*) { METTA_FAIL("CUDA memset requested in a build without the CUDA backend"); }
 void stream_synchronize(void*) { METTA_FAIL("CUDA synchronize requested in a build without the CUDA backend"); }
 std::string device_description() { return "none (built without CUDA)"; }
+double device_memory_bandwidth() { return 0; }
+void* event_create() { METTA_FAIL("CUDA event requested in a build without the CUDA backend"); }
+void event_destroy_nothrow(void*) noexcept {}
+void event_record(void*, void*) { METTA_FAIL("CUDA event requested in a build without the CUDA backend"); }
+float event_elapsed_ms(void*, void*) { METTA_FAIL("CUDA event requested in a build without the CUDA backend"); }
 }  // namespace cuda_api
 #endif
 

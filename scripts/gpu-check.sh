@@ -115,9 +115,51 @@ fi
 
 if want sim; then
   echo "== metta sim on CUDA =="
+  simdir=$(mktemp -d)
   for envs in 1024 16384; do
-    "$dir/bin/metta" sim --device cuda --envs "$envs" --seconds 5 2>&1 | grep -E "agent_steps_per_s|episodes|error"
+    "$dir/bin/metta" sim --device cuda --envs "$envs" --seconds 5 --json >"$simdir/sim_$envs.json" 2>"$simdir/sim_$envs.err" ||
+      { tail -n 5 "$simdir/sim_$envs.err"; bench_rc=1; }
   done
+  "$dir/bin/bench_env" --benchmark_filter='Cpu1Thread/64' --benchmark_min_time=1 --benchmark_format=json \
+    >"$simdir/cpu.json" 2>/dev/null || bench_rc=1
+  # issue 12's targets: measured, and PASS or FALLS SHORT
+  python3 - "$simdir" "$(nvidia-smi --query-gpu=name --format=csv,noheader 2>/dev/null | head -n 1)" <<'PY'
+import json, os, sys
+d, gpu = sys.argv[1], sys.argv[2] or "unknown GPU"
+def load(name):
+    try:
+        return json.load(open(os.path.join(d, name)))
+    except Exception:
+        return None
+big, small, cpu = load("sim_16384.json"), load("sim_1024.json"), load("cpu.json")
+for name, j in (("16,384 envs", big), ("1,024 envs", small)):
+    if j and "step_breakdown" in j:
+        b = j["step_breakdown"]
+        print("sim %s: %.3g agent-steps/s; per step (ms): %s; observation writes %.0f GB/s of %.0f" % (
+            name, j["agent_steps_per_s"], ", ".join("%s %.3f" % kv for kv in b["ms_per_step"].items()),
+            b.get("observation_write_GBps", 0), b.get("device_memory_GBps", 0)))
+rows = []
+def row(label, value, target, text):
+    rows.append((label, text if value is not None else "no result", target[0],
+                 "PASS" if value is not None and value >= target[1] else "FALLS SHORT"))
+row("metta sim --device cuda, 16,384 envs", big and big["agent_steps_per_s"], (">= 1e9 agent-steps/s", 1e9),
+    big and "%.3g agent-steps/s" % big["agent_steps_per_s"])
+row("same, 1,024 envs", small and small["agent_steps_per_s"], (">= 3e8", 3e8),
+    small and "%.3g agent-steps/s" % small["agent_steps_per_s"])
+frac = big and big["step_breakdown"].get("observation_write_fraction_of_peak")
+row("observation write bandwidth (of peak)", frac or None, (">= 50 %", 0.5), frac and "%.1f %%" % (100 * frac))
+cpu_rate = None
+if cpu:
+    for bm in cpu.get("benchmarks", []):
+        if bm["name"].startswith("BM_SimpleCpu1Thread/64"):
+            cpu_rate = bm["items_per_second"]
+row("CPU, 1 thread, 64 envs (bench_env)", cpu_rate, (">= 1.87M (no slower)", 1.87e6), cpu_rate and "%.3gM" % (cpu_rate / 1e6))
+print("== sim summary on %s ==" % gpu)
+print("%-40s %-26s %-22s %s" % ("measure", "measured", "target", "result"))
+for r in rows:
+    print("%-40s %-26s %-22s %s" % r)
+PY
+  rm -rf "$simdir"
 fi
 
 if want dist; then

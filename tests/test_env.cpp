@@ -7,6 +7,8 @@
 #include <set>
 
 #include "scenario.h"
+#include "tests/error_of.h"
+#include "kernels/phase_timer.h"
 
 using namespace metta;
 using namespace metta::test;
@@ -87,6 +89,32 @@ TEST(Env, StepAllocatesNothingIncludingAutoResets) {
   EXPECT_EQ(kernels::alloc_count(kernels::Device::CPU), allocs);
   EXPECT_EQ(kernels::copy_stats().calls, copies);
   EXPECT_GE(env.completed_episodes().episodes, 4.0 * 4);
+}
+
+// The timed step (three passes: resets, step, observations; metta sim --json's breakdown) gives the
+// fused step's results, and its phase timer sees every pass of every round.
+TEST(Env, TimedStepMatchesTheStepAndTimesEachPass) {
+  engine::EnvConfig cfg = engine::default_env_config();
+  cfg.max_steps = 30;
+  const kernels::Context ctx = kernels::Context::cpu(2);
+  engine::BatchedEnv a(cfg, 6, 4, ctx), b(cfg, 6, 4, ctx);
+  kernels::PhaseTimer timer(ctx, {"actions", "resets", "step", "observations"});
+  for (int t = 0; t < 100; ++t) {
+    a.random_actions(9, static_cast<std::uint32_t>(t));
+    a.step();
+    timer.begin_round();
+    b.random_actions(9, static_cast<std::uint32_t>(t));
+    timer.end_phase(timer.phase_of("actions"));
+    b.step_timed(timer);
+    timer.end_round();
+    ASSERT_EQ(a.state_hash(), b.state_hash()) << "step " << t;
+    ASSERT_EQ(a.observations_host(), b.observations_host()) << "step " << t;
+  }
+  EXPECT_EQ(timer.rounds(), 100);
+  for (int p = 0; p < 4; ++p) EXPECT_GT(timer.seconds(p), 0.0) << timer.names()[p];
+  EXPECT_EQ(a.completed_episodes().episodes, b.completed_episodes().episodes);
+  EXPECT_EQ(b.bytes_written_per_agent_step(), 200 * 3 + 4 + 3);
+  EXPECT_NE(metta::testing::error_of([&] { timer.phase_of("render"); }).find("no phase 'render'"), std::string::npos);
 }
 
 TEST(Env, RandomFirstEpisodeLengthsThenConfiguredLength) {

@@ -1,3 +1,4 @@
+#include <algorithm>
 #include <chrono>
 #include <cstdlib>
 #include <cstdio>
@@ -10,6 +11,7 @@
 #include "engine/batched_env.h"
 #include "engine/config_yaml.h"
 #include "kernels/cuda_api.h"
+#include "kernels/phase_timer.h"
 
 namespace metta::cli {
 namespace {
@@ -59,6 +61,41 @@ std::vector<std::vector<std::int32_t>> read_script(const std::string& path, int 
     steps.push_back(acts);
   }
   return steps;
+}
+
+// Where a step's time goes: `rounds` more steps of random actions, each timed per phase (actions,
+// resets, step, observations; kernels/phase_timer.h), after the throughput loop so as not to slow it.
+nlohmann::json step_breakdown(engine::BatchedEnv& env, const kernels::Context& ctx, std::uint64_t seed,
+                              std::int64_t first_counter, int rounds) {
+  kernels::PhaseTimer timer(ctx, {"actions", "resets", "step", "observations"});
+  for (int r = 0; r < rounds; ++r) {
+    timer.begin_round();
+    env.random_actions(seed, static_cast<std::uint32_t>(first_counter + r));
+    timer.end_phase(0);
+    env.step_timed(timer);
+    timer.end_round();
+  }
+  nlohmann::json j;
+  double total = 0;
+  for (int p = 0; p < 4; ++p) total += timer.seconds(p);
+  for (int p = 0; p < 4; ++p) {
+    j["ms_per_step"][timer.names()[p]] = timer.seconds(p) / rounds * 1e3;
+    j["share"][timer.names()[p]] = total > 0 ? timer.seconds(p) / total : 0.0;
+  }
+  const double agents = static_cast<double>(env.total_agents());
+  const double obs_bytes = agents * env.num_tokens() * 3;  // per step
+  const double obs_s = timer.seconds(3) / rounds;
+  j["steps_timed"] = rounds;
+  j["agent_steps_per_s_timed"] = total > 0 ? agents * rounds / total : 0.0;
+  j["bytes_written_per_agent_step"] = env.bytes_written_per_agent_step();
+  j["observation_write_GBps"] = obs_s > 0 ? obs_bytes / obs_s / 1e9 : 0.0;
+  if (ctx.device == kernels::Device::CUDA) {
+    const double peak = kernels::cuda_api::device_memory_bandwidth();
+    j["device_memory_GBps"] = peak / 1e9;
+    j["observation_write_fraction_of_peak"] = peak > 0 && obs_s > 0 ? obs_bytes / obs_s / peak : 0.0;
+  }
+  j["note"] = "passes timed one by one (the CPU's step() fuses step and observations per env)";
+  return j;
 }
 
 void print_map(const engine::BatchedEnv& env) {
@@ -135,6 +172,7 @@ int run_sim(const SimOptions& o) {
     j["completed_agent_stats"] = done.agent;
     j["env0_game_stats"] = cur.game;
     j["env0_step"] = env.current_step(0);
+
     // how OpenMP threads wait (api/process/process_setup.h): a user's choice or the short spin
     if (const char* p = std::getenv("OMP_WAIT_POLICY")) j["openmp_wait"] = std::string("OMP_WAIT_POLICY=") + p;
     else if (const char* c = std::getenv("GOMP_SPINCOUNT")) j["openmp_wait"] = std::string("GOMP_SPINCOUNT=") + c;
@@ -150,6 +188,9 @@ int run_sim(const SimOptions& o) {
       }
       j["objects"] = objs;
     }
+    if (o.actions == "random")  // last: it steps the envs further
+      j["step_breakdown"] = step_breakdown(env, ctx, o.seed + 1, steps,
+                                           static_cast<int>(std::clamp<std::int64_t>(steps, 1, 200)));
     std::cout << j.dump(1) << "\n";
   } else {
     std::printf("env_steps=%lld agent_steps=%lld seconds=%.3f\n", static_cast<long long>(steps),
