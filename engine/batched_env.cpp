@@ -14,6 +14,8 @@ METTA_DECLARE_LAUNCHER(void, launch_step, const kernels::Context&, const WorldVi
 METTA_DECLARE_LAUNCHER(void, launch_step_timed, const kernels::Context&, const WorldView&, kernels::PhaseTimer&)
 METTA_DECLARE_LAUNCHER(void, launch_random_actions, const kernels::Context&, const WorldView&, std::int32_t*,
                        std::uint64_t, std::uint32_t)
+METTA_DECLARE_LAUNCHER(void, launch_random_actions_counted, const kernels::Context&, const WorldView&, std::int32_t*,
+                       std::uint64_t, std::uint32_t*)
 
 struct BatchedEnv::Buffers {
 #define METTA_DECLARE(type, name, count) kernels::DeviceBuffer<type> name;
@@ -23,6 +25,7 @@ struct BatchedEnv::Buffers {
   METTA_SCRATCH_BUFFERS(METTA_DECLARE)
 #undef METTA_DECLARE
   kernels::DeviceBuffer<EnvParams> params;  // one per task
+  kernels::DeviceBuffer<std::uint32_t> action_counter;  // random_actions_counted's counter
   kernels::DeviceBuffer<float> task_cdf;
   kernels::DeviceBuffer<std::uint8_t> plan_template, plan_symbols;
   kernels::DeviceBuffer<std::int32_t> plan_rooms;
@@ -212,6 +215,17 @@ void BatchedEnv::step(const std::int32_t* device_actions) { launch_step(device_a
 void BatchedEnv::random_actions(std::uint64_t seed, std::uint32_t counter) {
   const WorldView w = view();
   METTA_DISPATCH(ctx_, launch_random_actions, ctx_, w, b_->actions.data(), seed, counter);
+}
+
+void BatchedEnv::set_action_counter(std::uint32_t counter) {
+  if (b_->action_counter.size() == 0) b_->action_counter = kernels::DeviceBuffer<std::uint32_t>(ctx_.device, 1);
+  kernels::upload_bytes(ctx_, b_->action_counter.data(), &counter, sizeof counter);
+}
+
+void BatchedEnv::random_actions_counted(std::uint64_t seed) {
+  METTA_CHECK(b_->action_counter.size() == 1, "random_actions_counted: call set_action_counter first");
+  const WorldView w = view();
+  METTA_DISPATCH(ctx_, launch_random_actions_counted, ctx_, w, b_->actions.data(), seed, b_->action_counter.data());
 }
 
 std::int32_t* BatchedEnv::actions() { return b_->actions.data(); }

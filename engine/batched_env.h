@@ -92,6 +92,11 @@ class BatchedEnv {
   double bytes_written_per_agent_step() const;
   // Fills `actions()` with uniform random valid actions drawn from (seed, counter).
   void random_actions(std::uint64_t seed, std::uint32_t counter);
+  // The same with the counter kept on the device, set once (set_action_counter, an upload) and advanced
+  // by each call: a captured sequence of steps (kernels/captured_work.h) then draws fresh actions at
+  // every replay, the same ones random_actions(seed, c), random_actions(seed, c + 1), ... draws.
+  void set_action_counter(std::uint32_t counter);
+  void random_actions_counted(std::uint64_t seed);
 
   // Device buffers (on the backend of `context()`).
   std::int32_t* actions();

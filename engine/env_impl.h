@@ -92,19 +92,33 @@ void launch_step(const kernels::Context& ctx, const WorldView& w) {
 #endif
 }
 
-// Uniform random valid actions (type, then an arg within that type's range), keyed by (seed, counter).
+// A uniform random valid action of agent g (type, then an arg within that type's range), keyed by
+// (seed, g, counter).
+METTA_HD inline void draw_random_action(const EnvParams* p, std::int32_t* actions, std::uint64_t seed,
+                                        std::uint32_t counter, std::int64_t g) {
+  const kernels::U32x4 r = kernels::rng_draw(seed, static_cast<std::uint32_t>(g), static_cast<std::uint32_t>(g >> 32),
+                                             counter, kernels::RngPurpose::kRandomAction, 0);
+  const std::uint32_t type = kernels::uniform_below(r.v[0], static_cast<std::uint32_t>(p->num_actions));
+  const std::uint32_t arg = kernels::uniform_below(r.v[1], static_cast<std::uint32_t>(p->action_max_arg[type] + 1));
+  actions[g * 2] = static_cast<std::int32_t>(type);
+  actions[g * 2 + 1] = static_cast<std::int32_t>(arg);
+}
+
 void launch_random_actions(const kernels::Context& ctx, const WorldView& w, std::int32_t* actions,
                            std::uint64_t seed, std::uint32_t counter) {
-  const std::int64_t n = w.num_envs * w.agents_per_env;
   const EnvParams* p = w.p;
-  parallel_for(ctx, n, [=] METTA_HD(std::int64_t g) {
-    const kernels::U32x4 r = kernels::rng_draw(seed, static_cast<std::uint32_t>(g), static_cast<std::uint32_t>(g >> 32),
-                                               counter, kernels::RngPurpose::kRandomAction, 0);
-    const std::uint32_t type = kernels::uniform_below(r.v[0], static_cast<std::uint32_t>(p->num_actions));
-    const std::uint32_t arg = kernels::uniform_below(r.v[1], static_cast<std::uint32_t>(p->action_max_arg[type] + 1));
-    actions[g * 2] = static_cast<std::int32_t>(type);
-    actions[g * 2 + 1] = static_cast<std::int32_t>(arg);
-  });
+  parallel_for(ctx, w.num_envs * w.agents_per_env,
+               [=] METTA_HD(std::int64_t g) { draw_random_action(p, actions, seed, counter, g); });
+}
+
+// The same with the counter read from device memory and then advanced by one, so that a captured
+// sequence of steps (kernels/captured_work.h) draws new actions at every replay.
+void launch_random_actions_counted(const kernels::Context& ctx, const WorldView& w, std::int32_t* actions,
+                                   std::uint64_t seed, std::uint32_t* counter) {
+  const EnvParams* p = w.p;
+  parallel_for(ctx, w.num_envs * w.agents_per_env,
+               [=] METTA_HD(std::int64_t g) { draw_random_action(p, actions, seed, counter[0], g); });
+  parallel_for(ctx, 1, [=] METTA_HD(std::int64_t) { counter[0] += 1; });
 }
 
 }  // namespace metta::engine::METTA_BACKEND_NS

@@ -70,6 +70,38 @@ double device_memory_bandwidth() {
   return 2.0 * clock_khz * 1e3 * bus_bits / 8.0;  // double data rate
 }
 
+void* stream_create() {
+  cudaStream_t s = nullptr;
+  METTA_CUDA_CHECK(cudaStreamCreateWithFlags(&s, cudaStreamNonBlocking));
+  return s;
+}
+
+void stream_destroy_nothrow(void* stream) noexcept {
+  if (stream) METTA_CUDA_CHECK_NOTHROW(cudaStreamDestroy(static_cast<cudaStream_t>(stream)));
+}
+
+void graph_capture_begin(void* stream) {
+  METTA_CUDA_CHECK(cudaStreamBeginCapture(static_cast<cudaStream_t>(stream), cudaStreamCaptureModeThreadLocal));
+}
+
+void* graph_capture_end(void* stream) {
+  cudaGraph_t graph = nullptr;
+  METTA_CUDA_CHECK(cudaStreamEndCapture(static_cast<cudaStream_t>(stream), &graph));
+  cudaGraphExec_t exec = nullptr;
+  const cudaError_t e = cudaGraphInstantiate(&exec, graph, 0);
+  cudaGraphDestroy(graph);  // the executable graph keeps what it needs
+  METTA_CUDA_CHECK(e);
+  return exec;
+}
+
+void graph_launch(void* graph, void* stream) {
+  METTA_CUDA_CHECK(cudaGraphLaunch(static_cast<cudaGraphExec_t>(graph), static_cast<cudaStream_t>(stream)));
+}
+
+void graph_destroy_nothrow(void* graph) noexcept {
+  if (graph) METTA_CUDA_CHECK_NOTHROW(cudaGraphExecDestroy(static_cast<cudaGraphExec_t>(graph)));
+}
+
 void* event_create() {
   cudaEvent_t e = nullptr;
   METTA_CUDA_CHECK(cudaEventCreate(&e));

@@ -19,6 +19,13 @@ std::string device_description();
 // Peak memory bandwidth of the current device in bytes/s from its memory clock and bus width (0 when
 // the runtime does not say).
 double device_memory_bandwidth();
+// Streams and graphs (kernels/captured_work.h).
+void* stream_create();
+void stream_destroy_nothrow(void* stream) noexcept;
+void graph_capture_begin(void* stream);
+void* graph_capture_end(void* stream);  // the instantiated graph (a cudaGraphExec_t)
+void graph_launch(void* graph, void* stream);
+void graph_destroy_nothrow(void* graph) noexcept;
 // Events for timing work on a stream (kernels/phase_timer.h).
 void* event_create();
 void event_destroy_nothrow(void* event) noexcept;

@@ -107,6 +107,12 @@ void memset(void*, int, std::size_t, void*) { METTA_FAIL("CUDA memset requested 
 void stream_synchronize(void*) { METTA_FAIL("CUDA synchronize requested in a build without the CUDA backend"); }
 std::string device_description() { return "none (built without CUDA)"; }
 double device_memory_bandwidth() { return 0; }
+void* stream_create() { METTA_FAIL("CUDA stream requested in a build without the CUDA backend"); }
+void stream_destroy_nothrow(void*) noexcept {}
+void graph_capture_begin(void*) { METTA_FAIL("CUDA graph requested in a build without the CUDA backend"); }
+void* graph_capture_end(void*) { METTA_FAIL("CUDA graph requested in a build without the CUDA backend"); }
+void graph_launch(void*, void*) { METTA_FAIL("CUDA graph requested in a build without the CUDA backend"); }
+void graph_destroy_nothrow(void*) noexcept {}
 void* event_create() { METTA_FAIL("CUDA event requested in a build without the CUDA backend"); }
 void event_destroy_nothrow(void*) noexcept {}
 void event_record(void*, void*) { METTA_FAIL("CUDA event requested in a build without the CUDA backend"); }

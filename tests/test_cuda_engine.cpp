@@ -6,6 +6,7 @@
 
 #include "engine/batched_env.h"
 #include "engine/config_yaml.h"
+#include "kernels/captured_work.h"
 #include "kernels/memory.h"
 #include "kernels/reduce.h"
 
@@ -14,12 +15,14 @@ using namespace metta;
 
 TEST(CudaEngine, BitExactWithCpuOver1000StepsOf64Envs) {
   METTA_REQUIRE_GPU();
+  for (int envs : {64, 1, 63, 333}) {  // and counts that are not multiples of a block
+  SCOPED_TRACE(std::to_string(envs) + " envs");
   engine::EnvConfig cfg = engine::default_env_config();
   cfg.max_steps = 300;  // several episodes, so device-side resets are compared too
   engine::BatchedEnvOptions opt;
   opt.randomize_first_episode = true;
-  engine::BatchedEnv cpu(cfg, 64, 5, kernels::Context::cpu(), opt);
-  engine::BatchedEnv gpu(cfg, 64, 5, kernels::Context::cuda(), opt);
+  engine::BatchedEnv cpu(cfg, envs, 5, kernels::Context::cpu(), opt);
+  engine::BatchedEnv gpu(cfg, envs, 5, kernels::Context::cuda(), opt);
   ASSERT_EQ(cpu.state_hash(), gpu.state_hash()) << "after reset";
   for (int t = 0; t < 1000; ++t) {
     cpu.random_actions(77, static_cast<std::uint32_t>(t));
@@ -35,6 +38,35 @@ TEST(CudaEngine, BitExactWithCpuOver1000StepsOf64Envs) {
   EXPECT_EQ(a.episodes, b.episodes);
   EXPECT_NEAR(a.mean_reward, b.mean_reward, 1e-6 + 1e-5 * std::abs(a.mean_reward));
   for (auto& [k, v] : a.agent) EXPECT_NEAR(v, b.agent[k], 1e-4 + 1e-5 * std::abs(v)) << k;
+  }
+}
+
+// --graph-steps of metta sim: steps of random actions recorded once as a CUDA graph (on a stream of its
+// own) and replayed give the plain loop's world bit for bit, replay after replay.
+TEST(CudaEngine, CapturedStepsReplayAsThePlainLoop) {
+  METTA_REQUIRE_GPU();
+  engine::EnvConfig cfg = engine::default_env_config();
+  cfg.max_steps = 50;
+  const kernels::OwnedStream stream(kernels::Context::cuda());
+  engine::BatchedEnv plain(cfg, 37, 2, kernels::Context::cuda()), graphed(cfg, 37, 2, stream.context());
+  graphed.set_action_counter(0);
+  kernels::CapturedWork graph(stream.context(), [&] {
+    for (int i = 0; i < 8; ++i) {
+      graphed.random_actions_counted(9);
+      graphed.step();
+    }
+  });
+  for (int r = 0; r < 20; ++r) {
+    graph.replay();
+    for (int i = 0; i < 8; ++i) {
+      plain.random_actions(9, static_cast<std::uint32_t>(r * 8 + i));
+      plain.step();
+    }
+    kernels::synchronize(stream.context());
+    ASSERT_EQ(plain.state_hash(), graphed.state_hash()) << "replay " << r;
+    ASSERT_EQ(plain.observations_host(), graphed.observations_host()) << "replay " << r;
+  }
+  EXPECT_GT(plain.completed_episodes().episodes, 0);
 }
 
 TEST(CudaEngine, StepAllocatesNothingOnTheDevice) {

@@ -9,6 +9,7 @@
 #include "scenario.h"
 #include "tests/error_of.h"
 #include "kernels/phase_timer.h"
+#include "kernels/captured_work.h"
 
 using namespace metta;
 using namespace metta::test;
@@ -115,6 +116,35 @@ TEST(Env, TimedStepMatchesTheStepAndTimesEachPass) {
   EXPECT_EQ(a.completed_episodes().episodes, b.completed_episodes().episodes);
   EXPECT_EQ(b.bytes_written_per_agent_step(), 200 * 3 + 4 + 3);
   EXPECT_NE(metta::testing::error_of([&] { timer.phase_of("render"); }).find("no phase 'render'"), std::string::npos);
+}
+
+// Actions drawn from a counter on the device, advanced by each draw (what a captured sequence of steps
+// replays: metta sim --graph-steps), are random_actions(seed, 0), (seed, 1), ...; on the CPU a
+// CapturedWork replays by running its work again.
+TEST(Env, CountedRandomActionsReplayAsThePlainLoop) {
+  engine::EnvConfig cfg = engine::default_env_config();
+  cfg.max_steps = 25;
+  const kernels::Context ctx = kernels::Context::cpu(2);
+  engine::BatchedEnv plain(cfg, 5, 2, ctx), counted(cfg, 5, 2, ctx);
+  counted.set_action_counter(0);
+  kernels::CapturedWork work(ctx, [&] {
+    for (int i = 0; i < 4; ++i) {
+      counted.random_actions_counted(7);
+      counted.step();
+    }
+  });
+  for (int r = 0; r < 15; ++r) {
+    work.replay();
+    for (int i = 0; i < 4; ++i) {
+      plain.random_actions(7, static_cast<std::uint32_t>(r * 4 + i));
+      plain.step();
+    }
+    ASSERT_EQ(plain.state_hash(), counted.state_hash()) << "replay " << r;
+  }
+  EXPECT_GT(plain.completed_episodes().episodes, 0);
+  engine::BatchedEnv unset(cfg, 1, 2, ctx);
+  EXPECT_NE(metta::testing::error_of([&] { unset.random_actions_counted(7); }).find("set_action_counter"),
+            std::string::npos);
 }
 
 TEST(Env, RandomFirstEpisodeLengthsThenConfiguredLength) {

@@ -3,6 +3,7 @@
 #include <cstdlib>
 #include <cstdio>
 #include <fstream>
+#include <memory>
 #include <iostream>
 #include <nlohmann/json.hpp>
 #include <sstream>
@@ -10,6 +11,7 @@
 #include "api/cli/commands.h"
 #include "engine/batched_env.h"
 #include "engine/config_yaml.h"
+#include "kernels/captured_work.h"
 #include "kernels/cuda_api.h"
 #include "kernels/phase_timer.h"
 
@@ -29,6 +31,7 @@ struct SimOptions {
   int print_obs = -1;
   bool print_map = false;
   bool json = false;
+  int graph_steps = 0;
 };
 
 // Scripted actions: one line per step, `type:arg` pairs for the agents of an env (the same for every
@@ -114,8 +117,11 @@ void print_map(const engine::BatchedEnv& env) {
 int run_sim(const SimOptions& o) {
   engine::EnvConfig cfg = o.config.empty() ? engine::default_env_config() : engine::load_env_config_file(o.config);
   const kernels::Device dev = kernels::parse_device(o.device);
-  const kernels::Context ctx = dev == kernels::Device::CUDA ? kernels::Context::cuda() : kernels::Context::cpu(o.threads);
+  // a stream of its own on CUDA: graph capture (--graph-steps) cannot use the default stream
+  const kernels::OwnedStream stream(dev == kernels::Device::CUDA ? kernels::Context::cuda() : kernels::Context::cpu(o.threads));
+  const kernels::Context& ctx = stream.context();
   engine::BatchedEnv env(cfg, o.envs, o.seed, ctx);
+  METTA_CHECK(o.graph_steps == 0 || o.actions == "random", "--graph-steps replays random actions; got --actions " << o.actions);
   std::fprintf(stderr, "sim: %lld envs x %d agents, map %dx%d, %d objects/env, device %s%s\n",
                static_cast<long long>(env.num_envs()), env.num_agents(), env.height(), env.width(),
                env.compiled().params.num_objects, o.device.c_str(),
@@ -131,10 +137,42 @@ int run_sim(const SimOptions& o) {
   auto last_report = start;
   std::int64_t steps = 0;
   const std::int64_t max_steps = o.steps > 0 ? o.steps : (script.empty() ? -1 : static_cast<std::int64_t>(script.size()));
+  // --graph-steps N: N steps of random actions recorded once (one CUDA graph) and replayed; the action
+  // counter lives on the device, so the draws are those of the plain loop
+  std::unique_ptr<kernels::CapturedWork> graph;
+  if (o.graph_steps > 0) {
+    env.set_action_counter(0);
+    graph = std::make_unique<kernels::CapturedWork>(ctx, [&env, &o] {
+      for (int i = 0; i < o.graph_steps; ++i) {
+        env.random_actions_counted(o.seed + 1);
+        env.step();
+      }
+    });
+  }
+  std::int64_t next_sync = 64;
+  auto progress = [&] {  // every 64 steps: wait for the device, then a line a second
+    if (steps < next_sync) return;
+    next_sync = steps + 64;
+    kernels::synchronize(ctx);
+    const auto now = clock::now();
+    if (std::chrono::duration<double>(now - last_report).count() >= 1.0) {
+      const double t = std::chrono::duration<double>(now - start).count();
+      std::fprintf(stderr, "sim: %6.1fs  %lld env steps  %.3fM agent-steps/s\n", t, static_cast<long long>(steps),
+                   steps * env.total_agents() / t / 1e6);
+      last_report = now;
+    }
+  };
   while (true) {
     if (max_steps >= 0 && steps >= max_steps) break;
     if (max_steps < 0 && std::chrono::duration<double>(clock::now() - start).count() >= o.seconds) break;
-    if (o.actions == "random") {
+    if (graph && (max_steps < 0 || steps + o.graph_steps <= max_steps)) {
+      graph->replay();
+      steps += o.graph_steps;
+      progress();
+      continue;
+    }
+    if (graph) env.random_actions_counted(o.seed + 1);  // the last steps of an exact count, one by one
+    else if (o.actions == "random") {
       env.random_actions(o.seed + 1, static_cast<std::uint32_t>(steps));
     } else if (!script.empty()) {
       const auto& line = steps < static_cast<std::int64_t>(script.size()) ? script[steps] : std::vector<std::int32_t>(script[0].size(), 0);
@@ -144,16 +182,7 @@ int run_sim(const SimOptions& o) {
     }
     env.step();
     ++steps;
-    if (steps % 64 == 0) {
-      kernels::synchronize(ctx);
-      const auto now = clock::now();
-      if (std::chrono::duration<double>(now - last_report).count() >= 1.0) {
-        const double t = std::chrono::duration<double>(now - start).count();
-        std::fprintf(stderr, "sim: %6.1fs  %lld env steps  %.3fM agent-steps/s\n", t, static_cast<long long>(steps),
-                     steps * env.total_agents() / t / 1e6);
-        last_report = now;
-      }
-    }
+    progress();
   }
   kernels::synchronize(ctx);
   const double t = std::chrono::duration<double>(clock::now() - start).count();
@@ -172,6 +201,7 @@ int run_sim(const SimOptions& o) {
     j["completed_agent_stats"] = done.agent;
     j["env0_game_stats"] = cur.game;
     j["env0_step"] = env.current_step(0);
+    j["graph_steps"] = o.graph_steps;
 
     // how OpenMP threads wait (api/process/process_setup.h): a user's choice or the short spin
     if (const char* p = std::getenv("OMP_WAIT_POLICY")) j["openmp_wait"] = std::string("OMP_WAIT_POLICY=") + p;
@@ -246,6 +276,9 @@ std::function<int()> add_sim_command(CLI::App& app) {
       ->check(unsigned_integer());
   sim->add_option("--actions", opts->actions, "random, noop, or a script file (one line per step of type:arg pairs)")
       ->capture_default_str();
+  sim->add_option("--graph-steps", opts->graph_steps,
+                  "Record this many steps of random actions once (a CUDA graph on CUDA) and replay them; 0 = off")
+      ->capture_default_str()->check(CLI::Range(0, 1 << 16));
   sim->add_flag("--dump-objects", opts->dump_objects, "Print every object of env 0 (grid_objects)");
   sim->add_option("--print-obs", opts->print_obs, "Print the observation tokens of this agent of env 0")
       ->check(CLI::Range(0, 1 << 20));
