@@ -56,10 +56,17 @@ inline void reset_pass(const kernels::Context& ctx, const WorldView& w) {
   }, 64);
 }
 
+// After reset_pass: the per-agent part of the step one thread per agent (envs just reset are skipped),
+// then the sequential part one thread per env.
 inline void step_pass(const kernels::Context& ctx, const WorldView& w) {
+  const std::uint32_t per_env = static_cast<std::uint32_t>(w.agents_per_env);
+  parallel_for(ctx, w.num_envs * w.agents_per_env, [=] METTA_HD(std::int64_t g) {
+    const std::uint32_t e = static_cast<std::uint32_t>(g) / per_env;
+    if (w.env_needs_reset[e] == 0) prepare_agent(EnvRef(w, e), static_cast<int>(g - static_cast<std::int64_t>(e) * per_env));
+  }, 128);
   parallel_for(ctx, w.num_envs, [=] METTA_HD(std::int64_t e) {
     if (w.env_needs_reset[e] == 2) w.env_needs_reset[e] = 0;
-    else step_env(w, e);
+    else step_env(w, e, /*agents_prepared=*/true);
   }, 64);
 }
 

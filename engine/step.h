@@ -24,7 +24,29 @@ METTA_HD inline void shuffle_agent_order(const EnvRef& env) {
   }
 }
 
-METTA_HD inline void step_env(const WorldView& w, std::int64_t e) {
+// What each agent's step needs before the env's sequential pass, independent of every other agent and
+// of the converters' events (which touch converters only): clear the step's reward and success, record
+// the submitted action, flag an invalid type (its stat and penalty). The device step runs it one thread
+// per agent; step_env runs it inline otherwise.
+METTA_HD inline void prepare_agent(const EnvRef& env, int a) {
+  const WorldView& w = env.w;
+  const EnvParams& p = env.p;
+  const std::int64_t ga = env.agent(a);
+  w.agent_step_reward[ga] = 0.0f;
+  w.action_success[ga] = 0;
+  const std::int32_t type = w.actions[ga * 2], arg = w.actions[ga * 2 + 1];
+  w.agent_last_action[ga * 2] = type;
+  w.agent_last_action[ga * 2 + 1] = arg;
+  const bool invalid = type < 0 || type >= p.num_actions;
+  w.agent_skip[ga] = invalid ? 1 : 0;
+  if (invalid) {
+    *env.agent_stat(a, p.stats.invalid_type) += 1.0f;
+    w.agent_step_reward[ga] -= p.failure_penalty[w.agent_group[ga]];
+  }
+}
+
+// agents_prepared: prepare_agent already ran for this env's agents (the device step's own pass).
+METTA_HD inline void step_env(const WorldView& w, std::int64_t e, bool agents_prepared = false) {
   if (w.env_needs_reset[e]) {
     reset_env(w, e);
     return;
@@ -32,26 +54,10 @@ METTA_HD inline void step_env(const WorldView& w, std::int64_t e) {
   EnvRef env(w, e);
   const EnvParams& p = env.p;
   const int N = p.num_agents;
-  for (int a = 0; a < N; ++a) {
-    const std::int64_t ga = env.agent(a);
-    w.agent_step_reward[ga] = 0.0f;
-    w.action_success[ga] = 0;
-  }
+  if (!agents_prepared)
+    for (int a = 0; a < N; ++a) prepare_agent(env, a);
   w.env_step[e] += 1;
   process_due_events(env);
-
-  for (int a = 0; a < N; ++a) {
-    const std::int64_t ga = env.agent(a);
-    const std::int32_t type = w.actions[ga * 2], arg = w.actions[ga * 2 + 1];
-    w.agent_last_action[ga * 2] = type;
-    w.agent_last_action[ga * 2 + 1] = arg;
-    const bool invalid = type < 0 || type >= p.num_actions;
-    w.agent_skip[ga] = invalid ? 1 : 0;
-    if (invalid) {
-      *env.agent_stat(a, p.stats.invalid_type) += 1.0f;
-      w.agent_step_reward[ga] -= p.failure_penalty[w.agent_group[ga]];
-    }
-  }
 
   shuffle_agent_order(env);
   const std::uint16_t* order = w.agent_order + env.agent0;
