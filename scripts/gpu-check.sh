@@ -9,7 +9,9 @@
 #   gpu-tests  the GPU tests (ctest -L gpu), verbose
 #   tests      every test
 #   bench      bench_env, bench_train with the cuDNN and with our own LSTM, metta bench
-#   train      metta train on CUDA for 60 s
+#   train      metta train on CUDA: fast for 60 s (speed and learning), api_default for 30 s (speed)
+#   peer       PyTorch on this GPU, the same networks (scripts/peer/torch_gpu_bench.py: train step and
+#              rollout, eager and torch.compile, fp32 and bf16 autocast); skipped without PyTorch
 #   sim        metta sim on CUDA
 #   dist       data parallel: one rank's training throughput with the NCCL all-reduce path on and off
 #              (fast and api_default; METTA_NCCL_SINGLE=1 sends the gradients through a one-rank NCCL
@@ -21,9 +23,9 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 root=$(pwd)
 dir=${GPU_CHECK_DIR:-build-gpu}
 phases=("$@")
-[ ${#phases[@]} -eq 0 ] && phases=(build gpu-tests tests bench train sim dist)
+[ ${#phases[@]} -eq 0 ] && phases=(build gpu-tests tests bench train sim dist peer)
 for p in "${phases[@]}"; do
-  case $p in build|gpu-tests|tests|bench|train|sim|dist) ;; *) echo "gpu-check: unknown phase '$p'"; exit 2 ;; esac
+  case $p in build|gpu-tests|tests|bench|train|sim|dist|peer) ;; *) echo "gpu-check: unknown phase '$p'"; exit 2 ;; esac
 done
 want() { local p; for p in "${phases[@]}"; do [ "$p" = "$1" ] && return 0; done; return 1; }
 cmake_args=(-DMETTA_CUDA=ON -DCMAKE_CUDA_ARCHITECTURES=90)
@@ -99,18 +101,91 @@ if want bench; then
   echo "== benchmarks =="
   "$dir/bin/bench_env" --benchmark_min_time=0.5 2>&1 | grep -E "^BM_|ERROR" ; [ "${PIPESTATUS[0]}" -eq 0 ] || bench_rc=1
   echo "-- policy and training with the cuDNN LSTM (the default on CUDA) --"
-  "$dir/bin/bench_train" --benchmark_filter=Cuda 2>&1 | grep -E "^BM_|ERROR" ; [ "${PIPESTATUS[0]}" -eq 0 ] || bench_rc=1
+  "$dir/bin/bench_train" --benchmark_filter=Cuda --benchmark_out="$dir/bench_train.json" --benchmark_out_format=json 2>&1 |
+    grep -E "^BM_|ERROR" ; [ "${PIPESTATUS[0]}" -eq 0 ] || bench_rc=1
   echo "-- the same with our own LSTM kernels (METTA_LSTM=native) --"
   METTA_LSTM=native "$dir/bin/bench_train" --benchmark_filter=Cuda 2>&1 | grep -E "^BM_|ERROR"
-  echo "== metta bench on CUDA =="
+  echo "== metta bench on CUDA, and on the CPU =="
   "$dir/bin/metta" bench --seconds 5 2>&1 | tail -n 8
+  "$dir/bin/metta" bench --seconds 5 --no-cuda 2>&1 | tee "$dir/bench_cpu.txt" | tail -n 8
 fi
 
 if want train; then
-  echo "== metta train on CUDA (fast agent, 60 s) =="
-  "$dir/bin/metta" train run=gpu-check data_dir="$(mktemp -d)" device=cuda agent=fast env=hearts_room num_envs=1024 \
-    trainer.batch_size=262144 trainer.minibatch_size=16384 trainer.total_timesteps=20000000 max_seconds=60 2>&1 |
-    grep -E "^policy:|^train:|^eval:|^epoch" | tail -n 12   # "policy: not using the cuDNN LSTM" means a fallback
+  # issue 13's settings: 4,096 envs, batch 1,048,576, minibatch 65,536; the runs stay in $dir/train-* for
+  # the summary
+  for spec in fast:60 api_default:30; do
+    agent=${spec%:*}
+    echo "== metta train on CUDA ($agent agent, ${spec#*:} s) =="
+    rm -rf "$dir/train-$agent"
+    "$dir/bin/metta" train run=gpu-check data_dir="$dir/train-$agent" device=cuda agent="$agent" env=hearts_room \
+      num_envs=4096 trainer.batch_size=1048576 trainer.minibatch_size=65536 trainer.total_timesteps=200000000 \
+      max_seconds="${spec#*:}" 2>&1 |
+      grep -E "^policy:|^train:|^eval:|^epoch" | tail -n 12   # "policy: not using the cuDNN LSTM" means a fallback
+  done
+fi
+
+if want peer; then
+  echo "== PyTorch on this GPU: the same networks (scripts/peer/torch_gpu_bench.py) =="
+  if python3 -c 'import sys, torch; sys.exit(0 if torch.cuda.is_available() else 1)' 2>/dev/null; then
+    timeout 420 python3 scripts/peer/torch_gpu_bench.py --seconds 2 --rollout-agents 16384 2>&1 |
+      grep -E "^torch_gpu" | tee "$dir/torch_gpu.txt"
+  else
+    echo "peer: PyTorch with CUDA is not installed here; skipped"
+  fi
+fi
+
+if [ -f "$dir/train-fast/gpu-check/metrics.jsonl" ] || [ -f "$dir/bench_train.json" ]; then
+  # issue 13's targets: measured, and PASS or FALLS SHORT (from the files the phases above left)
+  python3 - "$dir" "$(nvidia-smi --query-gpu=name --format=csv,noheader 2>/dev/null | head -n 1)" <<'PY'
+import json, os, re, sys
+d, gpu = sys.argv[1], sys.argv[2] or "unknown GPU"
+def run(agent):
+    try:
+        lines = [json.loads(l) for l in open(os.path.join(d, "train-%s" % agent, "gpu-check", "metrics.jsonl"))]
+    except Exception:
+        return None, None
+    sps = [l["overview/sps"] for l in lines[1:]] or [l["overview/sps"] for l in lines]
+    evals = [l["eval_eval/training_task"] for l in lines if "eval_eval/training_task" in l]
+    return (sum(sps) / len(sps) if sps else None), (evals[-1] if evals else None)
+fast_sps, fast_eval = run("fast")
+api_sps, _ = run("api_default")
+step = None
+try:
+    for bm in json.load(open(os.path.join(d, "bench_train.json")))["benchmarks"]:
+        if bm["name"].startswith("BM_PolicyTrainStepCuda/fast"):
+            step = bm.get("items_per_second")
+except Exception:
+    pass
+torch_best = None
+try:
+    for l in open(os.path.join(d, "torch_gpu.txt")):
+        m = re.search(r"agent=fast step=train .* rows_per_s=([0-9.]+)", l)
+        if m:
+            torch_best = max(torch_best or 0, float(m.group(1)))
+except Exception:
+    pass
+cpu = None
+try:
+    for l in open(os.path.join(d, "bench_cpu.txt")):
+        if "agent fast, 1 update pass" in l:
+            cpu = float(l.split()[-1])
+except Exception:
+    pass
+rows = []
+def row(label, value, target, bound, fmt):
+    rows.append((label, fmt % value if value is not None else "no result", target,
+                 "PASS" if value is not None and value >= bound else "FALLS SHORT"))
+row("metta train fast, 4,096 envs, batch 1M", fast_sps, ">= 5M agent-steps/s", 5e6, "%.3g agent-steps/s")
+row("same with api_default", api_sps, ">= 1.5M", 1.5e6, "%.3g agent-steps/s")
+row("train step fast (fwd + bwd), rows/s", step, ">= 10M", 1e7, "%.3g")
+row("vs PyTorch's best (train step fast)", step / torch_best if step and torch_best else None, ">= 3x", 3.0, "%.2fx")
+row("learning: fast, 60 s, eval score", fast_eval, ">= 1.3", 1.3, "%.3f")
+row("CPU training (metta bench --no-cuda, fast)", cpu, ">= 30.4k (no slower)", 30.4e3, "%.0f")
+print("== train summary on %s ==" % gpu)
+print("%-42s %-26s %-22s %s" % ("measure", "measured", "target", "result"))
+for r in rows:
+    print("%-42s %-26s %-22s %s" % r)
+PY
 fi
 
 if want sim; then
