@@ -11,12 +11,17 @@ namespace metta::kernels {
 
 enum class Device { CPU, CUDA };
 
+// How CUDA float GEMMs multiply: fp32 throughout, or TF32 tensor cores (fp32 in and out, 10-bit
+// mantissa products, fp32 accumulation; trainer.precision: tf32). The CPU always computes in fp32.
+enum class MathMode { kFp32, kTf32 };
+
 // Execution context. `num_threads` (CPU only): 0 = OpenMP default. `stream` (CUDA only): a cudaStream_t,
-// null = the default stream.
+// null = the default stream. `math` (CUDA only): MathMode above.
 struct Context {
   Device device = Device::CPU;
   int num_threads = 0;
   void* stream = nullptr;
+  MathMode math = MathMode::kFp32;
 
   static Context cpu(int threads = 0) { return Context{Device::CPU, threads, nullptr}; }
   // Throws unless the build has CUDA and a GPU is present.

@@ -26,6 +26,7 @@ void cuda_gemm(const Context& ctx, Trans ta, Trans tb, int m, int n, int k, floa
                       const float* b, int ldb, float beta, float* c, int ldc) {
   cublasHandle_t h = handle();
   METTA_CUBLAS_CHECK(cublasSetStream(h, static_cast<cudaStream_t>(ctx.stream)));
+  METTA_CUBLAS_CHECK(cublasSetMathMode(h, ctx.math == MathMode::kTf32 ? CUBLAS_TF32_TENSOR_OP_MATH : CUBLAS_DEFAULT_MATH));
   METTA_CUBLAS_CHECK(cublasSgemm(h, to_cublas(tb), to_cublas(ta), n, m, k, &alpha, b, ldb, a, lda, &beta, c, ldc));
 }
 

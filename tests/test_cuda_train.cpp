@@ -150,3 +150,36 @@ TEST(CudaTrain, EpochOnTheDeviceMovesOnlyScalarsAndMatchesCpuSizes) {
   for (float v : st.losses) EXPECT_TRUE(std::isfinite(v));
   std::printf("cuda epoch: %.0f agent-steps/s (rollout %.0f%%)\n", st.sps, 100.0 * st.rollout_seconds / st.seconds);
 }
+
+// trainer.precision: tf32 runs the GEMMs on tensor cores; one epoch moves the weights as fp32 does
+// within a stated tolerance: the two updates differ by at most 10 % of the fp32 update's norm (TF32
+// keeps 10 mantissa bits of each product; the rollout's sampled actions stay the same for one epoch
+// since it starts from the same weights).
+TEST(CudaTrain, Tf32EpochMovesTheWeightsAsFp32Does) {
+  METTA_REQUIRE_GPU();
+  auto weights_after_epoch = [](const std::string& precision, std::vector<float>* initial) {
+    train::TrainerConfig s;
+    s.device = "cuda";
+    s.precision = precision;
+    s.total_timesteps = 1'000'000;
+    s.batch_size = 65536;
+    s.minibatch_size = 8192;
+    s.bptt_horizon = 16;
+    train::Trainer t(s, engine::embedded_env_config("hearts_room"), 64, "fast");
+    nn::Policy<float>& p = t.policy();
+    const auto n = static_cast<std::size_t>(p.num_params());
+    if (initial) *initial = to_host(p.context(), p.params(), n);
+    t.run_epoch();
+    return to_host(p.context(), p.params(), n);
+  };
+  std::vector<float> w0;
+  const std::vector<float> fp32 = weights_after_epoch("fp32", &w0), tf32 = weights_after_epoch("tf32", nullptr);
+  double diff = 0, moved = 0;
+  for (std::size_t i = 0; i < w0.size(); ++i) {
+    diff += (double(tf32[i]) - fp32[i]) * (double(tf32[i]) - fp32[i]);
+    moved += (double(fp32[i]) - w0[i]) * (double(fp32[i]) - w0[i]);
+  }
+  ASSERT_GT(moved, 0);
+  std::printf("tf32 vs fp32 after one epoch: ||diff|| / ||update|| = %.3g\n", std::sqrt(diff / moved));
+  EXPECT_LE(std::sqrt(diff / moved), 0.1);
+}

@@ -40,7 +40,10 @@ namespace {
 kernels::Context make_context(const TrainerConfig& c) {
   c.validate();
   const kernels::Device d = kernels::parse_device(c.device);
-  return d == kernels::Device::CUDA ? kernels::Context::cuda() : kernels::Context::cpu(c.threads);
+  if (d != kernels::Device::CUDA) return kernels::Context::cpu(c.threads);
+  kernels::Context ctx = kernels::Context::cuda();
+  ctx.math = c.precision == "tf32" ? kernels::MathMode::kTf32 : kernels::MathMode::kFp32;
+  return ctx;
 }
 
 // The episodes of every rank: counts and reward sums added (per task too); the per-episode stat means

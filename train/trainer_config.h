@@ -124,6 +124,9 @@ struct TrainerConfig {
   double target_kl = 0;                    // stop an epoch's update passes above this mean approx_kl; <= 0: off
   // The LSTM of a CUDA policy: "auto" (cuDNN when it works here, else ours), "cudnn" or "native" (ours).
   std::string lstm = "auto";
+  // CUDA GEMMs: "fp32", or "tf32" (tensor cores, fp32 storage; kernels::MathMode). The CPU computes in
+  // fp32 either way. bf16 is not built yet.
+  std::string precision = "fp32";
   LrSchedulerConfig lr_scheduler;
   InitialPolicyConfig initial_policy;
   SimulationConfig simulation;
@@ -240,6 +243,7 @@ void visit_fields(TrainerConfig& c, V& v) {
   v(field("train_from_rollout_state", c.train_from_rollout_state));
   v(field("target_kl", c.target_kl).range(0, 1e18, "null (off) or a number > 0").null_reads_as(0.0));
   v(field("lstm", c.lstm).one_of({"auto", "cudnn", "native"}).resume_safe());
+  v(field("precision", c.precision).one_of({"fp32", "tf32"}).resume_safe());
   v(field("seed", c.seed).api_only());
   v(field("device", c.device).one_of({"cpu", "cuda"}).api_only());
   v(field("threads", c.threads).range(0, 4096, "an integer in [0, 4096]").api_only());
