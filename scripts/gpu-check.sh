@@ -113,13 +113,13 @@ fi
 if want train; then
   # issue 13's settings: 4,096 envs, batch 1,048,576, minibatch 65,536; the runs stay in $dir/train-* for
   # the summary
-  for spec in fast:60 api_default:30; do
-    agent=${spec%:*}
-    echo "== metta train on CUDA ($agent agent, ${spec#*:} s) =="
-    rm -rf "$dir/train-$agent"
-    "$dir/bin/metta" train run=gpu-check data_dir="$dir/train-$agent" device=cuda agent="$agent" env=hearts_room \
+  for spec in fast:fast:60:fp32 api_default:api_default:30:fp32 fast_tf32:fast:60:tf32; do
+    IFS=: read -r name agent secs precision <<<"$spec"
+    echo "== metta train on CUDA ($agent agent, $precision, $secs s) =="
+    rm -rf "$dir/train-$name"
+    "$dir/bin/metta" train run=gpu-check data_dir="$dir/train-$name" device=cuda agent="$agent" env=hearts_room \
       num_envs=4096 trainer.batch_size=1048576 trainer.minibatch_size=65536 trainer.total_timesteps=200000000 \
-      max_seconds="${spec#*:}" 2>&1 |
+      trainer.precision="$precision" max_seconds="$secs" 2>&1 |
       grep -E "^policy:|^train:|^eval:|^epoch" | tail -n 12   # "policy: not using the cuDNN LSTM" means a fallback
   done
 fi
@@ -149,6 +149,7 @@ def run(agent):
     return (sum(sps) / len(sps) if sps else None), (evals[-1] if evals else None)
 fast_sps, fast_eval = run("fast")
 api_sps, _ = run("api_default")
+tf32_sps, tf32_eval = run("fast_tf32")
 step = None
 try:
     for bm in json.load(open(os.path.join(d, "bench_train.json")))["benchmarks"]:
@@ -180,6 +181,8 @@ row("same with api_default", api_sps, ">= 1.5M", 1.5e6, "%.3g agent-steps/s")
 row("train step fast (fwd + bwd), rows/s", step, ">= 10M", 1e7, "%.3g")
 row("vs PyTorch's best (train step fast)", step / torch_best if step and torch_best else None, ">= 3x", 3.0, "%.2fx")
 row("learning: fast, 60 s, eval score", fast_eval, ">= 1.3", 1.3, "%.3f")
+row("fast with trainer.precision=tf32", tf32_sps, ">= 5M agent-steps/s", 5e6, "%.3g agent-steps/s")
+row("learning: fast, tf32, 60 s, eval score", tf32_eval, ">= 1.3", 1.3, "%.3f")
 row("CPU training (metta bench --no-cuda, fast)", cpu, ">= 30.4k (no slower)", 30.4e3, "%.0f")
 print("== train summary on %s ==" % gpu)
 print("%-42s %-26s %-22s %s" % ("measure", "measured", "target", "result"))
