@@ -49,6 +49,46 @@ void run_sim(benchmark::State& state, const kernels::Context& ctx, std::int64_t 
   state.counters["bytes/agent-step"] = env.bytes_written_per_agent_step();
 }
 
+// Issue 14's target: a batch whose envs draw between two map sizes (the simple room and one 10 cells
+// wider and taller, half its objects in the small one) against a batch of the larger map alone, per
+// agent-step. Arg: 0 = the larger map alone, 1 = mixed.
+void run_mixed(benchmark::State& state, const kernels::Context& ctx, std::int64_t envs, bool mixed) {
+  engine::EnvConfig small = engine::default_env_config(), large = engine::default_env_config();
+  large.map_builder.room.at(0).width += 10;
+  large.map_builder.room.at(0).height += 10;
+  for (auto& [name, count] : small.map_builder.room.at(0).objects) count = count > 1 ? count / 2 : count;
+  engine::BatchedEnvOptions opt;
+  opt.randomize_first_episode = true;
+  engine::BatchedEnv env(mixed ? std::vector<engine::EnvConfig>{small, large} : std::vector<engine::EnvConfig>{large},
+                         envs, 1, ctx, opt);
+  std::uint32_t t = 0;
+  for (int i = 0; i < 20; ++i) {
+    env.random_actions(2, t++);
+    env.step();
+  }
+  kernels::synchronize(ctx);
+  for (auto _ : state) {
+    env.random_actions(2, t++);
+    env.step();
+    kernels::synchronize(ctx);
+  }
+  state.SetItemsProcessed(state.iterations() * env.total_agents());
+  state.counters["envs"] = static_cast<double>(envs);
+  state.counters["mixed"] = mixed ? 1 : 0;
+}
+
+void BM_MapSizesCpu1Thread(benchmark::State& state) { run_mixed(state, kernels::Context::cpu(1), 64, state.range(0) != 0); }
+void BM_MapSizesCuda(benchmark::State& state) {
+  const std::string why = kernels::cuda_unavailable_reason();
+  if (!why.empty()) {
+    state.SkipWithError(("no GPU: " + why).c_str());
+    for (auto _ : state) {
+    }
+    return;
+  }
+  run_mixed(state, kernels::Context::cuda(), 4096, state.range(0) != 0);
+}
+
 void BM_SimpleCpu1Thread(benchmark::State& state) { run_sim(state, kernels::Context::cpu(1), state.range(0)); }
 void BM_SimpleCpuAllThreads(benchmark::State& state) { run_sim(state, kernels::Context::cpu(0), state.range(0)); }
 void BM_SimpleCuda(benchmark::State& state) {
@@ -67,5 +107,7 @@ void BM_SimpleCuda(benchmark::State& state) {
 BENCHMARK(BM_SimpleCpu1Thread)->Arg(1)->Arg(64)->UseRealTime()->Unit(benchmark::kMicrosecond);
 BENCHMARK(BM_SimpleCpuAllThreads)->Arg(64)->Arg(256)->UseRealTime()->Unit(benchmark::kMicrosecond);
 BENCHMARK(BM_SimpleCuda)->RangeMultiplier(4)->Range(64, 16384)->UseRealTime()->Unit(benchmark::kMicrosecond);
+BENCHMARK(BM_MapSizesCpu1Thread)->Arg(0)->Arg(1)->UseRealTime()->Unit(benchmark::kMicrosecond);
+BENCHMARK(BM_MapSizesCuda)->Arg(0)->Arg(1)->UseRealTime()->Unit(benchmark::kMicrosecond);
 
 BENCHMARK_MAIN();

@@ -34,25 +34,27 @@ struct BatchedEnv::Buffers {
 };
 
 namespace {
-// "" when `other` may share a batch with `first`, else the first difference in words.
+// "" when `other` may share a batch with `first`, else the first difference in words. Tasks share the
+// spaces the policy sees (agents, items, types, groups, actions, observation window) and may differ in
+// their map (size, builder, object counts) and their rules' numbers.
 std::string layout_difference(const CompiledEnv& first, const CompiledEnv& other) {
   const EnvParams &a = first.params, &b = other.params;
-  if (a.height != b.height || a.width != b.width)
-    return "a " + std::to_string(b.height) + "x" + std::to_string(b.width) + " map, not " + std::to_string(a.height) +
-           "x" + std::to_string(a.width);
   if (a.num_agents != b.num_agents) return std::to_string(b.num_agents) + " agents, not " + std::to_string(a.num_agents);
-  if (a.num_objects != b.num_objects || a.num_converters != b.num_converters)
-    return std::to_string(b.num_objects) + " objects (" + std::to_string(b.num_converters) + " converters), not " +
-           std::to_string(a.num_objects) + " (" + std::to_string(a.num_converters) + ")";
   if (first.item_names != other.item_names) return "other inventory items";
   if (first.type_names != other.type_names) return "other object types";
   if (first.group_names != other.group_names) return "other agent groups";
   if (first.action_names != other.action_names) return "other actions";
-  if (first.plan_template != other.plan_template || first.plan_rooms != other.plan_rooms ||
-      first.plan_symbols != other.plan_symbols || first.symbol_names != other.symbol_names)
-    return "another map plan (map builder, rooms or object counts)";
   // the rest must match byte for byte once the numbers tasks may change are copied over
   EnvParams c = b;
+  c.height = a.height;
+  c.width = a.width;
+  c.num_objects = a.num_objects;
+  c.num_converters = a.num_converters;
+  std::memcpy(c.group_size, a.group_size, sizeof a.group_size);
+  std::memcpy(c.symbol_type, a.symbol_type, sizeof a.symbol_type);
+  std::memcpy(c.symbol_group, a.symbol_group, sizeof a.symbol_group);
+  std::memcpy(c.symbol_kind, a.symbol_kind, sizeof a.symbol_kind);
+  std::memcpy(c.obs_cell_offset, a.obs_cell_offset, sizeof a.obs_cell_offset);
   c.max_steps = a.max_steps;
   std::memcpy(c.action_consumed, a.action_consumed, sizeof a.action_consumed);
   std::memcpy(c.action_required, a.action_required, sizeof a.action_required);
@@ -108,20 +110,36 @@ BatchedEnv::BatchedEnv(const EnvConfig& cfg, std::int64_t num_envs, std::uint64_
 BatchedEnv::BatchedEnv(const std::vector<EnvConfig>& tasks, std::int64_t num_envs, std::uint64_t seed,
                        const kernels::Context& ctx, BatchedEnvOptions options)
     : num_envs_(num_envs), seed_(seed), ctx_(ctx), options_(options), b_(std::make_unique<Buffers>()) {
-  {
-    std::vector<CompiledEnv> compiled = compile_tasks(tasks);
-    for (const CompiledEnv& c : compiled) task_params_.push_back(c.params);
-    compiled_ = std::move(compiled[0]);
-  }
+  const std::vector<CompiledEnv> compiled = compile_tasks(tasks);
+  for (const CompiledEnv& c : compiled) task_params_.push_back(c.params);
+  compiled_ = compiled[0];
   METTA_CHECK(num_envs >= 1 && num_envs <= (1 << 24), "num_envs: got " << num_envs << ", expected 1 .. 16777216");
   if (ctx.device == kernels::Device::CUDA) kernels::Context::cuda();  // throws with the reason when unusable
   METTA_CHECK(num_envs * compiled_.params.num_agents < (1ll << 31),
               "num_envs x num_agents = " << num_envs * compiled_.params.num_agents << ", expected < 2^31");
   const EnvParams& p = compiled_.params;
   const StatLayout& S = p.stats;
-  const std::size_t E = static_cast<std::size_t>(num_envs), HW = static_cast<std::size_t>(p.height) * p.width,
-                    O = p.num_objects, C = p.num_converters, N = p.num_agents, I = p.num_items,
-                    T = p.num_tokens, K = task_params_.size(), WC = p.num_obs_cells;
+  // each env's slice: the largest task's; every task's map plan concatenated, its offsets in its params
+  std::vector<std::uint8_t> plan_template, plan_symbols;
+  std::vector<std::int32_t> plan_rooms;
+  for (std::size_t t = 0; t < task_params_.size(); ++t) {
+    EnvParams& tp = task_params_[t];
+    cells_per_env_ = std::max<std::int64_t>(cells_per_env_, static_cast<std::int64_t>(tp.height) * tp.width);
+    objects_per_env_ = std::max<std::int64_t>(objects_per_env_, tp.num_objects);
+    converters_per_env_ = std::max<std::int64_t>(converters_per_env_, tp.num_converters);
+    const CompiledEnv& c = compiled[t];
+    tp.plan_template_offset = static_cast<std::int32_t>(plan_template.size());
+    tp.plan_rooms_offset = static_cast<std::int32_t>(plan_rooms.size());
+    tp.plan_num_rooms = static_cast<std::int32_t>(c.plan_rooms.size() / 6);
+    tp.plan_symbols_offset = static_cast<std::int32_t>(plan_symbols.size());
+    plan_template.insert(plan_template.end(), c.plan_template.begin(), c.plan_template.end());
+    plan_rooms.insert(plan_rooms.end(), c.plan_rooms.begin(), c.plan_rooms.end());
+    plan_symbols.insert(plan_symbols.end(), c.plan_symbols.begin(), c.plan_symbols.end());
+  }
+  compiled_.params = task_params_[0];
+  const std::size_t E = static_cast<std::size_t>(num_envs), HW = static_cast<std::size_t>(cells_per_env_),
+                    O = static_cast<std::size_t>(objects_per_env_), C = static_cast<std::size_t>(converters_per_env_),
+                    N = p.num_agents, I = p.num_items, T = p.num_tokens, K = task_params_.size(), WC = p.num_obs_cells;
   const kernels::Device dev = ctx.device;
 #define METTA_ALLOCATE(type, name, count) b_->name = kernels::DeviceBuffer<type>(dev, count);
   METTA_WORLD_STATE_BUFFERS(METTA_ALLOCATE)
@@ -133,12 +151,12 @@ BatchedEnv::BatchedEnv(const std::vector<EnvConfig>& tasks, std::int64_t num_env
   b_->params.upload(ctx, task_params_.data(), K);
   b_->task_cdf = kernels::DeviceBuffer<float>(dev, K);
   set_task_probabilities(options.task_probabilities.empty() ? std::vector<double>(K, 1.0) : options.task_probabilities);
-  b_->plan_template = kernels::DeviceBuffer<std::uint8_t>(dev, compiled_.plan_template.size());
-  b_->plan_template.upload(ctx, compiled_.plan_template);
-  b_->plan_symbols = kernels::DeviceBuffer<std::uint8_t>(dev, compiled_.plan_symbols.size());
-  b_->plan_symbols.upload(ctx, compiled_.plan_symbols);
-  b_->plan_rooms = kernels::DeviceBuffer<std::int32_t>(dev, compiled_.plan_rooms.size());
-  b_->plan_rooms.upload(ctx, compiled_.plan_rooms);
+  b_->plan_template = kernels::DeviceBuffer<std::uint8_t>(dev, plan_template.size());
+  b_->plan_template.upload(ctx, plan_template);
+  b_->plan_symbols = kernels::DeviceBuffer<std::uint8_t>(dev, std::max<std::size_t>(plan_symbols.size(), 1));
+  if (!plan_symbols.empty()) b_->plan_symbols.upload(ctx, plan_symbols);
+  b_->plan_rooms = kernels::DeviceBuffer<std::int32_t>(dev, std::max<std::size_t>(plan_rooms.size(), 1));
+  if (!plan_rooms.empty()) b_->plan_rooms.upload(ctx, plan_rooms);
   b_->obs_order_table = kernels::DeviceBuffer<std::uint64_t>(dev, compiled_.obs_order_table.size());
   b_->obs_order_table.upload(ctx, compiled_.obs_order_table);
   sum_agent_ = kernels::SegmentedSum(ctx, S.agent_count, num_envs);
@@ -171,9 +189,11 @@ WorldView BatchedEnv::view() const {
   w.seed = seed_;
   w.randomize_first_episode = options_.randomize_first_episode ? 1 : 0;
   w.env_key_base = options_.env_key_base;
+  w.cell_stride = cells_per_env_;
+  w.obj_stride = objects_per_env_;
+  w.conv_stride = converters_per_env_;
   w.plan_template = b_->plan_template.data();
   w.plan_rooms = b_->plan_rooms.data();
-  w.plan_num_rooms = static_cast<std::int32_t>(compiled_.plan_rooms.size() / 6);
   w.plan_symbols = b_->plan_symbols.data();
   w.obs_order_table = b_->obs_order_table.data();
 #define METTA_VIEW(type, name, count) w.name = const_cast<type*>(b_->name.data());
@@ -293,19 +313,19 @@ int GridObject::feature(const std::string& name) const {
 
 std::vector<GridObject> BatchedEnv::grid_objects(std::int64_t env) const {
   check_env(env, num_envs_);
-  const EnvParams& p = compiled_.params;
+  const EnvParams& p = params_of(env);
   const std::int64_t O = p.num_objects, N = p.num_agents, C = p.num_converters, I = p.num_items;
-  auto type = read_range(ctx_, b_->obj_type, env * O, O);
-  auto rr = read_range(ctx_, b_->obj_r, env * O, O);
-  auto cc = read_range(ctx_, b_->obj_c, env * O, O);
-  auto slot = read_range(ctx_, b_->obj_slot, env * O, O);
+  auto type = read_range(ctx_, b_->obj_type, env * objects_per_env_, O);
+  auto rr = read_range(ctx_, b_->obj_r, env * objects_per_env_, O);
+  auto cc = read_range(ctx_, b_->obj_c, env * objects_per_env_, O);
+  auto slot = read_range(ctx_, b_->obj_slot, env * objects_per_env_, O);
   auto group = read_range(ctx_, b_->agent_group, env * N, N);
   auto orient = read_range(ctx_, b_->agent_orient, env * N, N);
   auto frozen = read_range(ctx_, b_->agent_frozen, env * N, N);
   auto color = read_range(ctx_, b_->agent_color, env * N, N);
   auto ainv = read_range(ctx_, b_->agent_inv, env * N * I, N * I);
-  auto cinv = read_range(ctx_, b_->conv_inv, env * C * I, C * I);
-  auto cflags = read_range(ctx_, b_->conv_flags, env * C, C);
+  auto cinv = read_range(ctx_, b_->conv_inv, env * converters_per_env_ * I, C * I);
+  auto cflags = read_range(ctx_, b_->conv_flags, env * converters_per_env_, C);
   std::vector<GridObject> out;
   out.reserve(static_cast<std::size_t>(O));
   for (std::int64_t k = 0; k < O; ++k) {
@@ -347,14 +367,14 @@ std::vector<GridObject> BatchedEnv::grid_objects(std::int64_t env) const {
 
 EpisodeStats BatchedEnv::episode_stats(std::int64_t env) const {
   check_env(env, num_envs_);
-  const EnvParams& p = compiled_.params;
+  const EnvParams& p = params_of(env);
   const StatLayout& S = p.stats;
   const std::int64_t N = p.num_agents, C = p.num_converters;
   EpisodeStats out;
   const auto anames = agent_stat_names(compiled_);
   const auto cnames = converter_stat_names(compiled_);
   auto ast = read_range(ctx_, b_->agent_stats, env * N * S.agent_count, N * S.agent_count);
-  auto cst = read_range(ctx_, b_->conv_stats, env * C * S.converter_count, C * S.converter_count);
+  auto cst = read_range(ctx_, b_->conv_stats, env * converters_per_env_ * S.converter_count, C * S.converter_count);
   auto ost = read_range(ctx_, b_->obs_stats, env * N * StatLayout::kObsCount, N * StatLayout::kObsCount);
   out.episode_rewards = read_range(ctx_, b_->agent_episode_reward, env * N, N);
   for (std::int64_t a = 0; a < N; ++a) {
@@ -364,7 +384,7 @@ EpisodeStats BatchedEnv::episode_stats(std::int64_t env) const {
     out.agent.push_back(std::move(m));
   }
   const auto objs = grid_objects(env);
-  auto slot = read_range(ctx_, b_->conv_obj, env * C, C);
+  auto slot = read_range(ctx_, b_->conv_obj, env * converters_per_env_, C);
   for (std::int64_t s = 0; s < C; ++s) {
     std::map<std::string, float> m;
     for (int k = 0; k < S.converter_count; ++k)
@@ -454,13 +474,17 @@ std::int32_t BatchedEnv::task_of(std::int64_t env) const {
   return t;
 }
 
+const EnvParams& BatchedEnv::params_of(std::int64_t env) const {
+  return task_params_.size() == 1 ? task_params_[0] : task_params_[static_cast<std::size_t>(task_of(env))];
+}
+
 std::uint64_t BatchedEnv::state_hash(std::int64_t env) const {
   std::uint64_t h = 1469598103934665603ull;
   const EnvParams& p = compiled_.params;
   const StatLayout& S = p.stats;
-  const std::size_t E = static_cast<std::size_t>(num_envs_), HW = static_cast<std::size_t>(p.height) * p.width,
-                    O = p.num_objects, C = p.num_converters, N = p.num_agents, I = p.num_items,
-                    T = p.num_tokens;
+  const std::size_t E = static_cast<std::size_t>(num_envs_), HW = static_cast<std::size_t>(cells_per_env_),
+                    O = static_cast<std::size_t>(objects_per_env_), C = static_cast<std::size_t>(converters_per_env_),
+                    N = p.num_agents, I = p.num_items, T = p.num_tokens;
   auto hash_buf = [&](const void* dev_ptr, std::size_t elem, std::size_t total, bool env_major) {
     std::size_t begin = 0, count = total;
     if (env >= 0) {
@@ -548,13 +572,13 @@ void BatchedEnv::debug_set_agent_inventory(std::int64_t env, int agent, int item
 
 void BatchedEnv::debug_set_converter_inventory(std::int64_t env, int converter, int item, int count) {
   check_env(env, num_envs_);
-  const EnvParams& p = compiled_.params;
+  const EnvParams& p = params_of(env);
   METTA_CHECK(converter >= 0 && converter < p.num_converters,
               "converter " << converter << " out of range [0, " << p.num_converters << ")");
   METTA_CHECK(item >= 0 && item < p.num_items, "item " << item << " out of range [0, " << p.num_items << ")");
   METTA_CHECK(count >= 0 && count <= 255, "count " << count << " out of range [0, 255]");
   const std::uint8_t v = static_cast<std::uint8_t>(count);
-  kernels::upload_bytes(ctx_, b_->conv_inv.data() + (env * p.num_converters + converter) * p.num_items + item, &v, 1);
+  kernels::upload_bytes(ctx_, b_->conv_inv.data() + (env * converters_per_env_ + converter) * p.num_items + item, &v, 1);
 }
 
 }  // namespace metta::engine

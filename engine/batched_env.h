@@ -68,10 +68,11 @@ class BatchedEnv {
   BatchedEnv(const EnvConfig& cfg, std::int64_t num_envs, std::uint64_t seed, const kernels::Context& ctx,
              BatchedEnvOptions options = {});
   // Several tasks in one batch (curricula): each env draws its task at every reset, on the device, from
-  // the probabilities of set_task_probabilities (uniform until then). Every task must share the first's
-  // layout: map plan and size, objects, items, types, groups, actions and observation (ConfigError
-  // naming the task otherwise); rewards, caps, recipes, cooldowns, freezes, penalties and max_steps
-  // may differ. At most kMaxTasks tasks.
+  // the probabilities of set_task_probabilities (uniform until then). Every task must share what the
+  // policy sees with the first: agent count, items, types, groups, actions and observation window
+  // (ConfigError naming the task otherwise); the map (size, builder, object counts), rewards, caps,
+  // recipes, cooldowns, freezes, penalties and max_steps may differ. Each env's slice of the grid,
+  // objects and converters is the largest task's. At most kMaxTasks tasks.
   static constexpr int kMaxTasks = 256;
   BatchedEnv(const std::vector<EnvConfig>& tasks, std::int64_t num_envs, std::uint64_t seed,
              const kernels::Context& ctx, BatchedEnvOptions options = {});
@@ -118,7 +119,7 @@ class BatchedEnv {
   int num_agents() const { return compiled_.params.num_agents; }  // per env
   std::int64_t total_agents() const { return num_envs_ * num_agents(); }
   int num_tokens() const { return compiled_.params.num_tokens; }
-  int height() const { return compiled_.params.height; }
+  int height() const { return compiled_.params.height; }  // of the first task (tasks may differ)
   int width() const { return compiled_.params.width; }
   const CompiledEnv& compiled() const { return compiled_; }
   const kernels::Context& context() const { return ctx_; }
@@ -162,8 +163,11 @@ class BatchedEnv {
   WorldView view() const;
   void launch_step(const std::int32_t* actions);
 
-  CompiledEnv compiled_;  // the first task's (every task shares its layout)
+  CompiledEnv compiled_;  // the first task's (every task shares its spaces; maps may differ)
   std::vector<EnvParams> task_params_;
+  // each env's slice of the grid, objects and converters: the largest task's
+  std::int64_t cells_per_env_ = 0, objects_per_env_ = 0, converters_per_env_ = 0;
+  const EnvParams& params_of(std::int64_t env) const;  // the task params of env's current episode
   std::int64_t num_envs_;
   std::uint64_t seed_;
   kernels::Context ctx_;

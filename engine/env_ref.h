@@ -16,8 +16,8 @@ struct EnvRef {
   std::int64_t agent0, obj0, conv0, cell0;
 
   METTA_HD EnvRef(const WorldView& view, std::int64_t env)
-      : w(view), p(view.p[view.env_task[env]]), e(env), agent0(env * view.p->num_agents), obj0(env * view.p->num_objects),
-        conv0(env * view.p->num_converters), cell0(env * static_cast<std::int64_t>(view.p->height) * view.p->width) {}
+      : w(view), p(view.p[view.env_task[env]]), e(env), agent0(env * view.p->num_agents), obj0(env * view.obj_stride),
+        conv0(env * view.conv_stride), cell0(env * view.cell_stride) {}
 
   METTA_HD bool in_grid(int r, int c) const { return r >= 0 && c >= 0 && r < p.height && c < p.width; }
   METTA_HD std::uint16_t* cell(int r, int c) const { return w.grid + cell0 + static_cast<std::int64_t>(r) * p.width + c; }

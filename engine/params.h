@@ -72,6 +72,8 @@ struct EnvParams {
   std::int32_t obs_width, obs_height, num_tokens, num_obs_cells;
   std::int32_t max_steps;  // 0 = unlimited
   std::int32_t max_priority;
+  // this task's map plan in the batch's concatenated plan arrays (WorldView::plan_*), set by BatchedEnv
+  std::int32_t plan_template_offset, plan_rooms_offset, plan_num_rooms, plan_symbols_offset;
 
   // actions, indexed by action id
   std::uint8_t action_kind[kMaxActions];

@@ -73,12 +73,14 @@ METTA_HD inline void generate_map(const EnvRef& env, std::uint32_t episode) {
   const int W = p.width;
   const std::int64_t cells = static_cast<std::int64_t>(p.height) * W;
   std::uint8_t* sym = w.cell_symbol + env.cell0;
-  for (std::int64_t i = 0; i < cells; ++i) sym[i] = w.plan_template[i];
-  for (int room = 0; room < w.plan_num_rooms; ++room) {
-    const std::int32_t* rd = w.plan_rooms + room * 6;
+  const std::uint8_t* plan = w.plan_template + p.plan_template_offset;
+  const std::uint8_t* symbols = w.plan_symbols + p.plan_symbols_offset;
+  for (std::int64_t i = 0; i < cells; ++i) sym[i] = plan[i];
+  for (int room = 0; room < p.plan_num_rooms; ++room) {
+    const std::int32_t* rd = w.plan_rooms + p.plan_rooms_offset + room * 6;
     const int r0 = rd[0], c0 = rd[1], h = rd[2], rw = rd[3], off = rd[4], count = rd[5];
     const int n = h * rw;
-    for (int i = 0; i < n; ++i) sym[(r0 + i / rw) * W + c0 + i % rw] = i < count ? w.plan_symbols[off + i] : 0;
+    for (int i = 0; i < n; ++i) sym[(r0 + i / rw) * W + c0 + i % rw] = i < count ? symbols[off + i] : 0;
     RngStream rng{w.seed, static_cast<std::uint32_t>(w.env_key_base + env.e), episode, static_cast<std::uint32_t>(room),
                   kernels::RngPurpose::kMapLayout};
     for (int i = n - 1; i > 0; --i) {  // Fisher-Yates over the room's cells

@@ -14,7 +14,7 @@
 namespace metta::engine {
 
 // Every device buffer of the batch, listed once: (element type, name, element count in E envs, N agents,
-// O objects, C converters, I items, HW cells, T tokens per agent, S the stat layout, K tasks). BatchedEnv declares,
+// O objects, C converters, HW cells (O, C and HW: the largest task's), I items, T tokens per agent, S the stat layout, K tasks). BatchedEnv declares,
 // allocates, zeroes, saves and hashes from these lists, and WorldView points at each, so a new buffer is
 // one line here. World state first (hashed and saved: it decides the future), then scratch, statistics and
 // outputs, then the policy's input (read-only in the step).
@@ -89,10 +89,13 @@ struct WorldView {
   std::int64_t env_key_base;  // env e's RNG key is env_key_base + e (BatchedEnvOptions)
   std::uint8_t randomize_first_episode;  // training quirk: first episode's max_steps ~ U[1, max_steps]
 
-  // map plan (device): template symbols [H*W], room list, room symbol lists
+  // Per env slices of the grid, objects and converters: the largest task's sizes, so tasks of other map
+  // sizes and object counts share the batch (an env uses the first cells and slots of its slice).
+  std::int64_t cell_stride, obj_stride, conv_stride;
+  // map plans (device), every task's concatenated (EnvParams::plan_*_offset): template symbols [H*W],
+  // room list, room symbol lists
   const std::uint8_t* plan_template;
   const std::int32_t* plan_rooms;  // per room: r0, c0, h, w, symbol_offset, symbol_count
-  std::int32_t plan_num_rooms;
   const std::uint8_t* plan_symbols;
   const std::uint64_t* obs_order_table;  // see CompiledEnv::obs_order_table
 

@@ -16,6 +16,7 @@
 #include <algorithm>
 
 #include <random>
+#include <set>
 #include <vector>
 
 #include "engine/batched_env.h"
@@ -362,15 +363,50 @@ TEST(Tasks, ProbabilitiesSteerTheDrawAndLayoutsMustMatch) {
               state.end());
   env.load_state(state);
   EXPECT_EQ(env.task_of(7), 0);
-  engine::EnvConfig bigger = t0;
-  bigger.map_builder.room.at(0).width += 2;
+  // a task that changes what the policy sees (the observation window) is refused, naming the task
+  engine::EnvConfig narrow = t0;
+  narrow.obs_width = 9;
   try {
-    engine::BatchedEnv bad({t0, bigger}, 2, 3, kCpu);
+    engine::BatchedEnv bad({t0, narrow}, 2, 3, kCpu);
     ADD_FAILURE() << "no error";
   } catch (const engine::ConfigError& e) {
     const std::string m = e.what();
     EXPECT_NE(m.find("task 1"), std::string::npos) << m;
-    EXPECT_NE(m.find("map, not"), std::string::npos) << m;
+    EXPECT_NE(m.find("observation window"), std::string::npos) << m;
   }
+}
+
+// Tasks with other map sizes and object counts share a batch (issue 14): each env's slice is the
+// largest task's, an env uses its task's map; the device step stays bit-identical to the CPU step, and
+// an env's objects and game stats are its own task's.
+TEST(Tasks, MixedMapSizesStepBitForBitAndKeepTheirOwnMaps) {
+  engine::EnvConfig small = engine::default_env_config(), large = engine::default_env_config();
+  small.max_steps = 30;
+  large.max_steps = 45;
+  auto& room = large.map_builder.room.at(0);
+  room.width += 6;
+  room.height += 4;
+  for (auto& [name, count] : small.map_builder.room.at(0).objects) count = count > 1 ? count / 2 : count;
+  engine::BatchedEnvOptions opt;
+  opt.randomize_first_episode = true;
+  engine::BatchedEnv a({small, large}, 10, 4, kCpu, opt), b({small, large}, 10, 4, kCpu, opt);
+  step_in_lockstep(a, b, 200);
+  if (HasFatalFailure()) return;
+  const engine::BatchedEnv alone_small(small, 1, 4, kCpu), alone_large(large, 1, 4, kCpu);
+  std::set<int> tasks_seen;
+  for (int e = 0; e < 10; ++e) {
+    const int task = a.task_of(e);
+    tasks_seen.insert(task);
+    const engine::BatchedEnv& alone = task == 0 ? alone_small : alone_large;
+    const auto objs = a.grid_objects(e);
+    EXPECT_EQ(objs.size(), alone.grid_objects(0).size()) << "env " << e << ", task " << task;
+    for (const auto& o : objs) {
+      ASSERT_LT(o.r, alone.height());
+      ASSERT_LT(o.c, alone.width());
+    }
+    EXPECT_EQ(a.episode_stats(e).game.at("objects.wall"), alone.episode_stats(0).game.at("objects.wall")) << e;
+  }
+  EXPECT_EQ(tasks_seen.size(), 2u);
+  EXPECT_GT(a.completed_episodes().episodes, 10);
 }
 
