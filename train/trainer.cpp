@@ -244,7 +244,7 @@ void Trainer::add_teacher(const std::string& agent, const std::vector<float>& we
 std::string Trainer::describe() const {
   std::ostringstream os;
   os << agents_ << " agents (" << num_envs_ << " envs), agent '" << agent_ << "' ("
-     << policy_->num_params() << " parameters), batch " << batch_size() << " = " << k_ << " x " << agents_
+     << policy_->num_params() << " parameters), batch " << segments_ * config_.bptt_horizon << " = " << k_ << " x " << agents_
      << " segments x " << config_.bptt_horizon << " steps, minibatch " << mb_segments_ * config_.bptt_horizon
      << " (" << segments_ / mb_segments_ << " per epoch), device " << kernels::device_name(ctx_.device);
   if (world_ > 1)
