@@ -237,12 +237,20 @@ std::pair<std::int64_t, engine::CompletedEpisodes> TrainingComponents::rollout_s
   if (trainer_->is_ready_for_training()) {
     info = trainer_->accumulate_stats();  // read once per rollout: statistics stay on the device until then
     if (curriculum_) {
-      // Each task's episodes go back to the curriculum with the task's mean score (the device sums them;
-      // single episode scores do not reach the host), then its new probabilities go to the device.
+      // Each finished episode goes back to the curriculum with its own score, env by env (the envs keep
+      // engine::kKeptScores per rollout; episodes beyond those go back with their task's mean score of
+      // the rest), then its new probabilities go to the device.
       const std::vector<engine::TaskEpisodes>& done = trainer_->last_task_episodes();
-      for (std::size_t t = 0; t < done.size(); ++t)
-        for (std::int64_t k = 0; k < static_cast<std::int64_t>(done[t].episodes); ++k)
-          curriculum_->complete(t, done[t].reward_sum / done[t].episodes);
+      std::vector<engine::TaskEpisodes> rest = done;
+      for (const engine::EpisodeScore& s : trainer_->last_episode_scores()) {
+        curriculum_->complete(static_cast<std::size_t>(s.task), s.score);
+        rest[static_cast<std::size_t>(s.task)].episodes -= 1;
+        rest[static_cast<std::size_t>(s.task)].reward_sum -= s.score;
+      }
+      for (std::size_t t = 0; t < rest.size(); ++t) {
+        const auto n = static_cast<std::int64_t>(std::llround(rest[t].episodes));
+        for (std::int64_t k = 0; k < n; ++k) curriculum_->complete(t, rest[t].reward_sum / rest[t].episodes);
+      }
       trainer_->env().set_task_probabilities(curriculum_->probabilities());
       curriculum_stats_ = curriculum_->take_stats();
     }

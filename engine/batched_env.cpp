@@ -433,6 +433,7 @@ CompletedEpisodes BatchedEnv::completed_episodes(bool clear) {
     b_->done_obs_stats.fill_bytes_with(ctx_, 0);
     b_->done_episode.fill_bytes_with(ctx_, 0);
     b_->done_task.fill_bytes_with(ctx_, 0);
+    b_->done_score_count.fill_bytes_with(ctx_, 0);
   }
   return out;
 }
@@ -464,6 +465,17 @@ std::vector<TaskEpisodes> BatchedEnv::completed_episodes_by_task(bool clear) {
   std::vector<TaskEpisodes> out(K);
   for (std::size_t t = 0; t < K; ++t) out[t] = {h[at + t], h[at + K + t]};
   if (clear) b_->done_task.fill_bytes_with(ctx_, 0);
+  return out;
+}
+
+std::vector<EpisodeScore> BatchedEnv::completed_episode_scores() const {
+  const std::vector<std::uint32_t> count = b_->done_score_count.to_host(ctx_);
+  const std::vector<float> score = b_->done_score.to_host(ctx_);
+  const std::vector<std::uint16_t> task = b_->done_score_task.to_host(ctx_);
+  std::vector<EpisodeScore> out;
+  for (std::size_t e = 0; e < count.size(); ++e)
+    for (std::uint32_t k = 0; k < count[e] && k < static_cast<std::uint32_t>(kKeptScores); ++k)
+      out.push_back({task[e * kKeptScores + k], score[e * kKeptScores + k]});
   return out;
 }
 
@@ -529,7 +541,8 @@ std::vector<std::pair<std::string, std::vector<std::uint8_t>>> BatchedEnv::save_
 void BatchedEnv::load_state(const std::vector<std::pair<std::string, std::vector<std::uint8_t>>>& state) {
   auto put = [&](const char* name, void* p, std::size_t bytes) {
     // buffers added later (tasks) read as zeros from older files: one task, nothing completed
-    const bool added_later = std::strcmp(name, "env_task") == 0 || std::strcmp(name, "done_task") == 0;
+    const bool added_later = std::strcmp(name, "env_task") == 0 || std::strcmp(name, "done_task") == 0 ||
+                             std::strncmp(name, "done_score", 10) == 0;
     bool present = false;
     for (auto& [n, v] : state) present = present || n == name;
     if (!present && added_later) {

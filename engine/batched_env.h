@@ -58,6 +58,12 @@ struct CompletedEpisodes {
 };
 
 // Per task, the episodes completed since the last clear and the sum of their per-agent mean rewards.
+// One finished episode: its task and score (the mean over agents of their episode rewards).
+struct EpisodeScore {
+  std::int32_t task = 0;
+  float score = 0;
+};
+
 struct TaskEpisodes {
   double episodes = 0;
   double reward_sum = 0;
@@ -142,6 +148,10 @@ class BatchedEnv {
   void set_task_probabilities(const std::vector<double>& probabilities);
   // Per task, the episodes completed since the last clear (cleared with completed_episodes(true) too).
   std::vector<TaskEpisodes> completed_episodes_by_task(bool clear = true);
+  // The own scores of the episodes finished since the last clear, env by env in the order they
+  // finished: the first kKeptScores of each env (the rest count only in the sums above). Cleared with
+  // completed_episodes(true).
+  std::vector<EpisodeScore> completed_episode_scores() const;
   std::int32_t task_of(std::int64_t env) const;  // the task of env's current episode
   // FNV-1a over every state and output buffer of the batch (one env when env >= 0).
   std::uint64_t state_hash(std::int64_t env = -1) const;

@@ -16,6 +16,7 @@ constexpr int kMaxGroups = 16;      // agent group ids 0..15
 constexpr int kMaxSymbols = 128;    // distinct map cell names (empty + objects + agent groups)
 constexpr int kMaxObsCells = 256;   // window cells (obs_width * obs_height, both odd, <= 15)
 constexpr int kMaxObsMaskWords = kMaxObsCells / 64;
+constexpr int kKeptScores = 4;      // finished episodes per env whose own scores are kept between readouts
 constexpr int kNumFixedFeatures = 12;  // feature ids 0..11; inventory item i is feature 12 + i
 
 enum class ObjectKind : std::uint8_t { kNone = 0, kAgent = 1, kWall = 2, kConverter = 3 };

@@ -54,6 +54,12 @@ METTA_HD inline void accumulate_finished_episode(const EnvRef& env) {
   const std::int64_t task = w.env_task[e];
   w.done_task[task * E + e] += 1.0f;
   w.done_task[(w.num_tasks + task) * E + e] += score;
+  const std::uint32_t finished = w.done_score_count[e];
+  if (finished < static_cast<std::uint32_t>(kKeptScores)) {
+    w.done_score[e * kKeptScores + finished] = score;
+    w.done_score_task[e * kKeptScores + finished] = static_cast<std::uint16_t>(task);
+  }
+  w.done_score_count[e] = finished + 1;
 }
 
 // The task of env e's next episode, drawn from the task probabilities (one uniform per reset).

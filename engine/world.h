@@ -61,6 +61,10 @@ namespace metta::engine {
   X(float, done_obs_stats, StatLayout::kObsCount * E)                                               \
   X(float, done_episode, 2 * E)  /* episodes completed, sum of per-agent mean episode reward */     \
   X(float, done_task, 2 * K * E) /* the same per task K: [episodes of each task, reward of each] */  \
+  /* each finished episode's own score and task, the first kKeptScores per env since the readout */  \
+  X(float, done_score, E * kKeptScores)                                                             \
+  X(std::uint16_t, done_score_task, E * kKeptScores)                                                \
+  X(std::uint32_t, done_score_count, E)  /* episodes finished since the readout, kept or not */      \
   /* policy-facing outputs */                                                                       \
   X(std::uint8_t, obs, E * N * T * 3)                                                               \
   X(float, rewards, E * N)                    /* after group sharing */                             \

@@ -329,6 +329,16 @@ TEST(DevicePath, MixedTasksStepBitForBitAndDrawTheirTasksAtReset) {
   }
   EXPECT_GT(per_task[1], 0);
   const auto ta = a.completed_episodes_by_task(false), tb = b.completed_episodes_by_task(false);
+  // each episode's own score, kept per env (up to engine::kKeptScores since the last clear): the same on
+  // both paths
+  const auto sa = a.completed_episode_scores(), sb = b.completed_episode_scores();
+  ASSERT_EQ(sa.size(), sb.size());
+  for (std::size_t i = 0; i < sa.size(); ++i) {
+    EXPECT_EQ(sa[i].task, sb[i].task) << i;
+    EXPECT_EQ(sa[i].score, sb[i].score) << i;
+  }
+  EXPECT_LE(sa.size(), static_cast<std::size_t>(12 * engine::kKeptScores));
+  EXPECT_GT(sa.size(), 12u);
   const auto ea = a.completed_episodes();
   EXPECT_GT(ta[0].episodes, 0);
   EXPECT_GT(ta[1].episodes, ta[0].episodes);  // 3:1 odds, and shorter episodes only partly make up for it

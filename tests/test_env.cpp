@@ -147,6 +147,34 @@ TEST(Env, CountedRandomActionsReplayAsThePlainLoop) {
             std::string::npos);
 }
 
+// Each finished episode's own score (the mean over agents of their episode rewards) is kept per env,
+// up to engine::kKeptScores between readouts; a readout that clears starts them again.
+TEST(Env, EpisodeScoresKeptPerEnvUntilCleared) {
+  engine::EnvConfig cfg = engine::default_env_config();
+  cfg.max_steps = 10;
+  engine::BatchedEnv env({cfg, cfg}, 3, 2, kernels::Context::cpu(1));
+  for (int t = 0; t < 25; ++t) {  // two episodes per env
+    env.random_actions(5, static_cast<std::uint32_t>(t));
+    env.step();
+  }
+  auto scores = env.completed_episode_scores();
+  const auto by_task = env.completed_episodes_by_task(false);
+  ASSERT_EQ(scores.size(), 6u);
+  double sum = 0;
+  for (const auto& s : scores) {
+    EXPECT_TRUE(s.task == 0 || s.task == 1);
+    sum += s.score;
+  }
+  EXPECT_NEAR(sum, by_task[0].reward_sum + by_task[1].reward_sum, 1e-5);
+  for (int t = 25; t < 70; ++t) {  // six more per env: only the first kKeptScores are kept
+    env.random_actions(5, static_cast<std::uint32_t>(t));
+    env.step();
+  }
+  EXPECT_EQ(env.completed_episode_scores().size(), 3u * engine::kKeptScores);
+  EXPECT_GT(env.completed_episodes().episodes, 3.0 * engine::kKeptScores);
+  EXPECT_TRUE(env.completed_episode_scores().empty());  // cleared with the episodes
+}
+
 TEST(Env, RandomFirstEpisodeLengthsThenConfiguredLength) {
   engine::EnvConfig cfg = engine::default_env_config();
   cfg.max_steps = 50;

@@ -280,10 +280,22 @@ std::int64_t Trainer::rollout_step() {
 
 engine::CompletedEpisodes Trainer::accumulate_stats() {
   // per task before completed_episodes clears them; one task's are the batch's (no second readout)
-  if (env_->num_tasks() > 1) task_episodes_ = env_->completed_episodes_by_task(false);
+  if (env_->num_tasks() > 1) {
+    task_episodes_ = env_->completed_episodes_by_task(false);
+    episode_scores_ = env_->completed_episode_scores();
+  }
   const engine::CompletedEpisodes done = env_->completed_episodes();
   if (env_->num_tasks() == 1) task_episodes_ = {{done.episodes, done.mean_reward * done.episodes}};
   if (world_ == 1) return done;
+  if (env_->num_tasks() > 1) {  // every rank's scores, in rank order, on every rank
+    std::vector<std::uint8_t> mine(episode_scores_.size() * sizeof(engine::EpisodeScore));
+    if (!mine.empty()) std::memcpy(mine.data(), episode_scores_.data(), mine.size());
+    std::vector<std::uint8_t> all;
+    for (const auto& part : group_->gather(mine)) all.insert(all.end(), part.begin(), part.end());
+    all = group_->broadcast(std::move(all));
+    episode_scores_.resize(all.size() / sizeof(engine::EpisodeScore));
+    if (!all.empty()) std::memcpy(episode_scores_.data(), all.data(), all.size());
+  }
   return reduce_episodes(*group_, done, task_episodes_);
 }
 

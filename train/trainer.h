@@ -71,6 +71,9 @@ class Trainer {
   engine::CompletedEpisodes accumulate_stats();       // episodes completed since the last call
   // Per task, the episodes of the last accumulate_stats (one entry with one task).
   const std::vector<engine::TaskEpisodes>& last_task_episodes() const { return task_episodes_; }
+  // With several tasks, the own scores of the episodes of the last accumulate_stats that the envs kept
+  // (engine::kKeptScores per env; every rank's, in rank order): what a curriculum is fed one by one.
+  const std::vector<engine::EpisodeScore>& last_episode_scores() const { return episode_scores_; }
   void reset_training_state();
   const float* compute_advantages();                  // full-buffer advantages [S, H] on the device
   double anneal_beta() const;
@@ -158,6 +161,7 @@ class Trainer {
   kernels::Context ctx_;
   std::unique_ptr<engine::BatchedEnv> env_;
   std::vector<engine::TaskEpisodes> task_episodes_;
+  std::vector<engine::EpisodeScore> episode_scores_;
   std::unique_ptr<nn::Policy<float>> policy_;
   struct Teacher {
     std::unique_ptr<nn::Policy<float>> policy;
