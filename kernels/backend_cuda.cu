@@ -26,6 +26,8 @@ std::string device_count_error() {
   return n == 0 ? "cudaGetDeviceCount reported 0 devices" : "";
 }
 
+void set_device(int device) { METTA_CUDA_CHECK(cudaSetDevice(device)); }
+
 void* malloc(std::size_t bytes) {
   void* p = nullptr;
   METTA_CUDA_CHECK(cudaMalloc(&p, bytes));

@@ -8,6 +8,7 @@
 namespace metta::kernels::cuda_api {
 
 int device_count();                  // never throws; 0 when no device or no backend
+void set_device(int device);         // the current thread's device (one process per GPU)
 std::string device_count_error();    // the runtime's message when device_count() is 0
 void* malloc(std::size_t bytes);
 void free_nothrow(void* p) noexcept;  // logs instead of throwing (used in destructors)

@@ -98,6 +98,7 @@ void fill_bytes(const Context& ctx, void* dst, int value, std::size_t bytes) {
 namespace cuda_api {
 int device_count() { return 0; }
 std::string device_count_error() { return "built without CUDA"; }
+void set_device(int) { METTA_FAIL("CUDA device requested in a build without the CUDA backend"); }
 void* malloc(std::size_t) { METTA_FAIL("CUDA allocation requested in a build without the CUDA backend"); }
 void free_nothrow(void*) noexcept {}
 void memcpy(void*, const void*, std::size_t, CopyKind, void*) {

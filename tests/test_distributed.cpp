@@ -33,7 +33,7 @@ TEST(Ranks, EachLauncherIsRead) {
   EXPECT_EQ(r.rank, 3);
   EXPECT_EQ(r.world, 4);
   EXPECT_EQ(r.local_rank, 1);
-  r = from({{"SLURM_PROCID", "5"}, {"SLURM_NTASKS", "8"}, {"SLURM_LOCALID", "1"}});
+  r = from({{"SLURM_PROCID", "5"}, {"SLURM_STEP_NUM_TASKS", "8"}, {"SLURM_NTASKS", "8"}, {"SLURM_LOCALID", "1"}});
   EXPECT_EQ(r.launcher, "slurm");
   EXPECT_EQ(r.rank, 5);
   EXPECT_EQ(r.world, 8);
@@ -46,11 +46,11 @@ TEST(Ranks, EachLauncherIsRead) {
 TEST(Ranks, MpirunWinsOverSlurmAndTorchrunVariables) {
   // mpirun inside a Slurm allocation: its own variables name the rank
   const RankInfo r = from({{"OMPI_COMM_WORLD_RANK", "1"}, {"OMPI_COMM_WORLD_SIZE", "2"}, {"SLURM_PROCID", "0"},
-                           {"SLURM_NTASKS", "1"}, {"RANK", "0"}, {"WORLD_SIZE", "1"}});
+                           {"SLURM_STEP_NUM_TASKS", "1"}, {"RANK", "0"}, {"WORLD_SIZE", "1"}});
   EXPECT_EQ(r.launcher, "mpirun");
   EXPECT_EQ(r.rank, 1);
-  // a batch script's own shell has SLURM_PROCID but no task count: not a launch
-  EXPECT_EQ(from({{"SLURM_PROCID", "0"}}).world, 1);
+  // a batch script's own shell (sbatch -n 4) has SLURM_PROCID and SLURM_NTASKS but no job step: not a launch
+  EXPECT_EQ(from({{"SLURM_PROCID", "0"}, {"SLURM_NTASKS", "4"}}).world, 1);
 }
 
 TEST(Ranks, BadValuesNameTheVariable) {

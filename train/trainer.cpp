@@ -568,7 +568,7 @@ std::string Trainer::save_checkpoint(const std::string& dir, const std::string& 
           return std::vector<std::uint8_t>(s.begin(), s.end());
         }());
     if (rank_ != 0) {
-      group_->barrier();  // returns once rank 0 has written the files
+      group_->barrier_within(distributed::ProcessGroup::kSlowWorkSeconds);  // once rank 0 has written the files
       return dir + "/" + checkpoint::model_file_name(epoch_);
     }
     for (int r = 1; r < world_; ++r) {
@@ -608,7 +608,7 @@ std::string Trainer::save_checkpoint(const std::string& dir, const std::string& 
   for (const checkpoint::CheckpointEntry& e : checkpoint::list_checkpoints(dir))
     if (e.epoch < epoch_ && !e.state.empty() && (e.model.empty() || e.state.find(checkpoint::kLegacyStateName) != std::string::npos))
       std::filesystem::remove(e.state);
-  if (world_ > 1) group_->barrier();
+  if (world_ > 1) group_->barrier_within(distributed::ProcessGroup::kSlowWorkSeconds);
   return model;
 }
 
@@ -661,6 +661,20 @@ bool Trainer::resume(const std::string& dir, const std::string& resume_from) {
   std::vector<checkpoint::CheckpointEntry> states;
   for (const auto& e : entries)
     if (!e.state.empty() && !e.model.empty()) states.push_back(e);
+  if (world_ > 1) {  // every rank must see rank 0's checkpoints: one run folder, shared by all of them
+    const std::int64_t mine = states.empty() ? -1 : states.front().epoch;
+    std::vector<std::uint8_t> bytes(sizeof mine);
+    std::memcpy(bytes.data(), &mine, sizeof mine);
+    const std::vector<std::uint8_t> main = group_->broadcast(bytes);
+    if (group_->any(main != bytes)) {
+      std::int64_t theirs = 0;
+      std::memcpy(&theirs, main.data(), sizeof theirs);
+      throw checkpoint::CheckpointError(dir + ": the ranks see different checkpoints (rank 0's newest: epoch " +
+                                        std::to_string(theirs) + ", rank " + std::to_string(rank_) + "'s: " +
+                                        std::to_string(mine) + ", -1 = none); the run folder must be on a filesystem "
+                                        "every rank sees");
+    }
+  }
   if (states.empty()) {
     if (!resume_from.empty())
       throw checkpoint::CheckpointError("trainer.resume_from: got '" + resume_from + "', but " + dir +

@@ -311,8 +311,9 @@ int run_train(const TrainOptions& o) {
     interrupted = group.any(g_stop_requested != 0);
     const bool out_of_time = group.any(job.max_seconds > 0 && elapsed >= job.max_seconds);
     const bool last_epoch = training.agent_step >= job.trainer.total_timesteps || out_of_time || interrupted;
+    const bool evaluating = st.epoch % job.trainer.evaluate_interval == 0 || last_epoch;
     if (main_rank) {
-      if (st.epoch % job.trainer.evaluate_interval == 0 || last_epoch) {
+      if (evaluating) {
         eval_scores = evaluate(training, job, env, suite.get(), &eval_score);
         for (auto& [k, v] : eval_scores) line[k] = v;
       }
@@ -321,6 +322,8 @@ int run_train(const TrainOptions& o) {
       for (auto it = line.begin(); it != line.end(); ++it) scalars[it.key()] = it->get<double>();
       tensorboard->add_scalars(training.agent_step, scalars);
     }
+    // the other ranks wait for rank 0's evaluation however long it takes, not collective_timeout
+    if (evaluating) group.barrier_within(train::distributed::ProcessGroup::kSlowWorkSeconds);
     if (st.epoch % job.trainer.checkpoint_interval == 0)  // every rank: rank 0 gathers the others' state
       std::printf("train: saved %s\n", api::save_checkpoint(training, store, training.epoch(), score_metadata()).path.c_str());
     if (out_of_time) {

@@ -5,6 +5,7 @@
 #include <mutex>
 #include <sstream>
 
+#include "kernels/cuda_api.h"
 #include "kernels/log.h"
 #include "kernels/memory.h"
 #include "train/distributed/backend.h"
@@ -50,6 +51,9 @@ ProcessGroup::ProcessGroup(const RankInfo& info, bool nccl_single) : info_(info)
       throw Error(info_.launcher + " started this process as rank " + std::to_string(info_.rank) + " of " +
                   std::to_string(info_.world) + ", but this build has no MPI (configure with -DMETTA_MPI=ON after "
                   "scripts/install-deps.sh installs OpenMPI)");
+    // one process per GPU: the local rank names it (before anything touches the device)
+    if (const int devices = kernels::cuda_api::device_count(); devices > 0)
+      kernels::cuda_api::set_device(info_.local_rank % devices);
     backend_ = make_mpi_backend(info_);
   } else if (nccl_single) {
     backend_ = make_nccl_single_backend();
@@ -111,6 +115,10 @@ std::vector<std::vector<std::uint8_t>> ProcessGroup::gather(const std::vector<st
 
 void ProcessGroup::barrier() const {
   if (info_.world > 1) backend_->barrier(timeout_s_);
+}
+
+void ProcessGroup::barrier_within(double timeout_s) const {
+  if (info_.world > 1) backend_->barrier(timeout_s);
 }
 
 void ProcessGroup::abort(int code) const {

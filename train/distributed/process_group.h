@@ -59,6 +59,9 @@ class ProcessGroup : public kernels::RankSum {
   // Every rank's bytes on rank 0 (index = rank); an empty list on the others.
   std::vector<std::vector<std::uint8_t>> gather(const std::vector<std::uint8_t>& bytes) const;
   void barrier() const;
+  // A barrier with its own deadline, for waits on one rank's slow work (evaluation, writing files).
+  void barrier_within(double timeout_s) const;
+  static constexpr double kSlowWorkSeconds = 86400;
   // Stops every rank at once after an error on this one (MPI_Abort); returns only when world is 1.
   void abort(int code) const;
 

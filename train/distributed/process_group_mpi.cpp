@@ -71,44 +71,61 @@ class MpiBackend : public ProcessGroup::Backend {
                   (size == 1 ? ": the ranks are connected by MPI, so start them with mpirun -np N (or srun --mpi=pmix), "
                                "not torchrun"
                              : ""));
-#ifdef METTA_WITH_NCCL
-    int devices = 0;
-    if (cudaGetDeviceCount(&devices) == cudaSuccess && devices > 0) cudaSetDevice(info.local_rank % devices);
-#endif
   }
+  // After a timeout the group is broken: its requests may still be pending (MPI cannot cancel a
+  // collective), so every later call fails at once instead of mixing with them.
+  void wait(MPI_Request& req, double timeout_s, const std::string& what) {
+    try {
+      wait_for(req, timeout_s, info_.rank, what);
+    } catch (...) {
+      broken_ = true;
+      throw;
+    }
+  }
+  void check_usable() const {
+    if (broken_)
+      throw Error("rank " + std::to_string(info_.rank) +
+                  ": an earlier collective failed or timed out, so this process group cannot be used again; stop the "
+                  "process");
+  }
+
   ~MpiBackend() override {
 #ifdef METTA_WITH_NCCL
-    if (nccl_) ncclCommDestroy(nccl_);
+    if (nccl_) ncclCommAbort(nccl_);  // at exit: frees it without waiting on the peers
 #endif
   }
 
   void sum_host(float* data, std::int64_t n, double timeout_s, const char* what) override {
+    check_usable();
     all_reduce(data, n, MPI_FLOAT, timeout_s, what);
   }
   void sum_host(double* data, std::int64_t n, double timeout_s, const char* what) override {
+    check_usable();
     all_reduce(data, n, MPI_DOUBLE, timeout_s, what);
   }
 
   void broadcast(std::vector<std::uint8_t>& bytes, double timeout_s) override {
+    check_usable();
     long long size = static_cast<long long>(bytes.size());
     MPI_Request req;
     check_mpi(MPI_Ibcast(&size, 1, MPI_LONG_LONG, 0, MPI_COMM_WORLD, &req), "MPI_Ibcast");
-    wait_for(req, timeout_s, info_.rank, "a broadcast from rank 0");
+    wait(req, timeout_s, "a broadcast from rank 0");
     bytes.resize(static_cast<std::size_t>(size));
     for (long long off = 0; off < size; off += kChunk) {
       const int len = static_cast<int>(std::min<long long>(kChunk, size - off));
       check_mpi(MPI_Ibcast(bytes.data() + off, len, MPI_BYTE, 0, MPI_COMM_WORLD, &req), "MPI_Ibcast");
-      wait_for(req, timeout_s, info_.rank, "a broadcast from rank 0");
+      wait(req, timeout_s, "a broadcast from rank 0");
     }
   }
 
   std::vector<std::vector<std::uint8_t>> gather(const std::vector<std::uint8_t>& bytes, double timeout_s) override {
+    check_usable();
     const int W = info_.world;
     long long mine = static_cast<long long>(bytes.size());
     std::vector<long long> sizes(static_cast<std::size_t>(W));
     MPI_Request req;
     check_mpi(MPI_Igather(&mine, 1, MPI_LONG_LONG, sizes.data(), 1, MPI_LONG_LONG, 0, MPI_COMM_WORLD, &req), "MPI_Igather");
-    wait_for(req, timeout_s, info_.rank, "the gather of checkpoint state on rank 0");
+    wait(req, timeout_s, "the gather of checkpoint state on rank 0");
     // then each rank's bytes in turn, as point-to-point messages in chunks (no 2 GB limit of int counts)
     std::vector<std::vector<std::uint8_t>> out;
     if (info_.rank == 0) {
@@ -119,23 +136,24 @@ class MpiBackend : public ProcessGroup::Backend {
         for (long long off = 0; off < sizes[r]; off += kChunk) {
           const int len = static_cast<int>(std::min<long long>(kChunk, sizes[r] - off));
           check_mpi(MPI_Irecv(out[r].data() + off, len, MPI_BYTE, r, kGatherTag, MPI_COMM_WORLD, &req), "MPI_Irecv");
-          wait_for(req, timeout_s, info_.rank, "the checkpoint state of rank " + std::to_string(r));
+          wait(req, timeout_s, "the checkpoint state of rank " + std::to_string(r));
         }
       }
     } else {
       for (long long off = 0; off < mine; off += kChunk) {
         const int len = static_cast<int>(std::min<long long>(kChunk, mine - off));
         check_mpi(MPI_Isend(bytes.data() + off, len, MPI_BYTE, 0, kGatherTag, MPI_COMM_WORLD, &req), "MPI_Isend");
-        wait_for(req, timeout_s, info_.rank, "sending checkpoint state to rank 0");
+        wait(req, timeout_s, "sending checkpoint state to rank 0");
       }
     }
     return out;
   }
 
   void barrier(double timeout_s) override {
+    check_usable();
     MPI_Request req;
     check_mpi(MPI_Ibarrier(MPI_COMM_WORLD, &req), "MPI_Ibarrier");
-    wait_for(req, timeout_s, info_.rank, "a barrier");
+    wait(req, timeout_s, "a barrier");
   }
 
   [[noreturn]] void abort(int code) override {
@@ -146,6 +164,7 @@ class MpiBackend : public ProcessGroup::Backend {
 
 #ifdef METTA_WITH_NCCL
   bool sum_device(const kernels::Context& ctx, float* data, std::int64_t n, double timeout_s) override {
+    check_usable();
     auto stream = static_cast<cudaStream_t>(ctx.stream);
     if (!nccl_) {
       ncclUniqueId id;
@@ -175,12 +194,23 @@ class MpiBackend : public ProcessGroup::Backend {
       if (state != ncclSuccess && state != ncclInProgress) {
         ncclCommAbort(nccl_);
         nccl_ = nullptr;
+        broken_ = true;
         throw Error(std::string(what) + " failed: " + ncclGetErrorString(state));
       }
-      if (state == ncclSuccess && cudaStreamQuery(stream) == cudaSuccess) return;
+      if (state == ncclSuccess) {
+        const cudaError_t q = cudaStreamQuery(stream);
+        if (q == cudaSuccess) return;
+        if (q != cudaErrorNotReady) {  // a real fault on this GPU, not a slow peer
+          ncclCommAbort(nccl_);
+          nccl_ = nullptr;
+          broken_ = true;
+          throw Error(std::string(what) + ": CUDA error " + cudaGetErrorString(q));
+        }
+      }
       if (clock::now() > deadline) {
         ncclCommAbort(nccl_);
         nccl_ = nullptr;
+        broken_ = true;
         throw Error("rank " + std::to_string(info_.rank) + ": " + what + " did not complete within " +
                     std::to_string(static_cast<int>(timeout_s)) + " s: another rank has stopped or died");
       }
@@ -199,7 +229,7 @@ class MpiBackend : public ProcessGroup::Backend {
       const int len = static_cast<int>(std::min<std::int64_t>(kChunk, n - off));
       MPI_Request req;
       check_mpi(MPI_Iallreduce(MPI_IN_PLACE, data + off, len, type, MPI_SUM, MPI_COMM_WORLD, &req), "MPI_Iallreduce");
-      wait_for(req, timeout_s, info_.rank, what);
+      wait(req, timeout_s, what);
     }
   }
   static void finalize() {
@@ -208,6 +238,7 @@ class MpiBackend : public ProcessGroup::Backend {
     if (!finalized) MPI_Finalize();
   }
   RankInfo info_;
+  bool broken_ = false;
 };
 
 }  // namespace

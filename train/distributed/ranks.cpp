@@ -27,11 +27,12 @@ RankInfo rank_info_from(const std::function<const char*(const char*)>& get) {
   };
   static const Launcher launchers[] = {
       {"mpirun", "OMPI_COMM_WORLD_RANK", "OMPI_COMM_WORLD_SIZE", "OMPI_COMM_WORLD_LOCAL_RANK"},
-      {"slurm", "SLURM_PROCID", "SLURM_NTASKS", "SLURM_LOCALID"},
+      {"slurm", "SLURM_PROCID", "SLURM_STEP_NUM_TASKS", "SLURM_LOCALID"},
       {"torchrun", "RANK", "WORLD_SIZE", "LOCAL_RANK"},
   };
   for (const Launcher& l : launchers) {
-    // Slurm sets SLURM_PROCID in a batch script's own shell too; only its task count makes it a launch.
+    // Slurm sets SLURM_PROCID and SLURM_NTASKS in a batch script's own shell too; only srun's job step
+    // has SLURM_STEP_NUM_TASKS, so only srun makes a launch.
     if (!get(l.rank) || !get(l.world)) continue;
     RankInfo r;
     r.launcher = l.name;

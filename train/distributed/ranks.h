@@ -1,5 +1,5 @@
 // Which rank of how many this process is, read from the variables its launcher sets: mpirun (OpenMPI's
-// OMPI_COMM_WORLD_*), Slurm's srun (SLURM_PROCID, SLURM_NTASKS, SLURM_LOCALID) or torchrun-style
+// OMPI_COMM_WORLD_*), Slurm's srun (SLURM_PROCID, SLURM_STEP_NUM_TASKS, SLURM_LOCALID) or torchrun-style
 // variables (RANK, WORLD_SIZE, LOCAL_RANK). A plain start is rank 0 of 1.
 #pragma once
 
