@@ -15,10 +15,8 @@ using namespace metta;
 
 namespace {
 
-void run_sim(benchmark::State& state, const kernels::Context& ctx, std::int64_t envs) {
-  engine::BatchedEnvOptions opt;
-  opt.randomize_first_episode = true;  // resets spread over time, as in training
-  engine::BatchedEnv env(engine::default_env_config(), envs, 1, ctx, opt);
+// Steps `env` with random actions: a warm-up, then the timed loop; returns the next action counter.
+std::uint32_t time_steps(benchmark::State& state, engine::BatchedEnv& env, const kernels::Context& ctx) {
   std::uint32_t t = 0;
   for (int i = 0; i < 20; ++i) {  // warm-up
     env.random_actions(2, t++);
@@ -31,7 +29,15 @@ void run_sim(benchmark::State& state, const kernels::Context& ctx, std::int64_t 
     kernels::synchronize(ctx);
   }
   state.SetItemsProcessed(state.iterations() * env.total_agents());
-  state.counters["envs"] = static_cast<double>(envs);
+  state.counters["envs"] = static_cast<double>(env.num_envs());
+  return t;
+}
+
+void run_sim(benchmark::State& state, const kernels::Context& ctx, std::int64_t envs) {
+  engine::BatchedEnvOptions opt;
+  opt.randomize_first_episode = true;  // resets spread over time, as in training
+  engine::BatchedEnv env(engine::default_env_config(), envs, 1, ctx, opt);
+  std::uint32_t t = time_steps(state, env, ctx);
   state.counters["threads"] = ctx.device == kernels::Device::CPU ? (ctx.num_threads ? ctx.num_threads : omp_get_max_threads()) : 0;
   kernels::PhaseTimer timer(ctx, {"actions", "resets", "step", "observations"});
   const int rounds = 50;
@@ -61,19 +67,7 @@ void run_mixed(benchmark::State& state, const kernels::Context& ctx, std::int64_
   opt.randomize_first_episode = true;
   engine::BatchedEnv env(mixed ? std::vector<engine::EnvConfig>{small, large} : std::vector<engine::EnvConfig>{large},
                          envs, 1, ctx, opt);
-  std::uint32_t t = 0;
-  for (int i = 0; i < 20; ++i) {
-    env.random_actions(2, t++);
-    env.step();
-  }
-  kernels::synchronize(ctx);
-  for (auto _ : state) {
-    env.random_actions(2, t++);
-    env.step();
-    kernels::synchronize(ctx);
-  }
-  state.SetItemsProcessed(state.iterations() * env.total_agents());
-  state.counters["envs"] = static_cast<double>(envs);
+  time_steps(state, env, ctx);
   state.counters["mixed"] = mixed ? 1 : 0;
 }
 

@@ -21,7 +21,8 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from torch_policy_bench import FEATURES, NUM_ACTIONS, OBS_H, OBS_W, PAD, feature_norms, make_tokens  # noqa: E402
+from torch_policy_bench import (FEATURES, NUM_ACTIONS, OBS_H, OBS_W, PAD, feature_norms,  # noqa: E402
+                                init_like_ours, make_tokens)
 
 # nn/policy.cpp's presets: convs (channels, kernel, stride, padding), fcs, LSTM, critic, actor widths
 ARCHS = {
@@ -66,13 +67,7 @@ class Policy(nn.Module):
         self.action_bias = nn.Parameter(torch.zeros(1))
         self.register_buffer("active_actions", torch.arange(1, NUM_ACTIONS + 1), persistent=False)
         self.register_buffer("norms", feature_norms(), persistent=False)
-        for name, p in self.named_parameters():
-            if name.startswith("lstm.bias"):
-                nn.init.ones_(p)
-            elif p.dim() >= 2 and name != "action_embeds.weight":
-                nn.init.orthogonal_(p)
-            elif p.dim() == 1:
-                nn.init.zeros_(p)
+        init_like_ours(self)
 
     def core(self, obs):
         x = tokens_to_box(obs, self.norms)

@@ -65,6 +65,17 @@ def tokens_to_box(obs: torch.Tensor, norms: torch.Tensor) -> torch.Tensor:
     return box
 
 
+def init_like_ours(module: nn.Module) -> None:
+    """Any reasonable init does for timing; orthogonal weights, zero biases, LSTM biases 1 as ours."""
+    for name, p in module.named_parameters():
+        if name.startswith("lstm.bias"):
+            nn.init.ones_(p)
+        elif p.dim() >= 2 and name != "action_embeds.weight":
+            nn.init.orthogonal_(p)
+        elif p.dim() == 1:
+            nn.init.zeros_(p)
+
+
 class FastPolicy(nn.Module):
     """Metta's `fast` agent, with the parameter names our ParamTable uses."""
 
@@ -83,14 +94,7 @@ class FastPolicy(nn.Module):
         self.action_bias = nn.Parameter(torch.zeros(1))
         self.register_buffer("active_actions", torch.arange(1, NUM_ACTIONS + 1), persistent=False)
         self.register_buffer("norms", feature_norms(), persistent=False)
-        # Any reasonable init does for timing; orthogonal weights, zero biases, LSTM biases 1 as ours.
-        for name, p in self.named_parameters():
-            if name.startswith("lstm.bias"):
-                nn.init.ones_(p)
-            elif p.dim() >= 2 and name != "action_embeds.weight":
-                nn.init.orthogonal_(p)
-            elif p.dim() == 1:
-                nn.init.zeros_(p)
+        init_like_ours(self)
 
     def forward(self, obs: torch.Tensor, actions: torch.Tensor, segments: int, steps: int):
         box = tokens_to_box(obs, self.norms)
