@@ -60,9 +60,9 @@ METTA_HD inline bool action_put_items(const EnvRef& env, int a) {
     if (!need || !inv[i]) continue;
     const int n = need < inv[i] ? need : inv[i];
     agent_update_inventory(env, a, i, -n);
-    *env.agent_stat(a, p.stats.item_put + i) += static_cast<float>(n);
+    env.add_agent_stat(a, p.stats.item_put + i, static_cast<float>(n));
     const int added = conv_change_inventory(env, s, i, n);
-    *env.conv_stat(s, p.stats.item_added + i) += static_cast<float>(added);
+    env.add_conv_stat(s, p.stats.item_added + i, static_cast<float>(added));
     moved_any = true;
     converter_maybe_start(env, s);
   }
@@ -81,8 +81,8 @@ METTA_HD inline bool action_get_items(const EnvRef& env, int a) {
     const int taken = agent_update_inventory(env, a, i, cinv[i]);
     if (taken <= 0) continue;
     conv_change_inventory(env, s, i, -taken);
-    *env.agent_stat(a, p.stats.item_get + i) += static_cast<float>(taken);
-    *env.conv_stat(s, p.stats.item_removed + i) += static_cast<float>(taken);
+    env.add_agent_stat(a, p.stats.item_get + i, static_cast<float>(taken));
+    env.add_conv_stat(s, p.stats.item_removed + i, static_cast<float>(taken));
     took_any = true;
     converter_maybe_start(env, s);
   }
@@ -97,10 +97,10 @@ METTA_HD inline bool attack_target(const EnvRef& env, int a, int t, int action) 
   const int G = p.num_groups;
   const bool own_team = ag == tg;
   // every hit on an agent (game-rules.md §10, the confirmed keys): group suffixes name the owner's group first
-  *env.agent_stat(a, p.stats.action_agent + action) += 1.0f;
-  *env.agent_stat(a, p.stats.action_agent_group + action * G + ag) += 1.0f;
-  *env.agent_stat(a, p.stats.action_agent_group_group + (action * G + ag) * G + tg) += 1.0f;
-  *env.agent_stat(a, (own_team ? p.stats.attack_own_team : p.stats.attack_other_team) + ag) += 1.0f;
+  env.add_agent_stat(a, p.stats.action_agent + action, 1.0f);
+  env.add_agent_stat(a, p.stats.action_agent_group + action * G + ag, 1.0f);
+  env.add_agent_stat(a, p.stats.action_agent_group_group + (action * G + ag) * G + tg, 1.0f);
+  env.add_agent_stat(a, (own_team ? p.stats.attack_own_team : p.stats.attack_other_team) + ag, 1.0f);
   if (p.action_has_defense[action]) {
     const std::uint8_t* tinv = env.agent_inv(t);
     bool holds_all = true;
@@ -109,31 +109,31 @@ METTA_HD inline bool attack_target(const EnvRef& env, int a, int t, int action) 
     if (holds_all) {
       for (int i = 0; i < p.num_items; ++i)
         if (p.action_defense[action][i]) agent_update_inventory(env, t, i, -p.action_defense[action][i]);
-      *env.agent_stat(t, p.stats.attack_blocked + tg) += 1.0f;  // the victim's record
-      *env.agent_stat(t, p.stats.attack_blocked_pair + tg * G + ag) += 1.0f;
+      env.add_agent_stat(t, p.stats.attack_blocked + tg, 1.0f);  // the victim's record
+      env.add_agent_stat(t, p.stats.attack_blocked_pair + tg * G + ag, 1.0f);
       return true;
     }
   }
   const bool was_frozen = env.w.agent_frozen[gt] > 0;
   env.w.agent_frozen[gt] = p.freeze_duration[tg];
   if (was_frozen) {
-    *env.agent_stat(a, p.stats.attack_frozen_target + tg) += 1.0f;
+    env.add_agent_stat(a, p.stats.attack_frozen_target + tg, 1.0f);
     return true;
   }
-  *env.agent_stat(a, p.stats.attack_win + ag) += 1.0f;
-  *env.agent_stat(a, p.stats.attack_win_pair + ag * G + tg) += 1.0f;
-  *env.agent_stat(a, (own_team ? p.stats.attack_win_own_team : p.stats.attack_win_other_team) + ag) += 1.0f;
-  *env.agent_stat(t, p.stats.attack_loss + tg) += 1.0f;
-  *env.agent_stat(t, p.stats.attack_loss_pair + tg * G + ag) += 1.0f;
-  *env.agent_stat(t, (own_team ? p.stats.attack_loss_from_own_team : p.stats.attack_loss_from_other_team) + tg) += 1.0f;
+  env.add_agent_stat(a, p.stats.attack_win + ag, 1.0f);
+  env.add_agent_stat(a, p.stats.attack_win_pair + ag * G + tg, 1.0f);
+  env.add_agent_stat(a, (own_team ? p.stats.attack_win_own_team : p.stats.attack_win_other_team) + ag, 1.0f);
+  env.add_agent_stat(t, p.stats.attack_loss + tg, 1.0f);
+  env.add_agent_stat(t, p.stats.attack_loss_pair + tg * G + ag, 1.0f);
+  env.add_agent_stat(t, (own_team ? p.stats.attack_loss_from_own_team : p.stats.attack_loss_from_other_team) + tg, 1.0f);
   std::uint8_t* tinv = env.agent_inv(t);
   for (int i = 0; i < p.num_items; ++i) {
     if (!tinv[i]) continue;
     const int gained = agent_update_inventory(env, a, i, tinv[i]);
     if (gained <= 0) continue;
     agent_update_inventory(env, t, i, -gained);
-    *env.agent_stat(a, p.stats.stolen + i * G + ag) += static_cast<float>(gained);
-    *env.agent_stat(t, p.stats.stolen_from + i * G + tg) += static_cast<float>(gained);
+    env.add_agent_stat(a, p.stats.stolen + i * G + ag, static_cast<float>(gained));
+    env.add_agent_stat(t, p.stats.stolen_from + i * G + tg, static_cast<float>(gained));
   }
   return true;
 }
@@ -179,7 +179,7 @@ METTA_HD inline bool action_swap(const EnvRef& env, int a) {
   env.w.obj_c[so] = static_cast<std::uint16_t>(tc);
   env.w.obj_r[to] = static_cast<std::uint16_t>(sr);
   env.w.obj_c[to] = static_cast<std::uint16_t>(sc);
-  *env.agent_stat(a, env.p.stats.swap_type + type) += 1.0f;
+  env.add_agent_stat(a, env.p.stats.swap_type + type, 1.0f);
   return true;
 }
 
@@ -202,8 +202,8 @@ METTA_HD inline bool handle_action(const EnvRef& env, int a, int action, int arg
   std::int16_t& frozen = env.w.agent_frozen[ga];
   if (frozen != 0) {
     if (frozen > 0) frozen = static_cast<std::int16_t>(frozen - 1);
-    *env.agent_stat(a, p.stats.frozen_ticks) += 1.0f;
-    *env.agent_stat(a, p.stats.frozen_ticks_group + env.w.agent_group[ga]) += 1.0f;
+    env.add_agent_stat(a, p.stats.frozen_ticks, 1.0f);
+    env.add_agent_stat(a, p.stats.frozen_ticks_group + env.w.agent_group[ga], 1.0f);
     return false;
   }
   const std::uint8_t* inv = env.agent_inv(a);
@@ -227,10 +227,10 @@ METTA_HD inline bool handle_action(const EnvRef& env, int a, int action, int arg
     }
   }
   if (success) {
-    *env.agent_stat(a, p.stats.action_success + action) += 1.0f;
+    env.add_agent_stat(a, p.stats.action_success + action, 1.0f);
   } else {
-    *env.agent_stat(a, p.stats.action_failed + action) += 1.0f;
-    *env.agent_stat(a, p.stats.failure_penalty) += 1.0f;
+    env.add_agent_stat(a, p.stats.action_failed + action, 1.0f);
+    env.add_agent_stat(a, p.stats.failure_penalty, 1.0f);
     env.w.agent_step_reward[ga] -= p.failure_penalty[env.w.agent_group[ga]];
   }
   return success;

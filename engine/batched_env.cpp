@@ -3,6 +3,7 @@
 #include <cmath>
 #include <cstring>
 
+#include "engine/env_ref.h"
 #include "engine/stats_keys.h"
 #include "kernels/dispatch.h"
 
@@ -31,6 +32,7 @@ struct BatchedEnv::Buffers {
   kernels::DeviceBuffer<std::int32_t> plan_rooms;
   kernels::DeviceBuffer<std::uint64_t> obs_order_table;
   kernels::DeviceBuffer<float> sums;  // readout of the completed-episode sums
+  kernels::DeviceBuffer<float> derived_sums;  // and of their derived entries (agents, then converters)
 };
 
 namespace {
@@ -139,7 +141,8 @@ BatchedEnv::BatchedEnv(const std::vector<EnvConfig>& tasks, std::int64_t num_env
   compiled_.params = task_params_[0];
   const std::size_t E = static_cast<std::size_t>(num_envs), HW = static_cast<std::size_t>(cells_per_env_),
                     O = static_cast<std::size_t>(objects_per_env_), C = static_cast<std::size_t>(converters_per_env_),
-                    N = p.num_agents, I = p.num_items, T = p.num_tokens, K = task_params_.size(), WC = p.num_obs_cells;
+                    N = p.num_agents, I = p.num_items, T = p.num_tokens, K = task_params_.size(), WC = p.num_obs_cells,
+                    TS = options.track_stat_updates ? kStatTrack : 0;
   const kernels::Device dev = ctx.device;
 #define METTA_ALLOCATE(type, name, count) b_->name = kernels::DeviceBuffer<type>(dev, count);
   METTA_WORLD_STATE_BUFFERS(METTA_ALLOCATE)
@@ -166,6 +169,10 @@ BatchedEnv::BatchedEnv(const std::vector<EnvConfig>& tasks, std::int64_t num_env
   sum_task_ = kernels::SegmentedSum(ctx, static_cast<std::int64_t>(2 * K), num_envs);
   b_->sums = kernels::DeviceBuffer<float>(dev, static_cast<std::size_t>(S.agent_count + S.converter_count +
                                                                         StatLayout::kObsCount + 2) + 2 * K);
+  sum_agent_derived_ = kernels::SegmentedSum(ctx, static_cast<std::int64_t>(kStatDerived) * S.agent_count, num_envs);
+  sum_conv_derived_ = kernels::SegmentedSum(ctx, static_cast<std::int64_t>(kStatDerived) * S.converter_count, num_envs);
+  b_->derived_sums =
+      kernels::DeviceBuffer<float>(dev, static_cast<std::size_t>(kStatDerived) * (S.agent_count + S.converter_count));
   // Zero everything once: counters start at 0, and hashes never see uninitialized bytes.
 #define METTA_ZERO(type, name, count) b_->name.fill_bytes_with(ctx, 0);
   METTA_WORLD_STATE_BUFFERS(METTA_ZERO)
@@ -375,20 +382,38 @@ EpisodeStats BatchedEnv::episode_stats(std::int64_t env) const {
   const auto cnames = converter_stat_names(compiled_);
   auto ast = read_range(ctx_, b_->agent_stats, env * N * S.agent_count, N * S.agent_count);
   auto cst = read_range(ctx_, b_->conv_stats, env * converters_per_env_ * S.converter_count, C * S.converter_count);
+  const bool tracked = options_.track_stat_updates;
+  const std::int64_t TA = S.agent_count * kStatTrack, TC = S.converter_count * kStatTrack;
+  auto atrack = tracked ? read_range(ctx_, b_->agent_stat_track, env * N * TA, N * TA) : std::vector<float>{};
+  auto ctrack = tracked ? read_range(ctx_, b_->conv_stat_track, env * converters_per_env_ * TC, C * TC) : std::vector<float>{};
   auto ost = read_range(ctx_, b_->obs_stats, env * N * StatLayout::kObsCount, N * StatLayout::kObsCount);
   out.episode_rewards = read_range(ctx_, b_->agent_episode_reward, env * N, N);
+  // a key's derived entries (game-rules.md §10) for each agent or converter that updated it, at this step
+  const float now = static_cast<float>(current_step(env));
+  auto add_derived_entries = [&](std::map<std::string, float>& m, const std::string& name, const float* t, float value) {
+    if (name.empty() || t[0] == 0.0f) return;
+    float d[kStatDerived] = {};
+    add_derived(t, value, now, d, 1);
+    for (int j = 0; j < kStatDerived; ++j) m[name + kDerivedStatSuffixes[j]] = d[j];
+  };
   for (std::int64_t a = 0; a < N; ++a) {
     std::map<std::string, float> m;
-    for (int k = 0; k < S.agent_count; ++k)
-      if (ast[a * S.agent_count + k] != 0.0f && !anames[k].empty()) m[anames[k]] = ast[a * S.agent_count + k];
+    for (int k = 0; k < S.agent_count; ++k) {
+      const float v = ast[a * S.agent_count + k];
+      if (v != 0.0f && !anames[k].empty()) m[anames[k]] = v;
+      if (tracked) add_derived_entries(m, anames[k], &atrack[(a * S.agent_count + k) * kStatTrack], v);
+    }
     out.agent.push_back(std::move(m));
   }
   const auto objs = grid_objects(env);
   auto slot = read_range(ctx_, b_->conv_obj, env * converters_per_env_, C);
   for (std::int64_t s = 0; s < C; ++s) {
     std::map<std::string, float> m;
-    for (int k = 0; k < S.converter_count; ++k)
-      if (cst[s * S.converter_count + k] != 0.0f && !cnames[k].empty()) m[cnames[k]] = cst[s * S.converter_count + k];
+    for (int k = 0; k < S.converter_count; ++k) {
+      const float v = cst[s * S.converter_count + k];
+      if (v != 0.0f && !cnames[k].empty()) m[cnames[k]] = v;
+      if (tracked) add_derived_entries(m, cnames[k], &ctrack[(s * S.converter_count + k) * kStatTrack], v);
+    }
     const GridObject& o = objs[slot[s] - 1];
     m["type_id"] = static_cast<float>(o.type_id);
     m["location.r"] = static_cast<float>(o.r);
@@ -426,8 +451,24 @@ CompletedEpisodes BatchedEnv::completed_episodes(bool clear) {
       if (h[S.agent_count + k] != 0.0f && !cnames[k].empty()) out.converter[cnames[k]] = h[S.agent_count + k] / out.episodes;
     for (int k = 0; k < StatLayout::kObsCount; ++k)
       out.game[onames[k]] = h[S.agent_count + S.converter_count + k] / out.episodes;
+    // the derived entries of every key some agent (converter) updated (game-rules.md §10), averaged the
+    // same way as the key itself
+    sum_agent_derived_.run(ctx_, b_->done_agent_derived.data(), b_->derived_sums.data());
+    sum_conv_derived_.run(ctx_, b_->done_conv_derived.data(), b_->derived_sums.data() + kStatDerived * S.agent_count);
+    const std::vector<float> d = b_->derived_sums.to_host(ctx_);
+    auto add = [&](std::map<std::string, double>& to, const std::vector<std::string>& names, int keys,
+                   std::size_t at, double per) {
+      for (int k = 0; k < keys; ++k)
+        if (d[at + k] != 0.0f && !names[k].empty())  // updates: 0 when nobody updated the key
+          for (int j = 0; j < kStatDerived; ++j)
+            to[names[k] + kDerivedStatSuffixes[j]] = d[at + static_cast<std::size_t>(j) * keys + k] / per;
+    };
+    add(out.agent, anames, S.agent_count, 0, per_agent);
+    add(out.converter, cnames, S.converter_count, static_cast<std::size_t>(kStatDerived) * S.agent_count, out.episodes);
   }
   if (clear) {
+    b_->done_agent_derived.fill_bytes_with(ctx_, 0);
+    b_->done_conv_derived.fill_bytes_with(ctx_, 0);
     b_->done_agent_stats.fill_bytes_with(ctx_, 0);
     b_->done_conv_stats.fill_bytes_with(ctx_, 0);
     b_->done_obs_stats.fill_bytes_with(ctx_, 0);
@@ -496,7 +537,8 @@ std::uint64_t BatchedEnv::state_hash(std::int64_t env) const {
   const StatLayout& S = p.stats;
   const std::size_t E = static_cast<std::size_t>(num_envs_), HW = static_cast<std::size_t>(cells_per_env_),
                     O = static_cast<std::size_t>(objects_per_env_), C = static_cast<std::size_t>(converters_per_env_),
-                    N = p.num_agents, I = p.num_items, T = p.num_tokens;
+                    N = p.num_agents, I = p.num_items, T = p.num_tokens,
+                    TS = options_.track_stat_updates ? kStatTrack : 0;
   auto hash_buf = [&](const void* dev_ptr, std::size_t elem, std::size_t total, bool env_major) {
     std::size_t begin = 0, count = total;
     if (env >= 0) {
@@ -542,7 +584,8 @@ void BatchedEnv::load_state(const std::vector<std::pair<std::string, std::vector
   auto put = [&](const char* name, void* p, std::size_t bytes) {
     // buffers added later (tasks) read as zeros from older files: one task, nothing completed
     const bool added_later = std::strcmp(name, "env_task") == 0 || std::strcmp(name, "done_task") == 0 ||
-                             std::strncmp(name, "done_score", 10) == 0;
+                             std::strncmp(name, "done_score", 10) == 0 || std::strstr(name, "_derived") != nullptr ||
+                             std::strstr(name, "_stat_track") != nullptr;
     bool present = false;
     for (auto& [n, v] : state) present = present || n == name;
     if (!present && added_later) {

@@ -27,6 +27,11 @@ struct BatchedEnvOptions {
   // Env e draws its randomness as env env_key_base + e: a data-parallel rank's envs are then the envs
   // [base, base + num_envs) of one process holding every rank's (0 in a plain run).
   std::int64_t env_key_base = 0;
+  // Track every stat key's updates (count, first and last step, min and max) so that episode stats
+  // carry the reference's derived entries (.updates, .first_step, .last_step, .rate, .avg,
+  // .activity_rate, .min, .max; game-rules.md §10). Costs memory and about 5 % of a CPU step; the
+  // trainer and evaluation turn it on, metta sim and bench_env leave it off.
+  bool track_stat_updates = false;
 };
 
 // One object as `grid_objects()` lists it: identity, place, and every observed feature by name.
@@ -183,7 +188,7 @@ class BatchedEnv {
   kernels::Context ctx_;
   BatchedEnvOptions options_;
   std::unique_ptr<Buffers> b_;
-  kernels::SegmentedSum sum_agent_, sum_conv_, sum_obs_, sum_episode_, sum_task_;
+  kernels::SegmentedSum sum_agent_, sum_conv_, sum_obs_, sum_episode_, sum_task_, sum_agent_derived_, sum_conv_derived_;
 };
 
 }  // namespace metta::engine

@@ -24,13 +24,13 @@ METTA_HD inline void converter_maybe_start(const EnvRef& env, int s) {
     for (int i = 0; i < p.num_items; ++i)
       if (p.recipe_output[type][i]) total += inv[i];
     if (total >= max_out) {
-      *env.conv_stat(s, p.stats.blocked_output_full) += 1.0f;
+      env.add_conv_stat(s, p.stats.blocked_output_full, 1.0f);
       return;
     }
   }
   for (int i = 0; i < p.num_items; ++i) {
     if (inv[i] < p.recipe_input[type][i]) {
-      *env.conv_stat(s, p.stats.blocked_insufficient_input) += 1.0f;
+      env.add_conv_stat(s, p.stats.blocked_insufficient_input, 1.0f);
       return;
     }
   }
@@ -38,12 +38,12 @@ METTA_HD inline void converter_maybe_start(const EnvRef& env, int s) {
     const int n = p.recipe_input[type][i];
     if (n) {
       inv[i] = static_cast<std::uint8_t>(inv[i] - n);
-      *env.conv_stat(s, p.stats.item_consumed + i) += static_cast<float>(n);
+      env.add_conv_stat(s, p.stats.item_consumed + i, static_cast<float>(n));
     }
   }
   flags |= kConverting;
   env.w.conv_event[cs] = env.now() + p.conversion_ticks[type];
-  *env.conv_stat(s, p.stats.conversions_started) += 1.0f;
+  env.add_conv_stat(s, p.stats.conversions_started, 1.0f);
 }
 
 METTA_HD inline void converter_finish(const EnvRef& env, int s) {
@@ -56,15 +56,15 @@ METTA_HD inline void converter_finish(const EnvRef& env, int s) {
     const int n = p.recipe_output[type][i];
     if (n) {
       const int added = conv_change_inventory(env, s, i, n);
-      *env.conv_stat(s, p.stats.item_produced + i) += static_cast<float>(added);
+      env.add_conv_stat(s, p.stats.item_produced + i, static_cast<float>(added));
     }
   }
-  *env.conv_stat(s, p.stats.conversions_completed) += 1.0f;
-  *env.conv_stat(s, p.stats.type_produced + type) += 1.0f;  // "<converter type>.produced", once
+  env.add_conv_stat(s, p.stats.conversions_completed, 1.0f);
+  env.add_conv_stat(s, p.stats.type_produced + type, 1.0f);  // "<converter type>.produced", once
   if (p.cooldown[type] > 0) {
     env.w.conv_flags[cs] |= kCoolingDown;
     env.w.conv_event[cs] = env.now() + p.cooldown[type];
-    *env.conv_stat(s, p.stats.cooldown_started) += 1.0f;
+    env.add_conv_stat(s, p.stats.cooldown_started, 1.0f);
   } else {
     converter_maybe_start(env, s);
   }
@@ -74,7 +74,7 @@ METTA_HD inline void converter_end_cooldown(const EnvRef& env, int s) {
   const std::int64_t cs = env.conv(s);
   env.w.conv_flags[cs] &= static_cast<std::uint8_t>(~kCoolingDown);
   env.w.conv_event[cs] = -1;
-  *env.conv_stat(s, env.p.stats.cooldown_completed) += 1.0f;
+  env.add_conv_stat(s, env.p.stats.cooldown_completed, 1.0f);
   converter_maybe_start(env, s);
 }
 

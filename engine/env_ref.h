@@ -36,9 +36,42 @@ struct EnvRef {
   METTA_HD float* conv_stat(int s, std::int32_t key) const {
     return w.conv_stats + conv(s) * p.stats.converter_count + key;
   }
+  // Adds x to a stat and tracks its update (kStatTrack): every stat write goes through these two.
+  METTA_HD void add_agent_stat(int a, std::int32_t key, float x) const {
+    const std::int64_t i = agent(a) * p.stats.agent_count + key;
+    w.agent_stats[i] += x;
+    if (w.agent_stat_track) track_stat(w.agent_stat_track + i * kStatTrack, w.agent_stats[i]);
+  }
+  METTA_HD void add_conv_stat(int s, std::int32_t key, float x) const {
+    const std::int64_t i = conv(s) * p.stats.converter_count + key;
+    w.conv_stats[i] += x;
+    if (w.conv_stat_track) track_stat(w.conv_stat_track + i * kStatTrack, w.conv_stats[i]);
+  }
+  METTA_HD void track_stat(float* t, float value) const {
+    const float step = static_cast<float>(now());
+    if (t[0] == 0.0f) {
+      t[1] = step;
+      t[3] = value;
+      t[4] = value;
+    } else {
+      t[3] = value < t[3] ? value : t[3];
+      t[4] = value > t[4] ? value : t[4];
+    }
+    t[0] += 1.0f;
+    t[2] = step;
+  }
   METTA_HD std::uint8_t* agent_inv(int a) const { return w.agent_inv + agent(a) * p.num_items; }
   METTA_HD std::uint8_t* conv_inv(int s) const { return w.conv_inv + conv(s) * p.num_items; }
 };
+
+// The derived entries of one tracked key (kStatTrack) with running value `value` at step `now`, added to
+// out[j * stride] for j < kStatDerived; a key never updated adds nothing (the reference has no entry).
+METTA_HD inline void add_derived(const float* t, float value, float now, float* out, std::int64_t stride) {
+  if (t[0] == 0.0f) return;
+  const float derived[kStatDerived] = {t[0], t[1], t[2], now > 0.0f ? t[0] / now : 0.0f, value / t[0],
+                                       t[2] > t[1] ? (t[0] - 1.0f) / (t[2] - t[1]) : 0.0f, t[3], t[4]};
+  for (int j = 0; j < kStatDerived; ++j) out[j * stride] += derived[j];
+}
 
 // Target cell of an action: (distance, offset) relative to orientation; offset > 0 is the agent's left.
 METTA_HD inline void relative_location(int r, int c, int orient, int distance, int offset, int& tr, int& tc) {
@@ -64,8 +97,8 @@ METTA_HD inline int agent_update_inventory(const EnvRef& env, int a, int item, i
   const int applied = new_count - old_count;
   if (applied == 0) return 0;
   inv[item] = static_cast<std::uint8_t>(new_count);
-  if (applied > 0) *env.agent_stat(a, p.stats.item_gained + item) += static_cast<float>(applied);
-  else *env.agent_stat(a, p.stats.item_lost + item) += static_cast<float>(-applied);
+  if (applied > 0) env.add_agent_stat(a, p.stats.item_gained + item, static_cast<float>(applied));
+  else env.add_agent_stat(a, p.stats.item_lost + item, static_cast<float>(-applied));
   const float r = p.reward[group][item];
   if (r != 0.0f) {
     const float cap = p.reward_cap[group][item];

@@ -16,7 +16,13 @@ constexpr int kMaxGroups = 16;      // agent group ids 0..15
 constexpr int kMaxSymbols = 128;    // distinct map cell names (empty + objects + agent groups)
 constexpr int kMaxObsCells = 256;   // window cells (obs_width * obs_height, both odd, <= 15)
 constexpr int kMaxObsMaskWords = kMaxObsCells / 64;
-constexpr int kKeptScores = 4;      // finished episodes per env whose own scores are kept between readouts
+constexpr int kKeptScores = 4;
+// What the reference's stats tracker derives from each key's updates (game-rules.md §10): tracked per
+// (agent or converter, key) as [updates, first step, last step, min, max of the running value] when the
+// batch tracks them (BatchedEnvOptions::track_stat_updates) ...
+constexpr int kStatTrack = 5;
+// ... and reported as these entries, in this order (stats_keys.h: kDerivedStatNames).
+constexpr int kStatDerived = 8;  // .updates .first_step .last_step .rate .avg .activity_rate .min .max      // finished episodes per env whose own scores are kept between readouts
 constexpr int kNumFixedFeatures = 12;  // feature ids 0..11; inventory item i is feature 12 + i
 
 enum class ObjectKind : std::uint8_t { kNone = 0, kAgent = 1, kWall = 2, kConverter = 3 };

@@ -31,14 +31,28 @@ METTA_HD inline void accumulate_finished_episode(const EnvRef& env) {
   const EnvParams& p = env.p;
   const std::int64_t E = w.num_envs, e = env.e;
   const int N = p.num_agents;
-  for (int k = 0; k < p.stats.agent_count; ++k) {
+  const int KA = p.stats.agent_count, KC = p.stats.converter_count;
+  const float now = static_cast<float>(env.now());
+  for (int k = 0; k < KA; ++k) {
     float sum = 0.0f;
-    for (int a = 0; a < N; ++a) sum += *env.agent_stat(a, k);
+    for (int a = 0; a < N; ++a) {
+      const float v = *env.agent_stat(a, k);
+      sum += v;
+      if (w.agent_stat_track)
+        add_derived(w.agent_stat_track + (env.agent(a) * KA + k) * kStatTrack, v, now,
+                    w.done_agent_derived + static_cast<std::int64_t>(k) * E + e, static_cast<std::int64_t>(KA) * E);
+    }
     w.done_agent_stats[k * E + e] += sum;
   }
-  for (int k = 0; k < p.stats.converter_count; ++k) {
+  for (int k = 0; k < KC; ++k) {
     float sum = 0.0f;
-    for (int s = 0; s < p.num_converters; ++s) sum += *env.conv_stat(s, k);
+    for (int s = 0; s < p.num_converters; ++s) {
+      const float v = *env.conv_stat(s, k);
+      sum += v;
+      if (w.conv_stat_track)
+        add_derived(w.conv_stat_track + (env.conv(s) * KC + k) * kStatTrack, v, now,
+                    w.done_conv_derived + static_cast<std::int64_t>(k) * E + e, static_cast<std::int64_t>(KC) * E);
+    }
     w.done_conv_stats[k * E + e] += sum;
   }
   for (int k = 0; k < StatLayout::kObsCount; ++k) {
@@ -180,12 +194,20 @@ METTA_HD inline void reset_env(const WorldView& w, std::int64_t e) {
     for (int i = 0; i < p.num_items; ++i) inv[i] = 0;
     float* st = env.agent_stat(a, 0);
     for (int k = 0; k < p.stats.agent_count; ++k) st[k] = 0.0f;
+    if (w.agent_stat_track) {
+      float* track = w.agent_stat_track + ga * p.stats.agent_count * kStatTrack;
+      for (int k = 0; k < p.stats.agent_count * kStatTrack; ++k) track[k] = 0.0f;
+    }
     float* os = w.obs_stats + ga * StatLayout::kObsCount;
     for (int k = 0; k < StatLayout::kObsCount; ++k) os[k] = 0.0f;
   }
   for (int s = 0; s < p.num_converters; ++s) {
     float* st = env.conv_stat(s, 0);
     for (int k = 0; k < p.stats.converter_count; ++k) st[k] = 0.0f;
+    if (w.conv_stat_track) {
+      float* track = w.conv_stat_track + env.conv(s) * p.stats.converter_count * kStatTrack;
+      for (int k = 0; k < p.stats.converter_count * kStatTrack; ++k) track[k] = 0.0f;
+    }
   }
   generate_map(env, episode);
   place_objects(env);

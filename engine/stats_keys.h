@@ -13,5 +13,8 @@ namespace metta::engine {
 std::vector<std::string> agent_stat_names(const CompiledEnv& env);      // size stats.agent_count
 std::vector<std::string> converter_stat_names(const CompiledEnv& env);  // size stats.converter_count
 std::vector<std::string> obs_stat_names();                              // size StatLayout::kObsCount
+// The suffixes of a key's derived entries (kStatDerived, in the order reset.h's add_derived writes).
+inline constexpr const char* kDerivedStatSuffixes[kStatDerived] = {
+    ".updates", ".first_step", ".last_step", ".rate", ".avg", ".activity_rate", ".min", ".max"};
 
 }  // namespace metta::engine

@@ -40,7 +40,7 @@ METTA_HD inline void prepare_agent(const EnvRef& env, int a) {
   const bool invalid = type < 0 || type >= p.num_actions;
   w.agent_skip[ga] = invalid ? 1 : 0;
   if (invalid) {
-    *env.agent_stat(a, p.stats.invalid_type) += 1.0f;
+    env.add_agent_stat(a, p.stats.invalid_type, 1.0f);
     w.agent_step_reward[ga] -= p.failure_penalty[w.agent_group[ga]];
   }
 }
@@ -69,7 +69,7 @@ METTA_HD inline void step_env(const WorldView& w, std::int64_t e, bool agents_pr
       const std::int32_t type = w.actions[ga * 2], arg = w.actions[ga * 2 + 1];
       if (p.action_priority[type] != prio) continue;
       if (arg < 0 || arg > p.action_max_arg[type]) {
-        *env.agent_stat(a, p.stats.invalid_arg) += 1.0f;
+        env.add_agent_stat(a, p.stats.invalid_arg, 1.0f);
         w.agent_step_reward[ga] -= p.failure_penalty[w.agent_group[ga]];
         continue;
       }

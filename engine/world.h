@@ -54,11 +54,17 @@ namespace metta::engine {
   /* statistics of the current episode */                                                           \
   X(float, agent_stats, E * N * S.agent_count)                                                      \
   X(float, conv_stats, E * C * S.converter_count)                                                   \
+  /* per (agent or converter, key) update tracking (kStatTrack; TS = kStatTrack, or 0 when off) */    \
+  X(float, agent_stat_track, E * N * S.agent_count * TS)                                            \
+  X(float, conv_stat_track, E * C * S.converter_count * TS)                                         \
   X(float, obs_stats, E * N * StatLayout::kObsCount)                                                \
   /* finished episodes, key-major so one segmented sum gives per-key totals over envs */            \
   X(float, done_agent_stats, S.agent_count * E)   /* summed over agents */                          \
   X(float, done_conv_stats, S.converter_count * E) /* summed over converters */                     \
   X(float, done_obs_stats, StatLayout::kObsCount * E)                                               \
+  /* the derived entries of every key, summed over the agents (converters) that updated it */       \
+  X(float, done_agent_derived, kStatDerived * S.agent_count * E)                                    \
+  X(float, done_conv_derived, kStatDerived * S.converter_count * E)                                 \
   X(float, done_episode, 2 * E)  /* episodes completed, sum of per-agent mean episode reward */     \
   X(float, done_task, 2 * K * E) /* the same per task K: [episodes of each task, reward of each] */  \
   /* each finished episode's own score and task, the first kKeptScores per env since the readout */  \

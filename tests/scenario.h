@@ -49,8 +49,13 @@ inline int item_id(const engine::BatchedEnv& env, const std::string& name) {
 
 class Scenario {
  public:
-  explicit Scenario(const engine::EnvConfig& cfg, std::uint64_t seed = 1, int envs = 1)
-      : env(cfg, envs, seed, kernels::Context::cpu(1)) {}
+  explicit Scenario(const engine::EnvConfig& cfg, std::uint64_t seed = 1, int envs = 1, bool track_stat_updates = false)
+      : env(cfg, envs, seed, kernels::Context::cpu(1), options(track_stat_updates)) {}
+  static engine::BatchedEnvOptions options(bool track_stat_updates) {
+    engine::BatchedEnvOptions o;
+    o.track_stat_updates = track_stat_updates;
+    return o;
+  }
 
   // One (type, arg) per agent of every env.
   void step(const std::vector<std::pair<int, int>>& acts) {

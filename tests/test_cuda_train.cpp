@@ -145,7 +145,7 @@ TEST(CudaTrain, EpochOnTheDeviceMovesOnlyScalarsAndMatchesCpuSizes) {
   const train::EpochStats st = t.run_epoch();
   const auto after = kernels::copy_stats();
   EXPECT_EQ(kernels::alloc_count(kernels::Device::CUDA), allocs);
-  EXPECT_LE(after.device_to_host_bytes - before.device_to_host_bytes, 4096);
+  EXPECT_LE(after.device_to_host_bytes - before.device_to_host_bytes, 16384);  // statistics: sums, stat keys, derived entries
   EXPECT_EQ(after.host_to_device_bytes, before.host_to_device_bytes);
   for (float v : st.losses) EXPECT_TRUE(std::isfinite(v));
   std::printf("cuda epoch: %.0f agent-steps/s (rollout %.0f%%)\n", st.sps, 100.0 * st.rollout_seconds / st.seconds);

@@ -564,3 +564,46 @@ TEST(Rules, AgentOrderIsShuffledPerStep) {
   EXPECT_GT(first_wins, 5);
   EXPECT_GT(second_wins, 5);
 }
+
+// Every key carries the derived entries of the reference's stats tracker (game-rules.md §10): updates,
+// first and last step of an update, rate = updates / current step, avg = value / updates,
+// activity_rate = (updates - 1) / (last - first), min and max of the running value; per agent in the
+// current episode, and over agents in the completed episodes (summed over agents / num_agents, as the
+// key itself). A key nobody updated has none.
+TEST(Rules, StatKeysCarryTheTrackersDerivedEntries) {
+  engine::EnvConfig cfg = ascii_config({"#######", "#.....#", "#..A..#", "#.....#", "#######"});
+  cfg.max_steps = 6;
+  Scenario s(cfg, 1, 1, /*track_stat_updates=*/true);
+  s.step({{kMove, 0}});    // step 1: success (up)
+  s.step({{kNoop, 0}});    // step 2
+  s.step({{kMove, 0}});    // step 3: wall, failed
+  s.step({{kMove, 1}});    // step 4: success (down)
+  s.step({{kRotate, 1}});  // step 5
+  auto stat = [&](const std::string& k) { return s.agent_stat(0, k); };
+  EXPECT_EQ(stat("action.move.success"), 2.0f);
+  EXPECT_EQ(stat("action.move.success.updates"), 2.0f);
+  EXPECT_EQ(stat("action.move.success.first_step"), 1.0f);
+  EXPECT_EQ(stat("action.move.success.last_step"), 4.0f);
+  EXPECT_FLOAT_EQ(stat("action.move.success.rate"), 2.0f / 5.0f);  // at step 5
+  EXPECT_EQ(stat("action.move.success.avg"), 1.0f);
+  EXPECT_FLOAT_EQ(stat("action.move.success.activity_rate"), 1.0f / 3.0f);
+  EXPECT_EQ(stat("action.move.success.min"), 1.0f);
+  EXPECT_EQ(stat("action.move.success.max"), 2.0f);
+  EXPECT_EQ(stat("action.move.failed.updates"), 1.0f);
+  EXPECT_EQ(stat("action.move.failed.activity_rate"), 0.0f);  // one update: no span
+  EXPECT_EQ(stat("action.rotate.success.first_step"), 5.0f);
+  const auto now = s.env.episode_stats(0).agent[0];
+  EXPECT_EQ(now.count("action.attack.success.updates"), 0u);  // never updated: no entries
+  s.step({{kNoop, 0}});  // step 6: the episode ends
+  s.step({{kNoop, 0}});  // the reset accumulates it
+  const engine::CompletedEpisodes done = s.env.completed_episodes();
+  ASSERT_EQ(done.episodes, 1.0);
+  EXPECT_DOUBLE_EQ(done.agent.at("action.move.success.updates"), 2.0);
+  EXPECT_DOUBLE_EQ(done.agent.at("action.move.success.last_step"), 4.0);
+  EXPECT_NEAR(done.agent.at("action.move.success.rate"), 2.0 / 6.0, 1e-6);  // at the episode's end
+  EXPECT_EQ(done.agent.count("action.attack.success.updates"), 0u);
+  Scenario plain(cfg);  // without tracking (BatchedEnvOptions' default): the values alone
+  plain.step({{kMove, 0}});
+  EXPECT_EQ(plain.agent_stat(0, "action.move.success"), 1.0f);
+  EXPECT_EQ(plain.env.episode_stats(0).agent[0].count("action.move.success.updates"), 0u);
+}

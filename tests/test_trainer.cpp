@@ -122,7 +122,7 @@ TEST(Trainer, AnEpochAllocatesNothingAndMovesOnlyScalarsToTheHost) {
   };
   const auto small = d2h_per_epoch(512), large = d2h_per_epoch(2048);
   EXPECT_EQ(small, large);  // independent of the batch: statistics only
-  EXPECT_LE(small, 4096);
+  EXPECT_LE(small, 16384);  // a few kB: losses, episode sums, every stat key's sum and its 8 derived entries
   EXPECT_GT(small, 0);
 }
 

@@ -130,6 +130,7 @@ Trainer::Trainer(const TrainerConfig& config, const std::vector<engine::EnvConfi
   opt.randomize_first_episode = true;
   opt.task_probabilities = task_probabilities;
   opt.env_key_base = static_cast<std::int64_t>(rank_) * num_envs_;
+  opt.track_stat_updates = true;  // episode stats with the reference's derived entries
   env_ = std::make_unique<engine::BatchedEnv>(tasks, num_envs_, config_.seed, ctx_, opt);
   agents_ = env_->total_agents();
   // D4: S = k * agents rows, so each rollout is exactly batch_size agent-steps and no row is stale.

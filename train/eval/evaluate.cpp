@@ -68,7 +68,9 @@ EvalResult play(const kernels::Context& ctx, engine::BatchedEnv& env, nn::Policy
 EvalResult evaluate_policy(const kernels::Context& ctx, const engine::EnvConfig& env_config, const std::string& agent,
                            const float* weights, kernels::Device weights_device, const EvalOptions& o) {
   METTA_CHECK(o.episodes >= 1 && o.num_envs >= 1, "evaluate: episodes " << o.episodes << ", num_envs " << o.num_envs);
-  engine::BatchedEnv env(env_config, o.num_envs, o.seed, ctx);
+  engine::BatchedEnvOptions tracked;
+  tracked.track_stat_updates = true;  // episode stats with their derived entries
+  engine::BatchedEnv env(env_config, o.num_envs, o.seed, ctx, tracked);
   auto policy = make_policy(ctx, env, agent);
   kernels::copy_bytes(ctx, ctx.device, policy->params(), weights_device, weights,
                       static_cast<std::size_t>(policy->num_params()) * sizeof(float));
@@ -83,7 +85,9 @@ EvalResult evaluate_checkpoint(const kernels::Context& ctx, const engine::EnvCon
 EvalResult evaluate_checkpoint(const kernels::Context& ctx, const engine::EnvConfig& env_config,
                                const checkpoint::PolicyFile& policy_file, const EvalOptions& o) {
   METTA_CHECK(o.episodes >= 1 && o.num_envs >= 1, "evaluate: episodes " << o.episodes << ", num_envs " << o.num_envs);
-  engine::BatchedEnv env(env_config, o.num_envs, o.seed, ctx);
+  engine::BatchedEnvOptions tracked;
+  tracked.track_stat_updates = true;  // episode stats with their derived entries
+  engine::BatchedEnv env(env_config, o.num_envs, o.seed, ctx, tracked);
   // actions, window and features checked against this env first (features matched by name), so a
   // mismatch is named before the policy is built for the env
   const checkpoint::EnvInterface iface = checkpoint::EnvInterface::of(env.compiled());
