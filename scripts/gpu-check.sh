@@ -9,15 +9,18 @@
 #   gpu-tests  the GPU tests (ctest -L gpu), verbose
 #   tests      every test
 #   bench      bench_env, bench_train with the cuDNN and with our own LSTM, metta bench
-#   train      metta train on CUDA: fast for 60 s (speed and learning), api_default for 30 s (speed)
+#   train      metta train on CUDA at issue 13's settings: fast 60 s (speed and learning), api_default
+#              30 s (speed), fast with trainer.precision=tf32 60 s
 #   peer       PyTorch on this GPU, the same networks (scripts/peer/torch_gpu_bench.py: train step and
 #              rollout, eager and torch.compile, fp32 and bf16 autocast); skipped without PyTorch
-#   sim        metta sim on CUDA
+#   sim        metta sim on CUDA (plain loop and 16-step CUDA graphs, 1,024 and 16,384 envs, with the
+#              per-pass breakdown) and bench_env's CPU and mixed-map-size figures: issue 12's sim table
 #   dist       data parallel: one rank's training throughput with the NCCL all-reduce path on and off
 #              (fast and api_default; METTA_NCCL_SINGLE=1 sends the gradients through a one-rank NCCL
 #              communicator), and the NCCL library the build found
-# The device tool stops a command after 10 minutes: run the phases in a few calls (the build folder
-# stays between calls), e.g. `build gpu-tests`, then `tests`, then `bench train sim`.
+# The device tool stops a command after 10 minutes and a session has 15 device-minutes: run the phases
+# in two calls (the build folder stays between them), `build gpu-tests sim`, then `bench train dist peer`;
+# `tests` (every test) when time is left. The sim and train tables print after the phases that feed them.
 set -uo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 root=$(pwd)
