@@ -8,8 +8,12 @@
 #  3. A rank that stalls (SIGSTOP) makes the other fail within trainer.collective_timeout; a rank that is
 #     killed stops the run at once. Neither hangs.
 #  4. Errors: a batch that the ranks cannot share, and a checkpoint of another world size.
+#  5. The documented API loop (examples/run.cpp) started by mpirun trains as one rank of two and ends with
+#     the bits of `mpirun -np 2 metta train` with the same settings.
+# Usage: distributed_cli.sh METTA EXAMPLE_RUN
 set -euo pipefail
 metta=$1
+example=$2
 here=$(cd "$(dirname "$0")" && pwd)
 tmp=$(mktemp -d)
 pids=()
@@ -90,4 +94,12 @@ out=$("${mpi[@]}" "$metta" train "${common[@]}" num_envs=4 trainer.batch_size=81
 grep -q "trainer.batch_size: got 8191, expected a multiple of the world size 2" <<<"$out" || { echo "$out"; exit 1; }
 out=$("$metta" train "${common[@]}" num_envs=4 trainer.total_timesteps=32768 run=two 2>&1 || true)
 grep -q "saved by a run of 2 rank(s), this run has 1" <<<"$out" || { echo "$out"; exit 1; }
+
+echo "== 5. the API loop as one rank of two"
+"${mpi[@]}" -x OMP_NUM_THREADS=1 "$example" 24576 "$tmp/api" >"$tmp/api.log" 2>&1 || { cat "$tmp/api.log"; exit 1; }
+"${mpi[@]}" "$metta" train agent=small env=hearts_room num_envs=8 seed=1 threads=1 trainer.total_timesteps=24576 \
+  trainer.batch_size=8192 trainer.minibatch_size=2048 trainer.bptt_horizon=16 trainer.update_epochs=1 \
+  trainer.optimizer.learning_rate=0.002 data_dir="$tmp" run=cli >"$tmp/cli.log" 2>&1 || { cat "$tmp/cli.log"; exit 1; }
+[ "$(body "$tmp/api/model_0003.safetensors")" = "$(body "$tmp/cli/checkpoints/model_0003.safetensors")" ]
+echo "api under mpirun: the same bits as metta train under mpirun"
 echo "distributed: all checks passed"
