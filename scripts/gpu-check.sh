@@ -15,20 +15,24 @@
 #              rollout, eager and torch.compile, fp32 and bf16 autocast); skipped without PyTorch
 #   sim        metta sim on CUDA (plain loop and 16-step CUDA graphs, 1,024 and 16,384 envs, with the
 #              per-pass breakdown) and bench_env's CPU and mixed-map-size figures: issue 12's sim table
+#   curriculum issue 14's learning target: the shaped-to-simple curriculum on CUDA for 50M agent steps
+#              (fast agent), then the policy evaluated on heart-only simple (mean > 0.5 hearts per agent
+#              per episode); prints the curve and PASS or FALLS SHORT
 #   dist       data parallel: one rank's training throughput with the NCCL all-reduce path on and off
 #              (fast and api_default; METTA_NCCL_SINGLE=1 sends the gradients through a one-rank NCCL
 #              communicator), and the NCCL library the build found
 # The device tool stops a command after 10 minutes and a session has 15 device-minutes: run the phases
-# in two calls (the build folder stays between them), `build gpu-tests sim`, then `bench train dist peer`;
-# `tests` (every test) when time is left. The sim and train tables print after the phases that feed them.
+# in two calls (the build folder stays between them), `build gpu-tests sim`, then `train dist curriculum`;
+# `bench peer` and `tests` (every test) when time is left. The sim and train tables print after the
+# phases that feed them (the train table's PyTorch row needs `bench peer`).
 set -uo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 root=$(pwd)
 dir=${GPU_CHECK_DIR:-build-gpu}
 phases=("$@")
-[ ${#phases[@]} -eq 0 ] && phases=(build gpu-tests tests bench train sim dist peer)
+[ ${#phases[@]} -eq 0 ] && phases=(build gpu-tests tests bench train sim dist peer curriculum)
 for p in "${phases[@]}"; do
-  case $p in build|gpu-tests|tests|bench|train|sim|dist|peer) ;; *) echo "gpu-check: unknown phase '$p'"; exit 2 ;; esac
+  case $p in build|gpu-tests|tests|bench|train|sim|dist|peer|curriculum) ;; *) echo "gpu-check: unknown phase '$p'"; exit 2 ;; esac
 done
 want() { local p; for p in "${phases[@]}"; do [ "$p" = "$1" ] && return 0; done; return 1; }
 cmake_args=(-DMETTA_CUDA=ON -DCMAKE_CUDA_ARCHITECTURES=90)
@@ -282,6 +286,32 @@ print("%.0f" % (sum(r) / len(r)) if r else "0")' "$d/run/metrics.jsonl" 2>/dev/n
         "$(python3 -c "a, b = ${rates[0]}, ${rates[1]}; print('%.1f' % (100 * (a - b) / a) if a else 'n/a')")"
     done
   fi
+fi
+
+if want curriculum; then
+  echo "== curriculum: shaped rewards to heart-only simple on CUDA, 50M agent steps =="
+  cdir="$dir/curriculum-run"
+  rm -rf "$cdir"
+  "$dir/bin/metta" train run=curve data_dir="$cdir" device=cuda agent=fast num_envs=1024 \
+    env="$root/configs/env/mettagrid/curriculum/shaped_to_simple.yaml" trainer.batch_size=262144 \
+    trainer.minibatch_size=16384 trainer.total_timesteps=50000000 trainer.checkpoint_interval=50 \
+    trainer.evaluate_interval=1000 max_seconds=240 2>&1 | grep -E "^train:|^epoch" | tail -n 4
+  "$dir/bin/metta" eval --checkpoint "$cdir/curve/checkpoints" --env simple --device cuda --episodes 64 --num-envs 64 \
+    >"$cdir/eval.json" 2>"$cdir/eval.err" || { tail -n 5 "$cdir/eval.err"; bench_rc=1; }
+  python3 - "$cdir/eval.json" "$cdir/curve/metrics.jsonl" <<'PY'
+import json, sys
+try:
+    r = json.load(open(sys.argv[1]))["mean_episode_reward"]
+except Exception:
+    r = None
+steps = 0
+try:
+    steps = [json.loads(l) for l in open(sys.argv[2])][-1]["metric/agent_step"]
+except Exception:
+    pass
+print("curriculum: %d agent steps; heart-only simple: %s hearts per agent per episode (target > 0.5): %s" % (
+    steps, "no result" if r is None else "%.3f" % r, "PASS" if r is not None and r > 0.5 else "FALLS SHORT"))
+PY
 fi
 
 echo "== summary (phases: ${phases[*]}) =="
