@@ -9,7 +9,6 @@
 
 #include "engine/batched_env.h"
 #include "engine/config_yaml.h"
-#include "kernels/phase_timer.h"
 
 using namespace metta;
 
@@ -37,21 +36,12 @@ void run_sim(benchmark::State& state, const kernels::Context& ctx, std::int64_t 
   engine::BatchedEnvOptions opt;
   opt.randomize_first_episode = true;  // resets spread over time, as in training
   engine::BatchedEnv env(engine::default_env_config(), envs, 1, ctx, opt);
-  std::uint32_t t = time_steps(state, env, ctx);
+  const std::uint32_t t = time_steps(state, env, ctx);
   state.counters["threads"] = ctx.device == kernels::Device::CPU ? (ctx.num_threads ? ctx.num_threads : omp_get_max_threads()) : 0;
-  kernels::PhaseTimer timer(ctx, {"actions", "resets", "step", "observations"});
-  const int rounds = 50;
-  for (int r = 0; r < rounds; ++r) {
-    timer.begin_round();
-    env.random_actions(2, t++);
-    timer.end_phase(0);
-    env.step_timed(timer);
-    timer.end_round();
-  }
+  const engine::BatchedEnv::StepBreakdown b = env.step_breakdown(50, 2, t);
   const char* counter[4] = {"actions_us", "resets_us", "step_us", "obs_us"};
-  for (int p = 0; p < 4; ++p) state.counters[counter[p]] = timer.seconds(p) / rounds * 1e6;
-  const double obs_s = timer.seconds(3) / rounds;
-  state.counters["obs_GBps"] = obs_s > 0 ? env.total_agents() * env.num_tokens() * 3.0 / obs_s / 1e9 : 0.0;
+  for (int p = 0; p < 4; ++p) state.counters[counter[p]] = b.seconds_per_step[p] * 1e6;
+  state.counters["obs_GBps"] = b.observation_bytes_per_s / 1e9;
   state.counters["bytes/agent-step"] = env.bytes_written_per_agent_step();
 }
 

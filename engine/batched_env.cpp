@@ -232,6 +232,23 @@ void BatchedEnv::step_timed(kernels::PhaseTimer& timer) {
   METTA_DISPATCH(ctx_, launch_step_timed, ctx_, w, timer);
 }
 
+BatchedEnv::StepBreakdown BatchedEnv::step_breakdown(int rounds, std::uint64_t seed, std::uint32_t first_counter) {
+  METTA_CHECK(rounds >= 1, "step_breakdown: rounds " << rounds << ", expected >= 1");
+  kernels::PhaseTimer timer(ctx_, {std::begin(StepBreakdown::kPhases), std::end(StepBreakdown::kPhases)});
+  for (int r = 0; r < rounds; ++r) {
+    timer.begin_round();
+    random_actions(seed, first_counter + static_cast<std::uint32_t>(r));
+    timer.end_phase(0);
+    step_timed(timer);
+    timer.end_round();
+  }
+  StepBreakdown out;
+  for (int p = 0; p < 4; ++p) out.seconds_per_step[p] = timer.seconds(p) / rounds;
+  const double obs_s = out.seconds_per_step[3];
+  out.observation_bytes_per_s = obs_s > 0 ? static_cast<double>(total_agents()) * num_tokens() * 3 / obs_s : 0.0;
+  return out;
+}
+
 double BatchedEnv::bytes_written_per_agent_step() const {
   // the policy-facing outputs every step rewrites: the observation row, reward, terminal, truncation,
   // action success
@@ -537,8 +554,7 @@ std::uint64_t BatchedEnv::state_hash(std::int64_t env) const {
   const StatLayout& S = p.stats;
   const std::size_t E = static_cast<std::size_t>(num_envs_), HW = static_cast<std::size_t>(cells_per_env_),
                     O = static_cast<std::size_t>(objects_per_env_), C = static_cast<std::size_t>(converters_per_env_),
-                    N = p.num_agents, I = p.num_items, T = p.num_tokens,
-                    TS = options_.track_stat_updates ? kStatTrack : 0;
+                    N = p.num_agents, I = p.num_items, T = p.num_tokens;
   auto hash_buf = [&](const void* dev_ptr, std::size_t elem, std::size_t total, bool env_major) {
     std::size_t begin = 0, count = total;
     if (env >= 0) {

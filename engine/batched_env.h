@@ -102,6 +102,14 @@ class BatchedEnv {
   void step_timed(kernels::PhaseTimer& timer);
   // Bytes of policy-facing output a step writes per agent (observation row, reward, flags).
   double bytes_written_per_agent_step() const;
+  // Where a step's time goes: `rounds` steps of random_actions(seed, first_counter + r) then
+  // step_timed, one round each, timed per pass (synchronises every round: not for throughput).
+  struct StepBreakdown {
+    static constexpr const char* kPhases[4] = {"actions", "resets", "step", "observations"};
+    double seconds_per_step[4] = {};      // in kPhases' order
+    double observation_bytes_per_s = 0;   // observation rows written / observation pass time
+  };
+  StepBreakdown step_breakdown(int rounds, std::uint64_t seed, std::uint32_t first_counter);
   // Fills `actions()` with uniform random valid actions drawn from (seed, counter).
   void random_actions(std::uint64_t seed, std::uint32_t counter);
   // The same with the counter kept on the device, set once (set_action_counter, an upload) and advanced

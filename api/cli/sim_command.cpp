@@ -13,7 +13,6 @@
 #include "engine/config_yaml.h"
 #include "kernels/captured_work.h"
 #include "kernels/cuda_api.h"
-#include "kernels/phase_timer.h"
 
 namespace metta::cli {
 namespace {
@@ -70,32 +69,23 @@ std::vector<std::vector<std::int32_t>> read_script(const std::string& path, int 
 // resets, step, observations; kernels/phase_timer.h), after the throughput loop so as not to slow it.
 nlohmann::json step_breakdown(engine::BatchedEnv& env, const kernels::Context& ctx, std::uint64_t seed,
                               std::int64_t first_counter, int rounds) {
-  kernels::PhaseTimer timer(ctx, {"actions", "resets", "step", "observations"});
-  for (int r = 0; r < rounds; ++r) {
-    timer.begin_round();
-    env.random_actions(seed, static_cast<std::uint32_t>(first_counter + r));
-    timer.end_phase(0);
-    env.step_timed(timer);
-    timer.end_round();
-  }
+  const engine::BatchedEnv::StepBreakdown b =
+      env.step_breakdown(rounds, seed, static_cast<std::uint32_t>(first_counter));
   nlohmann::json j;
-  double total = 0;
-  for (int p = 0; p < 4; ++p) total += timer.seconds(p);
+  double total = 0;  // seconds per step
+  for (double s : b.seconds_per_step) total += s;
   for (int p = 0; p < 4; ++p) {
-    j["ms_per_step"][timer.names()[p]] = timer.seconds(p) / rounds * 1e3;
-    j["share"][timer.names()[p]] = total > 0 ? timer.seconds(p) / total : 0.0;
+    j["ms_per_step"][b.kPhases[p]] = b.seconds_per_step[p] * 1e3;
+    j["share"][b.kPhases[p]] = total > 0 ? b.seconds_per_step[p] / total : 0.0;
   }
-  const double agents = static_cast<double>(env.total_agents());
-  const double obs_bytes = agents * env.num_tokens() * 3;  // per step
-  const double obs_s = timer.seconds(3) / rounds;
   j["steps_timed"] = rounds;
-  j["agent_steps_per_s_timed"] = total > 0 ? agents * rounds / total : 0.0;
+  j["agent_steps_per_s_timed"] = total > 0 ? static_cast<double>(env.total_agents()) / total : 0.0;
   j["bytes_written_per_agent_step"] = env.bytes_written_per_agent_step();
-  j["observation_write_GBps"] = obs_s > 0 ? obs_bytes / obs_s / 1e9 : 0.0;
+  j["observation_write_GBps"] = b.observation_bytes_per_s / 1e9;
   if (ctx.device == kernels::Device::CUDA) {
     const double peak = kernels::cuda_api::device_memory_bandwidth();
     j["device_memory_GBps"] = peak / 1e9;
-    j["observation_write_fraction_of_peak"] = peak > 0 && obs_s > 0 ? obs_bytes / obs_s / peak : 0.0;
+    j["observation_write_fraction_of_peak"] = peak > 0 ? b.observation_bytes_per_s / peak : 0.0;
   }
   j["note"] = "passes timed one by one (the CPU's step() fuses step and observations per env)";
   return j;
