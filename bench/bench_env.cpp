@@ -14,6 +14,16 @@ using namespace metta;
 
 namespace {
 
+// True (the benchmark marked skipped, with the reason) when CUDA is not usable here.
+bool skipped_without_gpu(benchmark::State& state) {
+  const std::string why = kernels::cuda_unavailable_reason();
+  if (why.empty()) return false;
+  state.SkipWithError(("no GPU: " + why).c_str());
+  for (auto _ : state) {
+  }
+  return true;
+}
+
 // Steps `env` with random actions: a warm-up, then the timed loop; returns the next action counter.
 std::uint32_t time_steps(benchmark::State& state, engine::BatchedEnv& env, const kernels::Context& ctx) {
   std::uint32_t t = 0;
@@ -63,26 +73,14 @@ void run_mixed(benchmark::State& state, const kernels::Context& ctx, std::int64_
 
 void BM_MapSizesCpu1Thread(benchmark::State& state) { run_mixed(state, kernels::Context::cpu(1), 64, state.range(0) != 0); }
 void BM_MapSizesCuda(benchmark::State& state) {
-  const std::string why = kernels::cuda_unavailable_reason();
-  if (!why.empty()) {
-    state.SkipWithError(("no GPU: " + why).c_str());
-    for (auto _ : state) {
-    }
-    return;
-  }
+  if (skipped_without_gpu(state)) return;
   run_mixed(state, kernels::Context::cuda(), 4096, state.range(0) != 0);
 }
 
 void BM_SimpleCpu1Thread(benchmark::State& state) { run_sim(state, kernels::Context::cpu(1), state.range(0)); }
 void BM_SimpleCpuAllThreads(benchmark::State& state) { run_sim(state, kernels::Context::cpu(0), state.range(0)); }
 void BM_SimpleCuda(benchmark::State& state) {
-  const std::string why = kernels::cuda_unavailable_reason();
-  if (!why.empty()) {
-    state.SkipWithError(("no GPU: " + why).c_str());
-    for (auto _ : state) {
-    }
-    return;
-  }
+  if (skipped_without_gpu(state)) return;
   run_sim(state, kernels::Context::cuda(), state.range(0));
 }
 
