@@ -6,7 +6,8 @@
 // - BM_TrainEpoch/<preset>: end-to-end epochs (rollout + PPO update) on hearts_room (16 envs x 4 agents,
 //   batch 16,384, minibatch 2,048, 2 update epochs: the main job's settings).
 // CPU (BLAS single-threaded, OpenMP for the rest) and, with a GPU, CUDA. METTA_LSTM=native runs the CUDA
-// cases with our own LSTM kernels instead of cuDNN (read here: the library reads no environment).
+// cases with our own LSTM kernels instead of cuDNN, and METTA_FIRST_CONV=dense every case with the dense
+// first convolution instead of the token one (read here: the library reads no environment).
 #include <benchmark/benchmark.h>
 
 #include <cstdlib>
@@ -26,6 +27,12 @@ const std::vector<int> kSimpleMaxArgs = {0, 1, 3, 0, 0, 9, 0, 0, 3};
 std::string lstm_choice() {
   const char* v = std::getenv("METTA_LSTM");
   return v && std::string(v) == "native" ? "native" : "auto";
+}
+
+// "dense" with METTA_FIRST_CONV=dense, else "tokens" (trainer.first_conv's values).
+std::string first_conv_choice() {
+  const char* v = std::getenv("METTA_FIRST_CONV");
+  return v && std::string(v) == "dense" ? "dense" : "tokens";
 }
 
 std::vector<float> norms() {
@@ -67,6 +74,7 @@ void BM_PolicyRollout(benchmark::State& state, const char* preset) {
   const std::int64_t n = state.range(0);  // agents stepped at once
   nn::Policy<float> pol(ctx, nn::PolicyArch::by_name(preset, 22), nn::ActionSpace(kSimpleMaxArgs), norms(), 1, n, 1,
                         train::lstm_backend(lstm_choice()));
+  pol.set_token_conv(first_conv_choice() == "tokens");
   kernels::DeviceBuffer<std::uint8_t> obs(ctx.device, n * 600);
   obs.upload(ctx, real_obs(n));
   kernels::DeviceBuffer<float> h(ctx.device, n * pol.state_size()), c(ctx.device, n * pol.state_size());
@@ -92,6 +100,7 @@ void BM_PolicyTrainStep(benchmark::State& state, const char* preset) {
   const std::int64_t rows = segs * steps;
   nn::Policy<float> pol(ctx, nn::PolicyArch::by_name(preset, 22), nn::ActionSpace(kSimpleMaxArgs), norms(), 1, rows,
                         steps, train::lstm_backend(lstm_choice()));
+  pol.set_token_conv(first_conv_choice() == "tokens");
   kernels::DeviceBuffer<std::uint8_t> obs(ctx.device, rows * 600);
   obs.upload(ctx, real_obs(rows));
   std::vector<std::int32_t> a(rows * 2);
@@ -126,6 +135,7 @@ void BM_TrainEpoch(benchmark::State& state, const char* preset) {
   c.bptt_horizon = 16;
   c.update_epochs = 2;
   c.lstm = lstm_choice();
+  c.first_conv = first_conv_choice();
   train::Trainer t(c, engine::embedded_env_config("hearts_room"), 16, preset);
   t.run_epoch();  // warm-up
   double rollout = 0, total = 0;

@@ -41,10 +41,26 @@ void token_conv_forward(const Context& ctx, const std::uint8_t* obs, const std::
                         int tokens, const T* inv_norm, const T* wt, int features, int out, int k, int s, int pad,
                         int oh, int ow, T* y);
 // dwt [k, k, features, out] = the weight gradient for dy [n, oh, ow, out] (overwritten).
+// The CPU walks the rows in order per block of output channels and needs no workspace (partial may be
+// null). The device variant runs a thread per (chunk of rows, output channel), each summing its chunk
+// into partial [chunks, k, k, features, out], then adds the chunks in order: parallel, and a fixed order
+// of sums for a given n. partial holds token_conv_weight_workspace(n, ...) elements.
 template <class T>
 void token_conv_backward_weights(const Context& ctx, const std::uint8_t* obs, const std::uint8_t* mask,
                                  std::int64_t n, int tokens, const T* inv_norm, const T* dy, int features, int out,
-                                 int k, int s, int pad, int oh, int ow, T* dwt);
+                                 int k, int s, int pad, int oh, int ow, T* partial, T* dwt);
+// The device variant's chunks of rows: at least 16 rows each, at most 1,024 chunks, and a workspace of
+// at most 2^24 elements (64 MB of floats: 436 chunks for `fast` on 24 features).
+inline std::int64_t token_conv_weight_chunks(std::int64_t n, int k, int features, int out) {
+  const std::int64_t wsize = static_cast<std::int64_t>(k) * k * features * out;
+  std::int64_t chunks = (n + 15) / 16;
+  if (chunks > 1024) chunks = 1024;
+  if (chunks * wsize > (std::int64_t(1) << 24)) chunks = (std::int64_t(1) << 24) / wsize;
+  return chunks < 1 ? 1 : chunks;
+}
+inline std::int64_t token_conv_weight_workspace(std::int64_t n, int k, int features, int out) {
+  return token_conv_weight_chunks(n, k, features, out) * k * k * features * out;
+}
 // w [out, in, k, k] -> wt [k, k, in, out], and the gradient back: dw += dwt permuted.
 template <class T>
 void conv_weights_to_kkio(const Context& ctx, const T* w, int out, int in, int k, T* wt);

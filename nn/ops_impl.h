@@ -252,27 +252,23 @@ template <class T>
 void token_conv_forward(const Context& ctx, const std::uint8_t* obs, const std::uint8_t* mask, std::int64_t n,
                         int tokens, const T* inv_norm, const T* wt, int features, int out, int k, int s, int pad,
                         int oh, int ow, T* y) {
+  const std::int64_t plane = static_cast<std::int64_t>(oh) * ow * out;
 #if METTA_DEVICE_PATH
-  parallel_for(ctx, n * oh * ow * out, [=] METTA_HD(std::int64_t i) {  // one output element per thread
+  // A thread per (row, output channel): neighbouring threads read the same tokens (broadcast) and write
+  // neighbouring outputs; each output element gets the CPU's products in the CPU's order.
+  parallel_for(ctx, n * out, [=] METTA_HD(std::int64_t i) {
     const int o = static_cast<int>(i % out);
-    const std::int64_t pix = i / out;
-    const int p = static_cast<int>(pix % (oh * ow)), oy = p / ow, ox = p % ow;
-    const std::int64_t b = pix / (oh * ow);
-    const std::uint8_t* tok = obs + b * tokens * 3;
-    T acc = T(0);
-    for (int t = 0; t < tokens; ++t) {
-      if (!mask[b * tokens + t]) continue;
-      const int r = tok[t * 3] >> 4, c = tok[t * 3] & 15, f = tok[t * 3 + 1];
-      const int ky = r + pad - oy * s, kx = c + pad - ox * s;
-      if (ky < 0 || ky >= k || kx < 0 || kx >= k) continue;
-      acc += static_cast<T>(tok[t * 3 + 2]) * inv_norm[f] * wt[((ky * k + kx) * features + f) * out + o];
-    }
-    y[i] = acc;
+    const std::int64_t b = i / out;
+    T* yb = y + b * plane + o;
+    for (int p = 0; p < oh * ow; ++p) yb[static_cast<std::int64_t>(p) * out] = T(0);
+    for_each_token_tap(obs + b * tokens * 3, mask + b * tokens, tokens, inv_norm, features, k, s, pad, oh, ow,
+                       [&](T v, int tap, int pixel) {
+                         yb[static_cast<std::int64_t>(pixel) * out] += v * wt[static_cast<std::int64_t>(tap) * out + o];
+                       });
   });
 #else
   // CPU: per row, each kept token adds value x one weight row (contiguous over outputs) to the output
   // pixels whose patch covers its cell.
-  const std::int64_t plane = static_cast<std::int64_t>(oh) * ow * out;
   parallel_for(ctx, n, [=](std::int64_t b) {
     T* yb = y + b * plane;
     for (std::int64_t j = 0; j < plane; ++j) yb[j] = T(0);
@@ -289,19 +285,47 @@ void token_conv_forward(const Context& ctx, const std::uint8_t* obs, const std::
 template <class T>
 void token_conv_backward_weights(const Context& ctx, const std::uint8_t* obs, const std::uint8_t* mask,
                                  std::int64_t n, int tokens, const T* inv_norm, const T* dy, int features, int out,
-                                 int k, int s, int pad, int oh, int ow, T* dwt) {
-  // dwt [k, k, features, out] is overwritten. Parallel over blocks of output channels: each block walks
-  // every row and token in order, so the sums do not depend on the thread count. Blocks of 32 (two
-  // AVX-512 registers) keep the token walk, repeated per block, to two passes for the presets' 64.
+                                 int k, int s, int pad, int oh, int ow, T* partial, T* dwt) {
+  const std::int64_t wsize = static_cast<std::int64_t>(k) * k * features * out, taps = wsize / out;
+  const std::int64_t pixels = static_cast<std::int64_t>(oh) * ow;
+#if METTA_DEVICE_PATH
+  // Pass 1, a thread per (chunk, output channel): the chunk's rows in order into its own column of
+  // partial (neighbouring threads write neighbouring elements). Pass 2, a thread per element of dwt:
+  // the chunks in order. The order of the sums depends on n only.
+  const std::int64_t chunks = token_conv_weight_chunks(n, k, features, out);
+  const std::int64_t per_chunk = (n + chunks - 1) / chunks;
+  parallel_for(ctx, chunks * out, [=] METTA_HD(std::int64_t i) {
+    const int o = static_cast<int>(i % out);
+    const std::int64_t c = i / out;
+    T* part = partial + c * wsize + o;
+    for (std::int64_t tap = 0; tap < taps; ++tap) part[tap * out] = T(0);
+    const std::int64_t end = (c + 1) * per_chunk < n ? (c + 1) * per_chunk : n;
+    for (std::int64_t b = c * per_chunk; b < end; ++b) {
+      const T* g = dy + b * pixels * out + o;
+      for_each_token_tap(obs + b * tokens * 3, mask + b * tokens, tokens, inv_norm, features, k, s, pad, oh, ow,
+                         [&](T v, int tap, int pixel) {
+                           part[static_cast<std::int64_t>(tap) * out] += v * g[static_cast<std::int64_t>(pixel) * out];
+                         });
+    }
+  });
+  parallel_for(ctx, wsize, [=] METTA_HD(std::int64_t i) {
+    T acc = partial[i];
+    for (std::int64_t c = 1; c < chunks; ++c) acc += partial[c * wsize + i];
+    dwt[i] = acc;
+  });
+#else
+  // Parallel over blocks of output channels: each block walks every row and token in order, so the sums
+  // do not depend on the thread count. Blocks of 32 (two AVX-512 registers) keep the token walk,
+  // repeated per block, to two passes for the presets' 64.
+  (void)partial;
   constexpr int kBlock = 32;
   const int blocks = (out + kBlock - 1) / kBlock;
-  const std::int64_t wsize = static_cast<std::int64_t>(k) * k * features * out;
-  parallel_for(ctx, blocks, [=] METTA_HD(std::int64_t blk) {
+  parallel_for(ctx, blocks, [=](std::int64_t blk) {
     const int o0 = static_cast<int>(blk) * kBlock, width = out - o0 < kBlock ? out - o0 : kBlock;
-    for (std::int64_t j = 0; j < wsize / out; ++j)
+    for (std::int64_t j = 0; j < taps; ++j)
       for (int o = 0; o < width; ++o) dwt[j * out + o0 + o] = T(0);
     for (std::int64_t b = 0; b < n; ++b) {
-      const T* dyb = dy + b * oh * ow * out;
+      const T* dyb = dy + b * pixels * out;
       for_each_token_tap(obs + b * tokens * 3, mask + b * tokens, tokens, inv_norm, features, k, s, pad, oh, ow,
                          [&](T v, int tap, int pixel) {
                            T* dw = dwt + static_cast<std::int64_t>(tap) * out + o0;
@@ -313,6 +337,7 @@ void token_conv_backward_weights(const Context& ctx, const std::uint8_t* obs, co
                          });
     }
   });
+#endif
 }
 
 // w [out, in, k, k] (torch) <-> wt [k, k, in, out] (the token convolution's order).

@@ -23,8 +23,9 @@
     (ctx, obs, mask, n, tokens, inv_norm, wt, features, out, k, s, pad, oh, ow, y))                            \
   X(T, token_conv_backward_weights,                                                                            \
     (const Context& ctx, const std::uint8_t* obs, const std::uint8_t* mask, std::int64_t n, int tokens,        \
-     const T* inv_norm, const T* dy, int features, int out, int k, int s, int pad, int oh, int ow, T* dwt),    \
-    (ctx, obs, mask, n, tokens, inv_norm, dy, features, out, k, s, pad, oh, ow, dwt))                          \
+     const T* inv_norm, const T* dy, int features, int out, int k, int s, int pad, int oh, int ow, T* partial, \
+     T* dwt),                                                                                                  \
+    (ctx, obs, mask, n, tokens, inv_norm, dy, features, out, k, s, pad, oh, ow, partial, dwt))                 \
   X(T, conv_weights_to_kkio, (const Context& ctx, const T* w, int out, int in, int k, T* wt),                 \
     (ctx, w, out, in, k, wt))                                                                                  \
   X(T, kkio_add_to_conv_grads, (const Context& ctx, const T* dwt, int out, int in, int k, T* dw),            \

@@ -215,9 +215,9 @@ Policy<T>::Policy(const kernels::Context& ctx, const PolicyArch& arch, const Act
   // ---- workspaces for max_rows rows
   const auto R = static_cast<std::size_t>(max_rows);
   const int A = actions.num_logits(), E = arch.embed_dim;
-  // The first convolution runs from the tokens on the CPU: its box and im2col buffers (the largest
-  // workspaces) are then allocated only if the dense path is switched on (dense_first_conv_buffers).
-  token_conv_ = ctx.device == kernels::Device::CPU && !convs_.empty();
+  // The first convolution runs from the tokens: its box and im2col buffers (the largest workspaces) are
+  // then allocated only if the dense path is switched on (dense_first_conv_buffers).
+  token_conv_ = !convs_.empty();
   std::size_t max_cols = 1;
   for (std::size_t i = 0; i < convs_.size(); ++i) {
     const ConvView<T>& cv = convs_[i];
@@ -248,6 +248,7 @@ Policy<T>::Policy(const kernels::Context& ctx, const PolicyArch& arch, const Act
     const ConvSpec& c0 = arch.convs[0];
     first_wt_ = DeviceBuffer<T>(ctx.device, static_cast<std::size_t>(c0.out) * arch.features * c0.k * c0.k);
     first_dwt_ = DeviceBuffer<T>(ctx.device, first_wt_.size());
+    if (token_conv_) token_conv_buffers();
   }
   const bool want_cudnn =
       ctx.device == kernels::Device::CUDA && (lstm == LstmBackend::kCudnn || lstm == LstmBackend::kAuto);
@@ -331,6 +332,14 @@ void Policy<T>::dense_first_conv_buffers() {
     const ConvView<T>& cv = convs_[0];
     conv_cols_[0] = DeviceBuffer<T>(ctx_.device, R * cv.out_h() * cv.out_w() * cv.in * cv.k * cv.k);
   }
+}
+
+template <class T>
+void Policy<T>::token_conv_buffers() {
+  if (ctx_.device != kernels::Device::CUDA || first_dwt_partial_.size() > 0) return;
+  const ConvSpec& c0 = arch_.convs[0];
+  first_dwt_partial_ = DeviceBuffer<T>(
+      ctx_.device, static_cast<std::size_t>(token_conv_weight_workspace(max_rows_, c0.k, arch_.features, c0.out)));
 }
 
 template <class T>
@@ -437,6 +446,7 @@ void Policy<T>::forward(const std::uint8_t* obs, std::int64_t segments, int step
   const T* x = box_.data();
   std::size_t first = 0;
   if (token_conv_) {
+    token_conv_buffers();
     const ConvView<T>& c = convs_[0];
     token_mask<T>(ctx_, obs, rows, arch_.tokens, arch_.obs_h, arch_.obs_w, arch_.features, token_mask_.data());
     conv_weights_to_kkio<T>(ctx_, c.w, c.out, c.in, c.k, first_wt_.data());
@@ -566,7 +576,7 @@ void Policy<T>::backward(const T* d_logp, const T* d_entropy, const T* d_value, 
       activation_backward<T>(ctx_, conv_out_[0].data(), dconv_[0].data(), pix * c.out, c.act);
       token_conv_backward_weights<T>(ctx_, last_obs_, token_mask_.data(), rows, arch_.tokens, inv_norm_.data(),
                                      dconv_[0].data(), c.in, c.out, c.k, c.stride, c.pad, c.out_h(), c.out_w(),
-                                     first_dwt_.data());
+                                     first_dwt_partial_.data(), first_dwt_.data());
       kkio_add_to_conv_grads<T>(ctx_, first_dwt_.data(), c.out, c.in, c.k, c.dw);
       bias_backward<T>(ctx_, dconv_[0].data(), pix, c.out, c.db, ones_.data());
       continue;

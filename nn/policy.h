@@ -105,11 +105,10 @@ class Policy {
   const kernels::Context& context() const { return ctx_; }
   int state_size() const { return arch_.lstm_layers * arch_.hidden; }  // per row, h or c
   bool uses_cudnn() const { return cudnn_lstm_ != nullptr; }
-  // The first convolution straight from the tokens (the default on the CPU, where it skips the box,
-  // im2col and most of the work) or dense over the scattered box (the default on CUDA).
-  // Switching to the dense path allocates its workspaces on the next forward. On CUDA the token path
-  // is for the backend comparison tests only: its weight gradient runs on one thread per 32 output
-  // channels (a deterministic order without a workspace), far too serial for training batches.
+  // The first convolution straight from the tokens (the default on both backends: it skips the box and
+  // im2col, 2,662 values per row for ~40 tokens) or dense over the scattered box (cuDNN-free GEMMs on
+  // the im2col columns; trainer.first_conv: dense). Switching allocates the other path's workspaces on
+  // the next forward.
   void set_token_conv(bool on) { token_conv_ = on && !convs_.empty(); }
   // FlattenMode above; a forced mode allocates its buffers on the next forward that uses them.
   void set_flatten_mode(FlattenMode m) { flatten_mode_ = m; }
@@ -121,6 +120,7 @@ class Policy {
  private:
   void build_views();
   void dense_first_conv_buffers();  // allocates the dense first convolution's workspaces once
+  void token_conv_buffers();        // likewise the token convolution's (CUDA: the chunk sums)
 #ifdef METTA_WITH_CUDNN
   std::string cudnn_disagreement(const kernels::Context& ctx, int in);  // "" when cuDNN agrees
 #endif
@@ -154,6 +154,7 @@ class Policy {
   bool token_conv_ = false;
   kernels::DeviceBuffer<std::uint8_t> token_mask_;  // [rows, tokens]
   kernels::DeviceBuffer<T> first_wt_, first_dwt_;   // the first conv's weights [k, k, in, out] and gradient
+  kernels::DeviceBuffer<T> first_dwt_partial_;       // CUDA: the token weight gradient's chunk sums
   // FlattenMode: the permuted first-layer weights and their gradient (fc0_*), or the transposed rows
   // (flat_, dflat_); the mode of the last forward is the one its backward uses.
   FlattenMode flatten_mode_ = FlattenMode::kAuto;

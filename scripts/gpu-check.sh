@@ -10,7 +10,8 @@
 #   tests      every test
 #   bench      bench_env, bench_train with the cuDNN and with our own LSTM, metta bench
 #   train      metta train on CUDA at issue 13's settings: fast 60 s (speed and learning), api_default
-#              30 s (speed), fast with trainer.precision=tf32 60 s
+#              30 s (speed), api_default with trainer.first_conv=dense 20 s, fast with
+#              trainer.precision=tf32 60 s
 #   peer       PyTorch on this GPU, the same networks (scripts/peer/torch_gpu_bench.py: train step and
 #              rollout, eager and torch.compile, fp32 and bf16 autocast); skipped without PyTorch
 #   sim        metta sim on CUDA (plain loop and 16-step CUDA graphs, 1,024 and 16,384 envs, with the
@@ -112,6 +113,8 @@ if want bench; then
     grep -E "^BM_|ERROR" ; [ "${PIPESTATUS[0]}" -eq 0 ] || bench_rc=1
   echo "-- the same with our own LSTM kernels (METTA_LSTM=native) --"
   METTA_LSTM=native "$dir/bin/bench_train" --benchmark_filter=Cuda 2>&1 | grep -E "^BM_|ERROR"
+  echo "-- the policy with the dense first convolution (METTA_FIRST_CONV=dense; the default is from the tokens) --"
+  METTA_FIRST_CONV=dense "$dir/bin/bench_train" --benchmark_filter='Policy.*Cuda' 2>&1 | grep -E "^BM_|ERROR"
   echo "== metta bench on CUDA, and on the CPU =="
   "$dir/bin/metta" bench --seconds 5 2>&1 | tail -n 8
   "$dir/bin/metta" bench --seconds 5 --no-cuda 2>&1 | tee "$dir/bench_cpu.txt" | tail -n 8
@@ -120,13 +123,16 @@ fi
 if want train; then
   # issue 13's settings: 4,096 envs, batch 1,048,576, minibatch 65,536; the runs stay in $dir/train-* for
   # the summary
-  for spec in fast:fast:60:fp32 api_default:api_default:30:fp32 fast_tf32:fast:60:tf32; do
-    IFS=: read -r name agent secs precision <<<"$spec"
-    echo "== metta train on CUDA ($agent agent, $precision, $secs s) =="
+  # api_default_dense: the first convolution dense (box + im2col) instead of from the tokens, to choose
+  # the default for api_default by measurement
+  for spec in fast:fast:60:fp32:tokens api_default:api_default:30:fp32:tokens \
+              api_default_dense:api_default:20:fp32:dense fast_tf32:fast:60:tf32:tokens; do
+    IFS=: read -r name agent secs precision first_conv <<<"$spec"
+    echo "== metta train on CUDA ($agent agent, $precision, first_conv $first_conv, $secs s) =="
     rm -rf "$dir/train-$name"
     "$dir/bin/metta" train run=gpu-check data_dir="$dir/train-$name" device=cuda agent="$agent" env=hearts_room \
       num_envs=4096 trainer.batch_size=1048576 trainer.minibatch_size=65536 trainer.total_timesteps=200000000 \
-      trainer.precision="$precision" max_seconds="$secs" 2>&1 |
+      trainer.precision="$precision" trainer.first_conv="$first_conv" max_seconds="$secs" 2>&1 |
       grep -E "^policy:|^train:|^eval:|^epoch" | tail -n 12   # "policy: not using the cuDNN LSTM" means a fallback
   done
 fi
@@ -156,6 +162,7 @@ def run(agent):
     return (sum(sps) / len(sps) if sps else None), (evals[-1] if evals else None)
 fast_sps, fast_eval = run("fast")
 api_sps, _ = run("api_default")
+api_dense_sps, _ = run("api_default_dense")
 tf32_sps, tf32_eval = run("fast_tf32")
 step = None
 try:
@@ -185,6 +192,7 @@ def row(label, value, target, bound, fmt):
                  "PASS" if value is not None and value >= bound else "FALLS SHORT"))
 row("metta train fast, 4,096 envs, batch 1M", fast_sps, ">= 5M agent-steps/s", 5e6, "%.3g agent-steps/s")
 row("same with api_default", api_sps, ">= 1.5M", 1.5e6, "%.3g agent-steps/s")
+row("api_default, first_conv=dense (to compare)", api_dense_sps, ">= 1.5M", 1.5e6, "%.3g agent-steps/s")
 row("train step fast (fwd + bwd), rows/s", step, ">= 10M", 1e7, "%.3g")
 row("vs PyTorch's best (train step fast)", step / torch_best if step and torch_best else None, ">= 3x", 3.0, "%.2fx")
 row("learning: fast, 60 s, eval score", fast_eval, ">= 1.3", 1.3, "%.3f")

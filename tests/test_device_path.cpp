@@ -108,6 +108,27 @@ TEST(DevicePath, TokenScatterMaskAndTokenConvolutionMatchTheCpu) {
                                    s, pad, oh, ow, y_dev.data());
     expect_near(y_dev, y_cpu, 0, "token_conv_forward");  // the same products added in token order
 
+    // The weight gradient: one chunk of rows (n = 7) adds in the CPU's order; more rows make chunks,
+    // whose partial sums are added in order (a different association: a tolerance).
+    for (const std::int64_t rows : {n, std::int64_t{100}}) {
+      const auto obs_g = rows == n ? obs : tokens(rows, T, rng);
+      std::vector<std::uint8_t> mask_g(rows * T);
+      nn::token_mask<float>(kCpu, obs_g.data(), rows, T, H, W, F, mask_g.data());
+      const auto dy = rnd(static_cast<std::size_t>(rows) * oh * ow * out, rng);
+      const std::int64_t chunks = nn::token_conv_weight_chunks(rows, k, F, out);
+      EXPECT_EQ(chunks, (rows + 15) / 16);
+      std::vector<float> dw_cpu(w.size(), -1), dw_dev(w.size(), -2);
+      std::vector<float> partial(static_cast<std::size_t>(nn::token_conv_weight_workspace(rows, k, F, out)), 5);
+      nn::token_conv_backward_weights<float>(kCpu, obs_g.data(), mask_g.data(), rows, T, inv_norm.data(), dy.data(),
+                                             F, out, k, s, pad, oh, ow, nullptr, dw_cpu.data());
+      dev::token_conv_backward_weights<float>(kCpu, obs_g.data(), mask_g.data(), rows, T, inv_norm.data(), dy.data(),
+                                              F, out, k, s, pad, oh, ow, partial.data(), dw_dev.data());
+      expect_near(dw_dev, dw_cpu, rows == n ? 0.0 : 1e-4, "token_conv_backward_weights");
+      double norm = 0;
+      for (float g : dw_cpu) norm += std::abs(g);
+      EXPECT_GT(norm, 1.0);  // the gradient is not all zeros
+    }
+
     std::vector<float> wp_cpu(w.size(), -1), wp_dev(w.size(), -2);
     nn::permute_conv_weights<float>(kCpu, w.data(), out, F, k, wp_cpu.data());
     dev::permute_conv_weights<float>(kCpu, w.data(), out, F, k, wp_dev.data());

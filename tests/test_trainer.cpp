@@ -108,6 +108,35 @@ TEST(Trainer, ResultsDoNotDependOnTheThreadCount) {
   }
 }
 
+// trainer.first_conv chooses how the policy computes its first convolution; the two ways are the same
+// function (the sums added in other orders), so an epoch moves the weights alike: the difference is a
+// small part of the move.
+TEST(Trainer, FirstConvolutionFromTokensOrDenseTrainsTheSameWeights) {
+  TrainerSetup s = small_settings();
+  std::vector<float> initial;
+  {
+    TestTrainer t(s, engine::embedded_env_config("hearts_room"));
+    EXPECT_TRUE(t.policy().token_conv());
+    initial.assign(t.policy().params(), t.policy().params() + t.policy().num_params());
+  }
+  const auto tokens = train_and_collect(s, 1);
+  s.config.first_conv = "dense";
+  {
+    TestTrainer t(s, engine::embedded_env_config("hearts_room"));
+    EXPECT_FALSE(t.policy().token_conv());
+  }
+  const auto dense = train_and_collect(s, 1);
+  ASSERT_EQ(dense.second.size(), tokens.second.size());
+  double diff = 0, move = 0;
+  for (std::size_t i = 0; i < dense.second.size(); ++i) {
+    diff += std::pow(static_cast<double>(dense.second[i]) - tokens.second[i], 2);
+    move += std::pow(static_cast<double>(tokens.second[i]) - initial[i], 2);
+  }
+  EXPECT_GT(move, 0);
+  EXPECT_LT(std::sqrt(diff), 0.02 * std::sqrt(move)) << "|dense - tokens| against the epoch's move";
+  EXPECT_FALSE(dense.second == tokens.second);  // another summation order: the setting took effect
+}
+
 TEST(Trainer, AnEpochAllocatesNothingAndMovesOnlyScalarsToTheHost) {
   auto d2h_per_epoch = [](std::int64_t batch) {
     TestTrainer t(small_settings(batch), engine::embedded_env_config("hearts_room"));

@@ -73,6 +73,7 @@ TEST(TrainerConfigValidation, EveryRuleNamesTheFieldAndTheValue) {
       {[](TrainerConfig& c) { c.l2_init_weight_update_interval = -2; }, "trainer.l2_init_weight_update_interval: got -2"},
       {[](TrainerConfig& c) { c.target_kl = -0.1; }, "trainer.target_kl: got -0.1"},
       {[](TrainerConfig& c) { c.precision = "bf16"; }, "trainer.precision: got 'bf16', expected 'fp32' or 'tf32'"},
+      {[](TrainerConfig& c) { c.first_conv = "sparse"; }, "trainer.first_conv: got 'sparse', expected 'tokens' or 'dense'"},
       {[](TrainerConfig& c) { c.collective_timeout = 0; }, "trainer.collective_timeout: got 0"},
       {[](TrainerConfig& c) { c.lr_scheduler.warmup_steps = -5; }, "trainer.lr_scheduler.warmup_steps: got -5"},
       {[](TrainerConfig& c) { c.initial_policy.type = "best"; }, "trainer.initial_policy.type: got 'best', expected 'top', 'latest' or 'specific'"},

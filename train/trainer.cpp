@@ -148,6 +148,7 @@ Trainer::Trainer(const TrainerConfig& config, const std::vector<engine::EnvConfi
                                                 feature_norms(*env_), config_.seed, max_rows, H,
                                                 lstm_backend(config_.lstm));
   policy_->set_sample_row_base(static_cast<std::int64_t>(rank_) * agents_);
+  policy_->set_token_conv(config_.first_conv == "tokens");
 
   b_ = std::make_unique<Buffers>();
   const kernels::Device d = ctx_.device;
@@ -229,6 +230,7 @@ void Trainer::add_teacher(const std::string& agent, const std::vector<float>& we
   auto teacher = std::make_unique<nn::Policy<float>>(ctx_, arch, policy_->action_space(), feature_norms(*env_),
                                                      config_.seed, mb_segments_ * config_.bptt_horizon,
                                                      config_.bptt_horizon);
+  teacher->set_token_conv(config_.first_conv == "tokens");
   METTA_CHECK(static_cast<std::int64_t>(weights.size()) == teacher->num_params(),
               "teacher weights: got " << weights.size() << ", expected " << teacher->num_params() << " for '"
                                       << agent << "'");

@@ -127,6 +127,10 @@ struct TrainerConfig {
   // CUDA GEMMs: "fp32", or "tf32" (tensor cores, fp32 storage; kernels::MathMode). The CPU computes in
   // fp32 either way. bf16 is not built yet.
   std::string precision = "fp32";
+  // The policy's first convolution: "tokens" (computed from the observation tokens, no box and no
+  // im2col) or "dense" (over the scattered box, as GEMMs on im2col columns). The same function and
+  // weights either way; a speed choice, both backends.
+  std::string first_conv = "tokens";
   LrSchedulerConfig lr_scheduler;
   InitialPolicyConfig initial_policy;
   SimulationConfig simulation;
@@ -244,6 +248,7 @@ void visit_fields(TrainerConfig& c, V& v) {
   v(field("target_kl", c.target_kl).range(0, 1e18, "null (off) or a number > 0").null_reads_as(0.0));
   v(field("lstm", c.lstm).one_of({"auto", "cudnn", "native"}).resume_safe());
   v(field("precision", c.precision).one_of({"fp32", "tf32"}).resume_safe());
+  v(field("first_conv", c.first_conv).one_of({"tokens", "dense"}).resume_safe());
   v(field("seed", c.seed).api_only());
   v(field("device", c.device).one_of({"cpu", "cuda"}).api_only());
   v(field("threads", c.threads).range(0, 4096, "an integer in [0, 4096]").api_only());
