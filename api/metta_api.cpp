@@ -67,9 +67,7 @@ Environment::Environment(const std::string& curriculum_path, std::int64_t num_en
 
 std::vector<engine::EnvConfig> Environment::task_configs() const {
   if (!curriculum_) return {config_};
-  std::vector<engine::EnvConfig> out;
-  for (const auto& t : curriculum_->tasks()) out.push_back(t.config);
-  return out;
+  return curriculum_->env_task_configs();
 }
 
 std::string AgentConfig::spec() const {
@@ -171,7 +169,7 @@ TrainingComponents TrainingComponents::create(Environment& vecenv, Agent& policy
   TrainingComponents t;
   t.trainer_ =
       std::make_unique<train::Trainer>(trainer_config, vecenv.task_configs(), vecenv.num_envs(), policy.preset(),
-                                       vecenv.curriculum() ? vecenv.curriculum()->probabilities() : std::vector<double>{});
+                                       vecenv.curriculum() ? vecenv.curriculum()->env_task_probabilities() : std::vector<double>{});
   nn::Policy<float>& p = t.trainer_->policy();
   METTA_CHECK(static_cast<std::int64_t>(policy.weights().size()) == p.num_params(),
               "agent has " << policy.weights().size() << " weights, the trainer's '" << policy.preset() << "' policy "
@@ -240,18 +238,21 @@ std::pair<std::int64_t, engine::CompletedEpisodes> TrainingComponents::rollout_s
       // Each finished episode goes back to the curriculum with its own score, env by env (the envs keep
       // engine::kKeptScores per rollout; episodes beyond those go back with their task's mean score of
       // the rest), then its new probabilities go to the device.
+      // The envs count by env task (a bucketed task with range values has several: Curriculum::
+      // env_task_configs); the curriculum hears of its task.
       const std::vector<engine::TaskEpisodes>& done = trainer_->last_task_episodes();
       std::vector<engine::TaskEpisodes> rest = done;
       for (const engine::EpisodeScore& s : trainer_->last_episode_scores()) {
-        curriculum_->complete(static_cast<std::size_t>(s.task), s.score);
+        curriculum_->complete(curriculum_->task_of_env_task(static_cast<std::size_t>(s.task)), s.score);
         rest[static_cast<std::size_t>(s.task)].episodes -= 1;
         rest[static_cast<std::size_t>(s.task)].reward_sum -= s.score;
       }
       for (std::size_t t = 0; t < rest.size(); ++t) {
         const auto n = static_cast<std::int64_t>(std::llround(rest[t].episodes));
-        for (std::int64_t k = 0; k < n; ++k) curriculum_->complete(t, rest[t].reward_sum / rest[t].episodes);
+        for (std::int64_t k = 0; k < n; ++k)
+          curriculum_->complete(curriculum_->task_of_env_task(t), rest[t].reward_sum / rest[t].episodes);
       }
-      trainer_->env().set_task_probabilities(curriculum_->probabilities());
+      trainer_->env().set_task_probabilities(curriculum_->env_task_probabilities());
       curriculum_stats_ = curriculum_->take_stats();
     }
     last_rollout_seconds_ = now_seconds() - rollout_start_;
@@ -358,7 +359,7 @@ TrainingComponents::~TrainingComponents() { release_agent(); }
 void TrainingComponents::load_curriculum_state(const std::string& state) {
   METTA_CHECK(curriculum_, "load_curriculum_state: this Environment has no curriculum");
   curriculum_->load_state(state);
-  trainer_->env().set_task_probabilities(curriculum_->probabilities());
+  trainer_->env().set_task_probabilities(curriculum_->env_task_probabilities());
 }
 
 PolicyRecord save_checkpoint(TrainingComponents& training, PolicyStore& policy_store, std::int64_t epoch,

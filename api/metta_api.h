@@ -66,7 +66,8 @@ class Environment {
                        int num_workers = 1, std::int64_t batch_size = 0, const std::string& device = "cpu",
                        bool zero_copy = true);
   const engine::EnvConfig& config() const { return config_; }  // the first task's
-  // Every task's env config (one for a plain env); the curriculum, or null for a plain env.
+  // The batch's env tasks (one for a plain env; a curriculum's Curriculum::env_task_configs: a task,
+  // or a bucketed task's draws of its range values); the curriculum, or null for a plain env.
   std::vector<engine::EnvConfig> task_configs() const;
   const std::shared_ptr<train::curriculum::Curriculum>& curriculum() const { return curriculum_; }
   std::int64_t num_envs() const { return num_envs_; }

@@ -6,6 +6,8 @@
 #include <filesystem>
 #include <fstream>
 #include <random>
+#include <set>
+#include <map>
 #include <sstream>
 #include <unistd.h>
 
@@ -275,6 +277,73 @@ TEST(Curriculum, BucketedCombinationsIdsAndRangeDraws) {
     EXPECT_LT(altars, 9);
     EXPECT_EQ(d.max_steps, 200);
   }
+}
+
+// A bucketed task with range values is Curriculum::kRangeDraws env tasks: each key's bin cut in as many
+// slices, every slice drawn once; the task's probability is split over its draws and their episodes go
+// back to it.
+TEST(Curriculum, RangeValuesAreDrawnOncePerSliceAsEnvTasks) {
+  Files f;
+  f.env("plain.yaml", "game.max_steps", "100");
+  f.write("b.yaml", "_target_: bucketed\nenv_cfg_template: simple\n"
+                    "buckets:\n"
+                    "  game.agent.rewards.heart: {range: [0.0, 1.0], bins: 2}\n"
+                    "  game.map_builder.room.objects.altar: {range: [1, 17], bins: 1}\n");
+  Curriculum c = load_curriculum(f.write("r.yaml", "_target_: random\ntasks: {plain.yaml: 2, b.yaml: 1}\n"), 3);
+  constexpr int D = Curriculum::kRangeDraws;
+  ASSERT_EQ(c.tasks().size(), 3u);
+  ASSERT_EQ(c.num_env_tasks(), 1u + 2 * D);
+  const std::vector<engine::EnvConfig> configs = c.env_task_configs();
+  ASSERT_EQ(configs.size(), c.num_env_tasks());
+  EXPECT_EQ(c.task_of_env_task(0), 0u);
+  for (int d = 0; d < D; ++d) {
+    EXPECT_EQ(c.task_of_env_task(1 + d), 1u);
+    EXPECT_EQ(c.task_of_env_task(1 + D + d), 2u);
+  }
+  EXPECT_THROW(c.task_of_env_task(1 + 2 * D), metta::Error);
+  const std::vector<double> p = c.env_task_probabilities(), tp = c.probabilities();
+  EXPECT_DOUBLE_EQ(p[0], tp[0]);
+  EXPECT_DOUBLE_EQ(p[0], 2.0 / 3);
+  for (int d = 0; d < 2 * D; ++d) EXPECT_DOUBLE_EQ(p[1 + d], tp[1 + d / D] / D);
+  EXPECT_EQ(configs[0].max_steps, 100);
+  for (int task = 0; task < 2; ++task) {
+    std::set<int> heart_slices;
+    std::map<int, int> altars;  // integer draws over 16 values in 8 slices: each value pair twice
+    for (int d = 0; d < D; ++d) {
+      const engine::EnvConfig& e = configs[1 + task * D + d];
+      const double heart = e.groups.at(0).props.rewards.at("heart");
+      EXPECT_GE(heart, 0.5 * task);
+      EXPECT_LT(heart, 0.5 * task + 0.5);
+      heart_slices.insert(static_cast<int>(std::floor((heart - 0.5 * task) / (0.5 / D))));
+      for (auto& [name, n] : e.map_builder.room.at(0).objects)
+        if (name == "altar") ++altars[(n - 1) / 2];
+    }
+    EXPECT_EQ(heart_slices.size(), static_cast<std::size_t>(D)) << "one draw per slice";
+    ASSERT_EQ(altars.size(), static_cast<std::size_t>(D)) << "one draw per slice";
+    for (auto& [slice, k] : altars) EXPECT_EQ(k, 1) << slice;
+  }
+  // the same draws every time (seeded by the task id), and other ids draw other values
+  const std::vector<engine::EnvConfig> again = c.env_task_configs();
+  for (std::size_t i = 0; i < configs.size(); ++i)
+    EXPECT_EQ(again[i].groups.at(0).props.rewards.at("heart"), configs[i].groups.at(0).props.rewards.at("heart"));
+  EXPECT_NE(configs[1].groups.at(0).props.rewards.at("heart") + 0.5f, configs[1 + D].groups.at(0).props.rewards.at("heart"));
+
+  // a range that changes the spaces passes at the bins' lower ends and fails at the draws, named
+  Curriculum w = load_curriculum(f.write("w.yaml", "_target_: bucketed\nenv_cfg_template: simple\n"
+                                                   "buckets: {game.num_observation_tokens: {range: [100, 200], bins: 1}}\n"));
+  const std::string e = error_of([&] { w.env_task_configs(); });
+  EXPECT_NE(e.find("curriculum task 'game.num_observation_tokens=(100.0, 200.0);', draw "), std::string::npos) << e;
+  EXPECT_NE(e.find("every task of a batch shares its observation and action spaces"), std::string::npos) << e;
+}
+
+// Bucket ids write floats as Python's repr(round(v, 3)) (the right column is what CPython prints).
+TEST(Curriculum, FloatsInIdsAreWrittenAsPythonWritesThem) {
+  const std::vector<std::pair<double, const char*>> cases = {
+      {10, "10.0"}, {0.333333, "0.333"}, {100, "100.0"}, {1e16, "1e+16"}, {12345678.9, "12345678.9"},
+      {-0.5, "-0.5"}, {0.0001, "0.0"}, {0.001, "0.001"}, {2.5, "2.5"},
+      {123456789012345678.0, "1.2345678901234568e+17"}, {-0.0004, "-0.0"}, {0.0, "0.0"},
+      {1000000000000000.5, "1000000000000000.5"}, {7.0005, "7.0"}, {0.0625, "0.062"}};
+  for (const auto& [v, text] : cases) EXPECT_EQ(python_float(v), text) << v;
 }
 
 TEST(Curriculum, TasksMustShareSpacesAndErrorsNameTheKey) {

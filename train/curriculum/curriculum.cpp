@@ -46,6 +46,11 @@ Curriculum::Curriculum(std::unique_ptr<Node> root, std::vector<Task> tasks)
                           "the spaces of task '" + tasks_[0].id + "' (" + first +
                               "): every task of a batch shares its observation and action spaces");
   }
+  for (std::size_t task = 0; task < tasks_.size(); ++task) {
+    const Node* leaf = leaf_node(*root_, task);
+    const int draws = leaf && !leaf->ranges.empty() ? kRangeDraws : 1;
+    for (int d = 0; d < draws; ++d) env_task_owner_.push_back(task);
+  }
 }
 
 void Curriculum::collect_probabilities(const Node& n, double p, std::vector<double>& out) const {
@@ -101,21 +106,76 @@ const Node* Curriculum::leaf_node(const Node& n, std::size_t task) const {
   return nullptr;
 }
 
-engine::EnvConfig Curriculum::draw_config(std::size_t task, std::mt19937_64& rng) const {
-  METTA_CHECK(task < tasks_.size(), "curriculum: task " << task << " of " << tasks_.size());
-  const Node* leaf = leaf_node(*root_, task);
-  engine::EnvConfig cfg = tasks_[task].config;
-  if (!leaf || leaf->ranges.empty()) return cfg;
+engine::EnvConfig Curriculum::config_at(const Node& leaf, std::size_t task, const std::vector<double>& fractions) const {
   // Range values live in the YAML the config was read from: set them there and read it again.
-  YAML::Node root = YAML::Load(leaf->yaml_text);
-  for (const RangeValue& r : leaf->ranges) {
-    const double v = r.lo + uniform01(rng) * (r.hi - r.lo);
+  YAML::Node root = YAML::Load(leaf.yaml_text);
+  for (std::size_t i = 0; i < leaf.ranges.size(); ++i) {
+    const RangeValue& r = leaf.ranges[i];
+    const double v = r.lo + fractions[i] * (r.hi - r.lo);
     set_dotted(root, r.key,
                r.integer ? YAML::Node(static_cast<long>(std::floor(v))) : YAML::Node(engine::shortest_round_trip(v)));
   }
   std::ostringstream text;
   text << root;
-  return engine::parse_env_config(text.str(), cfg.source);
+  return engine::parse_env_config(text.str(), tasks_[task].config.source);
+}
+
+engine::EnvConfig Curriculum::draw_config(std::size_t task, std::mt19937_64& rng) const {
+  METTA_CHECK(task < tasks_.size(), "curriculum: task " << task << " of " << tasks_.size());
+  const Node* leaf = leaf_node(*root_, task);
+  if (!leaf || leaf->ranges.empty()) return tasks_[task].config;
+  std::vector<double> fractions;
+  for (std::size_t i = 0; i < leaf->ranges.size(); ++i) fractions.push_back(uniform01(rng));
+  return config_at(*leaf, task, fractions);
+}
+
+std::size_t Curriculum::task_of_env_task(std::size_t env_task) const {
+  METTA_CHECK(env_task < env_task_owner_.size(), "curriculum: env task " << env_task << " of " << env_task_owner_.size());
+  return env_task_owner_[env_task];
+}
+
+std::vector<engine::EnvConfig> Curriculum::env_task_configs() const {
+  std::vector<engine::EnvConfig> out;
+  const std::string first = spaces_of(tasks_[0].config, engine::compile_env(tasks_[0].config));
+  for (std::size_t task = 0; task < tasks_.size(); ++task) {
+    const Node* leaf = leaf_node(*root_, task);
+    if (!leaf || leaf->ranges.empty()) {
+      out.push_back(tasks_[task].config);
+      continue;
+    }
+    // seeded by the id (FNV-1a), so the draws do not depend on the order tasks are visited in
+    std::uint64_t h = 1469598103934665603ull;
+    for (unsigned char ch : tasks_[task].id) h = (h ^ ch) * 1099511628211ull;
+    std::mt19937_64 rng(h);
+    std::vector<std::vector<int>> slices(leaf->ranges.size());
+    for (auto& order : slices) {  // a Fisher-Yates shuffle of the slices, per key
+      for (int i = 0; i < kRangeDraws; ++i) order.push_back(i);
+      for (int i = kRangeDraws - 1; i > 0; --i)
+        std::swap(order[i], order[std::min(i, static_cast<int>(uniform01(rng) * (i + 1)))]);
+    }
+    for (int d = 0; d < kRangeDraws; ++d) {
+      std::vector<double> fractions;
+      for (const auto& order : slices) fractions.push_back((order[d] + uniform01(rng)) / kRangeDraws);
+      engine::EnvConfig cfg = config_at(*leaf, task, fractions);
+      const std::string spaces = spaces_of(cfg, engine::compile_env(cfg));
+      if (spaces != first)
+        engine::config_fail("curriculum task '" + tasks_[task].id + "', draw " + std::to_string(d + 1) + " of " +
+                                std::to_string(kRangeDraws),
+                            spaces,
+                            "the spaces of task '" + tasks_[0].id + "' (" + first +
+                                "): every task of a batch shares its observation and action spaces");
+      out.push_back(std::move(cfg));
+    }
+  }
+  return out;
+}
+
+std::vector<double> Curriculum::env_task_probabilities() const {
+  const std::vector<double> p = probabilities();
+  std::vector<double> count(tasks_.size(), 0.0), out;
+  for (std::size_t owner : env_task_owner_) count[owner] += 1;
+  for (std::size_t owner : env_task_owner_) out.push_back(p[owner] / count[owner]);
+  return out;
 }
 
 namespace {
@@ -208,9 +268,38 @@ void set_dotted(YAML::Node root, const std::string& dotted, const YAML::Node& va
 std::string python_float(double v) {
   if (std::isnan(v)) return "nan";
   if (std::isinf(v)) return v > 0 ? "inf" : "-inf";
-  std::string s = engine::shortest_round_trip(std::round(v * 1000.0) / 1000.0);  // round(v, 3)
-  if (s.find_first_of(".en") == std::string::npos) s += ".0";  // Python writes 10.0, not 10
-  return s;
+  // round(v, 3) as Python does it: the exact binary value rounded to 3 decimals, ties to even (glibc's
+  // printf rounds the exact value in the default rounding mode), read back
+  char rounded[400];
+  std::snprintf(rounded, sizeof rounded, "%.3f", v);
+  v = std::strtod(rounded, nullptr);
+  if (v == 0) return std::signbit(v) ? "-0.0" : "0.0";
+  // Python's repr: the shortest digits that read back to v, positional for exponents in [-4, 16)
+  // ("100.0", "0.0001"), else scientific with two exponent digits at least ("1e+16", "1.5e-05").
+  char buf[40];
+  for (int precision = 1; precision <= 17; ++precision) {
+    std::snprintf(buf, sizeof buf, "%.*e", precision - 1, v);
+    if (std::strtod(buf, nullptr) == v) break;
+  }
+  const std::string sci = buf;  // [-]d[.ddd]e(+|-)XX
+  const std::size_t e = sci.find('e');
+  const int exponent = std::atoi(sci.c_str() + e + 1);
+  const bool negative = sci[0] == '-';
+  std::string digits;
+  for (std::size_t i = negative ? 1 : 0; i < e; ++i)
+    if (sci[i] != '.') digits += sci[i];
+  std::string out = negative ? "-" : "";
+  if (exponent < -4 || exponent >= 16) {
+    out += digits.substr(0, 1);
+    if (digits.size() > 1) out += "." + digits.substr(1);
+    char exp_text[8];
+    std::snprintf(exp_text, sizeof exp_text, "e%c%02d", exponent < 0 ? '-' : '+', std::abs(exponent));
+    return out + exp_text;
+  }
+  if (exponent < 0) return out + "0." + std::string(static_cast<std::size_t>(-exponent - 1), '0') + digits;
+  const auto int_len = static_cast<std::size_t>(exponent + 1);
+  if (digits.size() <= int_len) return out + digits + std::string(int_len - digits.size(), '0') + ".0";
+  return out + digits.substr(0, int_len) + "." + digits.substr(int_len);
 }
 
 std::string bucket_id_part(const std::string& key, const std::string& value_text) {

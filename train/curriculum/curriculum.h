@@ -61,6 +61,20 @@ class Curriculum {
   // The env config of a draw of `task`: bucketed range values drawn within their bins (others as is).
   engine::EnvConfig draw_config(std::size_t task, std::mt19937_64& rng) const;
 
+  // The batch's env tasks, which the device draws from at each env reset. A task without range values
+  // is one env task. A bucketed task with range values is kRangeDraws env tasks whose values are drawn
+  // once as a Latin hypercube over its bins: each key's bin is cut in kRangeDraws equal slices, each
+  // slice serves one draw (in an order shuffled per key), at a uniform point within it; the draws are
+  // seeded by the task id. A reset picks one of its task's draws at random, so the value changes from
+  // episode to episode as the reference re-samples it at each get_task, over a fixed set of values (the
+  // device holds every env task's map plan and tables). Every draw must keep the task's spaces.
+  static constexpr int kRangeDraws = 8;
+  std::size_t num_env_tasks() const { return env_task_owner_.size(); }
+  std::size_t task_of_env_task(std::size_t env_task) const;
+  std::vector<engine::EnvConfig> env_task_configs() const;
+  // probabilities(), each task's split evenly over its env tasks
+  std::vector<double> env_task_probabilities() const;
+
   // curriculum_task_probs/<id>, task_completions/<id> (share of the last 500 completions) and
   // task_reward/<id>/rewards.mean (mean score of the episodes completed since the last call).
   std::map<std::string, double> take_stats();
@@ -74,9 +88,12 @@ class Curriculum {
   void collect_probabilities(const Node& n, double p, std::vector<double>& out) const;
   bool complete_below(Node& n, std::size_t task, double score);
   const Node* leaf_node(const Node& n, std::size_t task) const;
+  // tasks_[task]'s config with each range value at lo + fraction[i] * (hi - lo)
+  engine::EnvConfig config_at(const Node& leaf, std::size_t task, const std::vector<double>& fractions) const;
 
   std::unique_ptr<Node> root_;
   std::vector<Task> tasks_;
+  std::vector<std::size_t> env_task_owner_;  // per env task, its task
   std::deque<std::size_t> recent_;  // the last 500 completed tasks
   std::vector<double> score_sum_;
   std::vector<std::int64_t> score_count_;
