@@ -42,12 +42,18 @@ enum : std::uint8_t {
 constexpr std::uint8_t kEmptyByte = 0xFF;
 constexpr std::uint16_t kNoObject = 0;  // grid value of an empty cell; objects are 1-based
 
+// action.invalid_arg.<type>.<arg> is kept for the kInvalidArgKeys args just above each action type's
+// max_arg (a fixed row needs a bound); negative args and args further out count in action.invalid_arg
+// alone.
+constexpr int kInvalidArgKeys = 4;
+
 // Where each per-agent and per-converter stat lives in its row: offsets laid out from the rows of
 // engine/stat_table.h, which also name them (engine/stats_keys.h).
 struct StatLayout {
   // agent rows
   std::int32_t action_success, action_failed;          // + action id
   std::int32_t failure_penalty, invalid_type, invalid_arg, frozen_ticks;
+  std::int32_t invalid_arg_keyed;                      // + action * kInvalidArgKeys + (arg - max_arg - 1)
   std::int32_t item_gained, item_lost, item_get, item_put;  // + item
   std::int32_t stolen, stolen_from;                    // + item * num_groups + other group
   std::int32_t attack_win, attack_loss, attack_blocked, attack_frozen_target;  // + a group

@@ -12,15 +12,18 @@ namespace metta::engine {
 
 // How many slots a block spans: one, or one per action, item, group, (item, group) pair (item-major),
 // object type, (group, group) pair, (action, group) pair or (action, group, group) triple (first-named
-// major). Keys: the reference's group suffixes name the stat owner's own group first.
+// major), or kInvalidArgKeys per action. Keys: the reference's group suffixes name the stat owner's own
+// group first.
 enum class StatSpan : std::uint8_t {
-  kOne, kPerAction, kPerItem, kPerGroup, kPerItemGroup, kPerType, kPerGroupGroup, kPerActionGroup, kPerActionGroupGroup
+  kOne, kPerAction, kPerItem, kPerGroup, kPerItemGroup, kPerType, kPerGroupGroup, kPerActionGroup, kPerActionGroupGroup,
+  kPerActionInvalidArg  // kInvalidArgKeys per action: the args max_arg + 1, max_arg + 2, ...
 };
 
 struct StatBlock {
   std::int32_t StatLayout::*offset;
   StatSpan span;
-  // The reference's key; {action}, {item}, {group}, {group2} and {type} stand for the slot's names.
+  // The reference's key; {action}, {item}, {group}, {group2} and {type} stand for the slot's names,
+  // {action_id} and {arg} for the action's index and the argument (numbers, as the reference writes them).
   const char* key;
   // Per-action blocks only the attack handlers write: the other actions' slots stay unnamed (and zero),
   // so "action.swap.agent" names the swap-type slot alone.
@@ -33,6 +36,7 @@ inline constexpr StatBlock kAgentStatBlocks[] = {
     {&StatLayout::failure_penalty, StatSpan::kOne, "action.failure_penalty"},
     {&StatLayout::invalid_type, StatSpan::kOne, "action.invalid_type"},
     {&StatLayout::invalid_arg, StatSpan::kOne, "action.invalid_arg"},
+    {&StatLayout::invalid_arg_keyed, StatSpan::kPerActionInvalidArg, "action.invalid_arg.{action_id}.{arg}"},
     {&StatLayout::frozen_ticks, StatSpan::kOne, "status.frozen.ticks"},
     {&StatLayout::item_gained, StatSpan::kPerItem, "{item}.gained"},
     {&StatLayout::item_lost, StatSpan::kPerItem, "{item}.lost"},
@@ -86,6 +90,7 @@ inline std::int32_t stat_span_size(StatSpan span, const EnvParams& p) {
     case StatSpan::kPerGroupGroup: return p.num_groups * p.num_groups;
     case StatSpan::kPerActionGroup: return p.num_actions * p.num_groups;
     case StatSpan::kPerActionGroupGroup: return p.num_actions * p.num_groups * p.num_groups;
+    case StatSpan::kPerActionInvalidArg: return p.num_actions * kInvalidArgKeys;
   }
   return 0;
 }

@@ -70,6 +70,12 @@ std::vector<std::string> block_names(const StatBlock& b, const CompiledEnv& env)
                                                                     group_name(env, g)),
                                                           "group2", group_name(env, h))));
       break;
+    case StatSpan::kPerActionInvalidArg:
+      for (int a = 0; a < p.num_actions; ++a)
+        for (int j = 0; j < kInvalidArgKeys; ++j)
+          out.push_back(with_name(with_name(b.key, "action_id", std::to_string(a)), "arg",
+                                  std::to_string(p.action_max_arg[a] + 1 + j)));
+      break;
   }
   return out;
 }

@@ -70,6 +70,9 @@ METTA_HD inline void step_env(const WorldView& w, std::int64_t e, bool agents_pr
       if (p.action_priority[type] != prio) continue;
       if (arg < 0 || arg > p.action_max_arg[type]) {
         env.add_agent_stat(a, p.stats.invalid_arg, 1.0f);
+        const std::int32_t beyond = arg - p.action_max_arg[type] - 1;  // 0 for max_arg + 1
+        if (arg > 0 && beyond < kInvalidArgKeys)
+          env.add_agent_stat(a, p.stats.invalid_arg_keyed + type * kInvalidArgKeys + beyond, 1.0f);
         w.agent_step_reward[ga] -= p.failure_penalty[w.agent_group[ga]];
         continue;
       }

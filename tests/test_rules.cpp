@@ -2,6 +2,10 @@
 // positions, inventories, rewards, stats and flags.
 #include <gtest/gtest.h>
 
+#include <set>
+
+#include <regex>
+
 #include "engine/env_ref.h"
 #include "scenario.h"
 
@@ -496,6 +500,21 @@ TEST(Rules, InvalidActionsArePenalisedOnceAndCounted) {
   EXPECT_EQ(s.agent_stat(0, "action.invalid_arg"), 2.0f);
   EXPECT_EQ(s.agent_stat(0, "action.failure_penalty"), 1.0f);
   EXPECT_FLOAT_EQ(s.env.episode_stats(0).episode_rewards[0], -1.25f);
+  // action.invalid_arg.<type>.<arg>, the numbers as the reference writes them: for the engine::kInvalidArgKeys
+  // args above max_arg; a negative arg (rotate, -3) and one further out count only in the total
+  EXPECT_EQ(s.agent_stat(0, "action.invalid_arg." + std::to_string(kMove) + ".2"), 1.0f);
+  s.step({{kMove, 2}});
+  s.step({{kMove, 1 + engine::kInvalidArgKeys}});
+  s.step({{kMove, 2 + engine::kInvalidArgKeys}});
+  s.step({{kMove, 1 << 30}});
+  EXPECT_EQ(s.agent_stat(0, "action.invalid_arg"), 6.0f);
+  EXPECT_EQ(s.agent_stat(0, "action.invalid_arg." + std::to_string(kMove) + ".2"), 2.0f);
+  EXPECT_EQ(s.agent_stat(0, "action.invalid_arg." + std::to_string(kMove) + "." + std::to_string(1 + engine::kInvalidArgKeys)), 1.0f);
+  std::set<std::string> keyed;  // the keys themselves, not their derived entries
+  const engine::EpisodeStats stats = s.env.episode_stats(0);
+  for (const auto& [key, v] : stats.agent[0])
+    if (std::regex_match(key, std::regex(R"(action\.invalid_arg\.[0-9]+\.[0-9]+)"))) keyed.insert(key);
+  EXPECT_EQ(keyed, (std::set<std::string>{"action.invalid_arg.1.2", "action.invalid_arg.1." + std::to_string(1 + engine::kInvalidArgKeys)}));
 }
 
 TEST(Rules, GroupRewardSharing) {
