@@ -171,8 +171,9 @@ BatchedEnv::BatchedEnv(const std::vector<EnvConfig>& tasks, std::int64_t num_env
                                                                         StatLayout::kObsCount + 2) + 2 * K);
   sum_agent_derived_ = kernels::SegmentedSum(ctx, static_cast<std::int64_t>(kStatDerived) * S.agent_count, num_envs);
   sum_conv_derived_ = kernels::SegmentedSum(ctx, static_cast<std::int64_t>(kStatDerived) * S.converter_count, num_envs);
-  b_->derived_sums =
-      kernels::DeviceBuffer<float>(dev, static_cast<std::size_t>(kStatDerived) * (S.agent_count + S.converter_count));
+  sum_game_derived_ = kernels::SegmentedSum(ctx, static_cast<std::int64_t>(kStatDerived) * StatLayout::kObsCount, num_envs);
+  b_->derived_sums = kernels::DeviceBuffer<float>(
+      dev, static_cast<std::size_t>(kStatDerived) * (S.agent_count + S.converter_count + StatLayout::kObsCount));
   // Zero everything once: counters start at 0, and hashes never see uninitialized bytes.
 #define METTA_ZERO(type, name, count) b_->name.fill_bytes_with(ctx, 0);
   METTA_WORLD_STATE_BUFFERS(METTA_ZERO)
@@ -442,6 +443,24 @@ EpisodeStats BatchedEnv::episode_stats(std::int64_t env) const {
     for (int k = 0; k < StatLayout::kObsCount; ++k) out.game[onames[k]] += ost[a * StatLayout::kObsCount + k];
   for (const auto& o : objs)  // walls and converters only, as the reference counts them
     if (o.type_id != 0) out.game["objects." + o.type_name] += 1.0f;
+  if (tracked && N > 0) {
+    // the game tracker's derived entries: the token keys from the first agent's counts (obs_stat_track);
+    // each objects.<name> counted once per object at the episode's first step
+    const auto first = read_range(ctx_, b_->obs_stat_first, env * StatLayout::kObsCount, StatLayout::kObsCount);
+    float t[kStatTrack];
+    for (int k = 0; k < StatLayout::kObsCount; ++k) {
+      obs_stat_track(ost.data(), first.data(), k, static_cast<int>(N), p.num_tokens, now, out.game[onames[k]], t);
+      add_derived_entries(out.game, onames[k], t, out.game[onames[k]]);
+    }
+    const float start = t[1];
+    std::vector<std::pair<std::string, float>> objects;
+    for (const auto& [key, count] : out.game)
+      if (key.rfind("objects.", 0) == 0) objects.push_back({key, count});
+    for (const auto& [key, count] : objects) {
+      const float track[kStatTrack] = {count, start, start, 1.0f, count};
+      add_derived_entries(out.game, key, track, count);
+    }
+  }
   return out;
 }
 
@@ -472,6 +491,8 @@ CompletedEpisodes BatchedEnv::completed_episodes(bool clear) {
     // same way as the key itself
     sum_agent_derived_.run(ctx_, b_->done_agent_derived.data(), b_->derived_sums.data());
     sum_conv_derived_.run(ctx_, b_->done_conv_derived.data(), b_->derived_sums.data() + kStatDerived * S.agent_count);
+    sum_game_derived_.run(ctx_, b_->done_game_derived.data(),
+                          b_->derived_sums.data() + kStatDerived * (S.agent_count + S.converter_count));
     const std::vector<float> d = b_->derived_sums.to_host(ctx_);
     auto add = [&](std::map<std::string, double>& to, const std::vector<std::string>& names, int keys,
                    std::size_t at, double per) {
@@ -482,10 +503,13 @@ CompletedEpisodes BatchedEnv::completed_episodes(bool clear) {
     };
     add(out.agent, anames, S.agent_count, 0, per_agent);
     add(out.converter, cnames, S.converter_count, static_cast<std::size_t>(kStatDerived) * S.agent_count, out.episodes);
+    add(out.game, onames, StatLayout::kObsCount,
+        static_cast<std::size_t>(kStatDerived) * (S.agent_count + S.converter_count), out.episodes);
   }
   if (clear) {
     b_->done_agent_derived.fill_bytes_with(ctx_, 0);
     b_->done_conv_derived.fill_bytes_with(ctx_, 0);
+    b_->done_game_derived.fill_bytes_with(ctx_, 0);
     b_->done_agent_stats.fill_bytes_with(ctx_, 0);
     b_->done_conv_stats.fill_bytes_with(ctx_, 0);
     b_->done_obs_stats.fill_bytes_with(ctx_, 0);
@@ -601,7 +625,7 @@ void BatchedEnv::load_state(const std::vector<std::pair<std::string, std::vector
     // buffers added later (tasks) read as zeros from older files: one task, nothing completed
     const bool added_later = std::strcmp(name, "env_task") == 0 || std::strcmp(name, "done_task") == 0 ||
                              std::strncmp(name, "done_score", 10) == 0 || std::strstr(name, "_derived") != nullptr ||
-                             std::strstr(name, "_stat_track") != nullptr;
+                             std::strstr(name, "_stat_track") != nullptr || std::strcmp(name, "obs_stat_first") == 0;
     bool present = false;
     for (auto& [n, v] : state) present = present || n == name;
     if (!present && added_later) {

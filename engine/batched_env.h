@@ -196,7 +196,8 @@ class BatchedEnv {
   kernels::Context ctx_;
   BatchedEnvOptions options_;
   std::unique_ptr<Buffers> b_;
-  kernels::SegmentedSum sum_agent_, sum_conv_, sum_obs_, sum_episode_, sum_task_, sum_agent_derived_, sum_conv_derived_;
+  kernels::SegmentedSum sum_agent_, sum_conv_, sum_obs_, sum_episode_, sum_task_, sum_agent_derived_, sum_conv_derived_,
+      sum_game_derived_;
 };
 
 }  // namespace metta::engine

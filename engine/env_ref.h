@@ -73,6 +73,23 @@ METTA_HD inline void add_derived(const float* t, float value, float now, float* 
   for (int j = 0; j < kStatDerived; ++j) out[j * stride] += derived[j];
 }
 
+// The game tracker (kStatTrack) of observation statistic k (StatLayout::kTokens*) at step `now`, from the
+// env's first agent's row of obs_stats and its first counts (obs_stat_first): the reference adds every
+// agent's count at each observation, agents in order, so over an episode observed n times (each adds
+// num_tokens to written + free space) the key has n * N updates from step now - n + 1 to now, its
+// smallest running value is the first agent's first count (the counts only grow it) and its largest
+// the total.
+METTA_HD inline void obs_stat_track(const float* first_agent_row, const float* first_counts, int k, int num_agents,
+                                    int num_tokens, float now, float total, float* t) {
+  const float n = (first_agent_row[StatLayout::kTokensWritten] + first_agent_row[StatLayout::kTokensFreeSpace]) /
+                  static_cast<float>(num_tokens);
+  t[0] = n * static_cast<float>(num_agents);
+  t[1] = now - n + 1.0f;
+  t[2] = now;
+  t[3] = first_counts[k];
+  t[4] = total;
+}
+
 // Target cell of an action: (distance, offset) relative to orientation; offset > 0 is the agent's left.
 METTA_HD inline void relative_location(int r, int c, int orient, int distance, int offset, int& tr, int& tc) {
   switch (orient) {

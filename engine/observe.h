@@ -122,8 +122,17 @@ METTA_HD METTA_FORCEINLINE void emit_global_tokens(const EnvRef& env, std::int64
 }
 
 // Adds one agent's token counts to its observation statistics.
-METTA_HD METTA_FORCEINLINE void add_token_stats(const WorldView& w, std::int64_t g, int num_tokens, int written, int dropped) {
+// With stat tracking on, the env's first agent's first counts of the episode are kept too: the smallest
+// running value of the game tracker's token keys (obs_stat_track).
+METTA_HD METTA_FORCEINLINE void add_token_stats(const WorldView& w, const EnvRef& env, std::int64_t g, int num_tokens,
+                                                int written, int dropped) {
   float* st = w.obs_stats + g * StatLayout::kObsCount;
+  if (w.obs_stat_first && g == env.agent(0) && st[StatLayout::kTokensWritten] + st[StatLayout::kTokensFreeSpace] == 0.0f) {
+    float* first = w.obs_stat_first + env.e * StatLayout::kObsCount;  // its row is all zero until it observes
+    first[StatLayout::kTokensWritten] = static_cast<float>(written);
+    first[StatLayout::kTokensDropped] = static_cast<float>(dropped);
+    first[StatLayout::kTokensFreeSpace] = static_cast<float>(num_tokens - written);
+  }
   st[StatLayout::kTokensWritten] += static_cast<float>(written);
   st[StatLayout::kTokensDropped] += static_cast<float>(dropped);
   st[StatLayout::kTokensFreeSpace] += static_cast<float>(num_tokens - written);
@@ -180,7 +189,7 @@ METTA_HD inline void observe_agent(const WorldView& w, std::int64_t e, std::int6
   }
   const int used = tw.written * 3, total = num_tokens * 3;
   memset(tw.out + used, kEmptyByte, static_cast<std::size_t>(total - used));
-  add_token_stats(w, g, num_tokens, tw.written, tw.dropped);
+  add_token_stats(w, env, g, num_tokens, tw.written, tw.dropped);
 }
 
 // ---- The same observations in the GPU's shape (issue 12): flat passes with far more threads than
@@ -226,7 +235,7 @@ METTA_HD inline void observe_scan_agent(const WorldView& w, std::int64_t e, std:
     total += count;
   }
   const int written = static_cast<int>(total < num_tokens ? total : num_tokens);
-  add_token_stats(w, g, num_tokens, written, tw.dropped + static_cast<int>(total - written));
+  add_token_stats(w, env, g, num_tokens, written, tw.dropped + static_cast<int>(total - written));
 }
 
 METTA_HD inline void observe_write_cell(const WorldView& w, std::int64_t e, std::int64_t g, int k) {

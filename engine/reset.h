@@ -59,6 +59,13 @@ METTA_HD inline void accumulate_finished_episode(const EnvRef& env) {
     float sum = 0.0f;
     for (int a = 0; a < N; ++a) sum += w.obs_stats[env.agent(a) * StatLayout::kObsCount + k];
     w.done_obs_stats[k * E + e] += sum;
+    if (w.obs_stat_first) {  // stat tracking on
+      float t[kStatTrack];
+      obs_stat_track(w.obs_stats + env.agent(0) * StatLayout::kObsCount, w.obs_stat_first + e * StatLayout::kObsCount,
+                     k, N, p.num_tokens, now, sum, t);
+      add_derived(t, sum, now, w.done_game_derived + static_cast<std::int64_t>(k) * E + e,
+                  static_cast<std::int64_t>(StatLayout::kObsCount) * E);
+    }
   }
   float reward = 0.0f;
   for (int a = 0; a < N; ++a) reward += w.agent_episode_reward[env.agent(a)];

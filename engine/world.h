@@ -58,6 +58,7 @@ namespace metta::engine {
   X(float, agent_stat_track, E * N * S.agent_count * TS)                                            \
   X(float, conv_stat_track, E * C * S.converter_count * TS)                                         \
   X(float, obs_stats, E * N * StatLayout::kObsCount)                                                \
+  X(float, obs_stat_first, E * StatLayout::kObsCount * (TS ? 1 : 0)) /* tracking: first agent's first */ \
   /* finished episodes, key-major so one segmented sum gives per-key totals over envs */            \
   X(float, done_agent_stats, S.agent_count * E)   /* summed over agents */                          \
   X(float, done_conv_stats, S.converter_count * E) /* summed over converters */                     \
@@ -65,6 +66,7 @@ namespace metta::engine {
   /* the derived entries of every key, summed over the agents (converters) that updated it */       \
   X(float, done_agent_derived, kStatDerived * S.agent_count * E)                                    \
   X(float, done_conv_derived, kStatDerived * S.converter_count * E)                                 \
+  X(float, done_game_derived, kStatDerived * StatLayout::kObsCount * E)  /* of the token keys */   \
   X(float, done_episode, 2 * E)  /* episodes completed, sum of per-agent mean episode reward */     \
   X(float, done_task, 2 * K * E) /* the same per task K: [episodes of each task, reward of each] */  \
   /* each finished episode's own score and task, the first kKeptScores per env since the readout */  \

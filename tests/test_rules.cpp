@@ -613,6 +613,30 @@ TEST(Rules, StatKeysCarryTheTrackersDerivedEntries) {
   EXPECT_EQ(stat("action.rotate.success.first_step"), 5.0f);
   const auto now = s.env.episode_stats(0).agent[0];
   EXPECT_EQ(now.count("action.attack.success.updates"), 0u);  // never updated: no entries
+  // game keys: each observation (steps 0 to 5: six) adds the agent's token counts; the smallest running
+  // value is the first observation's count, read from a fresh env at step 0
+  const float first_written = Scenario(cfg, 1, 1, true).env.episode_stats(0).game.at("tokens_written");
+  const auto game = s.env.episode_stats(0).game;
+  const float written = game.at("tokens_written");
+  EXPECT_GT(first_written, 0.0f);
+  EXPECT_EQ(game.at("tokens_written.updates"), 6.0f);
+  EXPECT_EQ(game.at("tokens_written.first_step"), 0.0f);
+  EXPECT_EQ(game.at("tokens_written.last_step"), 5.0f);
+  EXPECT_FLOAT_EQ(game.at("tokens_written.rate"), 6.0f / 5.0f);
+  EXPECT_FLOAT_EQ(game.at("tokens_written.avg"), written / 6.0f);
+  EXPECT_FLOAT_EQ(game.at("tokens_written.activity_rate"), 1.0f);
+  EXPECT_EQ(game.at("tokens_written.min"), first_written);
+  EXPECT_EQ(game.at("tokens_written.max"), written);
+  EXPECT_EQ(game.at("tokens_dropped.updates"), 6.0f);  // a zero count is an update too
+  EXPECT_EQ(game.at("tokens_dropped.max"), 0.0f);
+  // objects.<name>: one update per object, at the episode's first step
+  EXPECT_EQ(game.at("objects.wall"), 20.0f);
+  EXPECT_EQ(game.at("objects.wall.updates"), 20.0f);
+  EXPECT_EQ(game.at("objects.wall.first_step"), 0.0f);
+  EXPECT_EQ(game.at("objects.wall.last_step"), 0.0f);
+  EXPECT_EQ(game.at("objects.wall.avg"), 1.0f);
+  EXPECT_EQ(game.at("objects.wall.min"), 1.0f);
+  EXPECT_EQ(game.at("objects.wall.max"), 20.0f);
   s.step({{kNoop, 0}});  // step 6: the episode ends
   s.step({{kNoop, 0}});  // the reset accumulates it
   const engine::CompletedEpisodes done = s.env.completed_episodes();
@@ -621,8 +645,13 @@ TEST(Rules, StatKeysCarryTheTrackersDerivedEntries) {
   EXPECT_DOUBLE_EQ(done.agent.at("action.move.success.last_step"), 4.0);
   EXPECT_NEAR(done.agent.at("action.move.success.rate"), 2.0 / 6.0, 1e-6);  // at the episode's end
   EXPECT_EQ(done.agent.count("action.attack.success.updates"), 0u);
+  EXPECT_DOUBLE_EQ(done.game.at("tokens_written.updates"), 7.0);  // steps 0 to 6
+  EXPECT_DOUBLE_EQ(done.game.at("tokens_written.last_step"), 6.0);
+  EXPECT_DOUBLE_EQ(done.game.at("tokens_written.min"), first_written);
+  EXPECT_NEAR(done.game.at("tokens_written.avg"), done.game.at("tokens_written") / 7.0, 1e-4);
   Scenario plain(cfg);  // without tracking (BatchedEnvOptions' default): the values alone
   plain.step({{kMove, 0}});
   EXPECT_EQ(plain.agent_stat(0, "action.move.success"), 1.0f);
   EXPECT_EQ(plain.env.episode_stats(0).agent[0].count("action.move.success.updates"), 0u);
+  EXPECT_EQ(plain.env.episode_stats(0).game.count("tokens_written.updates"), 0u);
 }
