@@ -385,6 +385,31 @@ TEST(Curriculum, ShippedShapedToSimpleLoads) {
   EXPECT_EQ(c.probabilities(), (std::vector<double>{0.5, 0.5}));
 }
 
+// The navigation curriculum: 27 bucket combinations over navigation.yaml's rooms, the altar count drawn
+// in [10, 50) per env task; every draw builds an env with the shared spaces.
+TEST(Curriculum, ShippedNavigationBucketsRoomsWallsAndAltars) {
+  const std::string dir = std::string(METTA_SOURCE_DIR) + "/configs/env/mettagrid/";
+  const Curriculum c = load_curriculum(dir + "curriculum/navigation.yaml", 1);
+  ASSERT_EQ(c.tasks().size(), 27u);
+  EXPECT_EQ(c.tasks()[0].id,
+            "map_builder.room.width=15;map_builder.room.height=15;room.objects.wall=0;room.objects.altar=(10.0, 50.0);");
+  ASSERT_EQ(c.num_env_tasks(), 27u * Curriculum::kRangeDraws);
+  const std::vector<engine::EnvConfig> configs = c.env_task_configs();
+  std::set<int> widths, altars;
+  for (const engine::EnvConfig& e : configs) {
+    const engine::MapBuilderConfig& room = e.map_builder.room.at(0);
+    widths.insert(room.width);
+    for (auto& [name, n] : room.objects)
+      if (name == "altar") altars.insert(n);
+    EXPECT_EQ(e.num_agents, 24);
+  }
+  EXPECT_EQ(widths, (std::set<int>{15, 20, 25}));
+  EXPECT_GE(*altars.begin(), 10);
+  EXPECT_LT(*altars.rbegin(), 50);
+  EXPECT_GE(altars.size(), static_cast<std::size_t>(Curriculum::kRangeDraws));  // the draws differ
+  for (double p : c.probabilities()) EXPECT_DOUBLE_EQ(p, 1.0 / 27);
+}
+
 // A curriculum's state round-trips exactly: a copy loaded from it continues with the same draws and weights.
 TEST(Curriculum, StateRoundTripsExactly) {
   const std::string path = std::string(METTA_SOURCE_DIR) + "/tests/data/curriculum_hearts.yaml";
