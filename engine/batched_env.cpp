@@ -33,6 +33,7 @@ struct BatchedEnv::Buffers {
   kernels::DeviceBuffer<std::uint64_t> obs_order_table;
   kernels::DeviceBuffer<float> sums;  // readout of the completed-episode sums
   kernels::DeviceBuffer<float> derived_sums;  // and of their derived entries (agents, then converters)
+  kernels::DeviceBuffer<float> objects_sums;  // objects.<type> per type, then their derived entries
 };
 
 namespace {
@@ -54,6 +55,7 @@ std::string layout_difference(const CompiledEnv& first, const CompiledEnv& other
   c.num_converters = a.num_converters;
   std::memcpy(c.group_size, a.group_size, sizeof a.group_size);
   std::memcpy(c.symbol_type, a.symbol_type, sizeof a.symbol_type);
+  std::memcpy(c.type_count, a.type_count, sizeof a.type_count);
   std::memcpy(c.symbol_group, a.symbol_group, sizeof a.symbol_group);
   std::memcpy(c.symbol_kind, a.symbol_kind, sizeof a.symbol_kind);
   std::memcpy(c.obs_cell_offset, a.obs_cell_offset, sizeof a.obs_cell_offset);
@@ -172,6 +174,9 @@ BatchedEnv::BatchedEnv(const std::vector<EnvConfig>& tasks, std::int64_t num_env
   sum_agent_derived_ = kernels::SegmentedSum(ctx, static_cast<std::int64_t>(kStatDerived) * S.agent_count, num_envs);
   sum_conv_derived_ = kernels::SegmentedSum(ctx, static_cast<std::int64_t>(kStatDerived) * S.converter_count, num_envs);
   sum_game_derived_ = kernels::SegmentedSum(ctx, static_cast<std::int64_t>(kStatDerived) * StatLayout::kObsCount, num_envs);
+  sum_objects_ = kernels::SegmentedSum(ctx, p.num_types, num_envs);
+  if (TS) sum_objects_derived_ = kernels::SegmentedSum(ctx, static_cast<std::int64_t>(kStatDerived) * p.num_types, num_envs);
+  b_->objects_sums = kernels::DeviceBuffer<float>(dev, static_cast<std::size_t>(1 + kStatDerived) * p.num_types);
   b_->derived_sums = kernels::DeviceBuffer<float>(
       dev, static_cast<std::size_t>(kStatDerived) * (S.agent_count + S.converter_count + StatLayout::kObsCount));
   // Zero everything once: counters start at 0, and hashes never see uninitialized bytes.
@@ -495,21 +500,35 @@ CompletedEpisodes BatchedEnv::completed_episodes(bool clear) {
                           b_->derived_sums.data() + kStatDerived * (S.agent_count + S.converter_count));
     const std::vector<float> d = b_->derived_sums.to_host(ctx_);
     auto add = [&](std::map<std::string, double>& to, const std::vector<std::string>& names, int keys,
-                   std::size_t at, double per) {
+                   const std::vector<float>& sums, std::size_t at, double per) {
       for (int k = 0; k < keys; ++k)
-        if (d[at + k] != 0.0f && !names[k].empty())  // updates: 0 when nobody updated the key
+        if (sums[at + k] != 0.0f && !names[k].empty())  // updates: 0 when nobody updated the key
           for (int j = 0; j < kStatDerived; ++j)
-            to[names[k] + kDerivedStatSuffixes[j]] = d[at + static_cast<std::size_t>(j) * keys + k] / per;
+            to[names[k] + kDerivedStatSuffixes[j]] = sums[at + static_cast<std::size_t>(j) * keys + k] / per;
     };
-    add(out.agent, anames, S.agent_count, 0, per_agent);
-    add(out.converter, cnames, S.converter_count, static_cast<std::size_t>(kStatDerived) * S.agent_count, out.episodes);
-    add(out.game, onames, StatLayout::kObsCount,
+    add(out.agent, anames, S.agent_count, d, 0, per_agent);
+    add(out.converter, cnames, S.converter_count, d, static_cast<std::size_t>(kStatDerived) * S.agent_count, out.episodes);
+    add(out.game, onames, StatLayout::kObsCount, d,
         static_cast<std::size_t>(kStatDerived) * (S.agent_count + S.converter_count), out.episodes);
+    // objects.<type name> of walls and converters, with their derived entries when tracked
+    const int types = compiled_.params.num_types;
+    sum_objects_.run(ctx_, b_->done_objects.data(), b_->objects_sums.data());
+    if (options_.track_stat_updates)
+      sum_objects_derived_.run(ctx_, b_->done_objects_derived.data(), b_->objects_sums.data() + types);
+    const std::vector<float> o = b_->objects_sums.to_host(ctx_);
+    std::vector<std::string> object_keys(static_cast<std::size_t>(types));
+    for (int t = 1; t < types; ++t) {
+      object_keys[t] = "objects." + compiled_.type_names[static_cast<std::size_t>(t)];
+      if (o[t] != 0.0f) out.game[object_keys[t]] = o[t] / out.episodes;
+    }
+    if (options_.track_stat_updates) add(out.game, object_keys, types, o, static_cast<std::size_t>(types), out.episodes);
   }
   if (clear) {
     b_->done_agent_derived.fill_bytes_with(ctx_, 0);
     b_->done_conv_derived.fill_bytes_with(ctx_, 0);
     b_->done_game_derived.fill_bytes_with(ctx_, 0);
+    b_->done_objects.fill_bytes_with(ctx_, 0);
+    b_->done_objects_derived.fill_bytes_with(ctx_, 0);
     b_->done_agent_stats.fill_bytes_with(ctx_, 0);
     b_->done_conv_stats.fill_bytes_with(ctx_, 0);
     b_->done_obs_stats.fill_bytes_with(ctx_, 0);
@@ -625,7 +644,8 @@ void BatchedEnv::load_state(const std::vector<std::pair<std::string, std::vector
     // buffers added later (tasks) read as zeros from older files: one task, nothing completed
     const bool added_later = std::strcmp(name, "env_task") == 0 || std::strcmp(name, "done_task") == 0 ||
                              std::strncmp(name, "done_score", 10) == 0 || std::strstr(name, "_derived") != nullptr ||
-                             std::strstr(name, "_stat_track") != nullptr || std::strcmp(name, "obs_stat_first") == 0;
+                             std::strstr(name, "_stat_track") != nullptr || std::strcmp(name, "obs_stat_first") == 0 ||
+                             std::strcmp(name, "done_objects") == 0;
     bool present = false;
     for (auto& [n, v] : state) present = present || n == name;
     if (!present && added_later) {

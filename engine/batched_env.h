@@ -197,7 +197,7 @@ class BatchedEnv {
   BatchedEnvOptions options_;
   std::unique_ptr<Buffers> b_;
   kernels::SegmentedSum sum_agent_, sum_conv_, sum_obs_, sum_episode_, sum_task_, sum_agent_derived_, sum_conv_derived_,
-      sum_game_derived_;
+      sum_game_derived_, sum_objects_, sum_objects_derived_;
 };
 
 }  // namespace metta::engine

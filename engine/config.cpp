@@ -302,9 +302,11 @@ CompiledEnv compile_env(const EnvConfig& cfg) {
   };
   long objects = 0, agents = 0, converters = 0;
   int group_counts[kMaxGroups] = {};
+  for (int t = 0; t < kMaxTypes; ++t) p.type_count[t] = 0;
   auto count = [&](std::uint8_t s) {
     if (s == 0) return;
     ++objects;
+    ++p.type_count[p.symbol_type[s]];
     const auto kind = static_cast<ObjectKind>(p.symbol_kind[s]);
     if (kind == ObjectKind::kAgent) {
       ++agents;

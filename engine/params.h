@@ -119,6 +119,7 @@ struct EnvParams {
 
   // map cell symbols (0 = empty): what each symbol places
   std::uint8_t symbol_type[kMaxSymbols];   // object type id
+  std::int32_t type_count[kMaxTypes];      // objects of each type on the map (its plan fixes the counts)
   std::uint8_t symbol_group[kMaxSymbols];  // agent group id (agents only)
   std::uint8_t symbol_kind[kMaxSymbols];   // ObjectKind
 

@@ -67,6 +67,18 @@ METTA_HD inline void accumulate_finished_episode(const EnvRef& env) {
                   static_cast<std::int64_t>(StatLayout::kObsCount) * E);
     }
   }
+  // objects.<type name>: walls and converters (type 0 is the agent), one update each at the episode's
+  // first step (step 0)
+  for (int type = 1; type < p.num_types; ++type) {
+    const float count = static_cast<float>(p.type_count[type]);
+    if (count == 0.0f) continue;
+    w.done_objects[type * E + e] += count;
+    if (w.done_objects_derived) {
+      const float t[kStatTrack] = {count, 0.0f, 0.0f, 1.0f, count};
+      add_derived(t, count, now, w.done_objects_derived + static_cast<std::int64_t>(type) * E + e,
+                  static_cast<std::int64_t>(p.num_types) * E);
+    }
+  }
   float reward = 0.0f;
   for (int a = 0; a < N; ++a) reward += w.agent_episode_reward[env.agent(a)];
   const float score = N > 0 ? reward / static_cast<float>(N) : 0.0f;

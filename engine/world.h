@@ -67,6 +67,8 @@ namespace metta::engine {
   X(float, done_agent_derived, kStatDerived * S.agent_count * E)                                    \
   X(float, done_conv_derived, kStatDerived * S.converter_count * E)                                 \
   X(float, done_game_derived, kStatDerived * StatLayout::kObsCount * E)  /* of the token keys */   \
+  X(float, done_objects, p.num_types * E)  /* objects.<type> of walls and converters, per type */    \
+  X(float, done_objects_derived, kStatDerived * p.num_types * E * (TS ? 1 : 0))                       \
   X(float, done_episode, 2 * E)  /* episodes completed, sum of per-agent mean episode reward */     \
   X(float, done_task, 2 * K * E) /* the same per task K: [episodes of each task, reward of each] */  \
   /* each finished episode's own score and task, the first kKeptScores per env since the readout */  \

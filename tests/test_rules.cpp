@@ -649,9 +649,20 @@ TEST(Rules, StatKeysCarryTheTrackersDerivedEntries) {
   EXPECT_DOUBLE_EQ(done.game.at("tokens_written.last_step"), 6.0);
   EXPECT_DOUBLE_EQ(done.game.at("tokens_written.min"), first_written);
   EXPECT_NEAR(done.game.at("tokens_written.avg"), done.game.at("tokens_written") / 7.0, 1e-4);
+  EXPECT_DOUBLE_EQ(done.game.at("objects.wall"), 20.0);  // walls and converters, as in episode_stats
+  EXPECT_EQ(done.game.count("objects.agent"), 0u);
+  EXPECT_DOUBLE_EQ(done.game.at("objects.wall.updates"), 20.0);
+  EXPECT_DOUBLE_EQ(done.game.at("objects.wall.first_step"), 0.0);
+  EXPECT_NEAR(done.game.at("objects.wall.rate"), 20.0 / 6.0, 1e-5);  // at the episode's end
+  EXPECT_DOUBLE_EQ(done.game.at("objects.wall.min"), 1.0);
+  EXPECT_DOUBLE_EQ(done.game.at("objects.wall.max"), 20.0);
   Scenario plain(cfg);  // without tracking (BatchedEnvOptions' default): the values alone
   plain.step({{kMove, 0}});
   EXPECT_EQ(plain.agent_stat(0, "action.move.success"), 1.0f);
   EXPECT_EQ(plain.env.episode_stats(0).agent[0].count("action.move.success.updates"), 0u);
   EXPECT_EQ(plain.env.episode_stats(0).game.count("tokens_written.updates"), 0u);
+  for (int k = 0; k < 6; ++k) plain.step({{kNoop, 0}});  // the episode ends and is counted
+  const engine::CompletedEpisodes plain_done = plain.env.completed_episodes();
+  EXPECT_DOUBLE_EQ(plain_done.game.at("objects.wall"), 20.0);
+  EXPECT_EQ(plain_done.game.count("objects.wall.updates"), 0u);
 }
