@@ -11,9 +11,12 @@ namespace metta::kernels {
 
 enum class Device { CPU, CUDA };
 
-// How CUDA float GEMMs multiply: fp32 throughout, or TF32 tensor cores (fp32 in and out, 10-bit
-// mantissa products, fp32 accumulation; trainer.precision: tf32). The CPU always computes in fp32.
-enum class MathMode { kFp32, kTf32 };
+// How CUDA float GEMMs multiply: fp32 throughout; TF32 tensor cores (fp32 in and out, 10-bit mantissa
+// products, fp32 accumulation; trainer.precision: tf32); or bf16 tensor cores (fp32 in and out, each
+// operand rounded to bf16's 8-bit mantissa inside the GEMM, fp32 accumulation; cuBLAS's
+// CUBLAS_COMPUTE_32F_FAST_16BF; trainer.precision: bf16). Weights, optimizer state and activations stay
+// fp32 in memory either way. The CPU always computes in fp32.
+enum class MathMode { kFp32, kTf32, kBf16 };
 
 // Execution context. `num_threads` (CPU only): 0 = OpenMP default. `stream` (CUDA only): a cudaStream_t,
 // null = the default stream. `math` (CUDA only): MathMode above.

@@ -26,6 +26,13 @@ void cuda_gemm(const Context& ctx, Trans ta, Trans tb, int m, int n, int k, floa
                       const float* b, int ldb, float beta, float* c, int ldc) {
   cublasHandle_t h = handle();
   METTA_CUBLAS_CHECK(cublasSetStream(h, static_cast<cudaStream_t>(ctx.stream)));
+  if (ctx.math == MathMode::kBf16) {
+    // fp32 operands and result; the products on bf16 tensor cores, accumulated in fp32
+    METTA_CUBLAS_CHECK(cublasSetMathMode(h, CUBLAS_DEFAULT_MATH));
+    METTA_CUBLAS_CHECK(cublasGemmEx(h, to_cublas(tb), to_cublas(ta), n, m, k, &alpha, b, CUDA_R_32F, ldb, a, CUDA_R_32F,
+                                    lda, &beta, c, CUDA_R_32F, ldc, CUBLAS_COMPUTE_32F_FAST_16BF, CUBLAS_GEMM_DEFAULT));
+    return;
+  }
   METTA_CUBLAS_CHECK(cublasSetMathMode(h, ctx.math == MathMode::kTf32 ? CUBLAS_TF32_TENSOR_OP_MATH : CUBLAS_DEFAULT_MATH));
   METTA_CUBLAS_CHECK(cublasSgemm(h, to_cublas(tb), to_cublas(ta), n, m, k, &alpha, b, ldb, a, lda, &beta, c, ldc));
 }

@@ -10,8 +10,8 @@
 #   tests      every test
 #   bench      bench_env, bench_train with the cuDNN and with our own LSTM, metta bench
 #   train      metta train on CUDA at issue 13's settings: fast 60 s (speed and learning), api_default
-#              30 s (speed), api_default with trainer.first_conv=dense 20 s, fast with
-#              trainer.precision=tf32 60 s
+#              30 s (speed), api_default with trainer.first_conv=dense 15 s, fast with
+#              trainer.precision=tf32 and =bf16 60 s each (speed and learning): about 5 minutes
 #   peer       PyTorch on this GPU, the same networks (scripts/peer/torch_gpu_bench.py: train step and
 #              rollout, eager and torch.compile, fp32 and bf16 autocast); skipped without PyTorch
 #   sim        metta sim on CUDA (plain loop and 16-step CUDA graphs, 1,024 and 16,384 envs, with the
@@ -22,9 +22,10 @@
 #   dist       data parallel: one rank's training throughput with the NCCL all-reduce path on and off
 #              (fast and api_default; METTA_NCCL_SINGLE=1 sends the gradients through a one-rank NCCL
 #              communicator), and the NCCL library the build found
-# The device tool stops a command after 10 minutes and a session has 15 device-minutes: run the phases
-# in two calls (the build folder stays between them), `build gpu-tests sim`, then `train dist curriculum`;
-# `bench peer` and `tests` (every test) when time is left. The sim and train tables print after the
+# The device tool stops a command after 10 minutes and a session has 15 device-minutes (starts
+# included): run the phases in two calls (the build folder stays between them), `build gpu-tests sim`,
+# then `train`; `dist` (about 1.5 minutes), `curriculum` (about 4.5), `bench peer` and `tests` (every
+# test) when time is left, or in a later session. The sim and train tables print after the
 # phases that feed them (the train table's PyTorch row needs `bench peer`).
 set -uo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -126,7 +127,7 @@ if want train; then
   # api_default_dense: the first convolution dense (box + im2col) instead of from the tokens, to choose
   # the default for api_default by measurement
   for spec in fast:fast:60:fp32:tokens api_default:api_default:30:fp32:tokens \
-              api_default_dense:api_default:20:fp32:dense fast_tf32:fast:60:tf32:tokens; do
+              api_default_dense:api_default:15:fp32:dense fast_tf32:fast:60:tf32:tokens fast_bf16:fast:60:bf16:tokens; do
     IFS=: read -r name agent secs precision first_conv <<<"$spec"
     echo "== metta train on CUDA ($agent agent, $precision, first_conv $first_conv, $secs s) =="
     rm -rf "$dir/train-$name"
@@ -164,6 +165,7 @@ fast_sps, fast_eval = run("fast")
 api_sps, _ = run("api_default")
 api_dense_sps, _ = run("api_default_dense")
 tf32_sps, tf32_eval = run("fast_tf32")
+bf16_sps, bf16_eval = run("fast_bf16")
 step = None
 try:
     for bm in json.load(open(os.path.join(d, "bench_train.json")))["benchmarks"]:
@@ -198,6 +200,8 @@ row("vs PyTorch's best (train step fast)", step / torch_best if step and torch_b
 row("learning: fast, 60 s, eval score", fast_eval, ">= 1.3", 1.3, "%.3f")
 row("fast with trainer.precision=tf32", tf32_sps, ">= 5M agent-steps/s", 5e6, "%.3g agent-steps/s")
 row("learning: fast, tf32, 60 s, eval score", tf32_eval, ">= 1.3", 1.3, "%.3f")
+row("fast with trainer.precision=bf16", bf16_sps, ">= 5M agent-steps/s", 5e6, "%.3g agent-steps/s")
+row("learning: fast, bf16, 60 s, eval score", bf16_eval, ">= 1.3", 1.3, "%.3f")
 row("CPU training (metta bench --no-cuda, fast)", cpu, ">= 30.4k (no slower)", 30.4e3, "%.0f")
 print("== train summary on %s ==" % gpu)
 print("%-42s %-26s %-22s %s" % ("measure", "measured", "target", "result"))

@@ -72,7 +72,7 @@ TEST(TrainerConfigValidation, EveryRuleNamesTheFieldAndTheValue) {
       {[](TrainerConfig& c) { c.grad_mean_variance_interval = -1; }, "trainer.grad_mean_variance_interval: got -1"},
       {[](TrainerConfig& c) { c.l2_init_weight_update_interval = -2; }, "trainer.l2_init_weight_update_interval: got -2"},
       {[](TrainerConfig& c) { c.target_kl = -0.1; }, "trainer.target_kl: got -0.1"},
-      {[](TrainerConfig& c) { c.precision = "bf16"; }, "trainer.precision: got 'bf16', expected 'fp32' or 'tf32'"},
+      {[](TrainerConfig& c) { c.precision = "fp16"; }, "trainer.precision: got 'fp16', expected 'fp32', 'tf32' or 'bf16'"},
       {[](TrainerConfig& c) { c.first_conv = "sparse"; }, "trainer.first_conv: got 'sparse', expected 'tokens' or 'dense'"},
       {[](TrainerConfig& c) { c.collective_timeout = 0; }, "trainer.collective_timeout: got 0"},
       {[](TrainerConfig& c) { c.lr_scheduler.warmup_steps = -5; }, "trainer.lr_scheduler.warmup_steps: got -5"},

@@ -42,7 +42,9 @@ kernels::Context make_context(const TrainerConfig& c) {
   const kernels::Device d = kernels::parse_device(c.device);
   if (d != kernels::Device::CUDA) return kernels::Context::cpu(c.threads);
   kernels::Context ctx = kernels::Context::cuda();
-  ctx.math = c.precision == "tf32" ? kernels::MathMode::kTf32 : kernels::MathMode::kFp32;
+  ctx.math = c.precision == "tf32"   ? kernels::MathMode::kTf32
+             : c.precision == "bf16" ? kernels::MathMode::kBf16
+                                     : kernels::MathMode::kFp32;
   return ctx;
 }
 

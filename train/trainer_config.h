@@ -124,8 +124,8 @@ struct TrainerConfig {
   double target_kl = 0;                    // stop an epoch's update passes above this mean approx_kl; <= 0: off
   // The LSTM of a CUDA policy: "auto" (cuDNN when it works here, else ours), "cudnn" or "native" (ours).
   std::string lstm = "auto";
-  // CUDA GEMMs: "fp32", or "tf32" (tensor cores, fp32 storage; kernels::MathMode). The CPU computes in
-  // fp32 either way. bf16 is not built yet.
+  // CUDA GEMMs: "fp32", "tf32" or "bf16" (tensor cores, fp32 storage and accumulation;
+  // kernels::MathMode). The CPU computes in fp32 either way.
   std::string precision = "fp32";
   // The policy's first convolution: "tokens" (computed from the observation tokens, no box and no
   // im2col) or "dense" (over the scattered box, as GEMMs on im2col columns). The same function and
@@ -247,7 +247,7 @@ void visit_fields(TrainerConfig& c, V& v) {
   v(field("train_from_rollout_state", c.train_from_rollout_state));
   v(field("target_kl", c.target_kl).range(0, 1e18, "null (off) or a number > 0").null_reads_as(0.0));
   v(field("lstm", c.lstm).one_of({"auto", "cudnn", "native"}).resume_safe());
-  v(field("precision", c.precision).one_of({"fp32", "tf32"}).resume_safe());
+  v(field("precision", c.precision).one_of({"fp32", "tf32", "bf16"}).resume_safe());
   v(field("first_conv", c.first_conv).one_of({"tokens", "dense"}).resume_safe());
   v(field("seed", c.seed).api_only());
   v(field("device", c.device).one_of({"cpu", "cuda"}).api_only());
