@@ -7,7 +7,8 @@
 //   batch 16,384, minibatch 2,048, 2 update epochs: the main job's settings).
 // CPU (BLAS single-threaded, OpenMP for the rest) and, with a GPU, CUDA. METTA_LSTM=native runs the CUDA
 // cases with our own LSTM kernels instead of cuDNN, and METTA_FIRST_CONV=dense every case with the dense
-// first convolution instead of the token one (read here: the library reads no environment).
+// first convolution instead of the token one, and METTA_ROLLOUT_GRAPH=1 the epochs with
+// trainer.rollout_graph (read here: the library reads no environment).
 #include <benchmark/benchmark.h>
 
 #include <cstdlib>
@@ -136,6 +137,8 @@ void BM_TrainEpoch(benchmark::State& state, const char* preset) {
   c.update_epochs = 2;
   c.lstm = lstm_choice();
   c.first_conv = first_conv_choice();
+  const char* graph = std::getenv("METTA_ROLLOUT_GRAPH");
+  c.rollout_graph = graph && std::string(graph) == "1";
   train::Trainer t(c, engine::embedded_env_config("hearts_room"), 16, preset);
   t.run_epoch();  // warm-up
   double rollout = 0, total = 0;

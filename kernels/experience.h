@@ -48,6 +48,9 @@ void experience_scatter(const Context& ctx, const ExperienceView& x, const std::
 void add_arrays(const Context& ctx, const float* a, const float* b, std::int64_t n, float* out);
 // out[i] = value
 void fill_floats(const Context& ctx, float* out, std::int64_t n, float value);
+// counter[0] += by on the device: what a recorded CUDA graph advances per replay (the rollout's action
+// sampling counter) lives in device memory, since a replay repeats its kernels' arguments.
+void advance_counter(const Context& ctx, std::uint32_t* counter, std::uint32_t by);
 // terms [4, n]: y, y^2, y - v, (y - v)^2 with y = returns, v = values (explained variance by sums)
 void explained_variance_terms(const Context& ctx, const float* returns, const float* values, std::int64_t n,
                               float* terms);

@@ -402,6 +402,10 @@ void fill_floats(const Context& ctx, float* out, std::int64_t n, float value) {
   METTA_DISPATCH(ctx, launch_fill_floats, ctx, out, n, value);
 }
 
+void advance_counter(const Context& ctx, std::uint32_t* counter, std::uint32_t by) {
+  METTA_DISPATCH(ctx, launch_advance_counter, ctx, counter, by);
+}
+
 void explained_variance_terms(const Context& ctx, const float* returns, const float* values, std::int64_t n,
                               float* terms) {
   METTA_DISPATCH(ctx, launch_ev_terms, ctx, returns, values, n, terms);

@@ -142,6 +142,10 @@ void launch_sqrt_into(const Context& ctx, const float* in, float* out) {
   parallel_for(ctx, 1, [=] METTA_HD(std::int64_t) { out[0] = sqrtf(in[0]); });
 }
 
+void launch_advance_counter(const Context& ctx, std::uint32_t* counter, std::uint32_t by) {
+  parallel_for(ctx, 1, [=] METTA_HD(std::int64_t) { counter[0] += by; });
+}
+
 void launch_adam(const Context& ctx, float* params, const float* grads, float* m, float* v, std::int64_t n,
                  AdamParams p, float step_size, float bias_correction2_sqrt, const float* grad_norm, float max_norm) {
   parallel_for(ctx, n, [=] METTA_HD(std::int64_t i) {

@@ -27,6 +27,7 @@ METTA_DECLARE_LAUNCHER(void, launch_moment_partials, const Context& ctx, const f
 METTA_DECLARE_LAUNCHER(void, launch_ema_blend, const Context& ctx, float* dst, const float* src, std::int64_t n,
                        float alpha)
 METTA_DECLARE_LAUNCHER(void, launch_sqrt_into, const Context& ctx, const float* in, float* out)
+METTA_DECLARE_LAUNCHER(void, launch_advance_counter, const Context& ctx, std::uint32_t* counter, std::uint32_t by)
 METTA_DECLARE_LAUNCHER(void, launch_adam, const Context& ctx, float* params, const float* grads, float* m, float* v,
                        std::int64_t n, AdamParams p, float step_size, float bias_correction2_sqrt,
                        const float* grad_norm, float max_norm)

@@ -107,11 +107,13 @@ void action_dist_backward(const Context& ctx, const T* logits, std::int64_t n, i
                           const T* g_entropy, T* dlogits);
 // Samples one action per row by inverse CDF with u from the counter RNG keyed (seed, counter, row_base +
 // row); writes actions [n, 2] (type, arg) via the flat -> (type, arg) tables and its log-prob. row_base
-// places a rank's agents in a data-parallel run's global numbering (0 in a plain run).
+// places a rank's agents in a data-parallel run's global numbering (0 in a plain run). counter_base,
+// when not null, is a device counter added to `counter` (a recorded CUDA graph replays fixed arguments,
+// so what changes per replay lives in device memory).
 template <class T>
 void action_dist_sample(const Context& ctx, const T* logits, std::int64_t n, int num_logits, const std::int32_t* flat_type,
-                        const std::int32_t* flat_arg, std::uint64_t seed, std::uint32_t counter, std::int64_t row_base,
-                        std::int32_t* actions, T* logp);
+                        const std::int32_t* flat_arg, std::uint64_t seed, std::uint32_t counter,
+                        const std::uint32_t* counter_base, std::int64_t row_base, std::int32_t* actions, T* logp);
 
 // [a, b, c] -> [b, a, c] (segment-major <-> time-major).
 template <class T>

@@ -550,13 +550,14 @@ void action_dist_backward(const Context& ctx, const T* logits, std::int64_t n, i
 
 template <class T>
 void action_dist_sample(const Context& ctx, const T* logits, std::int64_t n, int num_logits, const std::int32_t* flat_type,
-                        const std::int32_t* flat_arg, std::uint64_t seed, std::uint32_t counter, std::int64_t row_base,
-                        std::int32_t* actions, T* logp) {
+                        const std::int32_t* flat_arg, std::uint64_t seed, std::uint32_t counter,
+                        const std::uint32_t* counter_base, std::int64_t row_base, std::int32_t* actions, T* logp) {
   parallel_for(ctx, n, [=] METTA_HD(std::int64_t r) {
     const T* z = logits + r * num_logits;
     const T lse = row_logsumexp(z, num_logits);
     const std::int64_t key = row_base + r;
-    const kernels::U32x4 w = kernels::rng_draw(seed, counter, static_cast<std::uint32_t>(key),
+    const std::uint32_t c = counter + (counter_base ? counter_base[0] : 0u);
+    const kernels::U32x4 w = kernels::rng_draw(seed, c, static_cast<std::uint32_t>(key),
                                                static_cast<std::uint32_t>(key >> 32), kernels::RngPurpose::kPolicySample, 0);
     const T u = static_cast<T>(kernels::uniform_unit(w.v[0]));
     int pick = num_logits - 1;  // fallback for rounding: the last action

@@ -54,9 +54,9 @@
     (ctx, logits, n, num_logits, actions, cum, num_types, g_logp, g_entropy, dlogits))                         \
   X(T, action_dist_sample,                                                                                     \
     (const Context& ctx, const T* logits, std::int64_t n, int num_logits, const std::int32_t* flat_type,       \
-     const std::int32_t* flat_arg, std::uint64_t seed, std::uint32_t counter, std::int64_t row_base,          \
-     std::int32_t* actions, T* logp),                                                                          \
-    (ctx, logits, n, num_logits, flat_type, flat_arg, seed, counter, row_base, actions, logp))                 \
+     const std::int32_t* flat_arg, std::uint64_t seed, std::uint32_t counter,                                 \
+     const std::uint32_t* counter_base, std::int64_t row_base, std::int32_t* actions, T* logp),               \
+    (ctx, logits, n, num_logits, flat_type, flat_arg, seed, counter, counter_base, row_base, actions, logp))   \
   X(T, add_into, (const Context& ctx, const T* x, T* y, std::int64_t n), (ctx, x, y, n))                     \
   X(T, transpose01, (const Context& ctx, const T* x, std::int64_t a, std::int64_t b, std::int64_t c, T* y),   \
     (ctx, x, a, b, c, y))                                                                                      \

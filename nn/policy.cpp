@@ -431,7 +431,7 @@ void Policy<T>::zero_grads() {
 template <class T>
 void Policy<T>::forward(const std::uint8_t* obs, std::int64_t segments, int steps, const std::int32_t* actions,
                         const T* h0, const T* c0, T* h_out, T* c_out, std::uint64_t seed, std::uint32_t counter,
-                        std::int32_t* sampled) {
+                        std::int32_t* sampled, const std::uint32_t* counter_base) {
   const std::int64_t rows = segments * steps;
   METTA_CHECK(rows >= 1 && rows <= max_rows_ && steps <= max_steps_,
               "policy forward of " << segments << " x " << steps << " rows; sized for " << max_rows_ << " rows, "
@@ -511,7 +511,7 @@ void Policy<T>::forward(const std::uint8_t* obs, std::int64_t segments, int step
                            entropy_.data());
   } else {
     action_dist_sample<T>(ctx_, logits_.data(), rows, A, flat_type_.data(), flat_arg_.data(), seed, counter,
-                          sample_row_base_, sampled,
+                          counter_base, sample_row_base_, sampled,
                           logp_.data());
   }
 }

@@ -79,11 +79,12 @@ class Policy {
          LstmBackend lstm = LstmBackend::kAuto);
 
   // Forward over obs [segments, steps, tokens, 3]. With `actions` given ([rows, 2]), the log-probs and
-  // entropies of those actions; otherwise actions are sampled (seed, counter) into `sampled` [rows, 2].
+  // entropies of those actions; otherwise actions are sampled (seed, counter) into `sampled` [rows, 2]
+  // (counter_base: a device counter added to `counter`, or null; see nn::action_dist_sample).
   // h0, c0: [layers, segments, H] initial state or null (zeros); h_out, c_out: final state or null.
   void forward(const std::uint8_t* obs, std::int64_t segments, int steps, const std::int32_t* actions,
                const T* h0, const T* c0, T* h_out, T* c_out, std::uint64_t seed = 0, std::uint32_t counter = 0,
-               std::int32_t* sampled = nullptr);
+               std::int32_t* sampled = nullptr, const std::uint32_t* counter_base = nullptr);
   // Backward of the last forward (which must have been given actions): accumulates into grads().
   // extra_dlogits ([rows, A], optional): a further gradient of the logits (kickstarter distillation).
   void backward(const T* d_logp, const T* d_entropy, const T* d_value, const T* extra_dlogits = nullptr);

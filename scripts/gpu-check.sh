@@ -114,6 +114,8 @@ if want bench; then
     grep -E "^BM_|ERROR" ; [ "${PIPESTATUS[0]}" -eq 0 ] || bench_rc=1
   echo "-- the same with our own LSTM kernels (METTA_LSTM=native) --"
   METTA_LSTM=native "$dir/bin/bench_train" --benchmark_filter=Cuda 2>&1 | grep -E "^BM_|ERROR"
+  echo "-- training epochs with the rollout recorded as a CUDA graph (METTA_ROLLOUT_GRAPH=1, trainer.rollout_graph) --"
+  METTA_ROLLOUT_GRAPH=1 "$dir/bin/bench_train" --benchmark_filter='TrainEpochCuda' 2>&1 | grep -E "^BM_|ERROR"
   echo "-- the policy with the dense first convolution (METTA_FIRST_CONV=dense; the default is from the tokens) --"
   METTA_FIRST_CONV=dense "$dir/bin/bench_train" --benchmark_filter='Policy.*Cuda' 2>&1 | grep -E "^BM_|ERROR"
   echo "== metta bench on CUDA, and on the CPU =="

@@ -187,3 +187,33 @@ TEST(CudaTrain, TensorCoreEpochsMoveTheWeightsAsFp32Does) {
     EXPECT_GT(diff, 0) << precision << ": the same bits as fp32, so the setting did not reach the GEMMs";
   }
 }
+
+// trainer.rollout_graph on CUDA: the rollout recorded as one CUDA graph on the trainer's own stream and
+// replayed each epoch gives the plain rollout's bits (fast agent, cuDNN LSTM when built; an even and an
+// odd number of steps per rollout).
+TEST(CudaTrain, RecordedRolloutGraphGivesThePlainRolloutsBits) {
+  METTA_REQUIRE_GPU();
+  for (const int horizon : {16, 5}) {
+    auto run = [horizon](bool graph) {
+      train::TrainerConfig s;
+      s.device = "cuda";
+      s.rollout_graph = graph;
+      s.total_timesteps = 1'000'000;
+      s.bptt_horizon = horizon;
+      s.batch_size = horizon == 16 ? 65536 : 64 * 4 * 5 * 3;  // 64 envs x 4 agents: 3 segments of 5 (odd steps)
+      s.minibatch_size = horizon == 16 ? 8192 : 64 * 4 * 5;
+      train::Trainer t(s, engine::embedded_env_config("hearts_room"), 64, "fast");
+      std::vector<float> losses;
+      for (int e = 0; e < 3; ++e) {
+        const train::EpochStats st = t.run_epoch();
+        losses.insert(losses.end(), st.losses, st.losses + kernels::kPpoStatCount);
+      }
+      nn::Policy<float>& p = t.policy();
+      std::vector<float> w = to_host(p.context(), p.params(), static_cast<std::size_t>(p.num_params()));
+      w.insert(w.end(), losses.begin(), losses.end());
+      return w;
+    };
+    const std::vector<float> plain = run(false), recorded = run(true);
+    EXPECT_TRUE(plain == recorded) << "horizon " << horizon;
+  }
+}

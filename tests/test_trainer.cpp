@@ -137,6 +137,30 @@ TEST(Trainer, FirstConvolutionFromTokensOrDenseTrainsTheSameWeights) {
   EXPECT_FALSE(dense.second == tokens.second);  // another summation order: the setting took effect
 }
 
+// trainer.rollout_graph: after a first plain rollout, each epoch's rollout is recorded once and replayed
+// (on the CPU the recorded closure runs again: it holds only values fixed when it was made, as a CUDA
+// graph's kernels do). The same bits as the plain rollout, with an even and an odd number of steps
+// (odd: the LSTM state is copied back to its buffer at the end).
+TEST(Trainer, RecordedRolloutGivesThePlainRolloutsBits) {
+  for (const auto& [batch, horizon] : {std::pair<std::int64_t, int>{1024, 8}, {120, 5}}) {
+    TrainerSetup s = small_settings(batch, batch / 3);
+    s.config.bptt_horizon = horizon;
+    s.config.minibatch_size = batch == 120 ? 40 : 256;
+    const auto plain = train_and_collect(s, 3);
+    s.config.rollout_graph = true;
+    const auto recorded = train_and_collect(s, 3);
+    EXPECT_TRUE(recorded.first == plain.first) << "losses, horizon " << horizon;
+    EXPECT_TRUE(recorded.second == plain.second) << "weights, horizon " << horizon;
+    TestTrainer t(s, engine::embedded_env_config("hearts_room"));
+    const std::int64_t steps = t.segments() / t.env().total_agents() * horizon;
+    EXPECT_EQ(steps, horizon == 5 ? 15 : 128);  // the odd case has an odd number of steps
+    t.run_epoch();  // plain: the first rollout
+    t.reset_for_rollout();
+    EXPECT_EQ(t.rollout_step(), t.batch_size());  // the recorded rollout, whole
+    EXPECT_TRUE(t.is_ready_for_training());
+  }
+}
+
 TEST(Trainer, AnEpochAllocatesNothingAndMovesOnlyScalarsToTheHost) {
   auto d2h_per_epoch = [](std::int64_t batch) {
     TestTrainer t(small_settings(batch), engine::embedded_env_config("hearts_room"));

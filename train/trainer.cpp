@@ -128,6 +128,10 @@ Trainer::Trainer(const TrainerConfig& config, const std::vector<engine::EnvConfi
   kp_.target_kl = static_cast<float>(config.target_kl);
   kp_.l2_reg_loss_coef = static_cast<float>(config.ppo.l2_reg_loss_coef);
   kp_.l2_init_loss_coef = static_cast<float>(config.ppo.l2_init_loss_coef);
+  if (config_.rollout_graph && ctx_.device == kernels::Device::CUDA) {
+    stream_ = std::make_unique<kernels::OwnedStream>(ctx_);
+    ctx_ = stream_->context();
+  }
   engine::BatchedEnvOptions opt;
   opt.randomize_first_episode = true;
   opt.task_probabilities = task_probabilities;
@@ -264,6 +268,7 @@ bool Trainer::is_ready_for_training() const { return rollout_step_ >= k_ * confi
 
 std::int64_t Trainer::rollout_step() {
   METTA_CHECK(!is_ready_for_training(), "rollout_step: the experience buffer is full; train first");
+  if (config_.rollout_graph && rollout_step_ == 0 && rollout_warmed_) return recorded_rollout();
   const int H = config_.bptt_horizon;
   const nn::PolicyArch& arch = policy_->arch();
   const std::int64_t j = rollout_step_ / H;
@@ -280,7 +285,56 @@ std::int64_t Trainer::rollout_step() {
   std::swap(b_->c[0], b_->c[1]);
   ++rollout_step_;
   agent_step_ += agents_ * world_;  // every rank steps as many (trainer.md §10: mask.sum() x world_size)
+  if (is_ready_for_training()) rollout_warmed_ = true;
   return agents_ * world_;
+}
+
+std::int64_t Trainer::recorded_rollout() {
+  const int H = config_.bptt_horizon;
+  const std::int64_t steps = k_ * H;
+  if (!rollout_graph_) {
+    // The recorded work holds only values fixed now (pointers, sizes, step numbers): a CUDA replay
+    // repeats the kernels' arguments, and the CPU's re-run of the same closure does the same. Step s
+    // reads the live LSTM state from one buffer and writes the next into the other, as rollout_step's
+    // swaps do; after an odd number of steps a copy brings the state back to b_->h[0], so every replay
+    // starts and ends there. The sampling counter is the device's (counter_dev_) plus s.
+    counter_dev_ = DeviceBuffer<std::uint32_t>(ctx_.device, 1);
+    counter_dev_value_ = rollout_counter_ + 1;  // not yet uploaded
+    const nn::PolicyArch& arch = policy_->arch();
+    float* h[2] = {b_->h[0].data(), b_->h[1].data()};
+    float* c[2] = {b_->c[0].data(), b_->c[1].data()};
+    const std::size_t state_bytes = b_->h[0].bytes();
+    auto work = [ctx = ctx_, policy = policy_.get(), env = env_.get(), view = view_, h0 = h[0], h1 = h[1], c0 = c[0],
+                 c1 = c[1], state_bytes, steps, H, agents = agents_, seed = config_.seed ^ 0x5151u,
+                 counter = counter_dev_.data(), layers = arch.lstm_layers, hidden = arch.hidden] {
+      for (std::int64_t s = 0; s < steps; ++s) {
+        float* h_in = s % 2 == 0 ? h0 : h1;
+        float* c_in = s % 2 == 0 ? c0 : c1;
+        float* h_next = s % 2 == 0 ? h1 : h0;
+        float* c_next = s % 2 == 0 ? c1 : c0;
+        policy->forward(env->observations(), agents, 1, nullptr, h_in, c_in, h_next, c_next, seed,
+                        static_cast<std::uint32_t>(s), env->actions(), counter);
+        kernels::experience_store(ctx, view, (s / H) * agents, agents, static_cast<int>(s % H), env->observations(),
+                                  env->actions(), policy->logp(), policy->value(), env->rewards(), env->terminals(),
+                                  env->truncations(), h_in, c_in, layers, hidden);
+        env->step();
+      }
+      if (steps % 2 == 1) {
+        kernels::copy_bytes(ctx, ctx.device, h0, ctx.device, h1, state_bytes);
+        kernels::copy_bytes(ctx, ctx.device, c0, ctx.device, c1, state_bytes);
+      }
+      kernels::advance_counter(ctx, counter, static_cast<std::uint32_t>(steps));
+    };
+    rollout_graph_ = std::make_unique<kernels::CapturedWork>(ctx_, std::move(work));
+  }
+  if (counter_dev_value_ != rollout_counter_)
+    kernels::upload_bytes(ctx_, counter_dev_.data(), &rollout_counter_, sizeof rollout_counter_);
+  rollout_graph_->replay();
+  rollout_counter_ += static_cast<std::uint32_t>(steps);
+  counter_dev_value_ = rollout_counter_;
+  rollout_step_ = steps;
+  agent_step_ += steps * agents_ * world_;
+  return steps * agents_ * world_;
 }
 
 engine::CompletedEpisodes Trainer::accumulate_stats() {

@@ -19,6 +19,7 @@
 #include "train/checkpoint/checkpoint_dir.h"
 #include "engine/batched_env.h"
 #include "kernels/advantage.h"
+#include "kernels/captured_work.h"
 #include "kernels/experience.h"
 #include "kernels/kickstarter.h"
 #include "kernels/optimizer.h"
@@ -67,7 +68,9 @@ class Trainer {
   // The epoch's steps, as the documented API exposes them.
   void reset_for_rollout();
   bool is_ready_for_training() const;
-  std::int64_t rollout_step();                       // one env step of every agent; returns agent steps
+  // One env step of every agent; returns agent steps (of every rank). With trainer.rollout_graph, once
+  // the first rollout has run, the first call of an epoch runs the whole recorded rollout.
+  std::int64_t rollout_step();
   engine::CompletedEpisodes accumulate_stats();       // episodes completed since the last call
   // Per task, the episodes of the last accumulate_stats (one entry with one task).
   const std::vector<engine::TaskEpisodes>& last_task_episodes() const { return task_episodes_; }
@@ -144,6 +147,8 @@ class Trainer {
   void restore_checkpoint(const checkpoint::CheckpointEntry& entry);
   // The weights of every rank are the same bits, or a metta::Error (checked each epoch when world > 1).
   void check_ranks_agree() const;
+  // trainer.rollout_graph: the whole rollout, recorded at its first use and replayed.
+  std::int64_t recorded_rollout();
 
   TrainerConfig config_;
   std::int64_t num_envs_;
@@ -158,6 +163,9 @@ class Trainer {
     kernels::KickstarterParams kickstart;
     float max_grad_norm, prio_alpha, prio_beta0, target_kl, l2_reg_loss_coef, l2_init_loss_coef;
   } kp_{};
+  // trainer.rollout_graph on CUDA: every launch goes to this stream (graph capture needs one of its own);
+  // declared before everything that launches on it, so it is destroyed after them
+  std::unique_ptr<kernels::OwnedStream> stream_;
   kernels::Context ctx_;
   std::unique_ptr<engine::BatchedEnv> env_;
   std::vector<engine::TaskEpisodes> task_episodes_;
@@ -186,6 +194,12 @@ class Trainer {
   kernels::Muon muon_;
   kernels::PrioritizedSampler sampler_;
   kernels::SegmentedSum ev_sum_;
+  // trainer.rollout_graph: the recorded rollout, and the sampling counter its replays read (the value of
+  // rollout_counter_ when a replay starts; counter_dev_value_ is what the device holds)
+  std::unique_ptr<kernels::CapturedWork> rollout_graph_;
+  kernels::DeviceBuffer<std::uint32_t> counter_dev_;
+  std::uint32_t counter_dev_value_ = 0;
+  bool rollout_warmed_ = false;  // a plain rollout has run (handles and lazy workspaces exist)
 };
 
 }  // namespace metta::train

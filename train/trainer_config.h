@@ -131,6 +131,11 @@ struct TrainerConfig {
   // im2col) or "dense" (over the scattered box, as GEMMs on im2col columns). The same function and
   // weights either way; a speed choice, both backends.
   std::string first_conv = "tokens";
+  // Record the rollout (policy forward and sampling, experience store, env step: every step of an
+  // epoch's rollout) once, after a first plain rollout, and replay it each epoch: on CUDA one graph
+  // launch on a stream of the trainer's own; on the CPU the same recorded work runs again. The first
+  // rollout_step() of an epoch then runs the whole rollout. The same results as without.
+  bool rollout_graph = false;
   LrSchedulerConfig lr_scheduler;
   InitialPolicyConfig initial_policy;
   SimulationConfig simulation;
@@ -249,6 +254,7 @@ void visit_fields(TrainerConfig& c, V& v) {
   v(field("lstm", c.lstm).one_of({"auto", "cudnn", "native"}).resume_safe());
   v(field("precision", c.precision).one_of({"fp32", "tf32", "bf16"}).resume_safe());
   v(field("first_conv", c.first_conv).one_of({"tokens", "dense"}).resume_safe());
+  v(field("rollout_graph", c.rollout_graph).resume_safe());
   v(field("seed", c.seed).api_only());
   v(field("device", c.device).one_of({"cpu", "cuda"}).api_only());
   v(field("threads", c.threads).range(0, 4096, "an integer in [0, 4096]").api_only());
