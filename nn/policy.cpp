@@ -248,7 +248,6 @@ Policy<T>::Policy(const kernels::Context& ctx, const PolicyArch& arch, const Act
     const ConvSpec& c0 = arch.convs[0];
     first_wt_ = DeviceBuffer<T>(ctx.device, static_cast<std::size_t>(c0.out) * arch.features * c0.k * c0.k);
     first_dwt_ = DeviceBuffer<T>(ctx.device, first_wt_.size());
-    if (token_conv_) token_conv_buffers();
   }
   const bool want_cudnn =
       ctx.device == kernels::Device::CUDA && (lstm == LstmBackend::kCudnn || lstm == LstmBackend::kAuto);
@@ -446,7 +445,6 @@ void Policy<T>::forward(const std::uint8_t* obs, std::int64_t segments, int step
   const T* x = box_.data();
   std::size_t first = 0;
   if (token_conv_) {
-    token_conv_buffers();
     const ConvView<T>& c = convs_[0];
     token_mask<T>(ctx_, obs, rows, arch_.tokens, arch_.obs_h, arch_.obs_w, arch_.features, token_mask_.data());
     conv_weights_to_kkio<T>(ctx_, c.w, c.out, c.in, c.k, first_wt_.data());
@@ -574,6 +572,7 @@ void Policy<T>::backward(const T* d_logp, const T* d_entropy, const T* d_value, 
       const ConvView<T>& c = convs_[0];
       const std::int64_t pix = rows * c.out_h() * c.out_w();
       activation_backward<T>(ctx_, conv_out_[0].data(), dconv_[0].data(), pix * c.out, c.act);
+      token_conv_buffers();  // on the first backward: policies that only act (rollouts, teachers) need none
       token_conv_backward_weights<T>(ctx_, last_obs_, token_mask_.data(), rows, arch_.tokens, inv_norm_.data(),
                                      dconv_[0].data(), c.in, c.out, c.k, c.stride, c.pad, c.out_h(), c.out_w(),
                                      first_dwt_partial_.data(), first_dwt_.data());

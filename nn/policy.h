@@ -121,7 +121,7 @@ class Policy {
  private:
   void build_views();
   void dense_first_conv_buffers();  // allocates the dense first convolution's workspaces once
-  void token_conv_buffers();        // likewise the token convolution's (CUDA: the chunk sums)
+  void token_conv_buffers();        // the token convolution's weight-gradient workspace (CUDA only), once
 #ifdef METTA_WITH_CUDNN
   std::string cudnn_disagreement(const kernels::Context& ctx, int in);  // "" when cuDNN agrees
 #endif

@@ -328,6 +328,24 @@ TEST(Curriculum, RangeValuesAreDrawnOncePerSliceAsEnvTasks) {
     EXPECT_EQ(again[i].groups.at(0).props.rewards.at("heart"), configs[i].groups.at(0).props.rewards.at("heart"));
   EXPECT_NE(configs[1].groups.at(0).props.rewards.at("heart") + 0.5f, configs[1 + D].groups.at(0).props.rewards.at("heart"));
 
+  // more ranged tasks than a batch holds at 8 draws each: fewer draws; more tasks than it holds: an error
+  auto steps = [](int n) {
+    std::string v;
+    for (int i = 0; i < n; ++i) v += (i ? ", " : "") + std::to_string(100 + i);
+    return v;
+  };
+  const Curriculum many = load_curriculum(f.write("many.yaml", "_target_: bucketed\nenv_cfg_template: simple\nbuckets:\n"
+                                                               "  game.max_steps: {values: [" + steps(40) + "]}\n"
+                                                               "  game.agent.rewards.heart: {range: [0, 1], bins: 1}\n"));
+  EXPECT_EQ(many.range_draws(), 6);  // 256 / 40
+  EXPECT_EQ(many.num_env_tasks(), 240u);
+  const std::string too_many = error_of([&] {
+    load_curriculum(f.write("toomany.yaml", "_target_: bucketed\nenv_cfg_template: simple\nbuckets:\n"
+                                            "  game.max_steps: {values: [" + steps(300) + "]}\n"));
+  });
+  EXPECT_NE(too_many.find("curriculum: got 300 tasks, expected at most 256 tasks (a batch's limit)"), std::string::npos)
+      << too_many;
+
   // a range that changes the spaces passes at the bins' lower ends and fails at the draws, named
   Curriculum w = load_curriculum(f.write("w.yaml", "_target_: bucketed\nenv_cfg_template: simple\n"
                                                    "buckets: {game.num_observation_tokens: {range: [100, 200], bins: 1}}\n"));

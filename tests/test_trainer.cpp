@@ -296,6 +296,20 @@ TEST(Trainer, TrainerStateHeaderIsCoveredAndADamagedNewestCheckpointIsNamed) {
     }
   }
   EXPECT_EQ(accepted, 0);
+  // a state of an older version (its env stat rows laid out otherwise) is named as such
+  std::string old_version = good;
+  const std::size_t v = old_version.find("\"format_version\":\"3\"");
+  ASSERT_NE(v, std::string::npos);
+  old_version[v + 18] = '2';
+  checkpoint::write_file_atomic(state, old_version);
+  try {
+    r.resume(dir);
+    ADD_FAILURE() << "a version 2 state was accepted";
+  } catch (const checkpoint::CheckpointError& e) {
+    EXPECT_NE(std::string(e.what()).find("trainer state version 2 holds the environment's statistics in an older layout"),
+              std::string::npos)
+        << e.what();
+  }
   // resume_from the older one continues there, and sets the newer one aside
   ASSERT_TRUE(r.resume(dir, "1"));
   EXPECT_EQ(r.epoch(), 1);

@@ -587,7 +587,9 @@ EpochStats Trainer::run_epoch() {
 namespace metta::train {
 namespace {
 constexpr const char* kStateFormat = "metta-cpp.trainer_state";
-constexpr int kStateVersion = 2;  // 2: the checksum covers the whole file (1 still read)
+// 2: the checksum covers the whole file; 3: the env's stat rows gained action.invalid_arg.<type>.<arg>
+// and the game keys' derived entries (2026-11-29), so an older file's env state no longer fits.
+constexpr int kStateVersion = 3;
 
 checkpoint::Tensor bytes_tensor(std::vector<std::uint8_t> bytes) {
   checkpoint::Tensor t;
@@ -693,10 +695,16 @@ checkpoint::SafetensorsFile read_state(const std::string& path) {
     return it->second;
   };
   const std::string version = meta("format_version");
-  if (meta("format") != kStateFormat || (version != "1" && version != std::to_string(kStateVersion)))
+  if (meta("format") == kStateFormat && (version == "1" || version == "2"))
+    throw checkpoint::CheckpointError(
+        path + ": trainer state version " + version + " holds the environment's statistics in an older layout (before " +
+        "version " + std::to_string(kStateVersion) + " added action.invalid_arg.<type>.<arg> and the game keys' " +
+        "derived entries), so this build cannot continue it: start a new run; its model files still load as " +
+        "trainer.initial_policy");
+  if (meta("format") != kStateFormat || version != std::to_string(kStateVersion))
     throw checkpoint::CheckpointError(path + ": format " + meta("format") + " version " + version + ", expected " +
-                                      kStateFormat + " version 1 to " + std::to_string(kStateVersion));
-  const std::string sum = version == "1" ? checkpoint::tensors_checksum(st) : checkpoint::file_checksum(st);
+                                      kStateFormat + " version " + std::to_string(kStateVersion));
+  const std::string sum = checkpoint::file_checksum(st);
   if (meta("checksum") != sum) throw checkpoint::CheckpointError(path + ": checksum mismatch: the file is corrupt");
   return st;
 }

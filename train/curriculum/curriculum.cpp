@@ -8,6 +8,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "engine/batched_env.h"
 #include "engine/config_fields.h"
 #include "engine/config_yaml.h"
 #include "kernels/common.h"
@@ -46,9 +47,19 @@ Curriculum::Curriculum(std::unique_ptr<Node> root, std::vector<Task> tasks)
                           "the spaces of task '" + tasks_[0].id + "' (" + first +
                               "): every task of a batch shares its observation and action spaces");
   }
+  std::int64_t plain = 0, ranged = 0;
   for (std::size_t task = 0; task < tasks_.size(); ++task) {
     const Node* leaf = leaf_node(*root_, task);
-    const int draws = leaf && !leaf->ranges.empty() ? kRangeDraws : 1;
+    (leaf && !leaf->ranges.empty() ? ranged : plain) += 1;
+  }
+  const std::int64_t limit = engine::BatchedEnv::kMaxTasks;
+  if (plain + ranged > limit)
+    engine::config_fail("curriculum", std::to_string(plain + ranged) + " tasks",
+                        "at most " + std::to_string(limit) + " tasks (a batch's limit)");
+  if (ranged > 0) range_draws_ = static_cast<int>(std::min<std::int64_t>(kRangeDraws, (limit - plain) / ranged));
+  for (std::size_t task = 0; task < tasks_.size(); ++task) {
+    const Node* leaf = leaf_node(*root_, task);
+    const int draws = leaf && !leaf->ranges.empty() ? range_draws_ : 1;
     for (int d = 0; d < draws; ++d) env_task_owner_.push_back(task);
   }
 }
@@ -147,20 +158,22 @@ std::vector<engine::EnvConfig> Curriculum::env_task_configs() const {
     std::uint64_t h = 1469598103934665603ull;
     for (unsigned char ch : tasks_[task].id) h = (h ^ ch) * 1099511628211ull;
     std::mt19937_64 rng(h);
+    const int draws = range_draws_;
     std::vector<std::vector<int>> slices(leaf->ranges.size());
     for (auto& order : slices) {  // a Fisher-Yates shuffle of the slices, per key
-      for (int i = 0; i < kRangeDraws; ++i) order.push_back(i);
-      for (int i = kRangeDraws - 1; i > 0; --i)
+      for (int i = 0; i < draws; ++i) order.push_back(i);
+      for (int i = draws - 1; i > 0; --i)
         std::swap(order[i], order[std::min(i, static_cast<int>(uniform01(rng) * (i + 1)))]);
     }
-    for (int d = 0; d < kRangeDraws; ++d) {
-      std::vector<double> fractions;
-      for (const auto& order : slices) fractions.push_back((order[d] + uniform01(rng)) / kRangeDraws);
+    for (int d = 0; d < draws; ++d) {
+      std::vector<double> fractions;  // below 1 (a sum that rounds up to 1 would reach the range's end)
+      for (const auto& order : slices)
+        fractions.push_back(std::min((order[d] + uniform01(rng)) / draws, std::nextafter(1.0, 0.0)));
       engine::EnvConfig cfg = config_at(*leaf, task, fractions);
       const std::string spaces = spaces_of(cfg, engine::compile_env(cfg));
       if (spaces != first)
         engine::config_fail("curriculum task '" + tasks_[task].id + "', draw " + std::to_string(d + 1) + " of " +
-                                std::to_string(kRangeDraws),
+                                std::to_string(draws),
                             spaces,
                             "the spaces of task '" + tasks_[0].id + "' (" + first +
                                 "): every task of a batch shares its observation and action spaces");

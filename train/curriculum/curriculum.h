@@ -67,8 +67,10 @@ class Curriculum {
   // slice serves one draw (in an order shuffled per key), at a uniform point within it; the draws are
   // seeded by the task id. A reset picks one of its task's draws at random, so the value changes from
   // episode to episode as the reference re-samples it at each get_task, over a fixed set of values (the
-  // device holds every env task's map plan and tables). Every draw must keep the task's spaces.
+  // device holds every env task's map plan and tables). Every draw must keep the task's spaces. Fewer
+  // draws (at least 1) when kRangeDraws per task would pass a batch's engine::BatchedEnv::kMaxTasks.
   static constexpr int kRangeDraws = 8;
+  int range_draws() const { return range_draws_; }
   std::size_t num_env_tasks() const { return env_task_owner_.size(); }
   std::size_t task_of_env_task(std::size_t env_task) const;
   std::vector<engine::EnvConfig> env_task_configs() const;
@@ -94,6 +96,7 @@ class Curriculum {
   std::unique_ptr<Node> root_;
   std::vector<Task> tasks_;
   std::vector<std::size_t> env_task_owner_;  // per env task, its task
+  int range_draws_ = kRangeDraws;            // env tasks per task with range values
   std::deque<std::size_t> recent_;  // the last 500 completed tasks
   std::vector<double> score_sum_;
   std::vector<std::int64_t> score_count_;
