@@ -140,6 +140,9 @@ class BatchedEnv {
   int num_tokens() const { return compiled_.params.num_tokens; }
   int height() const { return compiled_.params.height; }  // of the first task (tasks may differ)
   int width() const { return compiled_.params.width; }
+  // The map size of env's current episode (its task's).
+  int height_of(std::int64_t env) const { return params_of(env).height; }
+  int width_of(std::int64_t env) const { return params_of(env).width; }
   const CompiledEnv& compiled() const { return compiled_; }
   const kernels::Context& context() const { return ctx_; }
   std::uint64_t seed() const { return seed_; }

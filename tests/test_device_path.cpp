@@ -436,6 +436,8 @@ TEST(Tasks, MixedMapSizesStepBitForBitAndKeepTheirOwnMaps) {
       ASSERT_LT(o.c, alone.width());
     }
     EXPECT_EQ(a.episode_stats(e).game.at("objects.wall"), alone.episode_stats(0).game.at("objects.wall")) << e;
+    EXPECT_EQ(a.height_of(e), alone.height()) << e;  // the env's own map size (replays name it)
+    EXPECT_EQ(a.width_of(e), alone.width()) << e;
   }
   EXPECT_EQ(tasks_seen.size(), 2u);
   EXPECT_GT(a.completed_episodes().episodes, 10);

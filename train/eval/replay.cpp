@@ -30,7 +30,7 @@ ReplayWriter::ReplayWriter(const engine::BatchedEnv& batch, std::int64_t env) : 
   const engine::CompiledEnv& c = batch.compiled();
   header_["version"] = 2;
   header_["num_agents"] = batch.num_agents();
-  header_["map_size"] = {batch.width(), batch.height()};
+  header_["map_size"] = {batch.width_of(env), batch.height_of(env)};
   header_["action_names"] = batch.action_names();
   header_["item_names"] = batch.inventory_item_names();
   for (std::size_t k = 0; k < batch.inventory_item_names().size(); ++k)
