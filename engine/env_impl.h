@@ -48,12 +48,40 @@ void launch_reset(const kernels::Context& ctx, const WorldView& w) {
 // Resets of the envs that finished, in a launch of their own: a reset env is marked 2, so that
 // step_pass skips it and clears the mark (per env exactly step_env's "reset instead of stepping").
 inline void reset_pass(const kernels::Context& ctx, const WorldView& w) {
+#if METTA_DEVICE_PATH
+  // reset_env's parts as passes (reset.h): per env, per (env, agent), per (env, converter slot), per env;
+  // the later ones act on the envs the first marked 2
+  parallel_for(ctx, w.num_envs, [=] METTA_HD(std::int64_t e) {
+    if (w.env_needs_reset[e]) {
+      reset_env_begin(w, e);
+      w.env_needs_reset[e] = 2;
+    }
+  }, 64);
+  const std::uint32_t per_env = static_cast<std::uint32_t>(w.agents_per_env);
+  parallel_for(ctx, w.num_envs * w.agents_per_env, [=] METTA_HD(std::int64_t g) {
+    const std::uint32_t e = static_cast<std::uint32_t>(g) / per_env;
+    if (w.env_needs_reset[e] == 2) reset_agent(EnvRef(w, e), static_cast<int>(g - static_cast<std::int64_t>(e) * per_env));
+  }, 128);
+  if (w.conv_stride > 0)
+    parallel_for(ctx, w.num_envs * w.conv_stride, [=] METTA_HD(std::int64_t i) {
+      const std::int64_t e = i / w.conv_stride;
+      const int s = static_cast<int>(i - e * w.conv_stride);
+      if (w.env_needs_reset[e] == 2) {
+        const EnvRef env(w, e);
+        if (s < env.p.num_converters) reset_converter_stats(env, s);
+      }
+    }, 128);
+  parallel_for(ctx, w.num_envs, [=] METTA_HD(std::int64_t e) {
+    if (w.env_needs_reset[e] == 2) reset_env_map(w, e);
+  }, 64);
+#else
   parallel_for(ctx, w.num_envs, [=] METTA_HD(std::int64_t e) {
     if (w.env_needs_reset[e]) {
       reset_env(w, e);
       w.env_needs_reset[e] = 2;
     }
   }, 64);
+#endif
 }
 
 // After reset_pass: the per-agent part of the step one thread per agent (envs just reset are skipped),

@@ -178,7 +178,14 @@ METTA_HD inline void place_objects(const EnvRef& env) {
   }
 }
 
-METTA_HD inline void reset_env(const WorldView& w, std::int64_t e) {
+// A reset in four parts, which reset_env runs in order for one env; the device path runs each part
+// as a pass of its own (env_impl.h: reset_pass), the per-agent and per-converter ones a thread each,
+// so a resetting env's thread does not clear every stat row alone. The parts touch disjoint state
+// except in this order: the finished episode is read (begin) before its rows are cleared, and the
+// converter rows are cleared before the new map starts its converters (which may count stats).
+
+// The finished episode's statistics, the next task and episode counters.
+METTA_HD inline void reset_env_begin(const WorldView& w, std::int64_t e) {
   if (w.env_needs_reset[e]) accumulate_finished_episode(EnvRef(w, e));  // under the finished episode's task
   const std::uint32_t episode = w.env_episode[e];
   if (w.num_tasks > 1) w.env_task[e] = draw_task(w, e, episode);
@@ -194,43 +201,62 @@ METTA_HD inline void reset_env(const WorldView& w, std::int64_t e) {
     max_steps = 1 + static_cast<std::int32_t>(kernels::uniform_below(r.v[0], static_cast<std::uint32_t>(max_steps)));
   }
   w.env_max_steps[e] = max_steps;
+}
 
-  const int N = p.num_agents;
-  for (int a = 0; a < N; ++a) {
-    const std::int64_t ga = env.agent(a);
-    w.agent_orient[ga] = kUp;
-    w.agent_frozen[ga] = 0;
-    w.agent_color[ga] = 0;
-    w.agent_step_reward[ga] = 0.0f;
-    w.agent_episode_reward[ga] = 0.0f;
-    w.agent_last_action[ga * 2] = 0;
-    w.agent_last_action[ga * 2 + 1] = 0;
-    w.rewards[ga] = 0.0f;
-    w.terminals[ga] = 0;
-    w.truncations[ga] = 0;
-    w.action_success[ga] = 0;
-    std::uint8_t* inv = env.agent_inv(a);
-    for (int i = 0; i < p.num_items; ++i) inv[i] = 0;
-    float* st = env.agent_stat(a, 0);
-    for (int k = 0; k < p.stats.agent_count; ++k) st[k] = 0.0f;
-    if (w.agent_stat_track) {
-      float* track = w.agent_stat_track + ga * p.stats.agent_count * kStatTrack;
-      for (int k = 0; k < p.stats.agent_count * kStatTrack; ++k) track[k] = 0.0f;
-    }
-    float* os = w.obs_stats + ga * StatLayout::kObsCount;
-    for (int k = 0; k < StatLayout::kObsCount; ++k) os[k] = 0.0f;
+// Agent a's state and statistics rows, cleared.
+METTA_HD inline void reset_agent(const EnvRef& env, int a) {
+  const WorldView& w = env.w;
+  const EnvParams& p = env.p;
+  const std::int64_t ga = env.agent(a);
+  w.agent_orient[ga] = kUp;
+  w.agent_frozen[ga] = 0;
+  w.agent_color[ga] = 0;
+  w.agent_step_reward[ga] = 0.0f;
+  w.agent_episode_reward[ga] = 0.0f;
+  w.agent_last_action[ga * 2] = 0;
+  w.agent_last_action[ga * 2 + 1] = 0;
+  w.rewards[ga] = 0.0f;
+  w.terminals[ga] = 0;
+  w.truncations[ga] = 0;
+  w.action_success[ga] = 0;
+  std::uint8_t* inv = env.agent_inv(a);
+  for (int i = 0; i < p.num_items; ++i) inv[i] = 0;
+  float* st = env.agent_stat(a, 0);
+  for (int k = 0; k < p.stats.agent_count; ++k) st[k] = 0.0f;
+  if (w.agent_stat_track) {
+    float* track = w.agent_stat_track + ga * p.stats.agent_count * kStatTrack;
+    for (int k = 0; k < p.stats.agent_count * kStatTrack; ++k) track[k] = 0.0f;
   }
-  for (int s = 0; s < p.num_converters; ++s) {
-    float* st = env.conv_stat(s, 0);
-    for (int k = 0; k < p.stats.converter_count; ++k) st[k] = 0.0f;
-    if (w.conv_stat_track) {
-      float* track = w.conv_stat_track + env.conv(s) * p.stats.converter_count * kStatTrack;
-      for (int k = 0; k < p.stats.converter_count * kStatTrack; ++k) track[k] = 0.0f;
-    }
+  float* os = w.obs_stats + ga * StatLayout::kObsCount;
+  for (int k = 0; k < StatLayout::kObsCount; ++k) os[k] = 0.0f;
+}
+
+// Converter slot s's statistics rows, cleared.
+METTA_HD inline void reset_converter_stats(const EnvRef& env, int s) {
+  const WorldView& w = env.w;
+  const EnvParams& p = env.p;
+  float* st = env.conv_stat(s, 0);
+  for (int k = 0; k < p.stats.converter_count; ++k) st[k] = 0.0f;
+  if (w.conv_stat_track) {
+    float* track = w.conv_stat_track + env.conv(s) * p.stats.converter_count * kStatTrack;
+    for (int k = 0; k < p.stats.converter_count * kStatTrack; ++k) track[k] = 0.0f;
   }
-  generate_map(env, episode);
+}
+
+// The new episode's map (after reset_env_begin: its episode counter is already the next one's).
+METTA_HD inline void reset_env_map(const WorldView& w, std::int64_t e) {
+  EnvRef env(w, e);
+  generate_map(env, w.env_episode[e] - 1);
   place_objects(env);
-  for (int s = 0; s < p.num_converters; ++s) converter_maybe_start(env, s);
+  for (int s = 0; s < env.p.num_converters; ++s) converter_maybe_start(env, s);
+}
+
+METTA_HD inline void reset_env(const WorldView& w, std::int64_t e) {
+  reset_env_begin(w, e);
+  EnvRef env(w, e);
+  for (int a = 0; a < env.p.num_agents; ++a) reset_agent(env, a);
+  for (int s = 0; s < env.p.num_converters; ++s) reset_converter_stats(env, s);
+  reset_env_map(w, e);
 }
 
 }  // namespace metta::engine
