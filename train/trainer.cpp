@@ -266,21 +266,32 @@ void Trainer::reset_for_rollout() { rollout_step_ = 0; }
 
 bool Trainer::is_ready_for_training() const { return rollout_step_ >= k_ * config_.bptt_horizon; }
 
+namespace {
+// Rollout step `step` (of the rollout's k x H): the policy acts on the env's observations from state
+// (h, c), writing the next state to (h_next, c_next), with sampling counter `counter` (plus the device's
+// counter_base, when given); the experience buffer stores the step at column step % H of segment block
+// step / H; the env steps. Rollout_step and the recorded rollout both run it.
+void rollout_one_step(const kernels::Context& ctx, nn::Policy<float>& policy, engine::BatchedEnv& env,
+                      const kernels::ExperienceView& view, std::int64_t step, int H, std::uint64_t seed,
+                      std::uint32_t counter, const std::uint32_t* counter_base, float* h, float* c, float* h_next,
+                      float* c_next) {
+  const std::int64_t agents = env.total_agents();
+  const nn::PolicyArch& arch = policy.arch();
+  policy.forward(env.observations(), agents, 1, nullptr, h, c, h_next, c_next, seed, counter, env.actions(),
+                 counter_base);
+  kernels::experience_store(ctx, view, (step / H) * agents, agents, static_cast<int>(step % H), env.observations(),
+                            env.actions(), policy.logp(), policy.value(), env.rewards(), env.terminals(),
+                            env.truncations(), h, c, arch.lstm_layers, arch.hidden);
+  env.step();
+}
+}  // namespace
+
 std::int64_t Trainer::rollout_step() {
   METTA_CHECK(!is_ready_for_training(), "rollout_step: the experience buffer is full; train first");
   if (config_.rollout_graph && rollout_step_ == 0 && rollout_warmed_) return recorded_rollout();
-  const int H = config_.bptt_horizon;
-  const nn::PolicyArch& arch = policy_->arch();
-  const std::int64_t j = rollout_step_ / H;
-  const int t = static_cast<int>(rollout_step_ % H);
   // live LSTM state in buffer 0; the step writes the next state into buffer 1, then they swap
-  float *h = b_->h[0].data(), *c = b_->c[0].data();
-  policy_->forward(env_->observations(), agents_, 1, nullptr, h, c, b_->h[1].data(), b_->c[1].data(),
-                   config_.seed ^ 0x5151u, rollout_counter_++, env_->actions());
-  kernels::experience_store(ctx_, view_, j * agents_, agents_, t, env_->observations(), env_->actions(),
-                            policy_->logp(), policy_->value(), env_->rewards(), env_->terminals(),
-                            env_->truncations(), h, c, arch.lstm_layers, arch.hidden);
-  env_->step();
+  rollout_one_step(ctx_, *policy_, *env_, view_, rollout_step_, config_.bptt_horizon, config_.seed ^ 0x5151u,
+                   rollout_counter_++, nullptr, b_->h[0].data(), b_->c[0].data(), b_->h[1].data(), b_->c[1].data());
   std::swap(b_->h[0], b_->h[1]);
   std::swap(b_->c[0], b_->c[1]);
   ++rollout_step_;
@@ -300,24 +311,14 @@ std::int64_t Trainer::recorded_rollout() {
     // starts and ends there. The sampling counter is the device's (counter_dev_) plus s.
     counter_dev_ = DeviceBuffer<std::uint32_t>(ctx_.device, 1);
     counter_dev_value_ = rollout_counter_ + 1;  // not yet uploaded
-    const nn::PolicyArch& arch = policy_->arch();
-    float* h[2] = {b_->h[0].data(), b_->h[1].data()};
-    float* c[2] = {b_->c[0].data(), b_->c[1].data()};
     const std::size_t state_bytes = b_->h[0].bytes();
-    auto work = [ctx = ctx_, policy = policy_.get(), env = env_.get(), view = view_, h0 = h[0], h1 = h[1], c0 = c[0],
-                 c1 = c[1], state_bytes, steps, H, agents = agents_, seed = config_.seed ^ 0x5151u,
-                 counter = counter_dev_.data(), layers = arch.lstm_layers, hidden = arch.hidden] {
+    auto work = [ctx = ctx_, policy = policy_.get(), env = env_.get(), view = view_, h0 = b_->h[0].data(),
+                 h1 = b_->h[1].data(), c0 = b_->c[0].data(), c1 = b_->c[1].data(), state_bytes, steps, H,
+                 seed = config_.seed ^ 0x5151u, counter = counter_dev_.data()] {
       for (std::int64_t s = 0; s < steps; ++s) {
-        float* h_in = s % 2 == 0 ? h0 : h1;
-        float* c_in = s % 2 == 0 ? c0 : c1;
-        float* h_next = s % 2 == 0 ? h1 : h0;
-        float* c_next = s % 2 == 0 ? c1 : c0;
-        policy->forward(env->observations(), agents, 1, nullptr, h_in, c_in, h_next, c_next, seed,
-                        static_cast<std::uint32_t>(s), env->actions(), counter);
-        kernels::experience_store(ctx, view, (s / H) * agents, agents, static_cast<int>(s % H), env->observations(),
-                                  env->actions(), policy->logp(), policy->value(), env->rewards(), env->terminals(),
-                                  env->truncations(), h_in, c_in, layers, hidden);
-        env->step();
+        const bool even = s % 2 == 0;
+        rollout_one_step(ctx, *policy, *env, view, s, H, seed, static_cast<std::uint32_t>(s), counter, even ? h0 : h1,
+                         even ? c0 : c1, even ? h1 : h0, even ? c1 : c0);
       }
       if (steps % 2 == 1) {
         kernels::copy_bytes(ctx, ctx.device, h0, ctx.device, h1, state_bytes);
