@@ -5,12 +5,18 @@
 
 namespace metta::engine {
 
+int shortest_round_trip_digits(double v) {
+  char buf[32];
+  for (int digits = 1; digits < 17; ++digits) {
+    std::snprintf(buf, sizeof buf, "%.*g", digits, v);
+    if (std::strtod(buf, nullptr) == v) return digits;
+  }
+  return 17;
+}
+
 std::string shortest_round_trip(double v) {
   char buf[32];
-  for (int digits = 1; digits <= 17; ++digits) {
-    std::snprintf(buf, sizeof buf, "%.*g", digits, v);
-    if (std::strtod(buf, nullptr) == v) break;
-  }
+  std::snprintf(buf, sizeof buf, "%.*g", shortest_round_trip_digits(v), v);
   return buf;
 }
 

@@ -128,8 +128,10 @@ Field<T> field(const char* key, T& value) {
   return Field<T>(key, value);
 }
 
-// The shortest decimal that reads back as exactly v (at most 17 significant digits).
+// The shortest decimal that reads back as exactly v (at most 17 significant digits), and how many
+// significant digits that takes.
 std::string shortest_round_trip(double v);
+int shortest_round_trip_digits(double v);
 
 // "a number in [lo, hi]" and "an integer in [lo, hi]" as validation errors word them.
 std::string number_in(double lo, double hi);

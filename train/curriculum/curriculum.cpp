@@ -31,37 +31,34 @@ std::string spaces_of(const engine::EnvConfig& c, const engine::CompiledEnv& com
   return s.str();
 }
 
+// `what` (a task or one of its draws) must have the spaces of the first task, `first` (its spaces_of).
+void require_spaces(const std::string& what, const engine::EnvConfig& cfg, const std::string& first_id,
+                    const std::string& first) {
+  const std::string spaces = spaces_of(cfg, engine::compile_env(cfg));
+  if (spaces != first)
+    engine::config_fail(what, spaces,
+                        "the spaces of task '" + first_id + "' (" + first +
+                            "): every task of a batch shares its observation and action spaces");
+}
+
 }  // namespace
 
 Curriculum::Curriculum(std::unique_ptr<Node> root, std::vector<Task> tasks)
     : root_(std::move(root)), tasks_(std::move(tasks)), score_sum_(tasks_.size(), 0.0),
       score_count_(tasks_.size(), 0) {
   METTA_CHECK(!tasks_.empty(), "a curriculum needs at least one task");
-  std::string first;
-  for (std::size_t i = 0; i < tasks_.size(); ++i) {
-    const engine::CompiledEnv compiled = engine::compile_env(tasks_[i].config);
-    const std::string spaces = spaces_of(tasks_[i].config, compiled);
-    if (i == 0) first = spaces;
-    else if (spaces != first)
-      engine::config_fail("curriculum task '" + tasks_[i].id + "'", spaces,
-                          "the spaces of task '" + tasks_[0].id + "' (" + first +
-                              "): every task of a batch shares its observation and action spaces");
-  }
+  spaces_ = spaces_of(tasks_[0].config, engine::compile_env(tasks_[0].config));
+  for (std::size_t i = 1; i < tasks_.size(); ++i)
+    require_spaces("curriculum task '" + tasks_[i].id + "'", tasks_[i].config, tasks_[0].id, spaces_);
   std::int64_t plain = 0, ranged = 0;
-  for (std::size_t task = 0; task < tasks_.size(); ++task) {
-    const Node* leaf = leaf_node(*root_, task);
-    (leaf && !leaf->ranges.empty() ? ranged : plain) += 1;
-  }
+  for (std::size_t task = 0; task < tasks_.size(); ++task) (ranged_leaf(task) ? ranged : plain) += 1;
   const std::int64_t limit = engine::BatchedEnv::kMaxTasks;
   if (plain + ranged > limit)
     engine::config_fail("curriculum", std::to_string(plain + ranged) + " tasks",
                         "at most " + std::to_string(limit) + " tasks (a batch's limit)");
   if (ranged > 0) range_draws_ = static_cast<int>(std::min<std::int64_t>(kRangeDraws, (limit - plain) / ranged));
-  for (std::size_t task = 0; task < tasks_.size(); ++task) {
-    const Node* leaf = leaf_node(*root_, task);
-    const int draws = leaf && !leaf->ranges.empty() ? range_draws_ : 1;
-    for (int d = 0; d < draws; ++d) env_task_owner_.push_back(task);
-  }
+  for (std::size_t task = 0; task < tasks_.size(); ++task)
+    for (int d = 0; d < (ranged_leaf(task) ? range_draws_ : 1); ++d) env_task_owner_.push_back(task);
 }
 
 void Curriculum::collect_probabilities(const Node& n, double p, std::vector<double>& out) const {
@@ -117,6 +114,11 @@ const Node* Curriculum::leaf_node(const Node& n, std::size_t task) const {
   return nullptr;
 }
 
+const Node* Curriculum::ranged_leaf(std::size_t task) const {
+  const Node* leaf = leaf_node(*root_, task);
+  return leaf && !leaf->ranges.empty() ? leaf : nullptr;
+}
+
 engine::EnvConfig Curriculum::config_at(const Node& leaf, std::size_t task, const std::vector<double>& fractions) const {
   // Range values live in the YAML the config was read from: set them there and read it again.
   YAML::Node root = YAML::Load(leaf.yaml_text);
@@ -133,8 +135,8 @@ engine::EnvConfig Curriculum::config_at(const Node& leaf, std::size_t task, cons
 
 engine::EnvConfig Curriculum::draw_config(std::size_t task, std::mt19937_64& rng) const {
   METTA_CHECK(task < tasks_.size(), "curriculum: task " << task << " of " << tasks_.size());
-  const Node* leaf = leaf_node(*root_, task);
-  if (!leaf || leaf->ranges.empty()) return tasks_[task].config;
+  const Node* leaf = ranged_leaf(task);
+  if (!leaf) return tasks_[task].config;
   std::vector<double> fractions;
   for (std::size_t i = 0; i < leaf->ranges.size(); ++i) fractions.push_back(uniform01(rng));
   return config_at(*leaf, task, fractions);
@@ -147,10 +149,9 @@ std::size_t Curriculum::task_of_env_task(std::size_t env_task) const {
 
 std::vector<engine::EnvConfig> Curriculum::env_task_configs() const {
   std::vector<engine::EnvConfig> out;
-  const std::string first = spaces_of(tasks_[0].config, engine::compile_env(tasks_[0].config));
   for (std::size_t task = 0; task < tasks_.size(); ++task) {
-    const Node* leaf = leaf_node(*root_, task);
-    if (!leaf || leaf->ranges.empty()) {
+    const Node* leaf = ranged_leaf(task);
+    if (!leaf) {
       out.push_back(tasks_[task].config);
       continue;
     }
@@ -170,13 +171,9 @@ std::vector<engine::EnvConfig> Curriculum::env_task_configs() const {
       for (const auto& order : slices)
         fractions.push_back(std::min((order[d] + uniform01(rng)) / draws, std::nextafter(1.0, 0.0)));
       engine::EnvConfig cfg = config_at(*leaf, task, fractions);
-      const std::string spaces = spaces_of(cfg, engine::compile_env(cfg));
-      if (spaces != first)
-        engine::config_fail("curriculum task '" + tasks_[task].id + "', draw " + std::to_string(d + 1) + " of " +
-                                std::to_string(draws),
-                            spaces,
-                            "the spaces of task '" + tasks_[0].id + "' (" + first +
-                                "): every task of a batch shares its observation and action spaces");
+      require_spaces("curriculum task '" + tasks_[task].id + "', draw " + std::to_string(d + 1) + " of " +
+                         std::to_string(draws),
+                     cfg, tasks_[0].id, spaces_);
       out.push_back(std::move(cfg));
     }
   }
@@ -290,10 +287,7 @@ std::string python_float(double v) {
   // Python's repr: the shortest digits that read back to v, positional for exponents in [-4, 16)
   // ("100.0", "0.0001"), else scientific with two exponent digits at least ("1e+16", "1.5e-05").
   char buf[40];
-  for (int precision = 1; precision <= 17; ++precision) {
-    std::snprintf(buf, sizeof buf, "%.*e", precision - 1, v);
-    if (std::strtod(buf, nullptr) == v) break;
-  }
+  std::snprintf(buf, sizeof buf, "%.*e", engine::shortest_round_trip_digits(v) - 1, v);
   const std::string sci = buf;  // [-]d[.ddd]e(+|-)XX
   const std::size_t e = sci.find('e');
   const int exponent = std::atoi(sci.c_str() + e + 1);

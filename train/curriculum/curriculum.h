@@ -90,12 +90,14 @@ class Curriculum {
   void collect_probabilities(const Node& n, double p, std::vector<double>& out) const;
   bool complete_below(Node& n, std::size_t task, double score);
   const Node* leaf_node(const Node& n, std::size_t task) const;
+  const Node* ranged_leaf(std::size_t task) const;  // task's leaf when it has range values, else null
   // tasks_[task]'s config with each range value at lo + fraction[i] * (hi - lo)
   engine::EnvConfig config_at(const Node& leaf, std::size_t task, const std::vector<double>& fractions) const;
 
   std::unique_ptr<Node> root_;
   std::vector<Task> tasks_;
   std::vector<std::size_t> env_task_owner_;  // per env task, its task
+  std::string spaces_;                       // what the first task's policy sees (every task must match)
   int range_draws_ = kRangeDraws;            // env tasks per task with range values
   std::deque<std::size_t> recent_;  // the last 500 completed tasks
   std::vector<double> score_sum_;
