@@ -446,25 +446,21 @@ EpisodeStats BatchedEnv::episode_stats(std::int64_t env) const {
   const auto onames = obs_stat_names();
   for (std::int64_t a = 0; a < N; ++a)
     for (int k = 0; k < StatLayout::kObsCount; ++k) out.game[onames[k]] += ost[a * StatLayout::kObsCount + k];
-  for (const auto& o : objs)  // walls and converters only, as the reference counts them
-    if (o.type_id != 0) out.game["objects." + o.type_name] += 1.0f;
-  if (tracked && N > 0) {
-    // the game tracker's derived entries: the token keys from the first agent's counts (obs_stat_track);
-    // each objects.<name> counted once per object at the episode's first step
+  float t[kStatTrack];
+  if (tracked && N > 0) {  // the token keys' derived entries, from the first agent's counts (obs_stat_track)
     const auto first = read_range(ctx_, b_->obs_stat_first, env * StatLayout::kObsCount, StatLayout::kObsCount);
-    float t[kStatTrack];
     for (int k = 0; k < StatLayout::kObsCount; ++k) {
       obs_stat_track(ost.data(), first.data(), k, static_cast<int>(N), p.num_tokens, now, out.game[onames[k]], t);
       add_derived_entries(out.game, onames[k], t, out.game[onames[k]]);
     }
-    const float start = t[1];
-    std::vector<std::pair<std::string, float>> objects;
-    for (const auto& [key, count] : out.game)
-      if (key.rfind("objects.", 0) == 0) objects.push_back({key, count});
-    for (const auto& [key, count] : objects) {
-      const float track[kStatTrack] = {count, start, start, 1.0f, count};
-      add_derived_entries(out.game, key, track, count);
-    }
+  }
+  for (int type = 1; type < p.num_types; ++type) {  // walls and converters only, as the reference counts them
+    const float count = static_cast<float>(p.type_count[type]);
+    if (count == 0.0f) continue;
+    const std::string key = "objects." + compiled_.type_names[static_cast<std::size_t>(type)];
+    out.game[key] = count;
+    object_count_track(count, t);
+    if (tracked) add_derived_entries(out.game, key, t, count);
   }
   return out;
 }

@@ -90,6 +90,16 @@ METTA_HD inline void obs_stat_track(const float* first_agent_row, const float* f
   t[4] = total;
 }
 
+// The game tracker (kStatTrack) of objects.<name> with `count` objects: one update per object at the
+// episode's first step (step 0), the running value 1 after the first.
+METTA_HD inline void object_count_track(float count, float* t) {
+  t[0] = count;
+  t[1] = 0.0f;
+  t[2] = 0.0f;
+  t[3] = 1.0f;
+  t[4] = count;
+}
+
 // Target cell of an action: (distance, offset) relative to orientation; offset > 0 is the agent's left.
 METTA_HD inline void relative_location(int r, int c, int orient, int distance, int offset, int& tr, int& tc) {
   switch (orient) {

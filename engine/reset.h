@@ -74,7 +74,8 @@ METTA_HD inline void accumulate_finished_episode(const EnvRef& env) {
     if (count == 0.0f) continue;
     w.done_objects[type * E + e] += count;
     if (w.done_objects_derived) {
-      const float t[kStatTrack] = {count, 0.0f, 0.0f, 1.0f, count};
+      float t[kStatTrack];
+      object_count_track(count, t);
       add_derived(t, count, now, w.done_objects_derived + static_cast<std::int64_t>(type) * E + e,
                   static_cast<std::int64_t>(p.num_types) * E);
     }
