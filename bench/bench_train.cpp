@@ -7,8 +7,9 @@
 //   batch 16,384, minibatch 2,048, 2 update epochs: the main job's settings).
 // CPU (BLAS single-threaded, OpenMP for the rest) and, with a GPU, CUDA. METTA_LSTM=native runs the CUDA
 // cases with our own LSTM kernels instead of cuDNN, and METTA_FIRST_CONV=dense every case with the dense
-// first convolution instead of the token one, and METTA_ROLLOUT_GRAPH=1 the epochs with
-// trainer.rollout_graph (read here: the library reads no environment).
+// first convolution instead of the token one, METTA_ROLLOUT_GRAPH=1 the epochs with
+// trainer.rollout_graph, and METTA_FUSED_EPILOGUES=1 the CUDA cases with the layers' bias and ReLU inside
+// their GEMMs (trainer.fused_epilogues) (read here: the library reads no environment).
 #include <benchmark/benchmark.h>
 
 #include <cstdlib>
@@ -66,7 +67,18 @@ bool skip_without(benchmark::State& state, kernels::Device d) {
   return true;
 }
 
-kernels::Context context(kernels::Device d) { return d == kernels::Device::CUDA ? kernels::Context::cuda() : kernels::Context::cpu(); }
+// true with METTA_FUSED_EPILOGUES=1 (trainer.fused_epilogues)
+bool fused_epilogues_choice() {
+  const char* v = std::getenv("METTA_FUSED_EPILOGUES");
+  return v && std::string(v) == "1";
+}
+
+kernels::Context context(kernels::Device d) {
+  if (d != kernels::Device::CUDA) return kernels::Context::cpu();
+  kernels::Context ctx = kernels::Context::cuda();
+  ctx.fused_epilogues = fused_epilogues_choice();
+  return ctx;
+}
 
 template <kernels::Device D>
 void BM_PolicyRollout(benchmark::State& state, const char* preset) {
@@ -139,6 +151,7 @@ void BM_TrainEpoch(benchmark::State& state, const char* preset) {
   c.first_conv = first_conv_choice();
   const char* graph = std::getenv("METTA_ROLLOUT_GRAPH");
   c.rollout_graph = graph && std::string(graph) == "1";
+  c.fused_epilogues = fused_epilogues_choice();
   train::Trainer t(c, engine::embedded_env_config("hearts_room"), 16, preset);
   t.run_epoch();  // warm-up
   double rollout = 0, total = 0;

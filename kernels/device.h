@@ -19,12 +19,15 @@ enum class Device { CPU, CUDA };
 enum class MathMode { kFp32, kTf32, kBf16 };
 
 // Execution context. `num_threads` (CPU only): 0 = OpenMP default. `stream` (CUDA only): a cudaStream_t,
-// null = the default stream. `math` (CUDA only): MathMode above.
+// null = the default stream. `math` (CUDA only): MathMode above. `fused_epilogues` (CUDA only): linear and
+// convolution layers add their bias and ReLU inside the GEMM (kernels::gemm_bias_epilogue) instead of in a
+// pass of their own (trainer.fused_epilogues).
 struct Context {
   Device device = Device::CPU;
   int num_threads = 0;
   void* stream = nullptr;
   MathMode math = MathMode::kFp32;
+  bool fused_epilogues = false;
 
   static Context cpu(int threads = 0) { return Context{Device::CPU, threads, nullptr}; }
   // Throws unless the build has CUDA and a GPU is present.

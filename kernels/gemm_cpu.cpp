@@ -110,6 +110,12 @@ void gemm<double>(const Context& ctx, Trans ta, Trans tb, int m, int n, int k, d
   cpu_gemm<double>(ctx, ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
 }
 
+bool gemm_bias_epilogue(const Context& ctx, int m, int n, int k, const float* a, const float* b, const float* bias,
+                        bool relu, float* c) {
+  if (ctx.device != Device::CUDA || !ctx.fused_epilogues || m == 0 || n == 0 || !bias) return false;
+  return detail::cuda_gemm_bias_epilogue(ctx, m, n, k, a, b, bias, relu, c);
+}
+
 template <class T>
 void gemm_reference(Trans ta, Trans tb, int m, int n, int k, T alpha, const T* a, int lda, const T* b, int ldb, T beta,
                     T* c, int ldc) {
@@ -138,6 +144,9 @@ void cuda_gemm(const Context&, Trans, Trans, int, int, int, float, const float*,
 void cuda_gemm(const Context&, Trans, Trans, int, int, int, double, const double*, int, const double*, int, double,
                double*, int) {
   METTA_FAIL("CUDA gemm requested in a build without the CUDA backend");
+}
+bool cuda_gemm_bias_epilogue(const Context&, int, int, int, const float*, const float*, const float*, bool, float*) {
+  return false;
 }
 }  // namespace detail
 #endif

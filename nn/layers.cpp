@@ -7,18 +7,31 @@ namespace metta::nn {
 using kernels::gemm;
 using kernels::Trans;
 
+namespace {
+// y [rows, out] = act(x [rows, in] wᵀ + b): inside the GEMM where the context asks for it and cuBLASLt
+// can (bias with ReLU or none), else the GEMM and a pass of bias_activation.
+template <class T>
+void affine_forward(const Context& ctx, const T* x, const T* w, const T* b, std::int64_t rows, int in, int out,
+                    Activation act, T* y) {
+  const int m = static_cast<int>(rows);
+  if (act != Activation::kTanh &&
+      kernels::gemm_bias_epilogue(ctx, m, out, in, x, w, b, act == Activation::kRelu, y))
+    return;
+  gemm<T>(ctx, Trans::kNo, Trans::kYes, m, out, in, T(1), x, w, T(0), y);
+  bias_activation<T>(ctx, y, b, rows, out, act);
+}
+}  // namespace
+
 template <class T>
 void linear_forward(const Context& ctx, const LinearView<T>& l, const T* x, std::int64_t rows, T* y) {
-  gemm<T>(ctx, Trans::kNo, Trans::kYes, static_cast<int>(rows), l.out, l.in, T(1), x, l.w, T(0), y);
-  bias_activation<T>(ctx, y, l.b, rows, l.out, l.act);
+  affine_forward<T>(ctx, x, l.w, l.b, rows, l.in, l.out, l.act, y);
 }
 
 template <class T>
 void linear_backward(const Context& ctx, const LinearView<T>& l, const T* x, const T* y, T* dy, std::int64_t rows,
                      T* dx) {
-  activation_backward<T>(ctx, y, dy, rows * l.out, l.act);
+  bias_activation_backward<T>(ctx, y, dy, rows, l.out, l.act, l.db, l.bias_partial);
   gemm<T>(ctx, Trans::kYes, Trans::kNo, l.out, l.in, static_cast<int>(rows), T(1), dy, x, T(1), l.dw);
-  if (l.db) bias_backward<T>(ctx, dy, rows, l.out, l.db, l.ones);
   if (dx) gemm<T>(ctx, Trans::kNo, Trans::kNo, static_cast<int>(rows), l.in, l.out, T(1), dy, l.w, T(0), dx);
 }
 
@@ -35,10 +48,12 @@ template <class T>
 void bilinear_backward(const Context& ctx, const BilinearView<T>& l, const T* x, const T* q, const T* dlogits,
                        std::int64_t rows, T* dq, T* dx) {
   const int n = static_cast<int>(rows);
-  bias_backward<T>(ctx, dlogits, rows * l.out, 1, l.db, l.ones);
+  // one bias shared by every logit: dlogits is read as a single column (dlogits is not written: no activation)
+  bias_activation_backward<T>(ctx, nullptr, const_cast<T*>(dlogits), rows * l.out, 1, Activation::kNone, l.db,
+                              l.bias_partial);
   gemm<T>(ctx, Trans::kYes, Trans::kNo, l.out, l.embed, n, T(1), dlogits, q, T(1), l.demb);
   gemm<T>(ctx, Trans::kNo, Trans::kNo, n, l.embed, l.out, T(1), dlogits, l.emb, T(0), dq);
-  activation_backward<T>(ctx, q, dq, rows * l.embed, Activation::kTanh);
+  bias_activation_backward<T>(ctx, q, dq, rows, l.embed, Activation::kTanh, nullptr, nullptr);
   gemm<T>(ctx, Trans::kYes, Trans::kNo, l.in, l.embed, n, T(1), x, dq, T(1), l.dw);
   if (dx) gemm<T>(ctx, Trans::kNo, Trans::kYes, n, l.in, l.embed, T(1), dq, l.w, T(0), dx);
 }
@@ -49,8 +64,7 @@ void conv_forward(const Context& ctx, const ConvView<T>& c, const T* x, std::int
   const std::int64_t rows = n * c.out_h() * c.out_w();
   const int patch = c.in * c.k * c.k;
   permute_conv_weights<T>(ctx, c.w, c.out, c.in, c.k, c.w_perm);
-  gemm<T>(ctx, Trans::kNo, Trans::kYes, static_cast<int>(rows), c.out, patch, T(1), cols, c.w_perm, T(0), y);
-  bias_activation<T>(ctx, y, c.b, rows, c.out, c.act);
+  affine_forward<T>(ctx, cols, c.w_perm, c.b, rows, patch, c.out, c.act, y);
 }
 
 template <class T>
@@ -58,10 +72,9 @@ void conv_backward(const Context& ctx, const ConvView<T>& c, const T* cols, cons
                    T* dcols, T* dx) {
   const std::int64_t rows = n * c.out_h() * c.out_w();
   const int patch = c.in * c.k * c.k;
-  activation_backward<T>(ctx, y, dy, rows * c.out, c.act);
+  bias_activation_backward<T>(ctx, y, dy, rows, c.out, c.act, c.db, c.bias_partial);
   gemm<T>(ctx, Trans::kYes, Trans::kNo, c.out, patch, static_cast<int>(rows), T(1), dy, cols, T(0), c.dw_perm);
   unpermute_add_conv_grads<T>(ctx, c.dw_perm, c.out, c.in, c.k, c.dw);
-  if (c.db) bias_backward<T>(ctx, dy, rows, c.out, c.db, c.ones);
   if (dx) {  // w_perm still holds this step's weights (the forward refreshed it)
     gemm<T>(ctx, Trans::kNo, Trans::kNo, static_cast<int>(rows), patch, c.out, T(1), dy, c.w_perm, T(0), dcols);
     col2im<T>(ctx, dcols, n, c.h, c.w_in, c.in, c.k, c.stride, c.pad, dx);
@@ -143,8 +156,8 @@ void lstm_backward(const Context& ctx, const std::vector<LstmLayerView<T>>& laye
     }
     gemm<T>(ctx, Trans::kYes, Trans::kNo, 4 * H, H, n, T(1), dgates, hs, T(1), L.dw_hh);
     gemm<T>(ctx, Trans::kYes, Trans::kNo, 4 * H, L.in, n, T(1), dgates, in, T(1), L.dw_ih);
-    bias_backward<T>(ctx, dgates, n, 4 * H, L.db_ih, L.ones);
-    bias_backward<T>(ctx, dgates, n, 4 * H, L.db_hh, L.ones);
+    bias_activation_backward<T>(ctx, nullptr, dgates, n, 4 * H, Activation::kNone, L.db_ih, L.bias_partial);
+    bias_activation_backward<T>(ctx, nullptr, dgates, n, 4 * H, Activation::kNone, L.db_hh, L.bias_partial);
     T* dinput = l == 0 ? dx : ws.dx.data();
     if (dinput) gemm<T>(ctx, Trans::kNo, Trans::kNo, n, L.in, 4 * H, T(1), dgates, L.w_ih, T(0), dinput);
     dout = ws.dx.data();

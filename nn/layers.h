@@ -21,7 +21,7 @@ struct LinearView {
   T* db = nullptr;
   int in = 0, out = 0;
   Activation act = Activation::kNone;
-  const T* ones = nullptr;  // CUDA: >= rows ones for the bias gradient (bias_backward in ops.h), else null
+  T* bias_partial = nullptr;  // CUDA: kBiasGradWorkspace elements for the bias gradient (ops.h), else null
 };
 
 // y [rows, out] = act(x [rows, in] W^T + b)
@@ -44,7 +44,7 @@ struct BilinearView {
   T* demb = nullptr;
   T* db = nullptr;
   int in = 0, embed = 0, out = 0;
-  const T* ones = nullptr;  // as LinearView::ones
+  T* bias_partial = nullptr;  // as LinearView::bias_partial
 };
 
 // q [rows, embed] (kept for the backward) and logits [rows, out] from x [rows, in].
@@ -67,7 +67,7 @@ struct ConvView {
   int in = 0, out = 0, k = 1, stride = 1, pad = 0;
   int h = 0, w_in = 0;  // input height and width
   Activation act = Activation::kNone;
-  const T* ones = nullptr;  // CUDA: >= n * out_h * out_w ones for the bias gradient, else null
+  T* bias_partial = nullptr;  // as LinearView::bias_partial
   int out_h() const { return (h + 2 * pad - k) / stride + 1; }
   int out_w() const { return (w_in + 2 * pad - k) / stride + 1; }
 };
@@ -85,7 +85,7 @@ struct LstmLayerView {
   const T *w_ih = nullptr, *w_hh = nullptr, *b_ih = nullptr, *b_hh = nullptr;  // [4H, in], [4H, H], [4H], [4H]
   T *dw_ih = nullptr, *dw_hh = nullptr, *db_ih = nullptr, *db_hh = nullptr;
   int in = 0;
-  const T* ones = nullptr;  // CUDA: >= steps * batch ones for the bias gradients, else null
+  T* bias_partial = nullptr;  // as LinearView::bias_partial
 };
 
 // Activations of a multi-layer LSTM (time-major), kept for BPTT. Sized by capacity: any call with

@@ -35,11 +35,13 @@ void col2im(const Context& ctx, const T* dcols, std::int64_t n, int h, int w, in
 template <class T>
 void token_mask(const Context& ctx, const std::uint8_t* obs, std::int64_t n, int tokens, int height, int width,
                 int features, std::uint8_t* mask);
-// y [n, oh, ow, out] = conv of the box without bias (wt [k, k, features, out], from conv_weights_to_kkio).
+// y [n, oh, ow, out] = act(conv of the box + bias) (wt [k, k, features, out], from conv_weights_to_kkio;
+// bias [out] may be null): the epilogue of bias_activation fused into the convolution, in the same order
+// of operations, so the same bits as the convolution followed by bias_activation.
 template <class T>
 void token_conv_forward(const Context& ctx, const std::uint8_t* obs, const std::uint8_t* mask, std::int64_t n,
-                        int tokens, const T* inv_norm, const T* wt, int features, int out, int k, int s, int pad,
-                        int oh, int ow, T* y);
+                        int tokens, const T* inv_norm, const T* wt, const T* bias, Activation act, int features,
+                        int out, int k, int s, int pad, int oh, int ow, T* y);
 // dwt [k, k, features, out] = the weight gradient for dy [n, oh, ow, out] (overwritten).
 // The CPU walks the rows in order per block of output channels and needs no workspace (partial may be
 // null). The device variant runs a thread per (chunk of rows, output channel), each summing its chunk
@@ -75,14 +77,26 @@ void unpermute_add_conv_grads(const Context& ctx, const T* dwp, int out, int in,
 // y [rows, cols] += bias[cols], then the activation, in place.
 template <class T>
 void bias_activation(const Context& ctx, T* y, const T* bias, std::int64_t rows, int cols, Activation act);
-// dy *= act'(y), from the activation's output y (ReLU: y > 0; Tanh: 1 - y^2), in place.
+// The backward of bias_activation in one pass over dy [rows, cols]: dy *= act'(y) in place, from the
+// activation's output y (ReLU: y > 0; Tanh: 1 - y^2; kNone: dy unchanged), and, when db is not null,
+// db[cols] += the column sums of the result. The CPU walks the rows in order per block of 32 columns. The
+// device variant runs a thread per (chunk of rows, column), neighbouring threads on neighbouring columns,
+// each summing its chunk into partial [chunks, cols]; then a thread per column adds the chunks in order:
+// parallel, coalesced, and a fixed order of sums for a given shape. partial holds
+// bias_grad_workspace(rows, cols) elements on CUDA (the CPU ignores it; unused when db is null).
 template <class T>
-void activation_backward(const Context& ctx, const T* y, T* dy, std::int64_t n, Activation act);
-// db[cols] += column sums of dy [rows, cols] (deterministic order). On CUDA, pass `ones` (a device vector
-// of at least `rows` ones): the sums then run as one GEMM over every SM; without it each thread sums a
-// block of columns over all rows, which is only fit for small inputs. The CPU ignores it.
-template <class T>
-void bias_backward(const Context& ctx, const T* dy, std::int64_t rows, int cols, T* db, const T* ones = nullptr);
+void bias_activation_backward(const Context& ctx, const T* y, T* dy, std::int64_t rows, int cols, Activation act,
+                              T* db, T* partial);
+// The device variant's chunks: at least 32 rows each, at most 4,096, and a workspace of at most
+// kBiasGradWorkspace elements (4 MB of floats), enough for any layer of up to 2^20 columns.
+constexpr std::int64_t kBiasGradWorkspace = std::int64_t(1) << 20;
+inline std::int64_t bias_grad_chunks(std::int64_t rows, int cols) {
+  std::int64_t chunks = (rows + 31) / 32;
+  if (chunks > 4096) chunks = 4096;
+  if (chunks * cols > kBiasGradWorkspace) chunks = kBiasGradWorkspace / cols;
+  return chunks < 1 ? 1 : chunks;
+}
+inline std::int64_t bias_grad_workspace(std::int64_t rows, int cols) { return bias_grad_chunks(rows, cols) * cols; }
 
 // [n, H, W, C] <-> [n, C, H, W] (torch's flatten order for linear layers after convolutions).
 template <class T>

@@ -24,6 +24,41 @@ namespace metta::nn::METTA_BACKEND_NS {
 
 using kernels::parallel_for;
 
+// Single-precision math for float (an unqualified tanh(float) would run the double routine). tanh from
+// one expf: 1 - 2 / (exp(2x) + 1), which saturates cleanly at +-1 and lets the compiler vectorise
+// (glibc's tanhf goes through expm1f and was 15% of a training step); accurate to a few ulp.
+METTA_HD inline float math_tanh(float x) { return 1.0f - 2.0f / (expf(2.0f * x) + 1.0f); }
+METTA_HD inline double math_tanh(double x) { return tanh(x); }
+METTA_HD inline float math_exp(float x) { return expf(x); }
+METTA_HD inline double math_exp(double x) { return exp(x); }
+METTA_HD inline float math_log(float x) { return logf(x); }
+METTA_HD inline double math_log(double x) { return log(x); }
+
+template <class T>
+METTA_HD inline T apply_activation(T v, Activation act) {
+  if (act == Activation::kRelu) return v > T(0) ? v : T(0);
+  if (act == Activation::kTanh) return math_tanh(v);
+  return v;
+}
+
+#if !METTA_DEVICE_PATH
+// The CPU's bias and activation over one row, with the activation chosen outside the column loop so that
+// it vectorises (a per-element form spent a tenth of a training step on index arithmetic).
+template <class T>
+inline void bias_activation_row(T* row, const T* bias, int cols, Activation act) {
+  const T zero(0);
+  if (bias)
+    for (int j = 0; j < cols; ++j) row[j] += bias[j];
+  if (act == Activation::kRelu)
+    for (int j = 0; j < cols; ++j) row[j] = row[j] > zero ? row[j] : zero;
+  else if (act == Activation::kTanh) {
+    if constexpr (std::is_same_v<T, float>) tanh_inplace_f32(row, cols);
+    else
+      for (int j = 0; j < cols; ++j) row[j] = math_tanh(row[j]);
+  }
+}
+#endif
+
 template <class T>
 void tokens_to_box(const Context& ctx, const std::uint8_t* obs, std::int64_t n, int tokens, int height, int width,
                    int features, const T* inv_norm, T* box) {
@@ -250,8 +285,8 @@ METTA_HD inline void for_each_token_tap(const std::uint8_t* tok, const std::uint
 
 template <class T>
 void token_conv_forward(const Context& ctx, const std::uint8_t* obs, const std::uint8_t* mask, std::int64_t n,
-                        int tokens, const T* inv_norm, const T* wt, int features, int out, int k, int s, int pad,
-                        int oh, int ow, T* y) {
+                        int tokens, const T* inv_norm, const T* wt, const T* bias, Activation act, int features,
+                        int out, int k, int s, int pad, int oh, int ow, T* y) {
   const std::int64_t plane = static_cast<std::int64_t>(oh) * ow * out;
 #if METTA_DEVICE_PATH
   // A thread per (row, output channel): neighbouring threads read the same tokens (broadcast) and write
@@ -265,6 +300,11 @@ void token_conv_forward(const Context& ctx, const std::uint8_t* obs, const std::
                        [&](T v, int tap, int pixel) {
                          yb[static_cast<std::int64_t>(pixel) * out] += v * wt[static_cast<std::int64_t>(tap) * out + o];
                        });
+    const T b_o = bias ? bias[o] : T(0);  // bias_activation's epilogue, as its device variant computes it
+    for (int p = 0; p < oh * ow; ++p) {
+      T& v = yb[static_cast<std::int64_t>(p) * out];
+      v = apply_activation(v + b_o, act);
+    }
   });
 #else
   // CPU: per row, each kept token adds value x one weight row (contiguous over outputs) to the output
@@ -278,6 +318,7 @@ void token_conv_forward(const Context& ctx, const std::uint8_t* obs, const std::
                          T* dst = yb + static_cast<std::int64_t>(pixel) * out;
                          for (int o = 0; o < out; ++o) dst[o] += v * w[o];
                        });
+    for (int p = 0; p < oh * ow; ++p) bias_activation_row(yb + static_cast<std::int64_t>(p) * out, bias, out, act);
   });
 #endif
 }
@@ -374,23 +415,6 @@ void kkio_add_to_conv_grads(const Context& ctx, const T* dwt, int out, int in, i
   });
 }
 
-// Single-precision math for float (an unqualified tanh(float) would run the double routine). tanh from
-// one expf: 1 - 2 / (exp(2x) + 1), which saturates cleanly at +-1 and lets the compiler vectorise
-// (glibc's tanhf goes through expm1f and was 15% of a training step); accurate to a few ulp.
-METTA_HD inline float math_tanh(float x) { return 1.0f - 2.0f / (expf(2.0f * x) + 1.0f); }
-METTA_HD inline double math_tanh(double x) { return tanh(x); }
-METTA_HD inline float math_exp(float x) { return expf(x); }
-METTA_HD inline double math_exp(double x) { return exp(x); }
-METTA_HD inline float math_log(float x) { return logf(x); }
-METTA_HD inline double math_log(double x) { return log(x); }
-
-template <class T>
-METTA_HD inline T apply_activation(T v, Activation act) {
-  if (act == Activation::kRelu) return v > T(0) ? v : T(0);
-  if (act == Activation::kTanh) return math_tanh(v);
-  return v;
-}
-
 template <class T>
 void bias_activation(const Context& ctx, T* y, const T* bias, std::int64_t rows, int cols, Activation act) {
   METTA_CHECK(rows * cols < (1ll << 32), "bias_activation over " << rows * cols << " elements");
@@ -401,76 +425,89 @@ void bias_activation(const Context& ctx, T* y, const T* bias, std::int64_t rows,
     y[i] = apply_activation(v, act);
   });
 #else
-  // CPU: a row per iteration with the activation chosen outside the column loop, so it vectorises
-  // (the per-element form above spent a tenth of a training step on index arithmetic).
-  const T zero(0);
-  parallel_for(ctx, rows, [=](std::int64_t r) {
-    T* row = y + r * cols;
-    if (bias)
-      for (int j = 0; j < cols; ++j) row[j] += bias[j];
-    if (act == Activation::kRelu)
-      for (int j = 0; j < cols; ++j) row[j] = row[j] > zero ? row[j] : zero;
-    else if (act == Activation::kTanh) {
-      if constexpr (std::is_same_v<T, float>) tanh_inplace_f32(row, cols);
-      else
-        for (int j = 0; j < cols; ++j) row[j] = math_tanh(row[j]);
-    }
-  });
+  parallel_for(ctx, rows, [=](std::int64_t r) { bias_activation_row(y + r * cols, bias, cols, act); });
 #endif
 }
 
 template <class T>
-void activation_backward(const Context& ctx, const T* y, T* dy, std::int64_t n, Activation act) {
-  if (act == Activation::kNone) return;
-#if METTA_DEVICE_PATH
-  parallel_for(ctx, n, [=] METTA_HD(std::int64_t i) {
-    if (act == Activation::kRelu) dy[i] = y[i] > T(0) ? dy[i] : T(0);
-    else dy[i] *= T(1) - y[i] * y[i];
-  });
-#else
-  // CPU: chunks with the activation chosen outside the loop, so each loop vectorises.
-  constexpr std::int64_t kChunk = 4096;
-  parallel_for(ctx, (n + kChunk - 1) / kChunk, [=](std::int64_t blk) {
-    const std::int64_t i0 = blk * kChunk, i1 = i0 + kChunk < n ? i0 + kChunk : n;
-    const T zero(0), one(1);
-    if (act == Activation::kRelu)
-      for (std::int64_t i = i0; i < i1; ++i) dy[i] = y[i] > zero ? dy[i] : zero;
-    else
-      for (std::int64_t i = i0; i < i1; ++i) dy[i] *= one - y[i] * y[i];
-  });
-#endif
+METTA_HD inline T activation_grad(T y, T g, Activation act) {
+  if (act == Activation::kRelu) return y > T(0) ? g : T(0);
+  if (act == Activation::kTanh) return g * (T(1) - y * y);
+  return g;
 }
 
-// Column sums in blocks of 32 columns: each block walks the rows in order (the same summation order
-// for every column as a plain loop, so deterministic) while reading contiguous memory.
 template <class T>
-void bias_backward(const Context& ctx, const T* dy, std::int64_t rows, int cols, T* db, const T* ones) {
+void bias_activation_backward(const Context& ctx, const T* y, T* dy, std::int64_t rows, int cols, Activation act,
+                              T* db, T* partial) {
+  if (act == Activation::kNone && !db) return;
 #if METTA_DEVICE_PATH
-  if (ones) {  // db [1, cols] += ones [1, rows] dy [rows, cols]
-    METTA_CHECK(rows < (1ll << 31), "bias gradient over " << rows << " rows");
-    kernels::gemm<T>(ctx, kernels::Trans::kNo, kernels::Trans::kNo, 1, cols, static_cast<int>(rows), T(1), ones, dy,
-                     T(1), db);
+  if (!db) {  // the activation alone: a thread per element
+    parallel_for(ctx, rows * cols, [=] METTA_HD(std::int64_t i) { dy[i] = activation_grad(y[i], dy[i], act); });
     return;
   }
-#endif
+  METTA_CHECK(partial != nullptr && cols <= kBiasGradWorkspace,
+              "bias gradient of " << rows << " x " << cols << " without its workspace");
+  const std::int64_t chunks = bias_grad_chunks(rows, cols), per_chunk = (rows + chunks - 1) / chunks;
+  parallel_for(ctx, chunks * cols, [=] METTA_HD(std::int64_t i) {
+    const std::int64_t j = i % cols, c = i / cols;
+    const std::int64_t end = (c + 1) * per_chunk < rows ? (c + 1) * per_chunk : rows;
+    T acc = T(0);
+    for (std::int64_t r = c * per_chunk; r < end; ++r) {
+      const std::int64_t e = r * cols + j;
+      const T g = activation_grad(act == Activation::kNone ? T(0) : y[e], dy[e], act);
+      if (act != Activation::kNone) dy[e] = g;
+      acc += g;
+    }
+    partial[i] = acc;
+  });
+  parallel_for(ctx, cols, [=] METTA_HD(std::int64_t j) {
+    T acc = partial[j];
+    for (std::int64_t c = 1; c < chunks; ++c) acc += partial[c * cols + j];
+    db[j] += acc;
+  });
+#else
+  (void)partial;
+  const T zero(0), one(1);
+  if (!db) {  // the activation alone: chunks of elements, the activation chosen outside the loop
+    constexpr std::int64_t kChunk = 4096;
+    const std::int64_t n = rows * cols;
+    parallel_for(ctx, (n + kChunk - 1) / kChunk, [=](std::int64_t blk) {
+      const std::int64_t i0 = blk * kChunk, i1 = i0 + kChunk < n ? i0 + kChunk : n;
+      if (act == Activation::kRelu)
+        for (std::int64_t i = i0; i < i1; ++i) dy[i] = y[i] > zero ? dy[i] : zero;
+      else
+        for (std::int64_t i = i0; i < i1; ++i) dy[i] *= one - y[i] * y[i];
+    });
+    return;
+  }
+  // Blocks of 32 columns, each walking the rows in order (the same order of sums for every column as a
+  // plain loop, whatever the thread count) over contiguous memory; a fixed trip count vectorises.
   constexpr int kBlock = 32;
   const std::int64_t blocks = (cols + kBlock - 1) / kBlock;
-  parallel_for(ctx, blocks, [=] METTA_HD(std::int64_t blk) {
+  parallel_for(ctx, blocks, [=](std::int64_t blk) {
     const int j0 = static_cast<int>(blk) * kBlock, width = cols - j0 < kBlock ? cols - j0 : kBlock;
     T acc[kBlock];
-    for (int j = 0; j < kBlock; ++j) acc[j] = T(0);
-    if (width == kBlock)  // a fixed trip count, which vectorises
-      for (std::int64_t r = 0; r < rows; ++r) {
-        const T* row = dy + r * cols + j0;
-        for (int j = 0; j < kBlock; ++j) acc[j] += row[j];
+    for (int j = 0; j < kBlock; ++j) acc[j] = zero;
+    for (std::int64_t r = 0; r < rows; ++r) {
+      T* g = dy + r * cols + j0;
+      const T* a = act == Activation::kNone ? nullptr : y + r * cols + j0;  // y may be null without one
+      if (width == kBlock) {
+        if (act == Activation::kRelu)
+          for (int j = 0; j < kBlock; ++j) g[j] = a[j] > zero ? g[j] : zero;
+        else if (act == Activation::kTanh)
+          for (int j = 0; j < kBlock; ++j) g[j] *= one - a[j] * a[j];
+        for (int j = 0; j < kBlock; ++j) acc[j] += g[j];
+      } else {
+        for (int j = 0; j < width; ++j) {
+          if (act == Activation::kRelu) g[j] = a[j] > zero ? g[j] : zero;
+          else if (act == Activation::kTanh) g[j] *= one - a[j] * a[j];
+          acc[j] += g[j];
+        }
       }
-    else
-      for (std::int64_t r = 0; r < rows; ++r) {
-        const T* row = dy + r * cols + j0;
-        for (int j = 0; j < width; ++j) acc[j] += row[j];
-      }
+    }
     for (int j = 0; j < width; ++j) db[j0 + j] += acc[j];
   });
+#endif
 }
 
 template <class T>

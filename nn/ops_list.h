@@ -19,8 +19,9 @@
     (ctx, obs, n, tokens, height, width, features, mask))                                                      \
   X(T, token_conv_forward,                                                                                     \
     (const Context& ctx, const std::uint8_t* obs, const std::uint8_t* mask, std::int64_t n, int tokens,        \
-     const T* inv_norm, const T* wt, int features, int out, int k, int s, int pad, int oh, int ow, T* y),      \
-    (ctx, obs, mask, n, tokens, inv_norm, wt, features, out, k, s, pad, oh, ow, y))                            \
+     const T* inv_norm, const T* wt, const T* bias, Activation act, int features, int out, int k, int s,       \
+     int pad, int oh, int ow, T* y),                                                                           \
+    (ctx, obs, mask, n, tokens, inv_norm, wt, bias, act, features, out, k, s, pad, oh, ow, y))                 \
   X(T, token_conv_backward_weights,                                                                            \
     (const Context& ctx, const std::uint8_t* obs, const std::uint8_t* mask, std::int64_t n, int tokens,        \
      const T* inv_norm, const T* dy, int features, int out, int k, int s, int pad, int oh, int ow, T* partial, \
@@ -36,10 +37,9 @@
     (ctx, dwp, out, in, k, dw))                                                                                \
   X(T, bias_activation, (const Context& ctx, T* y, const T* bias, std::int64_t rows, int cols, Activation act), \
     (ctx, y, bias, rows, cols, act))                                                                           \
-  X(T, activation_backward, (const Context& ctx, const T* y, T* dy, std::int64_t n, Activation act),          \
-    (ctx, y, dy, n, act))                                                                                      \
-  X(T, bias_backward, (const Context& ctx, const T* dy, std::int64_t rows, int cols, T* db, const T* ones),   \
-    (ctx, dy, rows, cols, db, ones))                                                                           \
+  X(T, bias_activation_backward,                                                                               \
+    (const Context& ctx, const T* y, T* dy, std::int64_t rows, int cols, Activation act, T* db, T* partial),   \
+    (ctx, y, dy, rows, cols, act, db, partial))                                                                \
   X(T, nhwc_to_nchw, (const Context& ctx, const T* x, std::int64_t n, int h, int w, int c, T* y),             \
     (ctx, x, n, h, w, c, y))                                                                                   \
   X(T, nchw_to_nhwc, (const Context& ctx, const T* x, std::int64_t n, int h, int w, int c, T* y),             \

@@ -129,7 +129,6 @@ Policy<T>::Policy(const kernels::Context& ctx, const PolicyArch& arch, const Act
   METTA_CHECK(max_rows >= 1 && max_steps >= 1, "policy sized for " << max_rows << " rows, " << max_steps << " steps");
   // ---- parameter table (torch names and shapes)
   int h = arch.obs_h, w = arch.obs_w, c = arch.features;
-  std::int64_t max_pixels = 1;  // output pixels of the largest convolution output
   for (std::size_t i = 0; i < arch.convs.size(); ++i) {
     const ConvSpec& s = arch.convs[i];
     const std::string name = "cnn" + std::to_string(i + 1);
@@ -137,7 +136,6 @@ Policy<T>::Policy(const kernels::Context& ctx, const PolicyArch& arch, const Act
     table_.add(name + ".bias", {s.out});
     h = (h + 2 * s.pad - s.k) / s.stride + 1;
     w = (w + 2 * s.pad - s.k) / s.stride + 1;
-    max_pixels = std::max<std::int64_t>(max_pixels, static_cast<std::int64_t>(h) * w);
     METTA_CHECK(h >= 1 && w >= 1, "convolution " << name << " leaves no output");
     c = s.out;
   }
@@ -204,12 +202,8 @@ Policy<T>::Policy(const kernels::Context& ctx, const PolicyArch& arch, const Act
   cum_ = upload(ctx, actions.cum);
   flat_type_ = upload(ctx, actions.flat_type);
   flat_arg_ = upload(ctx, actions.flat_arg);
-  // CUDA bias gradients are GEMMs against a vector of ones, as long as the longest column sum: a
-  // convolution's output pixels or the action logits (action.bias sums [rows * A] values).
-  if (ctx.device == kernels::Device::CUDA)
-    ones_ = upload(ctx, std::vector<T>(static_cast<std::size_t>(
-                                           max_rows * std::max<std::int64_t>(max_pixels, actions.num_logits())),
-                                       T(1)));
+  // CUDA bias gradients sum chunks of rows into a workspace first (bias_activation_backward in ops.h)
+  if (ctx.device == kernels::Device::CUDA) bias_partial_ = DeviceBuffer<T>(ctx.device, kBiasGradWorkspace);
   build_views();
 
   // ---- workspaces for max_rows rows
@@ -363,7 +357,7 @@ void Policy<T>::build_views() {
     v.h = h;
     v.w_in = w;
     v.act = Activation::kRelu;
-    v.ones = ones_.data();
+    v.bias_partial = bias_partial_.data();
     conv_wperm_.emplace_back(ctx_.device, static_cast<std::size_t>(s.out) * c * s.k * s.k);
     conv_dwperm_.emplace_back(ctx_.device, static_cast<std::size_t>(s.out) * c * s.k * s.k);
     v.w_perm = conv_wperm_.back().data();
@@ -383,7 +377,7 @@ void Policy<T>::build_views() {
     v.out = static_cast<int>(p.shape[0]);
     v.in = static_cast<int>(p.shape[1]);
     v.act = act;
-    v.ones = ones_.data();
+    v.bias_partial = bias_partial_.data();
     return v;
   };
   fcs_.clear();
@@ -402,7 +396,7 @@ void Policy<T>::build_views() {
     v.db_ih = grad_of("lstm.bias_ih_l" + s);
     v.db_hh = grad_of("lstm.bias_hh_l" + s);
     v.in = static_cast<int>(table_.at("lstm.weight_ih_l" + s).shape[1]);
-    v.ones = ones_.data();
+    v.bias_partial = bias_partial_.data();
     lstm_.push_back(v);
   }
   if (arch_.critic_hidden > 0) critic_ = linear("critic_1", Activation::kTanh);
@@ -419,7 +413,7 @@ void Policy<T>::build_views() {
   head_.in = arch_.actor_hidden;
   head_.embed = E;
   head_.out = actions_.num_logits();
-  head_.ones = ones_.data();
+  head_.bias_partial = bias_partial_.data();
 }
 
 template <class T>
@@ -448,9 +442,8 @@ void Policy<T>::forward(const std::uint8_t* obs, std::int64_t segments, int step
     const ConvView<T>& c = convs_[0];
     token_mask<T>(ctx_, obs, rows, arch_.tokens, arch_.obs_h, arch_.obs_w, arch_.features, token_mask_.data());
     conv_weights_to_kkio<T>(ctx_, c.w, c.out, c.in, c.k, first_wt_.data());
-    token_conv_forward<T>(ctx_, obs, token_mask_.data(), rows, arch_.tokens, inv_norm_.data(), first_wt_.data(), c.in,
-                          c.out, c.k, c.stride, c.pad, c.out_h(), c.out_w(), conv_out_[0].data());
-    bias_activation<T>(ctx_, conv_out_[0].data(), c.b, rows * c.out_h() * c.out_w(), c.out, c.act);
+    token_conv_forward<T>(ctx_, obs, token_mask_.data(), rows, arch_.tokens, inv_norm_.data(), first_wt_.data(), c.b,
+                          c.act, c.in, c.out, c.k, c.stride, c.pad, c.out_h(), c.out_w(), conv_out_[0].data());
     x = conv_out_[0].data();
     first = 1;
   } else {
@@ -481,20 +474,23 @@ void Policy<T>::forward(const std::uint8_t* obs, std::int64_t segments, int step
     x = fc_out_[i].data();
   }
   const int fc_last = fcs_.empty() ? flat_size_ : fcs_.back().out;
-  transpose01<T>(ctx_, x, segments, steps, fc_last, core_tm_in_.data());
+  // The rows are segment-major, the LSTM's time-major: one layout when steps or segments is 1 (every
+  // rollout step), so the transposes then give way to the buffers themselves.
+  const bool one_layout = steps == 1 || segments == 1;
+  if (!one_layout) transpose01<T>(ctx_, x, segments, steps, fc_last, core_tm_in_.data());
+  lstm_in_ = one_layout ? x : core_tm_in_.data();
+  T* lstm_out = one_layout ? core_.data() : core_tm_out_.data();
 #ifdef METTA_WITH_CUDNN
   if constexpr (std::is_same_v<T, float>) {
     if (cudnn_lstm_) {
       // training forward (actions given): keep what backward needs
-      cudnn_lstm_->forward(ctx_, core_tm_in_.data(), steps, segments, h0, c0, core_tm_out_.data(), h_out, c_out,
-                           actions != nullptr);
+      cudnn_lstm_->forward(ctx_, lstm_in_, steps, segments, h0, c0, lstm_out, h_out, c_out, actions != nullptr);
     }
   }
 #endif
   if (!cudnn_lstm_)
-    lstm_forward<T>(ctx_, lstm_, H, core_tm_in_.data(), steps, segments, h0, c0, lstm_ws_, core_tm_out_.data(), h_out,
-                    c_out);
-  transpose01<T>(ctx_, core_tm_out_.data(), steps, segments, H, core_.data());
+    lstm_forward<T>(ctx_, lstm_, H, lstm_in_, steps, segments, h0, c0, lstm_ws_, lstm_out, h_out, c_out);
+  if (!one_layout) transpose01<T>(ctx_, core_tm_out_.data(), steps, segments, H, core_.data());
   const T* core = core_.data();
   if (arch_.critic_hidden > 0) {
     linear_forward<T>(ctx_, critic_, core, rows, critic_h_.data());
@@ -533,15 +529,6 @@ void Policy<T>::backward(const T* d_logp, const T* d_entropy, const T* d_value, 
     linear_backward<T>(ctx_, value_layer_, core, value_.data(), dvalue_.data(), rows, dcore_c_.data());
   }
   add_into<T>(ctx_, dcore_c_.data(), dcore_.data(), rows * H);
-  transpose01<T>(ctx_, dcore_.data(), segments_, steps_, H, dcore_tm_.data());
-#ifdef METTA_WITH_CUDNN
-  if constexpr (std::is_same_v<T, float>) {
-    if (cudnn_lstm_) cudnn_lstm_->backward(ctx_, dcore_tm_.data(), dlstm_in_tm_.data());
-  }
-#endif
-  if (!cudnn_lstm_)
-    lstm_backward<T>(ctx_, lstm_, H, core_tm_in_.data(), steps_, segments_, dcore_tm_.data(), lstm_ws_,
-                     dlstm_in_tm_.data());
   const int fc_last = fcs_.empty() ? flat_size_ : fcs_.back().out;
   const int spatial = conv_out_h_ * conv_out_w_;
   // gradient of the flattened conv output: dflat_ (NCHW) when it was transposed, else directly the last
@@ -550,7 +537,17 @@ void Policy<T>::backward(const T* d_logp, const T* d_entropy, const T* d_value, 
   T* dflat = transposed ? dflat_.data() : dconv_.back().data();
   const T* flat_in = transposed ? flat_.data() : conv_out_.back().data();
   T* dlast = fcs_.empty() ? dflat : dfc_.back().data();
-  transpose01<T>(ctx_, dlstm_in_tm_.data(), steps_, segments_, fc_last, dlast);
+  const bool one_layout = steps_ == 1 || segments_ == 1;  // as in forward: no transposes
+  if (!one_layout) transpose01<T>(ctx_, dcore_.data(), segments_, steps_, H, dcore_tm_.data());
+  const T* dlstm_out = one_layout ? dcore_.data() : dcore_tm_.data();
+  T* dlstm_in = one_layout ? dlast : dlstm_in_tm_.data();
+#ifdef METTA_WITH_CUDNN
+  if constexpr (std::is_same_v<T, float>) {
+    if (cudnn_lstm_) cudnn_lstm_->backward(ctx_, dlstm_out, dlstm_in);
+  }
+#endif
+  if (!cudnn_lstm_) lstm_backward<T>(ctx_, lstm_, H, lstm_in_, steps_, segments_, dlstm_out, lstm_ws_, dlstm_in);
+  if (!one_layout) transpose01<T>(ctx_, dlstm_in_tm_.data(), steps_, segments_, fc_last, dlast);
   for (int i = static_cast<int>(fcs_.size()) - 1; i >= 0; --i) {
     const T* x = i == 0 ? flat_in : fc_out_[i - 1].data();
     T* dx = i == 0 ? dflat : dfc_[i - 1].data();
@@ -571,13 +568,13 @@ void Policy<T>::backward(const T* d_logp, const T* d_entropy, const T* d_value, 
     if (i == 0 && token_conv_) {
       const ConvView<T>& c = convs_[0];
       const std::int64_t pix = rows * c.out_h() * c.out_w();
-      activation_backward<T>(ctx_, conv_out_[0].data(), dconv_[0].data(), pix * c.out, c.act);
+      bias_activation_backward<T>(ctx_, conv_out_[0].data(), dconv_[0].data(), pix, c.out, c.act, c.db,
+                                  bias_partial_.data());
       token_conv_buffers();  // on the first backward: policies that only act (rollouts, teachers) need none
       token_conv_backward_weights<T>(ctx_, last_obs_, token_mask_.data(), rows, arch_.tokens, inv_norm_.data(),
                                      dconv_[0].data(), c.in, c.out, c.k, c.stride, c.pad, c.out_h(), c.out_w(),
                                      first_dwt_partial_.data(), first_dwt_.data());
       kkio_add_to_conv_grads<T>(ctx_, first_dwt_.data(), c.out, c.in, c.k, c.dw);
-      bias_backward<T>(ctx_, dconv_[0].data(), pix, c.out, c.db, ones_.data());
       continue;
     }
     T* dx = i == 0 ? nullptr : dconv_[i - 1].data();

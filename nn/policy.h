@@ -136,7 +136,7 @@ class Policy {
   std::int64_t max_rows_;
   int max_steps_;
   kernels::DeviceBuffer<T> params_, grads_, inv_norm_;
-  kernels::DeviceBuffer<T> ones_;  // CUDA only: ones for the bias gradients as GEMMs (empty on the CPU)
+  kernels::DeviceBuffer<T> bias_partial_;  // CUDA only: the bias gradients' chunk sums (empty on the CPU)
   kernels::DeviceBuffer<std::int32_t> cum_, flat_type_, flat_arg_;
   std::vector<ConvView<T>> convs_;
   std::vector<kernels::DeviceBuffer<T>> conv_wperm_, conv_dwperm_;  // per conv, the views' scratch
@@ -164,6 +164,7 @@ class Policy {
   bool fc_nhwc_possible() const;
   void flatten_buffers(bool nhwc);
   const std::uint8_t* last_obs_ = nullptr;
+  const T* lstm_in_ = nullptr;  // the last forward's LSTM input (time-major), which backward reads again
   // gradients of activations
   kernels::DeviceBuffer<T> dlogits_, dq_, dactor_, dvalue_, dcritic_, dcore_, dcore_c_, dcore_tm_, dlstm_in_tm_;
   std::vector<kernels::DeviceBuffer<T>> dfc_, dconv_;

@@ -118,6 +118,8 @@ if want bench; then
   METTA_ROLLOUT_GRAPH=1 "$dir/bin/bench_train" --benchmark_filter='TrainEpochCuda' 2>&1 | grep -E "^BM_|ERROR"
   echo "-- the policy with the dense first convolution (METTA_FIRST_CONV=dense; the default is from the tokens) --"
   METTA_FIRST_CONV=dense "$dir/bin/bench_train" --benchmark_filter='Policy.*Cuda' 2>&1 | grep -E "^BM_|ERROR"
+  echo "-- bias and ReLU inside the layers' GEMMs (METTA_FUSED_EPILOGUES=1, trainer.fused_epilogues) --"
+  METTA_FUSED_EPILOGUES=1 "$dir/bin/bench_train" --benchmark_filter='(Policy|TrainEpoch).*Cuda' 2>&1 | grep -E "^BM_|ERROR"
   echo "== metta bench on CUDA, and on the CPU =="
   "$dir/bin/metta" bench --seconds 5 2>&1 | tail -n 8
   "$dir/bin/metta" bench --seconds 5 --no-cuda 2>&1 | tee "$dir/bench_cpu.txt" | tail -n 8

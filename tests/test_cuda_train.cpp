@@ -6,12 +6,16 @@
 
 #include "gpu_test.h"
 
+#include <array>
 #include <cmath>
+#include <cstdio>
 #include <random>
 
 #include "train/trainer.h"
 #include "engine/config_yaml.h"
+#include "kernels/gemm.h"
 #include "kernels/memory.h"
+#include "nn/ops.h"
 #include "nn/lstm_cudnn.h"
 
 using namespace metta;
@@ -44,11 +48,13 @@ struct Backend {
   nn::LstmBackend lstm;
   bool token_conv;  // the first convolution from the tokens (CPU default) or dense (CUDA default)
   nn::FlattenMode flatten = nn::FlattenMode::kAuto;  // api_default's first linear layer: both ways on CUDA
+  bool fused_epilogues = false;  // bias and ReLU inside the GEMMs (cuBLASLt epilogues)
 };
 std::vector<Backend> gpu_backends() {
   std::vector<Backend> b = {
       {"cuda native LSTM", true, nn::LstmBackend::kNative, false, nn::FlattenMode::kTransposeRows},
-      {"cuda token conv", true, nn::LstmBackend::kNative, true, nn::FlattenMode::kPermuteWeights}};
+      {"cuda token conv", true, nn::LstmBackend::kNative, true, nn::FlattenMode::kPermuteWeights},
+      {"cuda fused epilogues", true, nn::LstmBackend::kNative, false, nn::FlattenMode::kTransposeRows, true}};
   if (nn::kCudnnLstmBuilt)
     b.push_back({"cuda cuDNN LSTM", true, nn::LstmBackend::kCudnn, false, nn::FlattenMode::kPermuteWeights});
   return b;
@@ -83,9 +89,10 @@ TEST(CudaTrain, PolicyForwardAndBackwardMatchCpu) {
     for (auto& v : c0) v = static_cast<float>(rng() % 1000) / 500.0f - 1.0f;
     std::vector<Backend> backends = {{"cpu", false, nn::LstmBackend::kNative, true}};
     for (const Backend& b : gpu_backends()) backends.push_back(b);
-    std::vector<std::vector<float>> out[4];
+    std::vector<std::vector<std::vector<float>>> out(backends.size());
     for (std::size_t dev = 0; dev < backends.size(); ++dev) {
-      const kernels::Context ctx = backends[dev].cuda ? kernels::Context::cuda() : kernels::Context::cpu();
+      kernels::Context ctx = backends[dev].cuda ? kernels::Context::cuda() : kernels::Context::cpu();
+      ctx.fused_epilogues = backends[dev].fused_epilogues;
       nn::Policy<float> pol(ctx, arch, nn::ActionSpace(kMaxArgs), norms, 7, rows, steps, backends[dev].lstm);
       EXPECT_EQ(pol.uses_cudnn(), backends[dev].lstm == nn::LstmBackend::kCudnn) << backends[dev].name;
       pol.set_token_conv(backends[dev].token_conv);
@@ -128,6 +135,53 @@ TEST(CudaTrain, PolicyForwardAndBackwardMatchCpu) {
       expect_close(out[dev][10], out[0][10], std::string(preset) + " " + backends[dev].name + " rollout c (in place)");
     }
   }
+}
+
+// kernels::gemm_bias_epilogue (cuBLASLt's BIAS and RELU_BIAS epilogues) against the GEMM followed by
+// bias_activation, on aligned operands and on views one float off (as the flat parameter buffer gives).
+// Another kernel sums in another order: within 1e-4 of the output's scale.
+TEST(CudaTrain, GemmBiasEpilogueMatchesTheGemmAndItsPass) {
+  METTA_REQUIRE_GPU();
+  kernels::Context ctx = kernels::Context::cuda();
+  std::mt19937 rng(5);
+  std::uniform_real_distribution<float> u(-1, 1);
+  int fused = 0, cases = 0;
+  for (auto [m, k, n] : {std::array<int, 3>{1000, 64, 128}, std::array<int, 3>{4096, 300, 64},
+                         std::array<int, 3>{7, 33, 5}})
+    for (const int offset : {0, 1})
+      for (const bool relu : {false, true}) {
+        std::vector<float> x(static_cast<std::size_t>(m) * k + 1), w(static_cast<std::size_t>(n) * k + 1), b(n + 1);
+        for (auto* v : {&x, &w, &b})
+          for (float& e : *v) e = u(rng);
+        kernels::DeviceBuffer<float> dx(ctx.device, x.size()), dw(ctx.device, w.size()), db(ctx.device, b.size());
+        kernels::DeviceBuffer<float> y_fused(ctx.device, static_cast<std::size_t>(m) * n + 1),
+            y_plain(ctx.device, static_cast<std::size_t>(m) * n);
+        dx.upload(ctx, x);
+        dw.upload(ctx, w);
+        db.upload(ctx, b);
+        ctx.fused_epilogues = true;
+        const bool did = kernels::gemm_bias_epilogue(ctx, m, n, k, dx.data() + offset, dw.data() + offset,
+                                                     db.data() + offset, relu, y_fused.data() + offset);
+        ctx.fused_epilogues = false;
+        EXPECT_FALSE(kernels::gemm_bias_epilogue(ctx, m, n, k, dx.data(), dw.data(), db.data(), relu, y_plain.data()))
+            << "the epilogue ran with fused_epilogues off";
+        kernels::gemm<float>(ctx, kernels::Trans::kNo, kernels::Trans::kYes, m, n, k, 1.0f, dx.data() + offset,
+                             dw.data() + offset, 0.0f, y_plain.data());
+        nn::bias_activation<float>(ctx, y_plain.data(), db.data() + offset, m, n,
+                                   relu ? nn::Activation::kRelu : nn::Activation::kNone);
+        ++cases;
+        if (!did) continue;
+        ++fused;
+        std::vector<float> a = to_host(ctx, y_fused.data() + offset, static_cast<std::size_t>(m) * n),
+                           e = to_host(ctx, y_plain.data(), static_cast<std::size_t>(m) * n);
+        float scale = 0;
+        for (float v : e) scale = std::max(scale, std::abs(v));
+        for (std::size_t i = 0; i < e.size(); ++i)
+          ASSERT_NEAR(a[i], e[i], 1e-4f * scale) << m << "x" << k << "x" << n << " offset " << offset
+                                                  << (relu ? " relu" : "") << " [" << i << "]";
+      }
+  std::printf("cuBLASLt fused %d of %d cases\n", fused, cases);
+  EXPECT_GE(fused, cases / 2) << "cuBLASLt offered no algorithm for most shapes";
 }
 
 TEST(CudaTrain, EpochOnTheDeviceMovesOnlyScalarsAndMatchesCpuSizes) {

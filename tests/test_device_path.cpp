@@ -102,11 +102,28 @@ TEST(DevicePath, TokenScatterMaskAndTokenConvolutionMatchTheCpu) {
     dev::conv_weights_to_kkio<float>(kCpu, w.data(), out, F, k, wt_dev.data());
     expect_near(wt_dev, wt_cpu, 0, "conv_weights_to_kkio");
     std::vector<float> y_cpu(n * oh * ow * out, -1), y_dev(y_cpu.size(), -2);
-    nn::token_conv_forward<float>(kCpu, obs.data(), mask_cpu.data(), n, T, inv_norm.data(), wt_cpu.data(), F, out, k,
-                                  s, pad, oh, ow, y_cpu.data());
-    dev::token_conv_forward<float>(kCpu, obs.data(), mask_cpu.data(), n, T, inv_norm.data(), wt_cpu.data(), F, out, k,
-                                   s, pad, oh, ow, y_dev.data());
+    nn::token_conv_forward<float>(kCpu, obs.data(), mask_cpu.data(), n, T, inv_norm.data(), wt_cpu.data(), nullptr,
+                                  nn::Activation::kNone, F, out, k, s, pad, oh, ow, y_cpu.data());
+    dev::token_conv_forward<float>(kCpu, obs.data(), mask_cpu.data(), n, T, inv_norm.data(), wt_cpu.data(), nullptr,
+                                   nn::Activation::kNone, F, out, k, s, pad, oh, ow, y_dev.data());
     expect_near(y_dev, y_cpu, 0, "token_conv_forward");  // the same products added in token order
+    // The fused epilogue: the same bits as the convolution followed by bias_activation, on each variant.
+    const auto bias = rnd(out, rng);
+    for (nn::Activation act : {nn::Activation::kRelu, nn::Activation::kTanh}) {
+      std::vector<float> fused_cpu(y_cpu.size(), -1), fused_dev(y_cpu.size(), -2), then_cpu = y_cpu, then_dev = y_cpu;
+      nn::token_conv_forward<float>(kCpu, obs.data(), mask_cpu.data(), n, T, inv_norm.data(), wt_cpu.data(),
+                                    bias.data(), act, F, out, k, s, pad, oh, ow, fused_cpu.data());
+      dev::token_conv_forward<float>(kCpu, obs.data(), mask_cpu.data(), n, T, inv_norm.data(), wt_cpu.data(),
+                                     bias.data(), act, F, out, k, s, pad, oh, ow, fused_dev.data());
+      nn::bias_activation<float>(kCpu, then_cpu.data(), bias.data(), n * oh * ow, out, act);
+      dev::bias_activation<float>(kCpu, then_dev.data(), bias.data(), n * oh * ow, out, act);
+      expect_near(fused_cpu, then_cpu, 0, "token_conv_forward's epilogue, CPU");
+      expect_near(fused_dev, then_dev, 0, "token_conv_forward's epilogue, device variant");
+      int positive = 0;
+      for (float v : fused_cpu) positive += v > 0;
+      EXPECT_GT(positive, 0);
+      EXPECT_LT(positive, static_cast<int>(fused_cpu.size()));
+    }
 
     // The weight gradient: one chunk of rows (n = 7) adds in the CPU's order; more rows make chunks,
     // whose partial sums are added in order (a different association: a tolerance).
@@ -166,19 +183,44 @@ TEST(DevicePath, ActivationsBiasGradientsAndLstmCellMatchTheCpu) {
       nn::bias_activation<float>(kCpu, a.data(), bias.data(), rows, cols, act);
       dev::bias_activation<float>(kCpu, b.data(), bias.data(), rows, cols, act);
       expect_near(b, a, act == nn::Activation::kTanh ? 2e-6 : 0, "bias_activation");  // CPU tanh: vector expf
-      auto da = rnd(rows * cols, rng), db = da;
-      nn::activation_backward<float>(kCpu, a.data(), da.data(), rows * cols, act);
-      dev::activation_backward<float>(kCpu, a.data(), db.data(), rows * cols, act);
-      expect_near(db, da, 0, "activation_backward");
     }
-    // Bias gradient with ones: a GEMM (another summation order: tolerance), accumulated onto db.
-    const auto dy = rnd(rows * cols, rng);
-    const std::vector<float> ones(rows, 1.0f);
-    std::vector<float> g_cpu(cols, 0.5f), g_gemm(cols, 0.5f);
-    nn::bias_backward<float>(kCpu, dy.data(), rows, cols, g_cpu.data());
-    dev::bias_backward<float>(kCpu, dy.data(), rows, cols, g_gemm.data(), ones.data());
-    expect_near(g_gemm, g_cpu, 1e-5, "bias_backward as a GEMM");
   }
+  // The fused backward: dy *= act'(y), db += column sums. Up to 32 rows are one chunk, summed in the
+  // CPU's order (bit-exact); more rows make chunks whose sums are added in order (a tolerance). Both
+  // against a plain loop in double.
+  for (const std::int64_t n : {std::int64_t{29}, std::int64_t{1000}})
+    for (int cols : {1, 20, 64}) {
+      const auto y = rnd(n * cols, rng, 3.0f), dy0 = rnd(n * cols, rng), db0 = rnd(cols, rng);
+      for (nn::Activation act : {nn::Activation::kNone, nn::Activation::kRelu, nn::Activation::kTanh})
+        for (const bool with_bias : {true, false}) {
+          if (act == nn::Activation::kNone && !with_bias) continue;
+          std::vector<float> dy_cpu = dy0, dy_dev = dy0, db_cpu = db0, db_dev = db0;
+          std::vector<float> partial(static_cast<std::size_t>(nn::bias_grad_workspace(n, cols)), 7.0f);
+          EXPECT_EQ(nn::bias_grad_chunks(n, cols), (n + 31) / 32);
+          const float* yp = act == nn::Activation::kNone ? nullptr : y.data();  // y unread without an activation
+          nn::bias_activation_backward<float>(kCpu, yp, dy_cpu.data(), n, cols, act,
+                                              with_bias ? db_cpu.data() : nullptr, nullptr);
+          dev::bias_activation_backward<float>(kCpu, yp, dy_dev.data(), n, cols, act,
+                                               with_bias ? db_dev.data() : nullptr, partial.data());
+          std::vector<float> dy_ref(dy0.size());
+          std::vector<double> db_ref(db0.begin(), db0.end());
+          for (std::int64_t i = 0; i < n * cols; ++i) {
+            const double g = dy0[i], a = y[i];
+            dy_ref[i] = static_cast<float>(act == nn::Activation::kRelu   ? (a > 0 ? g : 0.0)
+                                           : act == nn::Activation::kTanh ? g * (1.0 - a * a)
+                                                                          : g);
+          }
+          for (std::int64_t i = 0; i < n * cols; ++i) db_ref[i % cols] += dy_ref[i];
+          expect_near(dy_cpu, dy_ref, 1e-5, "bias_activation_backward dy, CPU");
+          expect_near(dy_dev, dy_cpu, 0, "bias_activation_backward dy, device variant");
+          const std::vector<float> db_reff(db_ref.begin(), db_ref.end());
+          expect_near(with_bias ? db_cpu : db0, with_bias ? db_reff : db0, 1e-3, "bias gradient, CPU");
+          expect_near(db_dev, db_cpu, n <= 32 ? 0 : 1e-3, "bias gradient, device variant");
+          if (with_bias) {
+            EXPECT_NE(db_cpu, db0);
+          }
+        }
+    }
   const int h = 24;
   auto gates = rnd(rows * 4 * h, rng, 3.0f), gates_dev = gates;
   const auto b_ih = rnd(4 * h, rng), b_hh = rnd(4 * h, rng), c_prev = rnd(rows * h, rng);
@@ -320,7 +362,9 @@ TEST(DevicePath, FlatObservationWriterMatchesTheCpuOnOverflowAndMapEdges) {
     ASSERT_GT(ea.episodes, 0);
     EXPECT_EQ(ea.agent, eb.agent) << tokens << " tokens";
     EXPECT_EQ(ea.game, eb.game) << tokens << " tokens";  // tokens_written, _dropped, _free_space
-    if (tokens == 24) EXPECT_GT(ea.game.at("tokens_dropped"), 0);
+    if (tokens == 24) {
+      EXPECT_GT(ea.game.at("tokens_dropped"), 0);
+    }
   }
 }
 

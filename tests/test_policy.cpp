@@ -72,9 +72,10 @@ PolicyArch tiny_api() {
   return a;
 }
 
-void check_policy_gradients(const PolicyArch& arch, bool token_conv, FlattenMode flatten = FlattenMode::kAuto) {
+void check_policy_gradients(const PolicyArch& arch, bool token_conv, FlattenMode flatten = FlattenMode::kAuto,
+                            int segs = 3, int steps = 4) {
   std::mt19937 rng(7);
-  const int segs = 3, steps = 4, rows = segs * steps;
+  const int rows = segs * steps;
   Policy<double> pol(kCpu, arch, ActionSpace(kSimpleMaxArgs), norms(22), 11, rows, steps);
   pol.set_token_conv(token_conv);
   pol.set_flatten_mode(flatten);
@@ -188,6 +189,14 @@ TEST(Policy, ApiDefaultShapedBackwardMatchesFiniteDifferences) {
   // its 12 rows exceed the first linear layer's 6 outputs, so kAuto permuted the weights; now both ways
   check_policy_gradients(tiny_api(), true, FlattenMode::kTransposeRows);
   check_policy_gradients(tiny_api(), true, FlattenMode::kPermuteWeights);
+}
+
+// One segment, or one step per segment (every rollout), is one layout for the rows and the LSTM: the
+// transposes give way to the buffers themselves, forward and backward.
+TEST(Policy, OneSegmentOrOneStepBackwardMatchesFiniteDifferences) {
+  check_policy_gradients(tiny_fast(), true, FlattenMode::kAuto, 1, 4);
+  check_policy_gradients(tiny_fast(), true, FlattenMode::kAuto, 3, 1);
+  check_policy_gradients(tiny_api(), true, FlattenMode::kAuto, 1, 3);
 }
 
 // The first linear layer over the conv output read as NHWC with permuted weights is the same function

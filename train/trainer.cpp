@@ -45,6 +45,7 @@ kernels::Context make_context(const TrainerConfig& c) {
   ctx.math = c.precision == "tf32"   ? kernels::MathMode::kTf32
              : c.precision == "bf16" ? kernels::MathMode::kBf16
                                      : kernels::MathMode::kFp32;
+  ctx.fused_epilogues = c.fused_epilogues;
   return ctx;
 }
 
