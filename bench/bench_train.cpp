@@ -7,8 +7,8 @@
 //   batch 16,384, minibatch 2,048, 2 update epochs: the main job's settings).
 // CPU (BLAS single-threaded, OpenMP for the rest) and, with a GPU, CUDA. METTA_LSTM=native runs the CUDA
 // cases with our own LSTM kernels instead of cuDNN, and METTA_FIRST_CONV=dense every case with the dense
-// first convolution instead of the token one, METTA_ROLLOUT_GRAPH=1 the epochs with
-// trainer.rollout_graph, and METTA_FUSED_EPILOGUES=1 the CUDA cases with the layers' bias and ReLU inside
+// first convolution instead of the token one, METTA_ROLLOUT_GRAPH=1 and METTA_UPDATE_GRAPH=1 the epochs
+// with trainer.rollout_graph and trainer.update_graph, and METTA_FUSED_EPILOGUES=1 the CUDA cases with the layers' bias and ReLU inside
 // their GEMMs (trainer.fused_epilogues) (read here: the library reads no environment).
 #include <benchmark/benchmark.h>
 
@@ -151,6 +151,8 @@ void BM_TrainEpoch(benchmark::State& state, const char* preset) {
   c.first_conv = first_conv_choice();
   const char* graph = std::getenv("METTA_ROLLOUT_GRAPH");
   c.rollout_graph = graph && std::string(graph) == "1";
+  const char* update_graph = std::getenv("METTA_UPDATE_GRAPH");
+  c.update_graph = update_graph && std::string(update_graph) == "1";
   c.fused_epilogues = fused_epilogues_choice();
   train::Trainer t(c, engine::embedded_env_config("hearts_room"), 16, preset);
   t.run_epoch();  // warm-up

@@ -10,6 +10,7 @@
 
 #include "kernels/memory.h"
 #include "kernels/reduce.h"
+#include "kernels/update_step.h"
 
 namespace metta::kernels {
 
@@ -59,6 +60,15 @@ struct AdamParams {
 // clipping; pass grad_norm = nullptr for none.
 void adam_step(const Context& ctx, float* params, const float* grads, float* m, float* v, std::int64_t n,
                const AdamParams& p, std::int64_t step, const float* grad_norm, float max_norm);
+// The step's two scalars, as torch computes them (in double, then float): lr / (1 - beta1^step) and
+// sqrt(1 - beta2^step). adam_step uses them; a recorded update's table holds them.
+struct AdamStepScalars {
+  float step_size, bias_correction2_sqrt;
+};
+AdamStepScalars adam_step_scalars(const AdamParams& p, std::int64_t step);
+// The same step with its two scalars read from device memory (a recorded update's replays).
+void adam_step(const Context& ctx, float* params, const float* grads, float* m, float* v, std::int64_t n,
+               const AdamParams& p, const UpdateStepScalars* device_step, const float* grad_norm, float max_norm);
 
 // Muon (heavyball 1.7.2 ForeachMuon as the reference describes, trainer.md §12): Nesterov momentum
 // m = b1 m + g, u = g + b1 m; 1-D tensors use u; 2-D views [rows, cols] of larger tensors are

@@ -155,14 +155,30 @@ void GradNorm::run(const Context& ctx, const float* grads) {
   METTA_DISPATCH(ctx, launch_sqrt_into, ctx, out_.data(), out_.data() + 1);
 }
 
-void adam_step(const Context& ctx, float* params, const float* grads, float* m, float* v, std::int64_t n,
-               const AdamParams& p, std::int64_t step, const float* grad_norm, float max_norm) {
+AdamStepScalars adam_step_scalars(const AdamParams& p, std::int64_t step) {
   METTA_CHECK(step >= 1, "Adam step " << step << ": steps count from 1");
   // As torch: bias corrections in double on the host, then the per-element update in float.
   const double bc1 = 1.0 - std::pow(static_cast<double>(p.beta1), static_cast<double>(step));
   const double bc2 = 1.0 - std::pow(static_cast<double>(p.beta2), static_cast<double>(step));
-  METTA_DISPATCH(ctx, launch_adam, ctx, params, grads, m, v, n, p, static_cast<float>(p.lr / bc1),
-                 static_cast<float>(std::sqrt(bc2)), grad_norm, max_norm);
+  return {static_cast<float>(p.lr / bc1), static_cast<float>(std::sqrt(bc2))};
+}
+
+void adam_step(const Context& ctx, float* params, const float* grads, float* m, float* v, std::int64_t n,
+               const AdamParams& p, std::int64_t step, const float* grad_norm, float max_norm) {
+  const AdamStepScalars s = adam_step_scalars(p, step);
+  METTA_DISPATCH(ctx, launch_adam, ctx, params, grads, m, v, n, p, s.step_size, s.bias_correction2_sqrt, nullptr,
+                 grad_norm, max_norm);
+}
+
+void adam_step(const Context& ctx, float* params, const float* grads, float* m, float* v, std::int64_t n,
+               const AdamParams& p, const UpdateStepScalars* device_step, const float* grad_norm, float max_norm) {
+  METTA_DISPATCH(ctx, launch_adam, ctx, params, grads, m, v, n, p, 0.0f, 1.0f, adam_scalars_of(device_step), grad_norm,
+                 max_norm);
+}
+
+void select_update_step(const Context& ctx, const UpdateStepScalars* table, std::uint32_t* index,
+                        UpdateStepScalars* current) {
+  METTA_DISPATCH(ctx, launch_select_update_step, ctx, table, index, current);
 }
 
 Muon::Muon(const Context& ctx, std::vector<MuonTensor> tensors, std::int64_t total)
@@ -456,11 +472,21 @@ void PrioritizedSampler::set_priorities(const Context& ctx, const float* advanta
 
 void PrioritizedSampler::sample(const Context& ctx, std::uint64_t seed, std::uint32_t epoch, std::uint32_t minibatch,
                                 float beta) {
-  METTA_DISPATCH(ctx, launch_sampling_keys, ctx, prob_.data(), segments_, seed, epoch, minibatch, keys_in_.data(),
-                 idx_in_.data());
+  draw(ctx, seed, epoch, minibatch, beta, nullptr);
+}
+
+void PrioritizedSampler::sample(const Context& ctx, std::uint64_t seed, const UpdateStepScalars* device_step) {
+  draw(ctx, seed, 0, 0, 0.0f, device_step);
+}
+
+void PrioritizedSampler::draw(const Context& ctx, std::uint64_t seed, std::uint32_t epoch, std::uint32_t minibatch,
+                              float beta, const UpdateStepScalars* device_step) {
+  METTA_DISPATCH(ctx, launch_sampling_keys, ctx, prob_.data(), segments_, seed, epoch, minibatch,
+                 device_step ? sampler_key_of(device_step) : nullptr, keys_in_.data(), idx_in_.data());
   METTA_DISPATCH(ctx, launch_sort_desc, ctx, keys_in_.data(), keys_out_.data(), idx_in_.data(), idx_out_.data(),
                  segments_, sort_temp_.data(), sort_temp_bytes_);
-  METTA_DISPATCH(ctx, launch_sample_weights, ctx, prob_.data(), idx_out_.data(), k_, segments_, beta, weights_.data());
+  METTA_DISPATCH(ctx, launch_sample_weights, ctx, prob_.data(), idx_out_.data(), k_, segments_, beta,
+                 device_step ? beta_of(device_step) : nullptr, weights_.data());
 }
 
 }  // namespace metta::kernels

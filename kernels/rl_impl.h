@@ -146,9 +146,22 @@ void launch_advance_counter(const Context& ctx, std::uint32_t* counter, std::uin
   parallel_for(ctx, 1, [=] METTA_HD(std::int64_t) { counter[0] += by; });
 }
 
+void launch_select_update_step(const Context& ctx, const UpdateStepScalars* table, std::uint32_t* index,
+                               UpdateStepScalars* current) {
+  parallel_for(ctx, 1, [=] METTA_HD(std::int64_t) {
+    *current = table[*index];
+    ++*index;
+  });
+}
+
+// device_scalars (when not null): {step_size, bias_correction2_sqrt} read from device memory (a recorded
+// update replays its arguments), in place of the two arguments.
 void launch_adam(const Context& ctx, float* params, const float* grads, float* m, float* v, std::int64_t n,
-                 AdamParams p, float step_size, float bias_correction2_sqrt, const float* grad_norm, float max_norm) {
+                 AdamParams p, float step_size_arg, float bias_correction2_sqrt_arg, const float* device_scalars,
+                 const float* grad_norm, float max_norm) {
   parallel_for(ctx, n, [=] METTA_HD(std::int64_t i) {
+    const float step_size = device_scalars ? device_scalars[0] : step_size_arg;
+    const float bias_correction2_sqrt = device_scalars ? device_scalars[1] : bias_correction2_sqrt_arg;
     float scale = 1.0f;
     if (grad_norm) {
       const float coef = max_norm / (grad_norm[0] + 1e-6f);
@@ -316,11 +329,14 @@ void launch_probabilities(const Context& ctx, const float* prio, const float* to
 }
 
 // Efraimidis-Spirakis keys: the k largest log(u) / P are a weighted sample without replacement.
+// device_key (when not null): {epoch, minibatch} read from device memory in place of the arguments.
 void launch_sampling_keys(const Context& ctx, const float* prob, std::int64_t segments, std::uint64_t seed,
-                          std::uint32_t epoch, std::uint32_t minibatch, float* keys, std::int32_t* idx) {
+                          std::uint32_t epoch, std::uint32_t minibatch, const std::uint32_t* device_key, float* keys,
+                          std::int32_t* idx) {
   parallel_for(ctx, segments, [=] METTA_HD(std::int64_t s) {
     const float P = prob[s];
-    const U32x4 r = rng_draw(seed, epoch, minibatch, static_cast<std::uint32_t>(s), RngPurpose::kUser, 0);
+    const std::uint32_t e = device_key ? device_key[0] : epoch, mb = device_key ? device_key[1] : minibatch;
+    const U32x4 r = rng_draw(seed, e, mb, static_cast<std::uint32_t>(s), RngPurpose::kUser, 0);
     const float u = (static_cast<float>(r.v[0] >> 8) + 1.0f) * (1.0f / 16777216.0f);  // (0, 1]
     keys[s] = logf(u) / P;
     idx[s] = static_cast<std::int32_t>(s);
@@ -328,8 +344,9 @@ void launch_sampling_keys(const Context& ctx, const float* prob, std::int64_t se
 }
 
 void launch_sample_weights(const Context& ctx, const float* prob, const std::int32_t* idx, std::int64_t k,
-                           std::int64_t segments, float beta, float* weights) {
+                           std::int64_t segments, float beta_arg, const float* device_beta, float* weights) {
   parallel_for(ctx, k, [=] METTA_HD(std::int64_t i) {
+    const float beta = device_beta ? *device_beta : beta_arg;
     weights[i] = powf(static_cast<float>(segments) * prob[idx[i]], -beta);
   });
 }

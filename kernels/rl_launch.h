@@ -10,6 +10,7 @@
 #include "kernels/kickstarter.h"
 #include "kernels/optimizer.h"
 #include "kernels/ppo_loss.h"
+#include "kernels/update_step.h"
 
 namespace metta::kernels {
 
@@ -30,19 +31,22 @@ METTA_DECLARE_LAUNCHER(void, launch_sqrt_into, const Context& ctx, const float* 
 METTA_DECLARE_LAUNCHER(void, launch_advance_counter, const Context& ctx, std::uint32_t* counter, std::uint32_t by)
 METTA_DECLARE_LAUNCHER(void, launch_adam, const Context& ctx, float* params, const float* grads, float* m, float* v,
                        std::int64_t n, AdamParams p, float step_size, float bias_correction2_sqrt,
-                       const float* grad_norm, float max_norm)
+                       const float* device_scalars, const float* grad_norm, float max_norm)
+METTA_DECLARE_LAUNCHER(void, launch_select_update_step, const Context& ctx, const UpdateStepScalars* table,
+                       std::uint32_t* index, UpdateStepScalars* current)
 METTA_DECLARE_LAUNCHER(void, launch_priorities, const Context& ctx, const float* adv, std::int64_t segments,
                        int horizon, float alpha, float* prio)
 METTA_DECLARE_LAUNCHER(void, launch_probabilities, const Context& ctx, const float* prio, const float* total,
                        std::int64_t segments, float* prob)
 METTA_DECLARE_LAUNCHER(void, launch_sampling_keys, const Context& ctx, const float* prob, std::int64_t segments,
-                       std::uint64_t seed, std::uint32_t epoch, std::uint32_t minibatch, float* keys,
-                       std::int32_t* idx)
+                       std::uint64_t seed, std::uint32_t epoch, std::uint32_t minibatch,
+                       const std::uint32_t* device_key, float* keys, std::int32_t* idx)
 METTA_DECLARE_LAUNCHER(void, launch_sort_desc, const Context& ctx, const float* keys_in, float* keys_out,
                        const std::int32_t* idx_in, std::int32_t* idx_out, std::int64_t n, std::uint8_t* temp,
                        std::size_t temp_bytes)
 METTA_DECLARE_LAUNCHER(void, launch_sample_weights, const Context& ctx, const float* prob, const std::int32_t* idx,
-                       std::int64_t k, std::int64_t segments, float beta, float* weights)
+                       std::int64_t k, std::int64_t segments, float beta, const float* device_beta,
+                       float* weights)
 
 METTA_DECLARE_LAUNCHER(void, launch_experience_store, const Context& ctx, ExperienceView x, std::int64_t first_row,
                        std::int64_t n, int t, const std::uint8_t* obs, const std::int32_t* actions, const float* logp,

@@ -10,6 +10,7 @@
 
 #include "kernels/memory.h"
 #include "kernels/reduce.h"
+#include "kernels/update_step.h"
 
 namespace metta::kernels {
 
@@ -25,6 +26,8 @@ class PrioritizedSampler {
   void set_priorities(const Context& ctx, const float* advantages, float alpha);
   // Draws one minibatch: rows() [k] (sorted by key, descending) and weights() [k] (w of each drawn row).
   void sample(const Context& ctx, std::uint64_t seed, std::uint32_t epoch, std::uint32_t minibatch, float beta);
+  // The same draw with (epoch, minibatch, beta) read from device memory (a recorded update's replays).
+  void sample(const Context& ctx, std::uint64_t seed, const UpdateStepScalars* device_step);
   const std::int32_t* rows() const { return idx_out_.data(); }
   const float* weights() const { return weights_.data(); }
   const float* probabilities() const { return prob_.data(); }  // [S]
@@ -32,6 +35,8 @@ class PrioritizedSampler {
   std::int64_t minibatch_segments() const { return k_; }
 
  private:
+  void draw(const Context& ctx, std::uint64_t seed, std::uint32_t epoch, std::uint32_t minibatch, float beta,
+            const UpdateStepScalars* device_step);
   std::int64_t segments_ = 0, k_ = 0;
   int horizon_ = 0;
   DeviceBuffer<float> prio_, prob_, keys_in_, keys_out_, weights_, total_;

@@ -11,7 +11,8 @@
 #   bench      bench_env, bench_train with the cuDNN and with our own LSTM, metta bench
 #   train      metta train on CUDA at issue 13's settings: fast 60 s (speed and learning), api_default
 #              30 s (speed), api_default with trainer.first_conv=dense 15 s, fast with
-#              trainer.precision=tf32 and =bf16 60 s each (speed and learning): about 5 minutes
+#              trainer.precision=tf32 and =bf16 60 s each (speed and learning), fast 30 s with the rollout
+#              and update graphs and the fused epilogues: about 6 minutes
 #   peer       PyTorch on this GPU, the same networks (scripts/peer/torch_gpu_bench.py: train step and
 #              rollout, eager and torch.compile, fp32 and bf16 autocast); skipped without PyTorch
 #   sim        metta sim on CUDA (plain loop and 16-step CUDA graphs, 1,024 and 16,384 envs, with the
@@ -116,6 +117,9 @@ if want bench; then
   METTA_LSTM=native "$dir/bin/bench_train" --benchmark_filter=Cuda 2>&1 | grep -E "^BM_|ERROR"
   echo "-- training epochs with the rollout recorded as a CUDA graph (METTA_ROLLOUT_GRAPH=1, trainer.rollout_graph) --"
   METTA_ROLLOUT_GRAPH=1 "$dir/bin/bench_train" --benchmark_filter='TrainEpochCuda' 2>&1 | grep -E "^BM_|ERROR"
+  echo "-- and the minibatch update recorded too (METTA_UPDATE_GRAPH=1, trainer.update_graph) --"
+  METTA_ROLLOUT_GRAPH=1 METTA_UPDATE_GRAPH=1 "$dir/bin/bench_train" --benchmark_filter='TrainEpochCuda' 2>&1 |
+    grep -E "^BM_|ERROR"
   echo "-- the policy with the dense first convolution (METTA_FIRST_CONV=dense; the default is from the tokens) --"
   METTA_FIRST_CONV=dense "$dir/bin/bench_train" --benchmark_filter='Policy.*Cuda' 2>&1 | grep -E "^BM_|ERROR"
   echo "-- bias and ReLU inside the layers' GEMMs (METTA_FUSED_EPILOGUES=1, trainer.fused_epilogues) --"
@@ -130,14 +134,19 @@ if want train; then
   # the summary
   # api_default_dense: the first convolution dense (box + im2col) instead of from the tokens, to choose
   # the default for api_default by measurement
-  for spec in fast:fast:60:fp32:tokens api_default:api_default:30:fp32:tokens \
-              api_default_dense:api_default:15:fp32:dense fast_tf32:fast:60:tf32:tokens fast_bf16:fast:60:bf16:tokens; do
-    IFS=: read -r name agent secs precision first_conv <<<"$spec"
-    echo "== metta train on CUDA ($agent agent, $precision, first_conv $first_conv, $secs s) =="
+  # fast_graphs: the rollout and the update recorded as graphs, with the fused epilogues (all off by
+  # default until measured here)
+  graphs=trainer.rollout_graph=true,trainer.update_graph=true,trainer.fused_epilogues=true
+  for spec in fast:fast:60:fp32:tokens: api_default:api_default:30:fp32:tokens: \
+              api_default_dense:api_default:15:fp32:dense: fast_tf32:fast:60:tf32:tokens: \
+              fast_bf16:fast:60:bf16:tokens: fast_graphs:fast:30:fp32:tokens:$graphs; do
+    IFS=: read -r name agent secs precision first_conv extra <<<"$spec"
+    echo "== metta train on CUDA ($agent agent, $precision, first_conv $first_conv, $secs s${extra:+, $extra}) =="
     rm -rf "$dir/train-$name"
+    # shellcheck disable=SC2086  # the extra overrides split at the commas on purpose
     "$dir/bin/metta" train run=gpu-check data_dir="$dir/train-$name" device=cuda agent="$agent" env=hearts_room \
       num_envs=4096 trainer.batch_size=1048576 trainer.minibatch_size=65536 trainer.total_timesteps=200000000 \
-      trainer.precision="$precision" trainer.first_conv="$first_conv" max_seconds="$secs" 2>&1 |
+      trainer.precision="$precision" trainer.first_conv="$first_conv" max_seconds="$secs" ${extra//,/ } 2>&1 |
       grep -E "^policy:|^train:|^eval:|^epoch" | tail -n 12   # "policy: not using the cuDNN LSTM" means a fallback
   done
 fi
@@ -170,6 +179,7 @@ api_sps, _ = run("api_default")
 api_dense_sps, _ = run("api_default_dense")
 tf32_sps, tf32_eval = run("fast_tf32")
 bf16_sps, bf16_eval = run("fast_bf16")
+graphs_sps, graphs_eval = run("fast_graphs")
 step = None
 try:
     for bm in json.load(open(os.path.join(d, "bench_train.json")))["benchmarks"]:
@@ -193,9 +203,10 @@ try:
 except Exception:
     pass
 rows = []
-def row(label, value, target, bound, fmt):
-    rows.append((label, fmt % value if value is not None else "no result", target,
-                 "PASS" if value is not None and value >= bound else "FALLS SHORT"))
+def row(label, value, target, bound, fmt):  # bound None: a figure to compare, with no target
+    result = ("figure" if value is not None else "no result") if bound is None else \
+        ("PASS" if value is not None and value >= bound else "FALLS SHORT")
+    rows.append((label, fmt % value if value is not None else "no result", target, result))
 row("metta train fast, 4,096 envs, batch 1M", fast_sps, ">= 5M agent-steps/s", 5e6, "%.3g agent-steps/s")
 row("same with api_default", api_sps, ">= 1.5M", 1.5e6, "%.3g agent-steps/s")
 row("api_default, first_conv=dense (to compare)", api_dense_sps, ">= 1.5M", 1.5e6, "%.3g agent-steps/s")
@@ -206,6 +217,8 @@ row("fast with trainer.precision=tf32", tf32_sps, ">= 5M agent-steps/s", 5e6, "%
 row("learning: fast, tf32, 60 s, eval score", tf32_eval, ">= 1.3", 1.3, "%.3f")
 row("fast with trainer.precision=bf16", bf16_sps, ">= 5M agent-steps/s", 5e6, "%.3g agent-steps/s")
 row("learning: fast, bf16, 60 s, eval score", bf16_eval, ">= 1.3", 1.3, "%.3f")
+row("fast with both graphs, fused epilogues", graphs_sps, ">= 5M agent-steps/s", 5e6, "%.3g agent-steps/s")
+row("learning: fast, graphs, 30 s, eval score", graphs_eval, "(to compare)", None, "%.3f")
 row("CPU training (metta bench --no-cuda, fast)", cpu, ">= 30.4k (no slower)", 30.4e3, "%.0f")
 print("== train summary on %s ==" % gpu)
 print("%-42s %-26s %-22s %s" % ("measure", "measured", "target", "result"))

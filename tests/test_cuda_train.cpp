@@ -271,3 +271,41 @@ TEST(CudaTrain, RecordedRolloutGraphGivesThePlainRolloutsBits) {
     EXPECT_TRUE(plain == recorded) << "horizon " << horizon;
   }
 }
+
+// trainer.update_graph on CUDA: one minibatch update recorded as a graph and replayed for every
+// minibatch, its per-update scalars read from the epoch's table; 4 epochs give the plain updates' bits.
+// Only the GPU can show a host-side value frozen at capture (the CPU re-runs its recorded closure with
+// the trainer's current members): Adam with prioritized replay over 2 passes, and Muon under a cosine
+// learning rate (a new rate per epoch must mean a new recording).
+TEST(CudaTrain, RecordedUpdateGraphGivesThePlainUpdatesBits) {
+  METTA_REQUIRE_GPU();
+  for (const bool muon : {false, true}) {
+    auto run = [muon](bool graph) {
+      train::TrainerConfig s;
+      s.device = "cuda";
+      s.update_graph = graph;
+      s.total_timesteps = 4 * 65536;
+      s.batch_size = 65536;
+      s.minibatch_size = 8192;
+      s.bptt_horizon = 16;
+      s.update_epochs = 2;
+      s.prioritized_experience_replay.prio_alpha = 0.6;
+      if (muon) {
+        s.optimizer.type = "muon";
+        s.lr_scheduler.enabled = true;
+      }
+      train::Trainer t(s, engine::embedded_env_config("hearts_room"), 64, "fast");
+      std::vector<float> losses;
+      for (int e = 0; e < 4; ++e) {
+        const train::EpochStats st = t.run_epoch();
+        losses.insert(losses.end(), st.losses, st.losses + kernels::kPpoStatCount);
+      }
+      nn::Policy<float>& p = t.policy();
+      std::vector<float> w = to_host(p.context(), p.params(), static_cast<std::size_t>(p.num_params()));
+      w.insert(w.end(), losses.begin(), losses.end());
+      return w;
+    };
+    const std::vector<float> plain = run(false), recorded = run(true);
+    EXPECT_TRUE(plain == recorded) << (muon ? "muon, cosine lr" : "adam");
+  }
+}

@@ -161,6 +161,35 @@ TEST(Trainer, RecordedRolloutGivesThePlainRolloutsBits) {
   }
 }
 
+// trainer.update_graph: after a first plain update phase, one minibatch update is recorded and replayed
+// for every minibatch, reading its sampler keys, beta and Adam scalars from the epoch's table on the
+// device (on the CPU the recorded closure runs again). The same bits as the plain updates: with Adam over
+// 2 update passes, with Muon under a cosine learning rate (a new rate, a new recording), and with a
+// target_kl that stops a phase early (the table's unused entries are left behind).
+TEST(Trainer, RecordedUpdatesGiveThePlainUpdatesBits) {
+  for (int variant = 0; variant < 3; ++variant) {
+    TrainerSetup s = small_settings(512, 128);
+    s.config.update_epochs = 2;
+    s.config.prioritized_experience_replay.prio_alpha = 0.6;  // a weighted draw, beta annealed per epoch
+    if (variant == 1) {
+      s.config.optimizer.type = "muon";
+      s.config.lr_scheduler.enabled = true;
+      s.config.total_timesteps = 4 * 512;
+    }
+    if (variant == 2) s.config.target_kl = 1e-9;  // every phase stops after its first pass
+    const auto plain = train_and_collect(s, 4);
+    s.config.update_graph = true;
+    const auto recorded = train_and_collect(s, 4);
+    EXPECT_TRUE(recorded.first == plain.first) << "losses, variant " << variant;
+    EXPECT_TRUE(recorded.second == plain.second) << "weights, variant " << variant;
+    TestTrainer t(s, engine::embedded_env_config("hearts_room"));
+    t.run_epoch();
+    const std::int64_t steps = t.optimizer_steps();
+    t.run_epoch();  // recorded
+    EXPECT_EQ(t.optimizer_steps() - steps, variant == 2 ? t.num_minibatches() : 2 * t.num_minibatches());
+  }
+}
+
 TEST(Trainer, AnEpochAllocatesNothingAndMovesOnlyScalarsToTheHost) {
   auto d2h_per_epoch = [](std::int64_t batch) {
     TestTrainer t(small_settings(batch), engine::embedded_env_config("hearts_room"));

@@ -129,7 +129,7 @@ Trainer::Trainer(const TrainerConfig& config, const std::vector<engine::EnvConfi
   kp_.target_kl = static_cast<float>(config.target_kl);
   kp_.l2_reg_loss_coef = static_cast<float>(config.ppo.l2_reg_loss_coef);
   kp_.l2_init_loss_coef = static_cast<float>(config.ppo.l2_init_loss_coef);
-  if (config_.rollout_graph && ctx_.device == kernels::Device::CUDA) {
+  if ((config_.rollout_graph || config_.update_graph) && ctx_.device == kernels::Device::CUDA) {
     stream_ = std::make_unique<kernels::OwnedStream>(ctx_);
     ctx_ = stream_->context();
   }
@@ -398,14 +398,29 @@ double Trainer::anneal_beta() const {
                                         kp_.prio_alpha);
 }
 
+namespace {
+// The sampler's keys of an update: (epoch * update_epochs + update epoch, minibatch index).
+std::uint32_t sample_pass(std::int64_t epoch, int update_epochs, int update_epoch) {
+  return static_cast<std::uint32_t>(epoch * update_epochs + update_epoch);
+}
+}  // namespace
+
 Minibatch Trainer::sample_minibatch(std::int64_t index, int update_epoch, double beta) {
+  sample_work(index, update_epoch, beta, nullptr);
+  return Minibatch{sampler_.rows(), sampler_.weights(), mb_segments_};
+}
+
+void Trainer::sample_work(std::int64_t index, int update_epoch, double beta,
+                          const kernels::UpdateStepScalars* device_step) {
   const nn::PolicyArch& arch = policy_->arch();
-  sampler_.sample(ctx_, config_.seed, static_cast<std::uint32_t>(epoch_ * config_.update_epochs + update_epoch),
-                  static_cast<std::uint32_t>(index), static_cast<float>(beta));
+  if (device_step)
+    sampler_.sample(ctx_, config_.seed, device_step);
+  else
+    sampler_.sample(ctx_, config_.seed, sample_pass(epoch_, config_.update_epochs, update_epoch),
+                    static_cast<std::uint32_t>(index), static_cast<float>(beta));
   kernels::experience_gather(ctx_, view_, sampler_.rows(), mb_segments_, b_->mb_obs.data(), b_->mb_actions.data(),
                              b_->mb_old_logp.data(), b_->mb_old_values.data(), b_->mb_returns.data(),
                              b_->returns.data(), b_->mb_h0.data(), b_->mb_c0.data(), arch.lstm_layers, arch.hidden);
-  return Minibatch{sampler_.rows(), sampler_.weights(), mb_segments_};
 }
 
 const float* Trainer::train_minibatch(const Minibatch& mb) {
@@ -448,24 +463,100 @@ const float* Trainer::train_minibatch(const Minibatch& mb) {
   return ppo_.stats();
 }
 
+namespace {
+// The optimizer's parameters of this train phase: the config's, at the phase's learning rate.
+kernels::AdamParams phase_optimizer(const kernels::AdamParams& config, double current_lr, bool scheduled) {
+  kernels::AdamParams opt = config;
+  opt.lr = static_cast<float>(current_lr > 0 || scheduled ? current_lr : config.lr);
+  return opt;
+}
+}  // namespace
+
 void Trainer::optimize_step(const Minibatch& mb) {
+  optimizer_work(mb, ++opt_step_, nullptr);
+  ++updates_;
+  ++total_updates_;
+}
+
+void Trainer::optimizer_work(const Minibatch& mb, std::int64_t step, const kernels::UpdateStepScalars* device_step) {
   if (group_->active()) {  // the mean gradient of every rank's minibatch, before clipping
     group_->sum(ctx_, policy_->grads(), policy_->num_params());
     if (world_ > 1) kernels::scale(ctx_, policy_->grads(), policy_->num_params(), 1.0f / static_cast<float>(world_));
   }
   grad_norm_.run(ctx_, policy_->grads());
-  kernels::AdamParams opt = kp_.adam;
-  opt.lr = static_cast<float>(current_lr_ > 0 || config_.lr_scheduler.enabled ? current_lr_ : kp_.adam.lr);
+  const kernels::AdamParams opt = phase_optimizer(kp_.adam, current_lr_, config_.lr_scheduler.enabled);
   if (config_.optimizer.type == "muon")
     muon_.step(ctx_, policy_->params(), policy_->grads(), opt, grad_norm_.norm(), kp_.max_grad_norm);
+  else if (device_step)
+    kernels::adam_step(ctx_, policy_->params(), policy_->grads(), b_->adam_m.data(), b_->adam_v.data(),
+                       policy_->num_params(), opt, device_step, grad_norm_.norm(), kp_.max_grad_norm);
   else
     kernels::adam_step(ctx_, policy_->params(), policy_->grads(), b_->adam_m.data(), b_->adam_v.data(),
-                       policy_->num_params(), opt, ++opt_step_, grad_norm_.norm(), kp_.max_grad_norm);
+                       policy_->num_params(), opt, step, grad_norm_.norm(), kp_.max_grad_norm);
   kernels::experience_scatter(ctx_, view_, mb.rows, mb.segments, policy_->value(), b_->mb_ratio.data());
   kernels::accumulate(ctx_, b_->stats.data(), ppo_.stats(), kernels::kPpoStatCount);
   kernels::accumulate(ctx_, b_->stats.data() + kernels::kPpoStatCount, grad_norm_.norm(), 1);
-  ++updates_;
-  ++total_updates_;
+}
+
+bool Trainer::update_graph_applies() const {
+  const bool teaching = !teachers_.empty() && kernels::kickstart_factor(kp_.kickstart, agent_step_) > 0.0;
+  return config_.update_graph && update_warmed_ && world_ == 1 && !group_->active() && !teaching;
+}
+
+void Trainer::recorded_updates(double beta) {
+  const int E = config_.update_epochs;
+  const std::int64_t M = num_minibatches();
+  // The epoch's table: entry e * M + m holds what the plain loop's update (e, m) passes as arguments,
+  // from the same functions.
+  const kernels::AdamParams opt = phase_optimizer(kp_.adam, current_lr_, config_.lr_scheduler.enabled);
+  std::vector<kernels::UpdateStepScalars> table(static_cast<std::size_t>(E * M));
+  for (int e = 0; e < E; ++e)
+    for (std::int64_t m = 0; m < M; ++m) {
+      kernels::UpdateStepScalars& t = table[static_cast<std::size_t>(e * M + m)];
+      t.sample_pass = sample_pass(epoch_, E, e);
+      t.minibatch = static_cast<std::uint32_t>(m);
+      t.beta = static_cast<float>(beta);
+      if (config_.optimizer.type != "muon") {
+        const kernels::AdamStepScalars a = kernels::adam_step_scalars(opt, opt_step_ + 1 + e * M + m);
+        t.adam_step_size = a.step_size;
+        t.adam_bc2_sqrt = a.bias_correction2_sqrt;
+      }
+    }
+  if (update_table_.size() != table.size()) {
+    update_table_ = DeviceBuffer<kernels::UpdateStepScalars>(ctx_.device, table.size());
+    update_current_ = DeviceBuffer<kernels::UpdateStepScalars>(ctx_.device, 1);
+    update_index_ = DeviceBuffer<std::uint32_t>(ctx_.device, 1);
+    update_graph_.reset();
+  }
+  update_table_.upload(ctx_, table);
+  const std::uint32_t zero = 0;
+  kernels::upload_bytes(ctx_, update_index_.data(), &zero, sizeof zero);
+  if (update_graph_ && config_.optimizer.type == "muon" && recorded_lr_ != opt.lr)
+    update_graph_.reset();  // Muon's rate is a kernel argument (Adam's is in the table)
+  if (!update_graph_) {
+    // What the recording reads besides the table is fixed while it lives: buffers and sizes, the
+    // config's coefficients, no teacher and one rank (update_graph_applies), and the learning rate
+    // (checked above). The minibatch is the sampler's buffers, the same every update.
+    const Minibatch mb{sampler_.rows(), sampler_.weights(), mb_segments_};
+    auto work = [this, mb, table = update_table_.data(), index = update_index_.data(),
+                 current = update_current_.data()] {
+      kernels::select_update_step(ctx_, table, index, current);
+      sample_work(0, 0, 0.0, current);
+      train_minibatch(mb);
+      optimizer_work(mb, 0, current);
+    };
+    update_graph_ = std::make_unique<kernels::CapturedWork>(ctx_, std::move(work));
+    recorded_lr_ = opt.lr;
+  }
+  for (int e = 0; e < E; ++e) {
+    for (std::int64_t m = 0; m < M; ++m) {
+      update_graph_->replay();
+      ++opt_step_;
+      ++updates_;
+      ++total_updates_;
+    }
+    if (kl_limit_reached()) break;
+  }
 }
 
 void Trainer::finish_training(EpochStats& out) {
@@ -560,13 +651,18 @@ EpochStats Trainer::run_epoch() {
   reset_training_state();
   compute_advantages();
   const double beta = anneal_beta();
-  for (int e = 0; e < config_.update_epochs; ++e) {
-    for (std::int64_t m = 0; m < num_minibatches(); ++m) {
-      const Minibatch mb = sample_minibatch(m, e, beta);
-      train_minibatch(mb);
-      optimize_step(mb);
+  if (update_graph_applies()) {
+    recorded_updates(beta);
+  } else {
+    for (int e = 0; e < config_.update_epochs; ++e) {
+      for (std::int64_t m = 0; m < num_minibatches(); ++m) {
+        const Minibatch mb = sample_minibatch(m, e, beta);
+        train_minibatch(mb);
+        optimize_step(mb);
+      }
+      if (kl_limit_reached()) break;
     }
-    if (kl_limit_reached()) break;
+    update_warmed_ = true;
   }
   finish_training(out);
   kernels::synchronize(ctx_);

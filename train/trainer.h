@@ -149,6 +149,14 @@ class Trainer {
   void check_ranks_agree() const;
   // trainer.rollout_graph: the whole rollout, recorded at its first use and replayed.
   std::int64_t recorded_rollout();
+  // The device work of sample_minibatch and optimize_step: with device_step, their per-update scalars
+  // come from device memory (a recorded update); else from the arguments.
+  void sample_work(std::int64_t index, int update_epoch, double beta, const kernels::UpdateStepScalars* device_step);
+  void optimizer_work(const Minibatch& mb, std::int64_t step, const kernels::UpdateStepScalars* device_step);
+  // trainer.update_graph: whether this epoch's updates replay a recording (one rank, no active teacher),
+  // and the updates of one train phase as replays (the epoch's table written first).
+  bool update_graph_applies() const;
+  void recorded_updates(double beta);
 
   TrainerConfig config_;
   std::int64_t num_envs_;
@@ -200,6 +208,14 @@ class Trainer {
   kernels::DeviceBuffer<std::uint32_t> counter_dev_;
   std::uint32_t counter_dev_value_ = 0;
   bool rollout_warmed_ = false;  // a plain rollout has run (handles and lazy workspaces exist)
+  // trainer.update_graph: the recorded minibatch update, the epoch's table of per-update scalars, the
+  // index of the next entry and the entry a replay reads (all on the device), and the learning rate the
+  // recording holds (Muon takes it as an argument: a new rate means a new recording)
+  std::unique_ptr<kernels::CapturedWork> update_graph_;
+  kernels::DeviceBuffer<kernels::UpdateStepScalars> update_table_, update_current_;
+  kernels::DeviceBuffer<std::uint32_t> update_index_;
+  float recorded_lr_ = 0;
+  bool update_warmed_ = false;  // a plain update has run (lazy workspaces exist)
 };
 
 }  // namespace metta::train

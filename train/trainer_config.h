@@ -136,6 +136,13 @@ struct TrainerConfig {
   // launch on a stream of the trainer's own; on the CPU the same recorded work runs again. The first
   // rollout_step() of an epoch then runs the whole rollout. The same results as without.
   bool rollout_graph = false;
+  // Record one minibatch update (sampling, gather, forward, loss, backward, clipping, optimizer step)
+  // once and replay it for every minibatch of every epoch: on CUDA one graph launch per minibatch, on the
+  // stream rollout_graph uses; on the CPU the same recorded work runs again. What changes from update to
+  // update (the sampler's keys, beta, Adam's bias corrections) is read from a table the host writes once
+  // per epoch. The same results as without. Runs with kickstarting teachers or several ranks keep the
+  // plain update.
+  bool update_graph = false;
   // CUDA: linear and convolution layers add their bias and ReLU inside the GEMM (cuBLASLt epilogues)
   // instead of in a pass of their own; shapes cuBLASLt cannot serve keep the pass. The CPU ignores it.
   bool fused_epilogues = false;
@@ -258,6 +265,7 @@ void visit_fields(TrainerConfig& c, V& v) {
   v(field("precision", c.precision).one_of({"fp32", "tf32", "bf16"}).resume_safe());
   v(field("first_conv", c.first_conv).one_of({"tokens", "dense"}).resume_safe());
   v(field("rollout_graph", c.rollout_graph).resume_safe());
+  v(field("update_graph", c.update_graph).resume_safe());
   v(field("fused_epilogues", c.fused_epilogues).resume_safe());
   v(field("seed", c.seed).api_only());
   v(field("device", c.device).one_of({"cpu", "cuda"}).api_only());
