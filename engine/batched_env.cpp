@@ -131,7 +131,20 @@ BatchedEnv::BatchedEnv(const std::vector<EnvConfig>& tasks, std::int64_t num_env
     cells_per_env_ = std::max<std::int64_t>(cells_per_env_, static_cast<std::int64_t>(tp.height) * tp.width);
     objects_per_env_ = std::max<std::int64_t>(objects_per_env_, tp.num_objects);
     converters_per_env_ = std::max<std::int64_t>(converters_per_env_, tp.num_converters);
+    rows_per_env_ = std::max(rows_per_env_, tp.height);
     const CompiledEnv& c = compiled[t];
+    rooms_per_env_ = std::max(rooms_per_env_, static_cast<std::int32_t>(c.plan_rooms.size() / 6));
+    // The device shuffles a map's rooms in parallel, which is the order-free sequential shuffle only
+    // while no two rooms share a cell.
+    for (std::size_t i = 0; i + 6 <= c.plan_rooms.size(); i += 6)
+      for (std::size_t j = i + 6; j + 6 <= c.plan_rooms.size(); j += 6) {
+        const std::int32_t* a = &c.plan_rooms[i];
+        const std::int32_t* b = &c.plan_rooms[j];
+        const bool apart = a[0] + a[2] <= b[0] || b[0] + b[2] <= a[0] || a[1] + a[3] <= b[1] || b[1] + b[3] <= a[1];
+        METTA_CHECK(apart, "task " << t << ": map rooms " << i / 6 << " and " << j / 6 << " overlap (rows " << a[0]
+                                   << "+" << a[2] << ", cols " << a[1] << "+" << a[3] << " and rows " << b[0]
+                                   << "+" << b[2] << ", cols " << b[1] << "+" << b[3] << ")");
+      }
     tp.plan_template_offset = static_cast<std::int32_t>(plan_template.size());
     tp.plan_rooms_offset = static_cast<std::int32_t>(plan_rooms.size());
     tp.plan_num_rooms = static_cast<std::int32_t>(c.plan_rooms.size() / 6);
@@ -144,7 +157,7 @@ BatchedEnv::BatchedEnv(const std::vector<EnvConfig>& tasks, std::int64_t num_env
   const std::size_t E = static_cast<std::size_t>(num_envs), HW = static_cast<std::size_t>(cells_per_env_),
                     O = static_cast<std::size_t>(objects_per_env_), C = static_cast<std::size_t>(converters_per_env_),
                     N = p.num_agents, I = p.num_items, T = p.num_tokens, K = task_params_.size(), WC = p.num_obs_cells,
-                    TS = options.track_stat_updates ? kStatTrack : 0;
+                    TS = options.track_stat_updates ? kStatTrack : 0, MR = static_cast<std::size_t>(rows_per_env_);
   const kernels::Device dev = ctx.device;
 #define METTA_ALLOCATE(type, name, count) b_->name = kernels::DeviceBuffer<type>(dev, count);
   METTA_WORLD_STATE_BUFFERS(METTA_ALLOCATE)
@@ -205,6 +218,8 @@ WorldView BatchedEnv::view() const {
   w.cell_stride = cells_per_env_;
   w.obj_stride = objects_per_env_;
   w.conv_stride = converters_per_env_;
+  w.map_rows_stride = rows_per_env_;
+  w.map_rooms_stride = rooms_per_env_;
   w.plan_template = b_->plan_template.data();
   w.plan_rooms = b_->plan_rooms.data();
   w.plan_symbols = b_->plan_symbols.data();

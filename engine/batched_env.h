@@ -193,6 +193,7 @@ class BatchedEnv {
   std::vector<EnvParams> task_params_;
   // each env's slice of the grid, objects and converters: the largest task's
   std::int64_t cells_per_env_ = 0, objects_per_env_ = 0, converters_per_env_ = 0;
+  std::int32_t rows_per_env_ = 0, rooms_per_env_ = 0;  // the largest task's map height and room count
   const EnvParams& params_of(std::int64_t env) const;  // the task params of env's current episode
   std::int64_t num_envs_;
   std::uint64_t seed_;

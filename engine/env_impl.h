@@ -45,6 +45,77 @@ void launch_reset(const kernels::Context& ctx, const WorldView& w) {
   observe_all(ctx, w);
 }
 
+#if METTA_DEVICE_PATH
+// reset_env_map for the envs marked 2, spread over threads: the template per (env, row); each room's
+// shuffle per (env, room); each row's object counts per (env, row), summed over the rows above per env,
+// then the objects placed per (env, row); the converters started per (env, slot). The same writes as
+// reset_env_map's one thread per env, so a resetting env no longer holds up a step for a whole map.
+inline void reset_map_passes(const kernels::Context& ctx, const WorldView& w) {
+  const std::int64_t R = w.map_rows_stride;
+  parallel_for(ctx, w.num_envs * R, [=] METTA_HD(std::int64_t i) {
+    const std::int64_t e = i / R;
+    const int r = static_cast<int>(i - e * R);
+    if (w.env_needs_reset[e] != 2) return;
+    const EnvRef env(w, e);
+    if (r < env.p.height) map_template_row(env, r);
+  }, 128);
+  if (w.map_rooms_stride > 0) {
+    const std::int64_t M = w.map_rooms_stride;
+    parallel_for(ctx, w.num_envs * M, [=] METTA_HD(std::int64_t i) {
+      const std::int64_t e = i / M;
+      const int room = static_cast<int>(i - e * M);
+      if (w.env_needs_reset[e] != 2) return;
+      const EnvRef env(w, e);
+      if (room < env.p.plan_num_rooms) map_shuffle_room(env, room, w.env_episode[e] - 1);
+    }, 64);
+  }
+  std::int32_t* counts = w.map_row_objects;  // [env, row, 3]
+  parallel_for(ctx, w.num_envs * R, [=] METTA_HD(std::int64_t i) {
+    const std::int64_t e = i / R;
+    const int r = static_cast<int>(i - e * R);
+    if (w.env_needs_reset[e] != 2) return;
+    const EnvRef env(w, e);
+    if (r >= env.p.height) return;
+    const RowObjects n = count_row_objects(env, r);
+    counts[i * 3] = n.objects;
+    counts[i * 3 + 1] = n.agents;
+    counts[i * 3 + 2] = n.converters;
+  }, 128);
+  parallel_for(ctx, w.num_envs, [=] METTA_HD(std::int64_t e) {  // counts -> the rows above's (exclusive)
+    if (w.env_needs_reset[e] != 2) return;
+    const int height = EnvRef(w, e).p.height;
+    std::int32_t run[3] = {0, 0, 0};
+    for (int r = 0; r < height; ++r)
+      for (int k = 0; k < 3; ++k) {
+        std::int32_t& c = counts[(e * R + r) * 3 + k];
+        const std::int32_t n = c;
+        c = run[k];
+        run[k] += n;
+      }
+  }, 64);
+  parallel_for(ctx, w.num_envs * R, [=] METTA_HD(std::int64_t i) {
+    const std::int64_t e = i / R;
+    const int r = static_cast<int>(i - e * R);
+    if (w.env_needs_reset[e] != 2) return;
+    const EnvRef env(w, e);
+    if (r >= env.p.height) return;
+    RowObjects before;
+    before.objects = counts[i * 3];
+    before.agents = counts[i * 3 + 1];
+    before.converters = counts[i * 3 + 2];
+    place_row_objects(env, r, before);
+  }, 128);
+  if (w.conv_stride > 0)
+    parallel_for(ctx, w.num_envs * w.conv_stride, [=] METTA_HD(std::int64_t i) {
+      const std::int64_t e = i / w.conv_stride;
+      const int s = static_cast<int>(i - e * w.conv_stride);
+      if (w.env_needs_reset[e] != 2) return;
+      const EnvRef env(w, e);
+      if (s < env.p.num_converters) converter_maybe_start(env, s);
+    }, 128);
+}
+#endif
+
 // Resets of the envs that finished, in a launch of their own: a reset env is marked 2, so that
 // step_pass skips it and clears the mark (per env exactly step_env's "reset instead of stepping").
 inline void reset_pass(const kernels::Context& ctx, const WorldView& w) {
@@ -71,9 +142,7 @@ inline void reset_pass(const kernels::Context& ctx, const WorldView& w) {
         if (s < env.p.num_converters) reset_converter_stats(env, s);
       }
     }, 128);
-  parallel_for(ctx, w.num_envs, [=] METTA_HD(std::int64_t e) {
-    if (w.env_needs_reset[e] == 2) reset_env_map(w, e);
-  }, 64);
+  reset_map_passes(ctx, w);
 #else
   parallel_for(ctx, w.num_envs, [=] METTA_HD(std::int64_t e) {
     if (w.env_needs_reset[e]) {

@@ -107,81 +107,122 @@ METTA_HD inline std::uint16_t draw_task(const WorldView& w, std::int64_t e, std:
   return static_cast<std::uint16_t>(t);
 }
 
-METTA_HD inline void generate_map(const EnvRef& env, std::uint32_t episode) {
+// Row r of the map's template into its symbols.
+METTA_HD inline void map_template_row(const EnvRef& env, int r) {
+  const int W = env.p.width;
+  std::uint8_t* sym = env.w.cell_symbol + env.cell0 + static_cast<std::int64_t>(r) * W;
+  const std::uint8_t* plan = env.w.plan_template + env.p.plan_template_offset + static_cast<std::int64_t>(r) * W;
+  for (int c = 0; c < W; ++c) sym[c] = plan[c];
+}
+
+// Room `room`'s symbols into its first cells and empty ones after, then shuffled (Fisher-Yates over the
+// room's cells, keyed by (seed, env, episode, room)). Rooms share no cell (checked when the batch is
+// made), so they may be shuffled in any order.
+METTA_HD inline void map_shuffle_room(const EnvRef& env, int room, std::uint32_t episode) {
   const WorldView& w = env.w;
   const EnvParams& p = env.p;
   const int W = p.width;
-  const std::int64_t cells = static_cast<std::int64_t>(p.height) * W;
   std::uint8_t* sym = w.cell_symbol + env.cell0;
-  const std::uint8_t* plan = w.plan_template + p.plan_template_offset;
   const std::uint8_t* symbols = w.plan_symbols + p.plan_symbols_offset;
-  for (std::int64_t i = 0; i < cells; ++i) sym[i] = plan[i];
-  for (int room = 0; room < p.plan_num_rooms; ++room) {
-    const std::int32_t* rd = w.plan_rooms + p.plan_rooms_offset + room * 6;
-    const int r0 = rd[0], c0 = rd[1], h = rd[2], rw = rd[3], off = rd[4], count = rd[5];
-    const int n = h * rw;
-    for (int i = 0; i < n; ++i) sym[(r0 + i / rw) * W + c0 + i % rw] = i < count ? symbols[off + i] : 0;
-    RngStream rng{w.seed, static_cast<std::uint32_t>(w.env_key_base + env.e), episode, static_cast<std::uint32_t>(room),
-                  kernels::RngPurpose::kMapLayout};
-    for (int i = n - 1; i > 0; --i) {  // Fisher-Yates over the room's cells
-      const int j = static_cast<int>(kernels::uniform_below(rng.word(static_cast<std::uint32_t>(n - 1 - i)),
-                                                            static_cast<std::uint32_t>(i + 1)));
-      std::uint8_t& x = sym[(r0 + i / rw) * W + c0 + i % rw];
-      std::uint8_t& y = sym[(r0 + j / rw) * W + c0 + j % rw];
-      const std::uint8_t t = x;
-      x = y;
-      y = t;
-    }
+  const std::int32_t* rd = w.plan_rooms + p.plan_rooms_offset + room * 6;
+  const int r0 = rd[0], c0 = rd[1], rw = rd[3], off = rd[4], count = rd[5];
+  const int n = rd[2] * rw;
+  for (int i = 0; i < n; ++i) sym[(r0 + i / rw) * W + c0 + i % rw] = i < count ? symbols[off + i] : 0;
+  RngStream rng{w.seed, static_cast<std::uint32_t>(w.env_key_base + env.e), episode, static_cast<std::uint32_t>(room),
+                kernels::RngPurpose::kMapLayout};
+  for (int i = n - 1; i > 0; --i) {
+    const int j = static_cast<int>(
+        kernels::uniform_below(rng.word(static_cast<std::uint32_t>(n - 1 - i)), static_cast<std::uint32_t>(i + 1)));
+    std::uint8_t& x = sym[(r0 + i / rw) * W + c0 + i % rw];
+    std::uint8_t& y = sym[(r0 + j / rw) * W + c0 + j % rw];
+    const std::uint8_t t = x;
+    x = y;
+    y = t;
   }
 }
 
-METTA_HD inline void place_objects(const EnvRef& env) {
+METTA_HD inline void generate_map(const EnvRef& env, std::uint32_t episode) {
+  for (int r = 0; r < env.p.height; ++r) map_template_row(env, r);
+  for (int room = 0; room < env.p.plan_num_rooms; ++room) map_shuffle_room(env, room, episode);
+}
+
+// The objects of map rows: how many, and of them agents and converters.
+struct RowObjects {
+  std::int32_t objects = 0, agents = 0, converters = 0;
+};
+
+METTA_HD inline RowObjects count_row_objects(const EnvRef& env, int r) {
+  const EnvParams& p = env.p;
+  const std::uint8_t* sym = env.w.cell_symbol + env.cell0 + static_cast<std::int64_t>(r) * p.width;
+  RowObjects n;
+  for (int c = 0; c < p.width; ++c) {
+    const std::uint8_t s = sym[c];
+    if (s == 0) continue;
+    ++n.objects;
+    const auto kind = static_cast<ObjectKind>(p.symbol_kind[s]);
+    if (kind == ObjectKind::kAgent) ++n.agents;
+    else if (kind == ObjectKind::kConverter) ++n.converters;
+  }
+  return n;
+}
+
+// Creates row r's objects, numbered on from `before` (the objects, agents and converters of the rows
+// above): ids 1, 2, ... and agent and converter slots in row-major scan order, as one scan of the whole
+// map numbers them. Returns the counts through this row.
+METTA_HD inline RowObjects place_row_objects(const EnvRef& env, int r, RowObjects before) {
   const WorldView& w = env.w;
   const EnvParams& p = env.p;
-  const std::uint8_t* sym = w.cell_symbol + env.cell0;
-  std::uint16_t next_id = 1;
-  int next_agent = 0, next_conv = 0;
-  for (int r = 0; r < p.height; ++r) {
-    for (int c = 0; c < p.width; ++c) {
-      std::uint16_t* cell = env.cell(r, c);
-      *cell = kNoObject;
-      const std::uint8_t s = sym[r * p.width + c];
-      if (s == 0) continue;
-      const std::uint16_t id = next_id++;
-      const std::int64_t o = env.obj(id);
-      const std::uint8_t type = p.symbol_type[s];
-      w.obj_type[o] = type;
-      w.obj_r[o] = static_cast<std::uint16_t>(r);
-      w.obj_c[o] = static_cast<std::uint16_t>(c);
-      const auto kind = static_cast<ObjectKind>(p.symbol_kind[s]);
-      if (kind == ObjectKind::kAgent) {
-        const int a = next_agent++;
-        const std::int64_t ga = env.agent(a);
-        w.obj_slot[o] = static_cast<std::uint16_t>(a);
-        w.agent_obj[ga] = id;
-        w.agent_group[ga] = p.symbol_group[s];
-        *cell = id;
-      } else if (kind == ObjectKind::kConverter) {
-        const int slot = next_conv++;
-        const std::int64_t cs = env.conv(slot);
-        w.obj_slot[o] = static_cast<std::uint16_t>(slot);
-        w.conv_obj[cs] = id;
-        w.conv_flags[cs] = 0;
-        w.conv_event[cs] = -1;
-        std::uint8_t* inv = env.conv_inv(slot);
-        for (int i = 0; i < p.num_items; ++i) inv[i] = p.recipe_output[type][i] ? p.initial_items[type] : 0;
-        *cell = id;
-      } else {
-        w.obj_slot[o] = 0;
-        *cell = id;
-      }
+  const std::uint8_t* sym = w.cell_symbol + env.cell0 + static_cast<std::int64_t>(r) * p.width;
+  std::uint16_t next_id = static_cast<std::uint16_t>(before.objects + 1);
+  int next_agent = before.agents, next_conv = before.converters;
+  for (int c = 0; c < p.width; ++c) {
+    std::uint16_t* cell = env.cell(r, c);
+    *cell = kNoObject;
+    const std::uint8_t s = sym[c];
+    if (s == 0) continue;
+    const std::uint16_t id = next_id++;
+    const std::int64_t o = env.obj(id);
+    const std::uint8_t type = p.symbol_type[s];
+    w.obj_type[o] = type;
+    w.obj_r[o] = static_cast<std::uint16_t>(r);
+    w.obj_c[o] = static_cast<std::uint16_t>(c);
+    const auto kind = static_cast<ObjectKind>(p.symbol_kind[s]);
+    if (kind == ObjectKind::kAgent) {
+      const int a = next_agent++;
+      const std::int64_t ga = env.agent(a);
+      w.obj_slot[o] = static_cast<std::uint16_t>(a);
+      w.agent_obj[ga] = id;
+      w.agent_group[ga] = p.symbol_group[s];
+    } else if (kind == ObjectKind::kConverter) {
+      const int slot = next_conv++;
+      const std::int64_t cs = env.conv(slot);
+      w.obj_slot[o] = static_cast<std::uint16_t>(slot);
+      w.conv_obj[cs] = id;
+      w.conv_flags[cs] = 0;
+      w.conv_event[cs] = -1;
+      std::uint8_t* inv = env.conv_inv(slot);
+      for (int i = 0; i < p.num_items; ++i) inv[i] = p.recipe_output[type][i] ? p.initial_items[type] : 0;
+    } else {
+      w.obj_slot[o] = 0;
     }
+    *cell = id;
   }
+  RowObjects through;
+  through.objects = next_id - 1;
+  through.agents = next_agent;
+  through.converters = next_conv;
+  return through;
+}
+
+METTA_HD inline void place_objects(const EnvRef& env) {
+  RowObjects before;
+  for (int r = 0; r < env.p.height; ++r) before = place_row_objects(env, r, before);
 }
 
 // A reset in four parts, which reset_env runs in order for one env; the device path runs each part
 // as a pass of its own (env_impl.h: reset_pass), the per-agent and per-converter ones a thread each,
-// so a resetting env's thread does not clear every stat row alone. The parts touch disjoint state
+// so a resetting env's thread does not clear every stat row alone, and the map's in passes per row and
+// per room (map_template_row, map_shuffle_room, count_row_objects, place_row_objects). The parts touch disjoint state
 // except in this order: the finished episode is read (begin) before its rows are cleared, and the
 // converter rows are cleared before the new map starts its converters (which may count stats).
 

@@ -86,8 +86,10 @@ namespace metta::engine {
 
 // Scratch of the device-shaped observation writer (observe.h), WC = window cells: allocated and viewed,
 // never saved, hashed or zeroed (every step writes it before reading it).
-#define METTA_SCRATCH_BUFFERS(X) \
-  X(std::uint16_t, obs_cell_tokens, E * N * WC) /* per (agent, window cell): token count, then offset */
+#define METTA_SCRATCH_BUFFERS(X)                                                                          \
+  X(std::uint16_t, obs_cell_tokens, E * N * WC) /* per (agent, window cell): token count, then offset */ \
+  X(std::int32_t, map_row_objects, E * MR * 3)  /* device resets, per (env, map row): objects, agents,  \
+                                                   converters; then the rows before's (reset.h) */
 
 struct WorldView {
   // Device copies of the game description, one per task (curricula): every task shares the first's
@@ -106,6 +108,8 @@ struct WorldView {
   // Per env slices of the grid, objects and converters: the largest task's sizes, so tasks of other map
   // sizes and object counts share the batch (an env uses the first cells and slots of its slice).
   std::int64_t cell_stride, obj_stride, conv_stride;
+  // host-readable: the largest task's map rows and rooms (the device resets' passes per row and room)
+  std::int32_t map_rows_stride, map_rooms_stride;
   // map plans (device), every task's concatenated (EnvParams::plan_*_offset): template symbols [H*W],
   // room list, room symbol lists
   const std::uint8_t* plan_template;
