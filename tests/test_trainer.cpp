@@ -184,10 +184,46 @@ TEST(Trainer, RecordedUpdatesGiveThePlainUpdatesBits) {
     EXPECT_TRUE(recorded.second == plain.second) << "weights, variant " << variant;
     TestTrainer t(s, engine::embedded_env_config("hearts_room"));
     t.run_epoch();
+    EXPECT_EQ(t.recorded_update_replays(), 0);  // the first phase is plain
     const std::int64_t steps = t.optimizer_steps();
     t.run_epoch();  // recorded
-    EXPECT_EQ(t.optimizer_steps() - steps, variant == 2 ? t.num_minibatches() : 2 * t.num_minibatches());
+    const std::int64_t updates = variant == 2 ? t.num_minibatches() : 2 * t.num_minibatches();
+    EXPECT_EQ(t.optimizer_steps() - steps, updates);
+    EXPECT_EQ(t.recorded_update_replays(), updates) << "variant " << variant;
   }
+}
+
+// The documented API's own calls replay the recorded update in the phase's order; a call out of that
+// order ends the phase's replays and is served by the plain update, with the plain update's results.
+TEST(Trainer, RecordedUpdatesFollowTheApiCallsAndStepAsideOutOfOrder) {
+  TrainerSetup s = small_settings(512, 128);
+  auto run = [&](bool graph) {
+    s.config.update_graph = graph;
+    TestTrainer t(s, engine::embedded_env_config("hearts_room"));
+    for (int epoch = 0; epoch < 3; ++epoch) {
+      t.reset_for_rollout();
+      while (!t.is_ready_for_training()) t.rollout_step();
+      t.accumulate_stats();
+      t.reset_training_state();
+      t.compute_advantages();
+      const double beta = t.anneal_beta();
+      // epoch 1 in order (replays); epoch 2 from minibatch 1 first (out of order: plain throughout)
+      for (std::int64_t k = 0; k < t.num_minibatches(); ++k) {
+        const std::int64_t m = epoch == 2 ? (k + 1) % t.num_minibatches() : k;
+        const train::Minibatch mb = t.sample_minibatch(m, 0, beta);
+        t.train_minibatch(mb);
+        t.optimize_step(mb);
+      }
+      train::EpochStats st;
+      t.finish_training(st);
+    }
+    const float* p = t.policy().params();
+    return std::make_pair(t.recorded_update_replays(), std::vector<float>(p, p + t.policy().num_params()));
+  };
+  const auto plain = run(false), recorded = run(true);
+  EXPECT_EQ(plain.first, 0);
+  EXPECT_EQ(recorded.first, 4);  // epoch 1's four minibatches
+  EXPECT_TRUE(recorded.second == plain.second);
 }
 
 TEST(Trainer, AnEpochAllocatesNothingAndMovesOnlyScalarsToTheHost) {

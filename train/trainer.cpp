@@ -362,6 +362,8 @@ engine::CompletedEpisodes Trainer::accumulate_stats() {
 
 void Trainer::reset_training_state() {
   b_->stats.fill_bytes_with(ctx_, 0);
+  update_phase_fresh_ = true;  // trainer.update_graph: the next sample_minibatch writes the phase's table
+  replayed_ = false;
   current_lr_ = kp_.adam.lr;
   if (config_.lr_scheduler.enabled) {  // torch CosineAnnealingLR, eta_min 0, stepped once per train phase
     const double t_max = static_cast<double>(std::max<std::int64_t>(1, config_.total_timesteps / batch_size()));
@@ -406,7 +408,7 @@ std::uint32_t sample_pass(std::int64_t epoch, int update_epochs, int update_epoc
 }  // namespace
 
 Minibatch Trainer::sample_minibatch(std::int64_t index, int update_epoch, double beta) {
-  sample_work(index, update_epoch, beta, nullptr);
+  if (!replay_update(index, update_epoch, beta)) sample_work(index, update_epoch, beta, nullptr);
   return Minibatch{sampler_.rows(), sampler_.weights(), mb_segments_};
 }
 
@@ -424,6 +426,11 @@ void Trainer::sample_work(std::int64_t index, int update_epoch, double beta,
 }
 
 const float* Trainer::train_minibatch(const Minibatch& mb) {
+  if (replayed_) return ppo_.stats();  // sample_minibatch ran the recorded update whole
+  return train_step_work(mb);
+}
+
+const float* Trainer::train_step_work(const Minibatch& mb) {
   const int H = config_.bptt_horizon;
   const std::int64_t n = mb.segments * H;
   const bool stored = config_.train_from_rollout_state;
@@ -473,7 +480,12 @@ kernels::AdamParams phase_optimizer(const kernels::AdamParams& config, double cu
 }  // namespace
 
 void Trainer::optimize_step(const Minibatch& mb) {
+  if (replayed_) {  // counted by the replay
+    replayed_ = false;
+    return;
+  }
   optimizer_work(mb, ++opt_step_, nullptr);
+  update_warmed_ = true;  // lazy workspaces exist now: an update may be recorded
   ++updates_;
   ++total_updates_;
 }
@@ -498,65 +510,75 @@ void Trainer::optimizer_work(const Minibatch& mb, std::int64_t step, const kerne
   kernels::accumulate(ctx_, b_->stats.data() + kernels::kPpoStatCount, grad_norm_.norm(), 1);
 }
 
-bool Trainer::update_graph_applies() const {
+bool Trainer::replay_update(std::int64_t index, int update_epoch, double beta) {
+  replayed_ = false;
   const bool teaching = !teachers_.empty() && kernels::kickstart_factor(kp_.kickstart, agent_step_) > 0.0;
-  return config_.update_graph && update_warmed_ && world_ == 1 && !group_->active() && !teaching;
-}
-
-void Trainer::recorded_updates(double beta) {
+  if (!config_.update_graph || !update_warmed_ || world_ > 1 || group_->active() || teaching) return false;
   const int E = config_.update_epochs;
   const std::int64_t M = num_minibatches();
-  // The epoch's table: entry e * M + m holds what the plain loop's update (e, m) passes as arguments,
-  // from the same functions.
   const kernels::AdamParams opt = phase_optimizer(kp_.adam, current_lr_, config_.lr_scheduler.enabled);
-  std::vector<kernels::UpdateStepScalars> table(static_cast<std::size_t>(E * M));
-  for (int e = 0; e < E; ++e)
-    for (std::int64_t m = 0; m < M; ++m) {
-      kernels::UpdateStepScalars& t = table[static_cast<std::size_t>(e * M + m)];
-      t.sample_pass = sample_pass(epoch_, E, e);
-      t.minibatch = static_cast<std::uint32_t>(m);
-      t.beta = static_cast<float>(beta);
-      if (config_.optimizer.type != "muon") {
-        const kernels::AdamStepScalars a = kernels::adam_step_scalars(opt, opt_step_ + 1 + e * M + m);
-        t.adam_step_size = a.step_size;
-        t.adam_bc2_sqrt = a.bias_correction2_sqrt;
+  if (update_phase_fresh_) {
+    // The phase's table: entry e * M + m holds what the plain update (e, m) passes as arguments, from
+    // the same functions; replays take the entries in that order (the device advances its index).
+    update_phase_fresh_ = false;
+    update_replays_ = 0;
+    update_table_beta_ = beta;
+    std::vector<kernels::UpdateStepScalars> table(static_cast<std::size_t>(E * M));
+    for (int e = 0; e < E; ++e)
+      for (std::int64_t m = 0; m < M; ++m) {
+        kernels::UpdateStepScalars& t = table[static_cast<std::size_t>(e * M + m)];
+        t.sample_pass = sample_pass(epoch_, E, e);
+        t.minibatch = static_cast<std::uint32_t>(m);
+        t.beta = static_cast<float>(beta);
+        if (config_.optimizer.type != "muon") {
+          const kernels::AdamStepScalars a = kernels::adam_step_scalars(opt, opt_step_ + 1 + e * M + m);
+          t.adam_step_size = a.step_size;
+          t.adam_bc2_sqrt = a.bias_correction2_sqrt;
+        }
       }
+    if (update_table_.size() != table.size()) {
+      update_table_ = DeviceBuffer<kernels::UpdateStepScalars>(ctx_.device, table.size());
+      update_current_ = DeviceBuffer<kernels::UpdateStepScalars>(ctx_.device, 1);
+      update_index_ = DeviceBuffer<std::uint32_t>(ctx_.device, 1);
+      update_graph_.reset();
     }
-  if (update_table_.size() != table.size()) {
-    update_table_ = DeviceBuffer<kernels::UpdateStepScalars>(ctx_.device, table.size());
-    update_current_ = DeviceBuffer<kernels::UpdateStepScalars>(ctx_.device, 1);
-    update_index_ = DeviceBuffer<std::uint32_t>(ctx_.device, 1);
-    update_graph_.reset();
+    update_table_.upload(ctx_, table);
+    const std::uint32_t zero = 0;
+    kernels::upload_bytes(ctx_, update_index_.data(), &zero, sizeof zero);
   }
-  update_table_.upload(ctx_, table);
-  const std::uint32_t zero = 0;
-  kernels::upload_bytes(ctx_, update_index_.data(), &zero, sizeof zero);
+  // Only the table's next entry can replay: minibatches out of order, another beta, or a plain update
+  // in between end the phase's replays (the plain update serves the rest).
+  const bool next = update_replays_ >= 0 && update_replays_ < E * M && update_epoch == update_replays_ / M &&
+                    index == update_replays_ % M && beta == update_table_beta_;
+  if (!next) {
+    update_replays_ = -1;
+    return false;
+  }
   if (update_graph_ && config_.optimizer.type == "muon" && recorded_lr_ != opt.lr)
     update_graph_.reset();  // Muon's rate is a kernel argument (Adam's is in the table)
   if (!update_graph_) {
-    // What the recording reads besides the table is fixed while it lives: buffers and sizes, the
-    // config's coefficients, no teacher and one rank (update_graph_applies), and the learning rate
-    // (checked above). The minibatch is the sampler's buffers, the same every update.
+    // What the recording reads besides the table stays fixed while it lives: buffers and sizes, the
+    // config's coefficients, no active teacher and one rank (checked above), and the learning rate
+    // (checked here). Its minibatch is the sampler's buffers, the same every update.
     const Minibatch mb{sampler_.rows(), sampler_.weights(), mb_segments_};
     auto work = [this, mb, table = update_table_.data(), index = update_index_.data(),
                  current = update_current_.data()] {
       kernels::select_update_step(ctx_, table, index, current);
       sample_work(0, 0, 0.0, current);
-      train_minibatch(mb);
+      train_step_work(mb);
       optimizer_work(mb, 0, current);
     };
     update_graph_ = std::make_unique<kernels::CapturedWork>(ctx_, std::move(work));
     recorded_lr_ = opt.lr;
   }
-  for (int e = 0; e < E; ++e) {
-    for (std::int64_t m = 0; m < M; ++m) {
-      update_graph_->replay();
-      ++opt_step_;
-      ++updates_;
-      ++total_updates_;
-    }
-    if (kl_limit_reached()) break;
-  }
+  update_graph_->replay();
+  ++update_replays_;
+  ++total_replays_;
+  ++opt_step_;  // the step the table gave it
+  ++updates_;
+  ++total_updates_;
+  replayed_ = true;
+  return true;
 }
 
 void Trainer::finish_training(EpochStats& out) {
@@ -651,18 +673,13 @@ EpochStats Trainer::run_epoch() {
   reset_training_state();
   compute_advantages();
   const double beta = anneal_beta();
-  if (update_graph_applies()) {
-    recorded_updates(beta);
-  } else {
-    for (int e = 0; e < config_.update_epochs; ++e) {
-      for (std::int64_t m = 0; m < num_minibatches(); ++m) {
-        const Minibatch mb = sample_minibatch(m, e, beta);
-        train_minibatch(mb);
-        optimize_step(mb);
-      }
-      if (kl_limit_reached()) break;
+  for (int e = 0; e < config_.update_epochs; ++e) {
+    for (std::int64_t m = 0; m < num_minibatches(); ++m) {
+      const Minibatch mb = sample_minibatch(m, e, beta);
+      train_minibatch(mb);
+      optimize_step(mb);
     }
-    update_warmed_ = true;
+    if (kl_limit_reached()) break;
   }
   finish_training(out);
   kernels::synchronize(ctx_);

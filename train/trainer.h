@@ -81,6 +81,11 @@ class Trainer {
   const float* compute_advantages();                  // full-buffer advantages [S, H] on the device
   double anneal_beta() const;
   std::int64_t num_minibatches() const { return segments_ / mb_segments_; }
+  // With trainer.update_graph (one rank, no active teacher, after a first plain update), the call for
+  // the phase's next minibatch in order (update pass 0 minibatch 0, 1, ..., then pass 1, ...) replays
+  // the recorded update whole: sampling, loss, backward and optimizer step; train_minibatch then returns
+  // its statistics and optimize_step does nothing more. A call out of that order ends the phase's
+  // replays (the plain update serves the rest).
   Minibatch sample_minibatch(std::int64_t index, int update_epoch, double beta);
   const float* train_minibatch(const Minibatch& mb);  // loss, backward; returns the PPO stats (device)
   void optimize_step(const Minibatch& mb);            // clip, optimizer step, buffer write-back
@@ -91,6 +96,7 @@ class Trainer {
   bool kl_limit_reached() const;
   double current_learning_rate() const { return current_lr_; }
   std::int64_t optimizer_steps() const { return total_updates_; }
+  std::int64_t recorded_update_replays() const { return total_replays_; }  // trainer.update_graph's
   std::int64_t agent_step() const { return agent_step_; }  // of every rank together
   int world() const { return world_; }
   int rank() const { return rank_; }
@@ -149,14 +155,14 @@ class Trainer {
   void check_ranks_agree() const;
   // trainer.rollout_graph: the whole rollout, recorded at its first use and replayed.
   std::int64_t recorded_rollout();
-  // The device work of sample_minibatch and optimize_step: with device_step, their per-update scalars
-  // come from device memory (a recorded update); else from the arguments.
+  // The device work of sample_minibatch, train_minibatch and optimize_step: with device_step, their
+  // per-update scalars come from device memory (a recorded update); else from the arguments.
   void sample_work(std::int64_t index, int update_epoch, double beta, const kernels::UpdateStepScalars* device_step);
+  const float* train_step_work(const Minibatch& mb);
   void optimizer_work(const Minibatch& mb, std::int64_t step, const kernels::UpdateStepScalars* device_step);
-  // trainer.update_graph: whether this epoch's updates replay a recording (one rank, no active teacher),
-  // and the updates of one train phase as replays (the epoch's table written first).
-  bool update_graph_applies() const;
-  void recorded_updates(double beta);
+  // trainer.update_graph: replays the recorded update for minibatch (update_epoch, index) when it is the
+  // phase's next (writing the phase's table first, recording at first use); false when it does not apply.
+  bool replay_update(std::int64_t index, int update_epoch, double beta);
 
   TrainerConfig config_;
   std::int64_t num_envs_;
@@ -216,6 +222,11 @@ class Trainer {
   kernels::DeviceBuffer<std::uint32_t> update_index_;
   float recorded_lr_ = 0;
   bool update_warmed_ = false;  // a plain update has run (lazy workspaces exist)
+  bool update_phase_fresh_ = false;  // reset_training_state ran: the table is still to write
+  bool replayed_ = false;            // the last sample_minibatch replayed the whole update
+  std::int64_t update_replays_ = 0;  // replays this phase (the device's index); -1: ended
+  double update_table_beta_ = 0;
+  std::int64_t total_replays_ = 0;
 };
 
 }  // namespace metta::train

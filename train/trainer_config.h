@@ -140,8 +140,8 @@ struct TrainerConfig {
   // once and replay it for every minibatch of every epoch: on CUDA one graph launch per minibatch, on the
   // stream rollout_graph uses; on the CPU the same recorded work runs again. What changes from update to
   // update (the sampler's keys, beta, Adam's bias corrections) is read from a table the host writes once
-  // per epoch. The same results as without. Runs with kickstarting teachers or several ranks keep the
-  // plain update.
+  // per epoch. The same results as without. Runs with an active kickstarting teacher or several ranks
+  // keep the plain update (Trainer::sample_minibatch says when a call replays).
   bool update_graph = false;
   // CUDA: linear and convolution layers add their bias and ReLU inside the GEMM (cuBLASLt epilogues)
   // instead of in a pass of their own; shapes cuBLASLt cannot serve keep the pass. The CPU ignores it.
