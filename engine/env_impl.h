@@ -46,41 +46,49 @@ void launch_reset(const kernels::Context& ctx, const WorldView& w) {
 }
 
 #if METTA_DEVICE_PATH
+// What a device reset pass spreads over threads besides envs: map rows, map rooms or converter slots.
+enum class ResetPart { kRow, kRoom, kConverter };
+
+METTA_HD inline int reset_part_count(const EnvParams& p, ResetPart part) {
+  return part == ResetPart::kRow ? p.height : part == ResetPart::kRoom ? p.plan_num_rooms : p.num_converters;
+}
+
+// f(env, k, i) for every part k of every env marked 2 (reset this step), a thread per (env, k) of the
+// largest task's count; i = e * that count + k.
+template <class F>
+inline void for_each_reset_part(const kernels::Context& ctx, const WorldView& w, ResetPart part, F f) {
+  const std::int64_t per = part == ResetPart::kRow    ? w.map_rows_stride
+                           : part == ResetPart::kRoom ? w.map_rooms_stride
+                                                      : w.conv_stride;
+  if (per == 0) return;
+  parallel_for(ctx, w.num_envs * per, [=] METTA_HD(std::int64_t i) {
+    const std::int64_t e = i / per;
+    const int k = static_cast<int>(i - e * per);
+    if (w.env_needs_reset[e] != 2) return;
+    const EnvRef env(w, e);
+    if (k < reset_part_count(env.p, part)) f(env, k, i);
+  }, 128);
+}
+
 // reset_env_map for the envs marked 2, spread over threads: the template per (env, row); each room's
 // shuffle per (env, room); each row's object counts per (env, row), summed over the rows above per env,
 // then the objects placed per (env, row); the converters started per (env, slot). The same writes as
 // reset_env_map's one thread per env, so a resetting env no longer holds up a step for a whole map.
 inline void reset_map_passes(const kernels::Context& ctx, const WorldView& w) {
-  const std::int64_t R = w.map_rows_stride;
-  parallel_for(ctx, w.num_envs * R, [=] METTA_HD(std::int64_t i) {
-    const std::int64_t e = i / R;
-    const int r = static_cast<int>(i - e * R);
-    if (w.env_needs_reset[e] != 2) return;
-    const EnvRef env(w, e);
-    if (r < env.p.height) map_template_row(env, r);
-  }, 128);
-  if (w.map_rooms_stride > 0) {
-    const std::int64_t M = w.map_rooms_stride;
-    parallel_for(ctx, w.num_envs * M, [=] METTA_HD(std::int64_t i) {
-      const std::int64_t e = i / M;
-      const int room = static_cast<int>(i - e * M);
-      if (w.env_needs_reset[e] != 2) return;
-      const EnvRef env(w, e);
-      if (room < env.p.plan_num_rooms) map_shuffle_room(env, room, w.env_episode[e] - 1);
-    }, 64);
-  }
+  for_each_reset_part(ctx, w, ResetPart::kRow, [=] METTA_HD(const EnvRef& env, int r, std::int64_t) {
+    map_template_row(env, r);
+  });
+  for_each_reset_part(ctx, w, ResetPart::kRoom, [=] METTA_HD(const EnvRef& env, int room, std::int64_t) {
+    map_shuffle_room(env, room, w.env_episode[env.e] - 1);
+  });
   std::int32_t* counts = w.map_row_objects;  // [env, row, 3]
-  parallel_for(ctx, w.num_envs * R, [=] METTA_HD(std::int64_t i) {
-    const std::int64_t e = i / R;
-    const int r = static_cast<int>(i - e * R);
-    if (w.env_needs_reset[e] != 2) return;
-    const EnvRef env(w, e);
-    if (r >= env.p.height) return;
+  for_each_reset_part(ctx, w, ResetPart::kRow, [=] METTA_HD(const EnvRef& env, int r, std::int64_t i) {
     const RowObjects n = count_row_objects(env, r);
     counts[i * 3] = n.objects;
     counts[i * 3 + 1] = n.agents;
     counts[i * 3 + 2] = n.converters;
-  }, 128);
+  });
+  const std::int64_t R = w.map_rows_stride;
   parallel_for(ctx, w.num_envs, [=] METTA_HD(std::int64_t e) {  // counts -> the rows above's (exclusive)
     if (w.env_needs_reset[e] != 2) return;
     const int height = EnvRef(w, e).p.height;
@@ -93,26 +101,15 @@ inline void reset_map_passes(const kernels::Context& ctx, const WorldView& w) {
         run[k] += n;
       }
   }, 64);
-  parallel_for(ctx, w.num_envs * R, [=] METTA_HD(std::int64_t i) {
-    const std::int64_t e = i / R;
-    const int r = static_cast<int>(i - e * R);
-    if (w.env_needs_reset[e] != 2) return;
-    const EnvRef env(w, e);
-    if (r >= env.p.height) return;
+  for_each_reset_part(ctx, w, ResetPart::kRow, [=] METTA_HD(const EnvRef& env, int r, std::int64_t i) {
     RowObjects before;
     before.objects = counts[i * 3];
     before.agents = counts[i * 3 + 1];
     before.converters = counts[i * 3 + 2];
     place_row_objects(env, r, before);
-  }, 128);
-  if (w.conv_stride > 0)
-    parallel_for(ctx, w.num_envs * w.conv_stride, [=] METTA_HD(std::int64_t i) {
-      const std::int64_t e = i / w.conv_stride;
-      const int s = static_cast<int>(i - e * w.conv_stride);
-      if (w.env_needs_reset[e] != 2) return;
-      const EnvRef env(w, e);
-      if (s < env.p.num_converters) converter_maybe_start(env, s);
-    }, 128);
+  });
+  for_each_reset_part(ctx, w, ResetPart::kConverter,
+                      [=] METTA_HD(const EnvRef& env, int s, std::int64_t) { converter_maybe_start(env, s); });
 }
 #endif
 
@@ -133,15 +130,8 @@ inline void reset_pass(const kernels::Context& ctx, const WorldView& w) {
     const std::uint32_t e = static_cast<std::uint32_t>(g) / per_env;
     if (w.env_needs_reset[e] == 2) reset_agent(EnvRef(w, e), static_cast<int>(g - static_cast<std::int64_t>(e) * per_env));
   }, 128);
-  if (w.conv_stride > 0)
-    parallel_for(ctx, w.num_envs * w.conv_stride, [=] METTA_HD(std::int64_t i) {
-      const std::int64_t e = i / w.conv_stride;
-      const int s = static_cast<int>(i - e * w.conv_stride);
-      if (w.env_needs_reset[e] == 2) {
-        const EnvRef env(w, e);
-        if (s < env.p.num_converters) reset_converter_stats(env, s);
-      }
-    }, 128);
+  for_each_reset_part(ctx, w, ResetPart::kConverter,
+                      [=] METTA_HD(const EnvRef& env, int s, std::int64_t) { reset_converter_stats(env, s); });
   reset_map_passes(ctx, w);
 #else
   parallel_for(ctx, w.num_envs, [=] METTA_HD(std::int64_t e) {

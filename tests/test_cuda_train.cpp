@@ -42,6 +42,21 @@ void expect_close(const std::vector<float>& gpu, const std::vector<float>& cpu, 
 }  // namespace
 
 namespace {
+// A fast-agent trainer on hearts_room (64 envs) after `epochs` epochs: its weights, then every epoch's
+// losses (the recorded-graph tests compare these bit for bit).
+std::vector<float> weights_and_losses(const train::TrainerConfig& s, int epochs) {
+  train::Trainer t(s, engine::embedded_env_config("hearts_room"), 64, "fast");
+  std::vector<float> losses;
+  for (int e = 0; e < epochs; ++e) {
+    const train::EpochStats st = t.run_epoch();
+    losses.insert(losses.end(), st.losses, st.losses + kernels::kPpoStatCount);
+  }
+  nn::Policy<float>& p = t.policy();
+  std::vector<float> w = to_host(p.context(), p.params(), static_cast<std::size_t>(p.num_params()));
+  w.insert(w.end(), losses.begin(), losses.end());
+  return w;
+}
+
 struct Backend {
   const char* name;
   bool cuda;
@@ -256,16 +271,7 @@ TEST(CudaTrain, RecordedRolloutGraphGivesThePlainRolloutsBits) {
       s.bptt_horizon = horizon;
       s.batch_size = horizon == 16 ? 65536 : 64 * 4 * 5 * 3;  // 64 envs x 4 agents: 3 segments of 5 (odd steps)
       s.minibatch_size = horizon == 16 ? 8192 : 64 * 4 * 5;
-      train::Trainer t(s, engine::embedded_env_config("hearts_room"), 64, "fast");
-      std::vector<float> losses;
-      for (int e = 0; e < 3; ++e) {
-        const train::EpochStats st = t.run_epoch();
-        losses.insert(losses.end(), st.losses, st.losses + kernels::kPpoStatCount);
-      }
-      nn::Policy<float>& p = t.policy();
-      std::vector<float> w = to_host(p.context(), p.params(), static_cast<std::size_t>(p.num_params()));
-      w.insert(w.end(), losses.begin(), losses.end());
-      return w;
+      return weights_and_losses(s, 3);
     };
     const std::vector<float> plain = run(false), recorded = run(true);
     EXPECT_TRUE(plain == recorded) << "horizon " << horizon;
@@ -294,16 +300,7 @@ TEST(CudaTrain, RecordedUpdateGraphGivesThePlainUpdatesBits) {
         s.optimizer.type = "muon";
         s.lr_scheduler.enabled = true;
       }
-      train::Trainer t(s, engine::embedded_env_config("hearts_room"), 64, "fast");
-      std::vector<float> losses;
-      for (int e = 0; e < 4; ++e) {
-        const train::EpochStats st = t.run_epoch();
-        losses.insert(losses.end(), st.losses, st.losses + kernels::kPpoStatCount);
-      }
-      nn::Policy<float>& p = t.policy();
-      std::vector<float> w = to_host(p.context(), p.params(), static_cast<std::size_t>(p.num_params()));
-      w.insert(w.end(), losses.begin(), losses.end());
-      return w;
+      return weights_and_losses(s, 4);
     };
     const std::vector<float> plain = run(false), recorded = run(true);
     EXPECT_TRUE(plain == recorded) << (muon ? "muon, cosine lr" : "adam");

@@ -52,6 +52,18 @@ std::pair<std::vector<float>, std::vector<float>> train_and_collect(const Traine
   return {losses, std::vector<float>(p, p + t.policy().num_params())};
 }
 
+// Training with a recording switched on (`flag`) gives the plain training's losses and weights, bit for
+// bit, over `epochs` epochs.
+void expect_recording_changes_no_bit(TrainerSetup s, bool train::TrainerConfig::*flag, int epochs,
+                                     const std::string& what) {
+  s.config.*flag = false;
+  const auto plain = train_and_collect(s, epochs);
+  s.config.*flag = true;
+  const auto recorded = train_and_collect(s, epochs);
+  EXPECT_TRUE(recorded.first == plain.first) << "losses, " << what;
+  EXPECT_TRUE(recorded.second == plain.second) << "weights, " << what;
+}
+
 // An empty temporary folder for one test's checkpoints.
 std::string fresh_dir(const std::string& name) {
   const std::string dir = (std::filesystem::temp_directory_path() / (name + "_" + std::to_string(::getpid()))).string();
@@ -146,11 +158,8 @@ TEST(Trainer, RecordedRolloutGivesThePlainRolloutsBits) {
     TrainerSetup s = small_settings(batch, batch / 3);
     s.config.bptt_horizon = horizon;
     s.config.minibatch_size = batch == 120 ? 40 : 256;
-    const auto plain = train_and_collect(s, 3);
+    expect_recording_changes_no_bit(s, &train::TrainerConfig::rollout_graph, 3, "horizon " + std::to_string(horizon));
     s.config.rollout_graph = true;
-    const auto recorded = train_and_collect(s, 3);
-    EXPECT_TRUE(recorded.first == plain.first) << "losses, horizon " << horizon;
-    EXPECT_TRUE(recorded.second == plain.second) << "weights, horizon " << horizon;
     TestTrainer t(s, engine::embedded_env_config("hearts_room"));
     const std::int64_t steps = t.segments() / t.env().total_agents() * horizon;
     EXPECT_EQ(steps, horizon == 5 ? 15 : 128);  // the odd case has an odd number of steps
@@ -177,11 +186,8 @@ TEST(Trainer, RecordedUpdatesGiveThePlainUpdatesBits) {
       s.config.total_timesteps = 4 * 512;
     }
     if (variant == 2) s.config.target_kl = 1e-9;  // every phase stops after its first pass
-    const auto plain = train_and_collect(s, 4);
+    expect_recording_changes_no_bit(s, &train::TrainerConfig::update_graph, 4, "variant " + std::to_string(variant));
     s.config.update_graph = true;
-    const auto recorded = train_and_collect(s, 4);
-    EXPECT_TRUE(recorded.first == plain.first) << "losses, variant " << variant;
-    EXPECT_TRUE(recorded.second == plain.second) << "weights, variant " << variant;
     TestTrainer t(s, engine::embedded_env_config("hearts_room"));
     t.run_epoch();
     EXPECT_EQ(t.recorded_update_replays(), 0);  // the first phase is plain
