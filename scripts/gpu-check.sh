@@ -20,6 +20,9 @@
 #   curriculum issue 14's learning target: the shaped-to-simple curriculum on CUDA for 50M agent steps
 #              (fast agent), then the policy evaluated on heart-only simple (mean > 0.5 hearts per agent
 #              per episode); prints the curve and PASS or FALLS SHORT
+#   profile    per-kernel GPU time (ncu, one metric): 3,000 launches of bench_train's fast training
+#              epochs and 400 of metta sim at 16,384 envs, the summaries kept in $GPU_CHECK_DIR/profile-*.txt
+#              (and in $OUT when set); about 3 minutes; not in the default list
 #   dist       data parallel: one rank's training throughput with the NCCL all-reduce path on and off
 #              (fast and api_default; METTA_NCCL_SINGLE=1 sends the gradients through a one-rank NCCL
 #              communicator), and the NCCL library the build found
@@ -35,7 +38,7 @@ dir=${GPU_CHECK_DIR:-build-gpu}
 phases=("$@")
 [ ${#phases[@]} -eq 0 ] && phases=(build gpu-tests tests bench train sim dist peer curriculum)
 for p in "${phases[@]}"; do
-  case $p in build|gpu-tests|tests|bench|train|sim|dist|peer|curriculum) ;; *) echo "gpu-check: unknown phase '$p'"; exit 2 ;; esac
+  case $p in build|gpu-tests|tests|bench|train|sim|dist|peer|curriculum|profile) ;; *) echo "gpu-check: unknown phase '$p'"; exit 2 ;; esac
 done
 want() { local p; for p in "${phases[@]}"; do [ "$p" = "$1" ] && return 0; done; return 1; }
 cmake_args=(-DMETTA_CUDA=ON -DCMAKE_CUDA_ARCHITECTURES=90)
@@ -149,6 +152,26 @@ if want train; then
       trainer.precision="$precision" trainer.first_conv="$first_conv" max_seconds="$secs" ${extra//,/ } 2>&1 |
       grep -E "^policy:|^train:|^eval:|^epoch" | tail -n 12   # "policy: not using the cuDNN LSTM" means a fallback
   done
+fi
+
+if want profile; then
+  # where the time goes, kernel by kernel (the figures ../shared/measurements/ quotes were taken so)
+  if command -v ncu >/dev/null; then
+    ncu_args=(--metrics gpu__time_duration.sum --print-summary per-kernel)
+    echo "== profile: bench_train fast epochs (3,000 launches after 3,000) =="
+    timeout 240 ncu "${ncu_args[@]}" --launch-skip 3000 --launch-count 3000 \
+      "$dir/bin/bench_train" --benchmark_filter='TrainEpochCuda/fast' >"$dir/profile-train.txt" 2>&1
+    echo "== profile: metta sim, 16,384 envs (400 launches after 200) =="
+    timeout 120 ncu "${ncu_args[@]}" --launch-skip 200 --launch-count 400 \
+      "$dir/bin/metta" sim --device cuda --envs 16384 --seconds 2 >"$dir/profile-sim.txt" 2>&1
+    for f in "$dir/profile-train.txt" "$dir/profile-sim.txt"; do
+      echo "-- $f: kernels and their summed time --"
+      grep -E "^  [A-Za-z_].*\(|gpu__time_duration.sum" "$f" | head -n 120
+      [ -n "${OUT:-}" ] && cp "$f" "$OUT/"
+    done
+  else
+    echo "profile: ncu is not installed here; skipped"
+  fi
 fi
 
 if want peer; then
