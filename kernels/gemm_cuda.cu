@@ -77,14 +77,11 @@ LtPlan make_plan(const LtKey& key, const float* bias) {
   METTA_CUBLAS_CHECK(cublasLtMatrixLayoutCreate(&p.y, CUDA_R_32F, n, m, n));
   cublasLtMatmulPreference_t pref = nullptr;
   METTA_CUBLAS_CHECK(cublasLtMatmulPreferenceCreate(&pref));
-  // No workspace (so launches on different streams never share one) and no split-K reduction (so the
-  // sums of a shape always come in one order).
-  const std::size_t workspace = 0;
-  const std::uint32_t reduction = CUBLASLT_REDUCTION_SCHEME_NONE;
+  // No workspace: launches on different streams never share one, and no split-K scheme (each needs
+  // workspace) reduces a shape's sums in another order.
+  const std::uint64_t workspace = 0;
   METTA_CUBLAS_CHECK(cublasLtMatmulPreferenceSetAttribute(pref, CUBLASLT_MATMUL_PREF_MAX_WORKSPACE_BYTES, &workspace,
                                                           sizeof workspace));
-  METTA_CUBLAS_CHECK(cublasLtMatmulPreferenceSetAttribute(pref, CUBLASLT_MATMUL_PREF_REDUCTION_SCHEME_MASK, &reduction,
-                                                          sizeof reduction));
   const std::pair<cublasLtMatmulPreferenceAttributes_t, std::uint32_t> alignments[] = {
       {CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_A_BYTES, align_w},
       {CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_B_BYTES, align_x},

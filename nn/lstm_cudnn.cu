@@ -65,6 +65,11 @@ struct CudnnLstm::Impl {
   const float *x = nullptr, *y = nullptr, *h0 = nullptr, *c0 = nullptr;
 
   void set_shape(const Context& ctx, int s, std::int64_t b, cudnnForwardMode_t mode) {
+    // The device's sequence lengths are written at every call, not only when the shape changes: a
+    // replayed graph (trainer.rollout_graph, trainer.update_graph) writes its own shape's there, which
+    // this host-side record of the last shape does not see.
+    fill_int<<<blocks_for(b), 256, 0, static_cast<cudaStream_t>(ctx.stream)>>>(seq_lengths.data(), b, s);
+    METTA_CUDA_CHECK(cudaGetLastError());
     if (s == steps && b == batch && mode == sized_mode) return;  // the rollout repeats one shape
     sized_mode = mode;
     if (s != steps || b != batch) {
@@ -78,8 +83,6 @@ struct CudnnLstm::Impl {
       const int dims[3] = {num_layers, static_cast<int>(b), hidden};
       const int strides[3] = {static_cast<int>(b) * hidden, hidden, 1};
       METTA_CUDNN_CHECK(cudnnSetTensorNdDescriptor(h_desc, CUDNN_DATA_FLOAT, 3, dims, strides));
-      fill_int<<<blocks_for(b), 256, 0, static_cast<cudaStream_t>(ctx.stream)>>>(seq_lengths.data(), b, s);
-      METTA_CUDA_CHECK(cudaGetLastError());
     }
     // cuDNN's temporary sizes are not monotonic in the shape, so ask for this shape and mode; the
     // buffers sized at construction usually suffice, and grow (once per new maximum) when they do not.

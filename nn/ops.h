@@ -87,8 +87,9 @@ void bias_activation(const Context& ctx, T* y, const T* bias, std::int64_t rows,
 template <class T>
 void bias_activation_backward(const Context& ctx, const T* y, T* dy, std::int64_t rows, int cols, Activation act,
                               T* db, T* partial);
-// The device variant's chunks: at least 32 rows each, at most 4,096, and a workspace of at most
-// kBiasGradWorkspace elements (4 MB of floats), enough for any layer of up to 2^20 columns.
+// The device variant's chunks: ceil(rows / 32) of them (so at most 32 rows each), unless that passes
+// 4,096 chunks or a workspace of kBiasGradWorkspace elements (4 MB of floats; enough for any layer of up
+// to 2^20 columns): then fewer, of more rows.
 constexpr std::int64_t kBiasGradWorkspace = std::int64_t(1) << 20;
 inline std::int64_t bias_grad_chunks(std::int64_t rows, int cols) {
   std::int64_t chunks = (rows + 31) / 32;

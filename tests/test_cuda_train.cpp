@@ -282,7 +282,7 @@ TEST(CudaTrain, RecordedRolloutGraphGivesThePlainRolloutsBits) {
 // minibatch, its per-update scalars read from the epoch's table; 4 epochs give the plain updates' bits.
 // Only the GPU can show a host-side value frozen at capture (the CPU re-runs its recorded closure with
 // the trainer's current members): Adam with prioritized replay over 2 passes, and Muon under a cosine
-// learning rate (a new rate per epoch must mean a new recording).
+// learning rate (a new rate per epoch must mean a new recording) with the rollout recorded as well.
 TEST(CudaTrain, RecordedUpdateGraphGivesThePlainUpdatesBits) {
   METTA_REQUIRE_GPU();
   for (const bool muon : {false, true}) {
@@ -296,9 +296,10 @@ TEST(CudaTrain, RecordedUpdateGraphGivesThePlainUpdatesBits) {
       s.bptt_horizon = 16;
       s.update_epochs = 2;
       s.prioritized_experience_replay.prio_alpha = 0.6;
-      if (muon) {
+      if (muon) {  // with the rollout recorded too: both graphs, one cuDNN LSTM, shapes alternating
         s.optimizer.type = "muon";
         s.lr_scheduler.enabled = true;
+        s.rollout_graph = graph;
       }
       return weights_and_losses(s, 4);
     };
