@@ -8,8 +8,9 @@
 // CPU (BLAS single-threaded, OpenMP for the rest) and, with a GPU, CUDA. METTA_LSTM=native runs the CUDA
 // cases with our own LSTM kernels instead of cuDNN, and METTA_FIRST_CONV=dense every case with the dense
 // first convolution instead of the token one, METTA_ROLLOUT_GRAPH=1 and METTA_UPDATE_GRAPH=1 the epochs
-// with trainer.rollout_graph and trainer.update_graph, and METTA_FUSED_EPILOGUES=1 the CUDA cases with the layers' bias and ReLU inside
-// their GEMMs (trainer.fused_epilogues) (read here: the library reads no environment).
+// with trainer.rollout_graph and trainer.update_graph, and METTA_FUSED_EPILOGUES=1 the CUDA cases with
+// the layers' bias and ReLU inside their GEMMs (trainer.fused_epilogues) (read here: the library reads no
+// environment).
 #include <benchmark/benchmark.h>
 
 #include <cstdlib>
@@ -25,17 +26,17 @@ using namespace metta;
 namespace {
 const std::vector<int> kSimpleMaxArgs = {0, 1, 3, 0, 0, 9, 0, 0, 3};
 
-// "native" with METTA_LSTM=native, else "auto" (trainer.lstm's values).
-std::string lstm_choice() {
-  const char* v = std::getenv("METTA_LSTM");
-  return v && std::string(v) == "native" ? "native" : "auto";
+// True when the environment variable `name` is set to `value`.
+bool env_is(const char* name, const char* value) {
+  const char* v = std::getenv(name);
+  return v && std::string(v) == value;
 }
 
+// "native" with METTA_LSTM=native, else "auto" (trainer.lstm's values).
+std::string lstm_choice() { return env_is("METTA_LSTM", "native") ? "native" : "auto"; }
+
 // "dense" with METTA_FIRST_CONV=dense, else "tokens" (trainer.first_conv's values).
-std::string first_conv_choice() {
-  const char* v = std::getenv("METTA_FIRST_CONV");
-  return v && std::string(v) == "dense" ? "dense" : "tokens";
-}
+std::string first_conv_choice() { return env_is("METTA_FIRST_CONV", "dense") ? "dense" : "tokens"; }
 
 std::vector<float> norms() {
   std::vector<float> n;
@@ -68,10 +69,7 @@ bool skip_without(benchmark::State& state, kernels::Device d) {
 }
 
 // true with METTA_FUSED_EPILOGUES=1 (trainer.fused_epilogues)
-bool fused_epilogues_choice() {
-  const char* v = std::getenv("METTA_FUSED_EPILOGUES");
-  return v && std::string(v) == "1";
-}
+bool fused_epilogues_choice() { return env_is("METTA_FUSED_EPILOGUES", "1"); }
 
 kernels::Context context(kernels::Device d) {
   if (d != kernels::Device::CUDA) return kernels::Context::cpu();
@@ -149,10 +147,8 @@ void BM_TrainEpoch(benchmark::State& state, const char* preset) {
   c.update_epochs = 2;
   c.lstm = lstm_choice();
   c.first_conv = first_conv_choice();
-  const char* graph = std::getenv("METTA_ROLLOUT_GRAPH");
-  c.rollout_graph = graph && std::string(graph) == "1";
-  const char* update_graph = std::getenv("METTA_UPDATE_GRAPH");
-  c.update_graph = update_graph && std::string(update_graph) == "1";
+  c.rollout_graph = env_is("METTA_ROLLOUT_GRAPH", "1");
+  c.update_graph = env_is("METTA_UPDATE_GRAPH", "1");
   c.fused_epilogues = fused_epilogues_choice();
   train::Trainer t(c, engine::embedded_env_config("hearts_room"), 16, preset);
   t.run_epoch();  // warm-up

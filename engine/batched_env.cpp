@@ -474,8 +474,9 @@ EpisodeStats BatchedEnv::episode_stats(std::int64_t env) const {
     if (count == 0.0f) continue;
     const std::string key = "objects." + compiled_.type_names[static_cast<std::size_t>(type)];
     out.game[key] = count;
+    if (!tracked) continue;
     object_count_track(count, t);
-    if (tracked) add_derived_entries(out.game, key, t, count);
+    add_derived_entries(out.game, key, t, count);
   }
   return out;
 }

@@ -222,8 +222,8 @@ METTA_HD inline void place_objects(const EnvRef& env) {
 // A reset in four parts, which reset_env runs in order for one env; the device path runs each part
 // as a pass of its own (env_impl.h: reset_pass), the per-agent and per-converter ones a thread each,
 // so a resetting env's thread does not clear every stat row alone, and the map's in passes per row and
-// per room (map_template_row, map_shuffle_room, count_row_objects, place_row_objects). The parts touch disjoint state
-// except in this order: the finished episode is read (begin) before its rows are cleared, and the
+// per room (map_template_row, map_shuffle_room, count_row_objects, place_row_objects). The parts touch
+// disjoint state except in this order: the finished episode is read (begin) before its rows are cleared, and the
 // converter rows are cleared before the new map starts its converters (which may count stats).
 
 // The finished episode's statistics, the next task and episode counters.

@@ -499,8 +499,7 @@ void bias_activation_backward(const Context& ctx, const T* y, T* dy, std::int64_
         for (int j = 0; j < kBlock; ++j) acc[j] += g[j];
       } else {
         for (int j = 0; j < width; ++j) {
-          if (act == Activation::kRelu) g[j] = a[j] > zero ? g[j] : zero;
-          else if (act == Activation::kTanh) g[j] *= one - a[j] * a[j];
+          if (act != Activation::kNone) g[j] = activation_grad(a[j], g[j], act);
           acc[j] += g[j];
         }
       }
