@@ -109,8 +109,9 @@ METTA_HD inline bool attack_target(const EnvRef& env, int a, int t, int action) 
     if (holds_all) {
       for (int i = 0; i < p.num_items; ++i)
         if (p.action_defense[action][i]) agent_update_inventory(env, t, i, -p.action_defense[action][i]);
-      env.add_agent_stat(t, p.stats.attack_blocked + tg, 1.0f);  // the victim's record
-      env.add_agent_stat(t, p.stats.attack_blocked_pair + tg * G + ag, 1.0f);
+      // the attacker's record, keyed by the target's group then its own (game-rules.md §10, corrected)
+      env.add_agent_stat(a, p.stats.attack_blocked + tg, 1.0f);
+      env.add_agent_stat(a, p.stats.attack_blocked_pair + tg * G + ag, 1.0f);
       return true;
     }
   }

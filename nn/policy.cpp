@@ -1,6 +1,7 @@
 #include "nn/policy.h"
 
 #include <algorithm>
+#include <chrono>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
@@ -504,9 +505,19 @@ void Policy<T>::forward(const std::uint8_t* obs, std::int64_t segments, int step
     action_dist_forward<T>(ctx_, logits_.data(), rows, A, actions, cum_.data(), actions_.num_types(), logp_.data(),
                            entropy_.data());
   } else {
+    using clock = std::chrono::steady_clock;
+    clock::time_point t0{};
+    if (sample_seconds_) {
+      kernels::synchronize(ctx_);
+      t0 = clock::now();
+    }
     action_dist_sample<T>(ctx_, logits_.data(), rows, A, flat_type_.data(), flat_arg_.data(), seed, counter,
                           counter_base, sample_row_base_, sampled,
                           logp_.data());
+    if (sample_seconds_) {
+      kernels::synchronize(ctx_);
+      *sample_seconds_ += std::chrono::duration<double>(clock::now() - t0).count();
+    }
   }
 }
 

@@ -117,6 +117,9 @@ class Policy {
   // Sampled actions are keyed by (seed, counter, row_base + row): a data-parallel rank sets its first
   // agent's global index, so its draws are those its agents get in one process holding every rank's envs.
   void set_sample_row_base(std::int64_t row_base) { sample_row_base_ = row_base; }
+  // Epoch breakdowns (train/epoch_timing.h): while set, each sampling forward adds the seconds its
+  // sampling took to *seconds (synchronizing around it on CUDA); nullptr, the default, is off.
+  void time_sampling(double* seconds) { sample_seconds_ = seconds; }
 
  private:
   void build_views();
@@ -130,6 +133,7 @@ class Policy {
 
   kernels::Context ctx_;
   std::int64_t sample_row_base_ = 0;
+  double* sample_seconds_ = nullptr;  // time_sampling
   PolicyArch arch_;
   ActionSpace actions_;
   ParamTable table_;

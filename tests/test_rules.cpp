@@ -342,7 +342,8 @@ TEST(Rules, ArmorBlocksAndFrozenTargetsAreNotRobbedTwice) {
   EXPECT_EQ(s.inv(them, "armor"), 0);
   EXPECT_EQ(s.agent(them).feature("agent:frozen"), 0);
   EXPECT_EQ(s.inv(me, "ore_red"), 0);
-  EXPECT_EQ(s.agent_stat(them, "attack.blocked.agent"), 1.0f);  // the victim's record
+  EXPECT_EQ(s.agent_stat(me, "attack.blocked.agent"), 1.0f);  // the attacker's record
+  EXPECT_EQ(s.agent_stat(them, "attack.blocked.agent"), 0.0f);
   s.step(acts);  // freezes and steals
   EXPECT_EQ(s.inv(me, "ore_red"), 4);
   s.give(them, "ore_red", 5);
@@ -354,7 +355,7 @@ TEST(Rules, ArmorBlocksAndFrozenTargetsAreNotRobbedTwice) {
 }
 
 // The confirmed stat keys of game-rules.md §10 across two teams: group suffixes name the stat owner's
-// group first, every hit records the detailed attack keys, the victim records blocks, frozen ticks carry
+// group first, every hit records the detailed attack keys, the attacker records blocks, frozen ticks carry
 // the frozen agent's group.
 TEST(Rules, AttackStatsNameTheOwnersGroupFirst) {
   EnvConfig cfg = ascii_config({"#########", "#.......#", "#.......#", "#...2...#", "#...1...#", "#.......#", "#########"},
@@ -370,10 +371,11 @@ TEST(Rules, AttackStatsNameTheOwnersGroupFirst) {
   s.give(them, "heart", 2);
   std::vector<std::pair<int, int>> acts(2, {kNoop, 0});
   acts[me] = {kAttack, 2};
-  s.step(acts);  // blocked by the armor: the victim's record
-  EXPECT_EQ(s.agent_stat(them, "attack.blocked.blue"), 1.0f);
-  EXPECT_EQ(s.agent_stat(them, "attack.blocked.blue.red"), 1.0f);
-  EXPECT_EQ(s.agent_stat(me, "attack.blocked.blue"), 0.0f);
+  s.step(acts);  // blocked by the armor: the attacker's record, the target's group first
+  EXPECT_EQ(s.agent_stat(me, "attack.blocked.blue"), 1.0f);
+  EXPECT_EQ(s.agent_stat(me, "attack.blocked.blue.red"), 1.0f);
+  EXPECT_EQ(s.agent_stat(them, "attack.blocked.blue"), 0.0f);
+  EXPECT_EQ(s.agent_stat(them, "attack.blocked.blue.red"), 0.0f);
   s.step(acts);  // a win: freezes and steals
   EXPECT_EQ(s.agent_stat(me, "action.attack.agent"), 2.0f);  // every hit
   EXPECT_EQ(s.agent_stat(me, "action.attack.agent.red"), 2.0f);

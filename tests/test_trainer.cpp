@@ -120,6 +120,37 @@ TEST(Trainer, ResultsDoNotDependOnTheThreadCount) {
   }
 }
 
+// The epoch's parts (train/epoch_timing.h) are timed on the CPU by default: every part the epoch runs
+// has a positive figure, the parts the recordings stand for none, their sum is the epoch's time (the
+// host code between the parts is little), and timing changes no bit of training. Switched off, every
+// figure is zero.
+TEST(Trainer, EpochPartsAreTimedAndTimingChangesNoBit) {
+  using train::EpochPart;
+  TestTrainer t(small_settings(), engine::embedded_env_config("hearts_room"));
+  ASSERT_TRUE(t.part_timing());
+  t.run_epoch();
+  const train::EpochStats st = t.run_epoch();
+  for (EpochPart p : {EpochPart::kPolicyForward, EpochPart::kSampling, EpochPart::kExperienceStore, EpochPart::kEnvStep,
+                      EpochPart::kStatsReadout, EpochPart::kAdvantage, EpochPart::kMinibatchGather,
+                      EpochPart::kTrainForward, EpochPart::kLoss, EpochPart::kBackward, EpochPart::kOptimizer,
+                      EpochPart::kEpochStats})
+    EXPECT_GT(st.timing[p], 0.0) << train::kEpochPartNames[static_cast<int>(p)];
+  for (EpochPart p : {EpochPart::kRolloutRecorded, EpochPart::kUpdateRecorded, EpochPart::kCurriculum})
+    EXPECT_EQ(st.timing[p], 0.0) << train::kEpochPartNames[static_cast<int>(p)];
+  EXPECT_LE(st.timing.total(), st.seconds * 1.001 + 1e-6);
+  EXPECT_GT(st.timing.total(), st.seconds * 0.5);
+
+  TestTrainer untimed(small_settings(), engine::embedded_env_config("hearts_room"));
+  untimed.set_part_timing(false);
+  untimed.run_epoch();
+  const train::EpochStats off = untimed.run_epoch();
+  EXPECT_EQ(off.timing.total(), 0.0);
+  for (int k = 0; k < kernels::kPpoStatCount; ++k) EXPECT_EQ(off.losses[k], st.losses[k]) << k;
+  const float* a = t.policy().params();
+  EXPECT_TRUE(std::vector<float>(a, a + t.policy().num_params()) ==
+              std::vector<float>(untimed.policy().params(), untimed.policy().params() + t.policy().num_params()));
+}
+
 // trainer.first_conv chooses how the policy computes its first convolution; the two ways are the same
 // function (the sums added in other orders), so an epoch moves the weights alike: the difference is a
 // small part of the move.

@@ -211,6 +211,7 @@ Trainer::Trainer(const TrainerConfig& config, const std::vector<engine::EnvConfi
   if (config_.grad_mean_variance_interval > 0) grad_moments_ = kernels::VectorMoments(ctx_, policy_->num_params());
   sampler_ = kernels::PrioritizedSampler(ctx_, segments_, H, mb_segments_);
   ev_sum_ = kernels::SegmentedSum(ctx_, 4, segments_ * H);
+  part_timing_ = ctx_.device == kernels::Device::CPU;  // a clock read per part; CUDA would synchronize
 }
 
 Trainer::~Trainer() = default;
@@ -268,22 +269,37 @@ void Trainer::reset_for_rollout() { rollout_step_ = 0; }
 bool Trainer::is_ready_for_training() const { return rollout_step_ >= k_ * config_.bptt_horizon; }
 
 namespace {
+// A lap clock over `timing` (off when null) that synchronizes a CUDA context before each reading.
+auto part_clock(const kernels::Context& ctx, EpochTiming* timing) {
+  return PartClock(timing, [&ctx] {
+    if (ctx.device == kernels::Device::CUDA) kernels::synchronize(ctx);
+  });
+}
+
 // Rollout step `step` (of the rollout's k x H): the policy acts on the env's observations from state
 // (h, c), writing the next state to (h_next, c_next), with sampling counter `counter` (plus the device's
 // counter_base, when given); the experience buffer stores the step at column step % H of segment block
-// step / H; the env steps. Rollout_step and the recorded rollout both run it.
+// step / H; the env steps. Rollout_step and the recorded rollout (timing null) both run it.
 void rollout_one_step(const kernels::Context& ctx, nn::Policy<float>& policy, engine::BatchedEnv& env,
                       const kernels::ExperienceView& view, std::int64_t step, int H, std::uint64_t seed,
                       std::uint32_t counter, const std::uint32_t* counter_base, float* h, float* c, float* h_next,
-                      float* c_next) {
+                      float* c_next, EpochTiming* timing) {
   const std::int64_t agents = env.total_agents();
   const nn::PolicyArch& arch = policy.arch();
+  auto clock = part_clock(ctx, timing);
+  const double sampling_before = timing ? (*timing)[EpochPart::kSampling] : 0.0;
+  policy.time_sampling(timing ? &(*timing)[EpochPart::kSampling] : nullptr);
   policy.forward(env.observations(), agents, 1, nullptr, h, c, h_next, c_next, seed, counter, env.actions(),
                  counter_base);
+  policy.time_sampling(nullptr);
+  clock.lap(EpochPart::kPolicyForward);
+  if (timing) (*timing)[EpochPart::kPolicyForward] -= (*timing)[EpochPart::kSampling] - sampling_before;
   kernels::experience_store(ctx, view, (step / H) * agents, agents, static_cast<int>(step % H), env.observations(),
                             env.actions(), policy.logp(), policy.value(), env.rewards(), env.terminals(),
                             env.truncations(), h, c, arch.lstm_layers, arch.hidden);
+  clock.lap(EpochPart::kExperienceStore);
   env.step();
+  clock.lap(EpochPart::kEnvStep);
 }
 }  // namespace
 
@@ -292,7 +308,8 @@ std::int64_t Trainer::rollout_step() {
   if (config_.rollout_graph && rollout_step_ == 0 && rollout_warmed_) return recorded_rollout();
   // live LSTM state in buffer 0; the step writes the next state into buffer 1, then they swap
   rollout_one_step(ctx_, *policy_, *env_, view_, rollout_step_, config_.bptt_horizon, config_.seed ^ 0x5151u,
-                   rollout_counter_++, nullptr, b_->h[0].data(), b_->c[0].data(), b_->h[1].data(), b_->c[1].data());
+                   rollout_counter_++, nullptr, b_->h[0].data(), b_->c[0].data(), b_->h[1].data(), b_->c[1].data(),
+                   timing());
   std::swap(b_->h[0], b_->h[1]);
   std::swap(b_->c[0], b_->c[1]);
   ++rollout_step_;
@@ -319,7 +336,7 @@ std::int64_t Trainer::recorded_rollout() {
       for (std::int64_t s = 0; s < steps; ++s) {
         const bool even = s % 2 == 0;
         rollout_one_step(ctx, *policy, *env, view, s, H, seed, static_cast<std::uint32_t>(s), counter, even ? h0 : h1,
-                         even ? c0 : c1, even ? h1 : h0, even ? c1 : c0);
+                         even ? c0 : c1, even ? h1 : h0, even ? c1 : c0, nullptr);
       }
       if (steps % 2 == 1) {
         kernels::copy_bytes(ctx, ctx.device, h0, ctx.device, h1, state_bytes);
@@ -329,9 +346,11 @@ std::int64_t Trainer::recorded_rollout() {
     };
     rollout_graph_ = std::make_unique<kernels::CapturedWork>(ctx_, std::move(work));
   }
+  auto clock = part_clock(ctx_, timing());
   if (counter_dev_value_ != rollout_counter_)
     kernels::upload_bytes(ctx_, counter_dev_.data(), &rollout_counter_, sizeof rollout_counter_);
   rollout_graph_->replay();
+  clock.lap(EpochPart::kRolloutRecorded);
   rollout_counter_ += static_cast<std::uint32_t>(steps);
   counter_dev_value_ = rollout_counter_;
   rollout_step_ = steps;
@@ -340,6 +359,7 @@ std::int64_t Trainer::recorded_rollout() {
 }
 
 engine::CompletedEpisodes Trainer::accumulate_stats() {
+  auto clock = part_clock(ctx_, timing());
   // per task before completed_episodes clears them; one task's are the batch's (no second readout)
   if (env_->num_tasks() > 1) {
     task_episodes_ = env_->completed_episodes_by_task(false);
@@ -347,7 +367,10 @@ engine::CompletedEpisodes Trainer::accumulate_stats() {
   }
   const engine::CompletedEpisodes done = env_->completed_episodes();
   if (env_->num_tasks() == 1) task_episodes_ = {{done.episodes, done.mean_reward * done.episodes}};
-  if (world_ == 1) return done;
+  if (world_ == 1) {
+    clock.lap(EpochPart::kStatsReadout);
+    return done;
+  }
   if (env_->num_tasks() > 1) {  // every rank's scores, in rank order, on every rank
     std::vector<std::uint8_t> mine(episode_scores_.size() * sizeof(engine::EpisodeScore));
     if (!mine.empty()) std::memcpy(mine.data(), episode_scores_.data(), mine.size());
@@ -357,7 +380,9 @@ engine::CompletedEpisodes Trainer::accumulate_stats() {
     episode_scores_.resize(all.size() / sizeof(engine::EpisodeScore));
     if (!all.empty()) std::memcpy(episode_scores_.data(), all.data(), all.size());
   }
-  return reduce_episodes(*group_, done, task_episodes_);
+  engine::CompletedEpisodes all = reduce_episodes(*group_, done, task_episodes_);
+  clock.lap(EpochPart::kStatsReadout);
+  return all;
 }
 
 void Trainer::reset_training_state() {
@@ -384,6 +409,7 @@ double Trainer::mean_approx_kl() const {
 bool Trainer::kl_limit_reached() const { return kp_.target_kl > 0 && mean_approx_kl() > kp_.target_kl; }
 
 const float* Trainer::compute_advantages() {
+  auto clock = part_clock(ctx_, timing());
   const int H = config_.bptt_horizon;
   // full-buffer advantage with ratio 1 (plain GAE) and the returns it implies
   kernels::compute_advantage(ctx_, kernels::AdvantageArgs{b_->values.data(), b_->rewards.data(), b_->terminals.data(),
@@ -392,6 +418,7 @@ const float* Trainer::compute_advantages() {
                              kp_.advantage);
   kernels::add_arrays(ctx_, b_->adv.data(), b_->values.data(), segments_ * H, b_->returns.data());
   sampler_.set_priorities(ctx_, b_->adv.data(), kp_.prio_alpha);
+  clock.lap(EpochPart::kAdvantage);
   return b_->adv.data();
 }
 
@@ -408,7 +435,13 @@ std::uint32_t sample_pass(std::int64_t epoch, int update_epochs, int update_epoc
 }  // namespace
 
 Minibatch Trainer::sample_minibatch(std::int64_t index, int update_epoch, double beta) {
-  if (!replay_update(index, update_epoch, beta)) sample_work(index, update_epoch, beta, nullptr);
+  auto clock = part_clock(ctx_, timing());
+  if (replay_update(index, update_epoch, beta)) {
+    clock.lap(EpochPart::kUpdateRecorded);
+  } else {
+    sample_work(index, update_epoch, beta, nullptr);
+    clock.lap(EpochPart::kMinibatchGather);
+  }
   return Minibatch{sampler_.rows(), sampler_.weights(), mb_segments_};
 }
 
@@ -427,10 +460,11 @@ void Trainer::sample_work(std::int64_t index, int update_epoch, double beta,
 
 const float* Trainer::train_minibatch(const Minibatch& mb) {
   if (replayed_) return ppo_.stats();  // sample_minibatch ran the recorded update whole
-  return train_step_work(mb);
+  return train_step_work(mb, timing());
 }
 
-const float* Trainer::train_step_work(const Minibatch& mb) {
+const float* Trainer::train_step_work(const Minibatch& mb, EpochTiming* timing) {
+  auto clock = part_clock(ctx_, timing);
   const int H = config_.bptt_horizon;
   const std::int64_t n = mb.segments * H;
   const bool stored = config_.train_from_rollout_state;
@@ -441,6 +475,7 @@ const float* Trainer::train_step_work(const Minibatch& mb) {
                                                           b_->truncations.data(), b_->mb_ratio.data(), mb.rows,
                                                           mb.segments, H, b_->mb_adv.data()},
                              kp_.advantage);
+  clock.lap(EpochPart::kTrainForward);
   ppo_.run(ctx_,
            kernels::PpoLossInputs{policy_->logp(), policy_->entropy(), policy_->value(), b_->mb_old_logp.data(),
                                   b_->mb_old_values.data(), b_->mb_returns.data(), b_->mb_adv.data(), mb.weights, n, H},
@@ -465,8 +500,10 @@ const float* Trainer::train_step_work(const Minibatch& mb) {
     }
     extra_dlogits = b_->ks_dlogits.data();
   }
+  clock.lap(EpochPart::kLoss);
   policy_->zero_grads();
   policy_->backward(b_->d_logp.data(), b_->d_entropy.data(), b_->d_value.data(), extra_dlogits);
+  clock.lap(EpochPart::kBackward);
   return ppo_.stats();
 }
 
@@ -484,13 +521,15 @@ void Trainer::optimize_step(const Minibatch& mb) {
     replayed_ = false;
     return;
   }
-  optimizer_work(mb, ++opt_step_, nullptr);
+  optimizer_work(mb, ++opt_step_, nullptr, timing());
   update_warmed_ = true;  // lazy workspaces exist now: an update may be recorded
   ++updates_;
   ++total_updates_;
 }
 
-void Trainer::optimizer_work(const Minibatch& mb, std::int64_t step, const kernels::UpdateStepScalars* device_step) {
+void Trainer::optimizer_work(const Minibatch& mb, std::int64_t step, const kernels::UpdateStepScalars* device_step,
+                             EpochTiming* timing) {
+  auto clock = part_clock(ctx_, timing);
   if (group_->active()) {  // the mean gradient of every rank's minibatch, before clipping
     group_->sum(ctx_, policy_->grads(), policy_->num_params());
     if (world_ > 1) kernels::scale(ctx_, policy_->grads(), policy_->num_params(), 1.0f / static_cast<float>(world_));
@@ -508,6 +547,7 @@ void Trainer::optimizer_work(const Minibatch& mb, std::int64_t step, const kerne
   kernels::experience_scatter(ctx_, view_, mb.rows, mb.segments, policy_->value(), b_->mb_ratio.data());
   kernels::accumulate(ctx_, b_->stats.data(), ppo_.stats(), kernels::kPpoStatCount);
   kernels::accumulate(ctx_, b_->stats.data() + kernels::kPpoStatCount, grad_norm_.norm(), 1);
+  clock.lap(EpochPart::kOptimizer);
 }
 
 bool Trainer::replay_update(std::int64_t index, int update_epoch, double beta) {
@@ -565,8 +605,8 @@ bool Trainer::replay_update(std::int64_t index, int update_epoch, double beta) {
                  current = update_current_.data()] {
       kernels::select_update_step(ctx_, table, index, current);
       sample_work(0, 0, 0.0, current);
-      train_step_work(mb);
-      optimizer_work(mb, 0, current);
+      train_step_work(mb, nullptr);
+      optimizer_work(mb, 0, current, nullptr);
     };
     update_graph_ = std::make_unique<kernels::CapturedWork>(ctx_, std::move(work));
     recorded_lr_ = opt.lr;
@@ -582,6 +622,7 @@ bool Trainer::replay_update(std::int64_t index, int update_epoch, double beta) {
 }
 
 void Trainer::finish_training(EpochStats& out) {
+  auto clock = part_clock(ctx_, timing());
   const std::int64_t cells = segments_ * config_.bptt_horizon;
   kernels::explained_variance_terms(ctx_, b_->returns.data(), b_->values.data(), cells, b_->ev_terms.data());
   ev_sum_.run(ctx_, b_->ev_terms.data(), b_->ev_sums.data());
@@ -640,6 +681,9 @@ void Trainer::finish_training(EpochStats& out) {
     out.grad_variance = n > 1 ? (m[1] - m[0] * (m[0] / n)) / (n - 1) : 0.0;  // unbiased, as torch.var
     out.grad_l2_norm = std::sqrt(static_cast<double>(m[1]));
   }
+  clock.lap(EpochPart::kEpochStats);
+  out.timing = timing_;
+  timing_ = EpochTiming{};
 }
 
 void Trainer::check_ranks_agree() const {

@@ -27,6 +27,7 @@
 #include "kernels/sampling.h"
 #include "nn/policy.h"
 #include "train/distributed/process_group.h"
+#include "train/epoch_timing.h"
 #include "train/trainer_config.h"
 
 namespace metta::train {
@@ -42,6 +43,7 @@ struct EpochStats {
   float l2_reg_loss = 0, l2_init_loss = 0;       // 0 unless their coefficients are set
   bool has_grad_stats = false;                   // grad_mean_variance_interval epochs
   double grad_mean = 0, grad_variance = 0, grad_l2_norm = 0;
+  EpochTiming timing;  // seconds per part of this epoch (all zero when part timing is off)
 };
 
 // One sampled minibatch (device pointers into the trainer's workspaces).
@@ -97,6 +99,15 @@ class Trainer {
   double current_learning_rate() const { return current_lr_; }
   std::int64_t optimizer_steps() const { return total_updates_; }
   std::int64_t recorded_update_replays() const { return total_replays_; }  // trainer.update_graph's
+  // Per-part epoch timing (train/epoch_timing.h): on by default on the CPU, where it costs a clock read
+  // per part; off by default on CUDA, where it synchronizes after every part. finish_training hands the
+  // epoch's figures to EpochStats::timing.
+  void set_part_timing(bool on) { part_timing_ = on; }
+  bool part_timing() const { return part_timing_; }
+  // Time a caller spent on a part of its own (the run's curriculum feedback), counted into this epoch.
+  void add_part_seconds(EpochPart part, double seconds) {
+    if (part_timing_) timing_[part] += seconds;
+  }
   std::int64_t agent_step() const { return agent_step_; }  // of every rank together
   int world() const { return world_; }
   int rank() const { return rank_; }
@@ -158,8 +169,11 @@ class Trainer {
   // The device work of sample_minibatch, train_minibatch and optimize_step: with device_step, their
   // per-update scalars come from device memory (a recorded update); else from the arguments.
   void sample_work(std::int64_t index, int update_epoch, double beta, const kernels::UpdateStepScalars* device_step);
-  const float* train_step_work(const Minibatch& mb);
-  void optimizer_work(const Minibatch& mb, std::int64_t step, const kernels::UpdateStepScalars* device_step);
+  // timing: where to add the parts' seconds, or null (always null inside a recording)
+  const float* train_step_work(const Minibatch& mb, EpochTiming* timing);
+  void optimizer_work(const Minibatch& mb, std::int64_t step, const kernels::UpdateStepScalars* device_step,
+                      EpochTiming* timing);
+  EpochTiming* timing() { return part_timing_ ? &timing_ : nullptr; }
   // trainer.update_graph: replays the recorded update for minibatch (update_epoch, index) when it is the
   // phase's next (writing the phase's table first, recording at first use); false when it does not apply.
   bool replay_update(std::int64_t index, int update_epoch, double beta);
@@ -227,6 +241,8 @@ class Trainer {
   std::int64_t update_replays_ = 0;  // replays this phase (the device's index); -1: ended
   double update_table_beta_ = 0;
   std::int64_t total_replays_ = 0;
+  bool part_timing_ = false;
+  EpochTiming timing_;  // this epoch's so far
 };
 
 }  // namespace metta::train
