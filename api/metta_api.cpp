@@ -9,17 +9,16 @@
 
 #include "engine/config_yaml.h"
 #include "train/curriculum/curriculum_yaml.h"
+#include "train/curriculum_feedback.h"
+#include "train/run.h"
+#include "train/starting_weights.h"
 
 namespace metta::api {
 namespace {
 // A model file's weights into an agent of the same preset: names and shapes checked, and the policy's
 // actions, window and features against the agent's env (features matched by name).
 PolicyRecord load_into(const checkpoint::PolicyFile& f, Agent& agent) {
-  if (f.metadata.agent != agent.preset())
-    throw checkpoint::CheckpointError(f.path + ": saved from agent '" + f.metadata.agent + "', this agent is '" +
-                                      agent.preset() + "'");
-  agent.set_weights(checkpoint::weights_for_env(f, agent.table(), agent.env_interface(),
-                                                checkpoint::FeatureOrder::kRemapByName));
+  agent.set_weights(train::policy_weights_for(f, agent.preset(), agent.table(), agent.env_interface()));
   return PolicyRecord{f.path, f.metadata};
 }
 
@@ -175,29 +174,16 @@ TrainingComponents TrainingComponents::create(Environment& vecenv, Agent& policy
               "agent has " << policy.weights().size() << " weights, the trainer's '" << policy.preset() << "' policy "
                            << p.num_params());
   const TrainerConfig& c = trainer_config;
-  if (!c.initial_policy.uri.empty()) {
+  if (const std::string path = train::initial_policy_path(c); !path.empty()) {
     // Start from a saved policy (trainer.md §14): its weights become the agent's, generation + 1.
-    const std::string path = PolicyStore::resolve_uri(c.initial_policy.uri, c.initial_policy.type, c.initial_policy.metric);
     const PolicyRecord r = load_into(PolicyStore::open(path), policy);
     t.trainer_->set_lineage(r.metadata.generation + 1, path);
   }
   kernels::upload_bytes(p.context(), p.params(), policy.weights().data(), policy.weights().size() * sizeof(float));
   t.trainer_->capture_l2_init();
   // Kickstarter (trainer.md §13): teachers of any preset, loaded from their files, teacher_uri first.
-  std::vector<TeacherConfig> teachers;
-  if (!c.kickstart.teacher_uri.empty())
-    teachers.push_back({c.kickstart.teacher_uri, c.kickstart.action_loss_coef, c.kickstart.value_loss_coef});
-  teachers.insert(teachers.end(), c.kickstart.additional_teachers.begin(), c.kickstart.additional_teachers.end());
-  for (const TeacherConfig& tc : teachers) {
-    const std::string path = PolicyStore::resolve_uri(tc.teacher_uri, "latest");
-    const checkpoint::PolicyFile file = PolicyStore::open(path);
-    Agent teacher(vecenv, AgentConfig{file.metadata.agent}, c.device, c.seed);
-    load_into(file, teacher);
-    t.trainer_->add_teacher(teacher.preset(), teacher.weights(), static_cast<float>(tc.action_loss_coef),
-                            static_cast<float>(tc.value_loss_coef));
-    t.kickstarter.enabled = true;
-    t.kickstarter.teacher_paths.push_back(path);
-  }
+  t.kickstarter.teacher_paths = train::add_configured_teachers(*t.trainer_, c);
+  t.kickstarter.enabled = !t.kickstarter.teacher_paths.empty();
   t.link_ = std::make_shared<detail::TrainingLink>(detail::TrainingLink{&policy, &p});
   policy.link_ = t.link_;  // Agent::weights() reads the trained weights from now on
   t.store_ = policy_store;
@@ -209,15 +195,7 @@ TrainingComponents TrainingComponents::create(Environment& vecenv, Agent& policy
   t.experience.batch_size = t.trainer_->batch_size();
   t.optimizer.type = trainer_config.optimizer.type;
   t.optimizer.learning_rate = trainer_config.optimizer.learning_rate;
-  nlohmann::json cfg = {{"total_timesteps", trainer_config.total_timesteps},
-                        {"batch_size", trainer_config.batch_size},
-                        {"minibatch_size", trainer_config.minibatch_size},
-                        {"bptt_horizon", trainer_config.bptt_horizon},
-                        {"optimizer", trainer_config.optimizer.type},
-                        {"learning_rate", trainer_config.optimizer.learning_rate},
-                        {"seed", trainer_config.seed},
-                        {"curriculum", vecenv.curriculum_path()}};
-  t.config_json_ = cfg.dump();
+  t.config_json_ = train::run_config_json(trainer_config, vecenv.curriculum_path());
   return t;
 }
 
@@ -234,27 +212,7 @@ std::pair<std::int64_t, engine::CompletedEpisodes> TrainingComponents::rollout_s
   engine::CompletedEpisodes info;
   if (trainer_->is_ready_for_training()) {
     info = trainer_->accumulate_stats();  // read once per rollout: statistics stay on the device until then
-    if (curriculum_) {
-      // Each finished episode goes back to the curriculum with its own score, env by env (the envs keep
-      // engine::kKeptScores per rollout; episodes beyond those go back with their task's mean score of
-      // the rest), then its new probabilities go to the device.
-      // The envs count by env task (a bucketed task with range values has several: Curriculum::
-      // env_task_configs); the curriculum hears of its task.
-      const std::vector<engine::TaskEpisodes>& done = trainer_->last_task_episodes();
-      std::vector<engine::TaskEpisodes> rest = done;
-      for (const engine::EpisodeScore& s : trainer_->last_episode_scores()) {
-        curriculum_->complete(curriculum_->task_of_env_task(static_cast<std::size_t>(s.task)), s.score);
-        rest[static_cast<std::size_t>(s.task)].episodes -= 1;
-        rest[static_cast<std::size_t>(s.task)].reward_sum -= s.score;
-      }
-      for (std::size_t t = 0; t < rest.size(); ++t) {
-        const auto n = static_cast<std::int64_t>(std::llround(rest[t].episodes));
-        for (std::int64_t k = 0; k < n; ++k)
-          curriculum_->complete(curriculum_->task_of_env_task(t), rest[t].reward_sum / rest[t].episodes);
-      }
-      trainer_->env().set_task_probabilities(curriculum_->env_task_probabilities());
-      curriculum_stats_ = curriculum_->take_stats();
-    }
+    if (curriculum_) curriculum_stats_ = train::feed_curriculum(*trainer_, *curriculum_);
     last_rollout_seconds_ = now_seconds() - rollout_start_;
     timer.rollout_seconds += last_rollout_seconds_;
   }

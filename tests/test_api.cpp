@@ -4,8 +4,10 @@
 #include <gtest/gtest.h>
 
 #include <filesystem>
+#include <unistd.h>
 
 #include "api/metta_api.h"
+#include "train/run.h"
 #include "engine/config_yaml.h"
 
 using namespace metta;
@@ -111,6 +113,71 @@ TEST(Api, ApiLoopAndTrainerPathGiveIdenticalWeights) {
   EXPECT_TRUE(std::vector<float>(a, a + direct.policy().num_params()) ==
               std::vector<float>(b, b + direct.policy().num_params()));
   EXPECT_EQ(training.agent_step, direct.agent_step());
+}
+
+// One training run written three ways trains the same weights: train::Run (what `metta train` runs),
+// the documented API loop with its explicit steps, and Trainer::run_epoch (bench_train's). Prioritized
+// replay with alpha > 0 makes beta matter, and two update passes; with a curriculum, Run and the API
+// loop feed it the same episodes.
+TEST(Api, RunApiLoopAndRunEpochTrainTheSameWeights) {
+  auto weights = [](const train::Trainer& t) {
+    const float* p = const_cast<train::Trainer&>(t).policy().params();
+    return std::vector<float>(p, p + const_cast<train::Trainer&>(t).policy().num_params());
+  };
+  for (const std::string& env_path :
+       {std::string("hearts_room"), std::string(METTA_SOURCE_DIR) + "/tests/data/curriculum_hearts.yaml"}) {
+    TrainerConfig cfg = create_default_trainer_config(1, 3 * 1024, 1024, 256);
+    cfg.bptt_horizon = 8;
+    cfg.update_epochs = 2;
+    cfg.threads = 2;
+    cfg.seed = 5;
+    cfg.prioritized_experience_replay.prio_alpha = 0.5;
+    cfg.checkpoint_interval = cfg.evaluate_interval = cfg.wandb_checkpoint_interval = 1000;
+    cfg.simulation.num_episodes = 1;
+    cfg.verbose = false;
+
+    train::RunSpec spec;
+    spec.run = "pin";
+    spec.run_dir = (std::filesystem::temp_directory_path() / ("metta_run_pin_" + std::to_string(::getpid()))).string();
+    std::filesystem::remove_all(spec.run_dir);
+    spec.env = env_path;
+    spec.agent = "small";
+    spec.num_envs = 2;
+    spec.trainer = cfg;
+    spec.resolved["run"] = "pin";
+    train::Run run(spec);
+    while (!run.finished()) run.run_epoch();
+    EXPECT_EQ(run.close(), train::RunEnd::kDone);
+    EXPECT_EQ(run.trainer().epoch(), 3);
+    EXPECT_TRUE(std::filesystem::exists(spec.run_dir + "/checkpoints/model_0003.safetensors"));
+    EXPECT_EQ(run.last_metrics().count("losses/policy_loss"), 1u);
+
+    Environment env(env_path, 2);
+    Agent agent(env, AgentConfig{"small"}, "cpu", cfg.seed);
+    TrainingComponents training = TrainingComponents::create(env, agent, cfg);
+    while (training.agent_step < cfg.total_timesteps) {
+      training.reset_for_rollout();
+      while (!training.is_ready_for_training()) training.agent_step += training.rollout_step().first;
+      training.reset_training_state();
+      const Advantages adv = training.compute_advantages();
+      const double beta = calculate_anneal_beta(training.epoch(), cfg.total_timesteps, training.experience.batch_size,
+                                                cfg.prioritized_experience_replay.prio_alpha,
+                                                cfg.prioritized_experience_replay.prio_beta0);
+      for (int e = 0; e < cfg.update_epochs; ++e)
+        for (std::int64_t i : training.experience.iterate_minibatches())
+          training.optimize_step(
+              training.train_minibatch(training.sample_minibatch(adv, i, training.experience.num_minibatches, beta, e), adv));
+    }
+    training.finish_epoch();
+    EXPECT_TRUE(weights(training.trainer()) == weights(run.trainer())) << env_path;
+
+    if (!env.curriculum()) {
+      train::Trainer direct(cfg, env.config(), 2, "small");
+      for (int e = 0; e < 3; ++e) direct.run_epoch();
+      EXPECT_TRUE(weights(direct) == weights(run.trainer()));
+    }
+    std::filesystem::remove_all(spec.run_dir);
+  }
 }
 
 TEST(Api, InitialPolicyAndKickstartTeacherComeFromCheckpoints) {

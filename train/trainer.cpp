@@ -423,8 +423,9 @@ const float* Trainer::compute_advantages() {
 }
 
 double Trainer::anneal_beta() const {
-  return kernels::calculate_anneal_beta(epoch_, config_.total_timesteps, batch_size(), kp_.prio_beta0,
-                                        kp_.prio_alpha);
+  // from the config's doubles, as the documented API's calculate_anneal_beta computes it
+  const PrioritizedExperienceReplayConfig& p = config_.prioritized_experience_replay;
+  return kernels::calculate_anneal_beta(epoch_, config_.total_timesteps, batch_size(), p.prio_beta0, p.prio_alpha);
 }
 
 namespace {
@@ -705,6 +706,18 @@ void Trainer::check_ranks_agree() const {
                                                            "build on every rank)");
 }
 
+void Trainer::run_update_passes() {
+  const double beta = anneal_beta();
+  for (int e = 0; e < config_.update_epochs; ++e) {
+    for (std::int64_t m = 0; m < num_minibatches(); ++m) {
+      const Minibatch mb = sample_minibatch(m, e, beta);
+      train_minibatch(mb);
+      optimize_step(mb);
+    }
+    if (kl_limit_reached()) break;  // trainer.target_kl
+  }
+}
+
 EpochStats Trainer::run_epoch() {
   using clock = std::chrono::steady_clock;
   EpochStats out;
@@ -716,15 +729,7 @@ EpochStats Trainer::run_epoch() {
   const auto t1 = clock::now();
   reset_training_state();
   compute_advantages();
-  const double beta = anneal_beta();
-  for (int e = 0; e < config_.update_epochs; ++e) {
-    for (std::int64_t m = 0; m < num_minibatches(); ++m) {
-      const Minibatch mb = sample_minibatch(m, e, beta);
-      train_minibatch(mb);
-      optimize_step(mb);
-    }
-    if (kl_limit_reached()) break;
-  }
+  run_update_passes();
   finish_training(out);
   kernels::synchronize(ctx_);
   const auto t2 = clock::now();

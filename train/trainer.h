@@ -81,7 +81,11 @@ class Trainer {
   const std::vector<engine::EpisodeScore>& last_episode_scores() const { return episode_scores_; }
   void reset_training_state();
   const float* compute_advantages();                  // full-buffer advantages [S, H] on the device
-  double anneal_beta() const;
+  double anneal_beta() const;  // prioritized replay's beta for this epoch
+  // The epoch's update passes: trainer.update_epochs passes over every minibatch (sample, train,
+  // optimize), stopped early by target_kl. run_epoch and train::Run call it; the documented API loop
+  // spells the same calls out.
+  void run_update_passes();
   std::int64_t num_minibatches() const { return segments_ / mb_segments_; }
   // With trainer.update_graph (one rank, no active teacher, after a first plain update), the call for
   // the phase's next minibatch in order (update pass 0 minibatch 0, 1, ..., then pass 1, ...) replays
