@@ -2,12 +2,14 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cstdarg>
 #include <cstdio>
 #include <filesystem>
 
 #include <nlohmann/json.hpp>
 
 #include "engine/config_yaml.h"
+#include "kernels/log.h"
 #include "train/checkpoint/checkpoint_dir.h"
 #include "train/checkpoint/policy_store.h"
 #include "train/curriculum/curriculum_yaml.h"
@@ -91,11 +93,7 @@ std::string run_config_json(const TrainerConfig& c, const std::string& env) {
 Run::Run(RunSpec spec) : spec_(std::move(spec)), ckpt_dir_(spec_.run_dir + "/checkpoints") {
   const distributed::ProcessGroup& group = distributed::ProcessGroup::get();
   const bool main_rank = group.is_main();
-  if (group.world() > 1) {
-    std::fprintf(stderr, "train: %s\n", group.describe().c_str());
-    if (!main_rank && !std::freopen("/dev/null", "w", stdout))  // progress is rank 0's to print
-      throw metta::Error("rank " + std::to_string(group.rank()) + ": cannot silence stdout");
-  }
+  if (group.world() > 1) log_message(LogLevel::kInfo, "train: " + group.describe());
   folder_ = std::make_unique<Folder>();
   bool resuming = false;
   if (main_rank) {  // one run per folder; rank 0 holds the lock for the run
@@ -103,7 +101,7 @@ Run::Run(RunSpec spec) : spec_(std::move(spec)), ckpt_dir_(spec_.run_dir + "/che
     folder_->lock = std::make_unique<RunDirLock>(spec_.run_dir);
     for (const std::string& dir : {spec_.run_dir, ckpt_dir_})
       for (const std::string& f : checkpoint::remove_stale_temp_files(dir))
-        std::printf("train: removed %s (left by an interrupted write)\n", f.c_str());
+        say("train: removed %s (left by an interrupted write)", f.c_str());
     resuming = prepare_run_dir(ckpt_dir_);
   }
   // the other ranks wait here until the folder is ready, and learn whether the run resumes
@@ -119,8 +117,15 @@ Run::Run(RunSpec spec) : spec_(std::move(spec)), ckpt_dir_(spec_.run_dir + "/che
   } else {
     tasks = {engine::env_config_from(spec_.env)};
   }
-  trainer_ = std::make_unique<Trainer>(c, tasks, spec_.num_envs, spec_.agent, probabilities);
-  std::printf("train: run %s (%s), env %s, %s\n", spec_.run.c_str(), spec_.run_dir.c_str(), spec_.env.c_str(),
+  try {
+    trainer_ = std::make_unique<Trainer>(c, tasks, spec_.num_envs, spec_.agent, probabilities);
+  } catch (const std::bad_alloc&) {
+    engine::config_fail("agent", "'" + spec_.agent + "'",
+                        "an agent that fits in memory (building its weights, optimizer state and " +
+                            std::to_string(spec_.num_envs) + " envs' buffers ran out of memory: use a smaller "
+                        "hidden_dim or fewer lstm_layers, or fewer num_envs)");
+  }
+  say("train: run %s (%s), env %s, %s", spec_.run.c_str(), spec_.run_dir.c_str(), spec_.env.c_str(),
               trainer_->describe().c_str());
   if (!c.simulation.suite.empty())
     suite_ = std::make_unique<metta::eval::EvalSuite>(metta::eval::load_eval_suite(c.simulation.suite));
@@ -131,18 +136,27 @@ Run::Run(RunSpec spec) : spec_(std::move(spec)), ckpt_dir_(spec_.run_dir + "/che
     em << spec_.resolved;
     checkpoint::write_file_atomic(spec_.run_dir + "/config.yaml", std::string(em.c_str()) + "\n");
     const std::string dropped = truncate_run_records(spec_.run_dir, trainer_->epoch(), trainer_->agent_step());
-    if (!dropped.empty()) std::printf("train: %s\n", dropped.c_str());
+    if (!dropped.empty()) say("train: %s", dropped.c_str());
     folder_->metrics = std::make_unique<logging::MetricsLog>(spec_.run_dir + "/metrics.jsonl");
     folder_->tensorboard = std::make_unique<logging::TensorBoardWriter>(spec_.run_dir);
   }
   if (trainer_->agent_step() >= c.total_timesteps)
-    std::printf("train: the run already has %lld agent steps (trainer.total_timesteps=%lld): nothing to train\n",
+    say("train: the run already has %lld agent steps (trainer.total_timesteps=%lld): nothing to train",
                 static_cast<long long>(trainer_->agent_step()), static_cast<long long>(c.total_timesteps));
-  std::fflush(stdout);
   start_ = last_end_ = now_seconds();
 }
 
 Run::~Run() = default;
+
+void Run::say(const char* format, ...) const {
+  if (!spec_.progress || !distributed::ProcessGroup::get().is_main()) return;
+  char line[1024];
+  va_list args;
+  va_start(args, format);
+  std::vsnprintf(line, sizeof line, format, args);
+  va_end(args);
+  spec_.progress(line);
+}
 
 // Decides what happens to an existing run_dir before anything in it is written: resume it (with the same
 // training settings), set it aside (existing_run), or refuse. Returns true when a trainer state will be
@@ -159,7 +173,7 @@ bool Run::prepare_run_dir(const std::string& ckpt_dir) {
   const bool resumable = spec_.trainer.resume && has_state;
   if (!resumable && how != ExistingRun::kRefuse) {
     const std::string archive = set_aside_run(spec_.run_dir, how);
-    std::printf("train: %s\n", archive.empty() ? ("deleted the previous run in " + spec_.run_dir).c_str()
+    say("train: %s", archive.empty() ? ("deleted the previous run in " + spec_.run_dir).c_str()
                                                : ("moved the previous run to " + archive).c_str());
     return false;
   }
@@ -204,9 +218,9 @@ void Run::resume_or_start(bool resuming, const std::string& ckpt_dir) {
   }
   t.capture_l2_init();
   for (const std::string& teacher : add_configured_teachers(t, c))
-    std::printf("train: kickstarting from teacher %s\n", teacher.c_str());
+    say("train: kickstarting from teacher %s", teacher.c_str());
   if (resuming && t.resume(ckpt_dir, c.resume_from)) {
-    std::printf("train: resumed from %s at epoch %lld, %lld agent steps\n", ckpt_dir.c_str(),
+    say("train: resumed from %s at epoch %lld, %lld agent steps", ckpt_dir.c_str(),
                 static_cast<long long>(t.epoch()), static_cast<long long>(t.agent_step()));
     saved_epoch_ = t.epoch();
     if (curriculum_) {
@@ -218,12 +232,12 @@ void Run::resume_or_start(bool resuming, const std::string& ckpt_dir) {
         curriculum_->load_state(state->second);
         t.env().set_task_probabilities(curriculum_->env_task_probabilities());
       } else {
-        std::printf("train: the checkpoint holds no curriculum state (saved before curricula kept theirs): the "
-                    "curriculum starts again from its configured weights\n");
+        say("train: the checkpoint holds no curriculum state (saved before curricula kept theirs): the "
+                    "curriculum starts again from its configured weights");
       }
     }
   } else if (!initial.empty()) {
-    std::printf("train: starting from %s (generation %lld)\n", c.initial_policy.uri.c_str(),
+    say("train: starting from %s (generation %lld)", c.initial_policy.uri.c_str(),
                 static_cast<long long>(t.generation()));
   }
 }
@@ -262,14 +276,13 @@ const EpochStats& Run::run_epoch(bool stop_requested) {
   // agent steps over the time since the last epoch ended (its evaluation and checkpoint included)
   st.sps = static_cast<double>(t.batch_size()) / std::max(1e-9, end - last_end_);
   if (c.verbose)
-    std::printf(
+    say(
         "epoch %4lld | steps %9lld | %7.0f sps | episodes %5.0f reward %.3f | loss %.4f pg %.4f v %.4f ent %.3f "
-        "kl %.4f clip %.3f ev %.3f | %.0fs\n",
+        "kl %.4f clip %.3f ev %.3f | %.0fs",
         static_cast<long long>(st.epoch), static_cast<long long>(st.agent_step), st.sps, st.episodes,
         st.mean_episode_reward, st.losses[kernels::kPpoLoss], st.losses[kernels::kPpoPolicyLoss],
         st.losses[kernels::kPpoValueLoss], st.losses[kernels::kPpoEntropy], st.losses[kernels::kPpoApproxKl],
         st.losses[kernels::kPpoClipFrac], st.explained_variance, elapsed);
-  std::fflush(stdout);
   nlohmann::json line = metrics_of(st, st.sps, elapsed);
   line["parameters/learning_rate"] = t.current_learning_rate();
   line["parameters/generation"] = t.generation();
@@ -293,8 +306,8 @@ const EpochStats& Run::run_epoch(bool stop_requested) {
   // the other ranks wait for rank 0's evaluation however long it takes, not collective_timeout
   if (evaluating) group.barrier_within(distributed::ProcessGroup::kSlowWorkSeconds);
   if (st.epoch % c.checkpoint_interval == 0)  // every rank: rank 0 gathers the others' state
-    std::printf("train: saved %s\n", save().c_str());
-  if (out_of_time_) std::printf("train: stopping at max_seconds (%.0fs)\n", spec_.max_seconds);
+    say("train: saved %s", save().c_str());
+  if (out_of_time_) say("train: stopping at max_seconds (%.0fs)", spec_.max_seconds);
   last_ = st;
   last_end_ = now_seconds();
   return last_;
@@ -320,7 +333,7 @@ std::map<std::string, double> Run::evaluate(double* score) {
   nn::Policy<float>& p = trainer_->policy();
   const engine::EnvConfig env = curriculum_ ? curriculum_->tasks().front().config : engine::env_config_from(spec_.env);
   const metta::eval::EvalResult r = metta::eval::evaluate_policy(p.context(), env, spec_.agent, p.params(), p.context().device, opt);
-  std::printf("eval: epoch %lld, %.0f episodes of the training task, score %.3f%s%s\n", static_cast<long long>(epoch),
+  say("eval: epoch %lld, %.0f episodes of the training task, score %.3f%s%s", static_cast<long long>(epoch),
               r.episodes, r.mean_episode_reward, opt.replay_path.empty() ? "" : ", replay ", opt.replay_path.c_str());
   std::vector<metta::eval::SimulationResult> sims = {{"eval/training_task", r.mean_episode_reward, r.episodes, r.agent_stats}};
   if (suite_) {
@@ -329,7 +342,7 @@ std::map<std::string, double> Run::evaluate(double* score) {
     };
     for (metta::eval::SimulationResult& s :
          metta::eval::run_suite(*suite_, play, spec_.num_envs, sim.replay_dir, "_" + spec_.run + suffix)) {
-      std::printf("eval: %s: %.0f episodes, reward %.3f\n", s.name.c_str(), s.episodes, s.mean_episode_reward);
+      say("eval: %s: %.0f episodes, reward %.3f", s.name.c_str(), s.episodes, s.mean_episode_reward);
       sims.push_back(std::move(s));
     }
   }
@@ -351,13 +364,13 @@ std::string Run::save() {
 
 RunEnd Run::close() {
   // the last epoch's checkpoint (never rewritten when this process trained nothing)
-  if (epochs_run_ > 0 && saved_epoch_ != trainer_->epoch()) std::printf("train: saved %s\n", save().c_str());
+  if (epochs_run_ > 0 && saved_epoch_ != trainer_->epoch()) say("train: saved %s", save().c_str());
   if (stopped_) {
-    std::printf("train: interrupted at epoch %lld, %lld agent steps; saved, run the same command to resume\n",
+    say("train: interrupted at epoch %lld, %lld agent steps; saved, run the same command to resume",
                 static_cast<long long>(trainer_->epoch()), static_cast<long long>(trainer_->agent_step()));
     return RunEnd::kInterrupted;
   }
-  std::printf("train: done, %lld agent steps, %lld epochs\n", static_cast<long long>(trainer_->agent_step()),
+  say("train: done, %lld agent steps, %lld epochs", static_cast<long long>(trainer_->agent_step()),
               static_cast<long long>(trainer_->epoch()));
   return out_of_time_ ? RunEnd::kOutOfTime : RunEnd::kDone;
 }

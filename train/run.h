@@ -8,8 +8,8 @@
 // checkpoint cadences; close() saves the last epoch. The documented API loop
 // (api::TrainingComponents) keeps its explicit steps and shares the pieces below the run: the curriculum
 // feedback (train/curriculum_feedback.h) and the starting weights (train/starting_weights.h).
-// As one rank of a data-parallel run, rank 0 alone owns the folder and prints; every rank trains, and
-// they decide together when to stop.
+// As one rank of a data-parallel run, rank 0 alone owns the folder and reports progress; every rank
+// trains, and they decide together when to stop.
 #pragma once
 
 #include <cstdint>
@@ -46,6 +46,9 @@ struct RunSpec {
   // For the resume rule: the keys that may change, and a saved config.yaml in the form `resolved` has.
   std::vector<std::string> resume_safe_keys;
   std::function<YAML::Node(const YAML::Node&)> normalize_saved_config;
+  // Where the run's progress lines go (rank 0's; one line per call, without its newline). Empty: dropped.
+  // The library prints nothing itself; metta train prints them to stdout.
+  std::function<void(const std::string& line)> progress;
 };
 
 enum class RunEnd { kDone, kOutOfTime, kInterrupted };
@@ -78,6 +81,7 @@ class Run {
   void resume_or_start(bool resuming, const std::string& ckpt_dir);
   std::map<std::string, double> evaluate(double* score);
   std::string save();
+  void say(const char* format, ...) const __attribute__((format(printf, 2, 3)));
 
   RunSpec spec_;
   std::string ckpt_dir_;

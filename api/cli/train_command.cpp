@@ -14,6 +14,7 @@
 #include "api/cli/commands.h"
 #include "api/config/train_job.h"
 #include "api/metta_api.h"
+#include "train/distributed/process_group.h"
 #include "train/run.h"
 
 namespace metta::cli {
@@ -49,6 +50,10 @@ train::RunSpec run_spec(const config::TrainJob& job) {
   s.resolved = job.resolved;
   s.resume_safe_keys = config::resume_safe_keys();
   s.normalize_saved_config = config::normalized_saved_config;
+  s.progress = [](const std::string& line) {
+    std::printf("%s\n", line.c_str());
+    std::fflush(stdout);  // a line at a time, also into a pipe or a log file
+  };
   return s;
 }
 
@@ -68,7 +73,10 @@ void warn_about_cpu_choices(const config::TrainJob& job) {
 
 int run_train(const TrainOptions& o) {
   const config::TrainJob job = config::load_train_job(o.config, o.overrides);
-  api::process_group();  // a rank of a data-parallel run when a launcher started this process
+  // a rank of a data-parallel run when a launcher started this process; progress is rank 0's to print
+  const train::distributed::ProcessGroup& group = api::process_group();
+  if (!group.is_main() && !std::freopen("/dev/null", "w", stdout))
+    throw metta::Error("rank " + std::to_string(group.rank()) + ": cannot silence stdout");
   warn_about_cpu_choices(job);
   train::Run run(run_spec(job));
   g_stop_requested = 0;
