@@ -196,6 +196,8 @@ TrainingComponents TrainingComponents::create(Environment& vecenv, Agent& policy
   t.optimizer.type = trainer_config.optimizer.type;
   t.optimizer.learning_rate = trainer_config.optimizer.learning_rate;
   t.config_json_ = train::run_config_json(trainer_config, vecenv.curriculum_path());
+  t.metrics_ = train::EpochMetrics({true, train::progress_stat_of(vecenv.task_configs().front())});
+  t.created_ = now_seconds();
   return t;
 }
 
@@ -220,6 +222,7 @@ std::pair<std::int64_t, engine::CompletedEpisodes> TrainingComponents::rollout_s
 }
 
 void TrainingComponents::accumulate_stats(const engine::CompletedEpisodes& infos) {
+  infos_ = infos;
   losses.last.episodes = infos.episodes;
   losses.last.mean_episode_reward = infos.mean_reward;
 }
@@ -259,11 +262,17 @@ const train::EpochStats& TrainingComponents::finish_epoch() {
     st.agent_step = trainer_->agent_step();
     st.episodes = episodes;
     st.mean_episode_reward = reward;
+    const double end = now_seconds(), train = end - train_start_;
+    st.rollout_seconds = last_rollout_seconds_;
+    st.train_seconds = train;
+    st.seconds = train + last_rollout_seconds_;
+    st.sps = static_cast<double>(trainer_->batch_size()) / std::max(1e-9, st.seconds);
     losses.last = st;
-    const double train = now_seconds() - train_start_;
     timer.train_seconds += train;
     trainer_->add_train_time(train + last_rollout_seconds_);
     training_open_ = false;
+    stats_ = metrics_.line(*trainer_, st, infos_, end - created_);
+    for (const auto& [k, v] : curriculum_stats_) stats_["env_" + k] = v;
   }
   return losses.last;
 }
@@ -309,6 +318,10 @@ TrainingComponents& TrainingComponents::operator=(TrainingComponents&& other) {
   swap(config_json_, moved.config_json_);
   swap(curriculum_, moved.curriculum_);
   swap(curriculum_stats_, moved.curriculum_stats_);
+  swap(infos_, moved.infos_);
+  swap(metrics_, moved.metrics_);
+  swap(stats_, moved.stats_);
+  swap(created_, moved.created_);
   return *this;
 }
 

@@ -15,6 +15,7 @@
 #include "train/checkpoint/policy_env_match.h"
 #include "train/checkpoint/policy_store.h"
 #include "train/curriculum/curriculum.h"
+#include "train/epoch_metrics.h"
 #include "train/trainer.h"
 #include "engine/config.h"
 
@@ -205,6 +206,11 @@ class TrainingComponents {
   // With a curriculum: its stats after the last rollout (curriculum_task_probs/<task>, task_completions/
   // <task>, task_reward/<task>/rewards.mean); empty otherwise.
   const std::map<std::string, double>& curriculum_stats() const { return curriculum_stats_; }
+  // The metrics line of the last finished epoch, as metta train logs it (train/epoch_metrics.h,
+  // trainer.md §16: losses/, experience/, env_agent/<key> and env_game/<key> of the episodes given to
+  // accumulate_stats, timing_per_epoch/, trainer_memory/, parameters/, the curriculum's env_ keys, ...);
+  // empty before the first epoch is finished.
+  const std::map<std::string, double>& stats() const { return stats_; }
   // The curriculum's state goes into each saved model's metadata ("curriculum_state"); a resumed run
   // reads it back with this (and uploads the task probabilities it gives).
   void load_curriculum_state(const std::string& state);
@@ -226,6 +232,10 @@ class TrainingComponents {
   std::string config_json_;
   std::shared_ptr<train::curriculum::Curriculum> curriculum_;
   std::map<std::string, double> curriculum_stats_;
+  engine::CompletedEpisodes infos_;  // the last accumulate_stats's
+  train::EpochMetrics metrics_;
+  std::map<std::string, double> stats_;
+  double created_ = 0;
 };
 
 // Saves the trained weights (and the trainer state beside them) as model_{epoch:04d}.safetensors of

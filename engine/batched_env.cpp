@@ -181,9 +181,10 @@ BatchedEnv::BatchedEnv(const std::vector<EnvConfig>& tasks, std::int64_t num_env
   sum_conv_ = kernels::SegmentedSum(ctx, S.converter_count, num_envs);
   sum_obs_ = kernels::SegmentedSum(ctx, StatLayout::kObsCount, num_envs);
   sum_episode_ = kernels::SegmentedSum(ctx, 2, num_envs);
+  sum_length_ = kernels::SegmentedSum(ctx, 1, num_envs);
   sum_task_ = kernels::SegmentedSum(ctx, static_cast<std::int64_t>(2 * K), num_envs);
   b_->sums = kernels::DeviceBuffer<float>(dev, static_cast<std::size_t>(S.agent_count + S.converter_count +
-                                                                        StatLayout::kObsCount + 2) + 2 * K);
+                                                                        StatLayout::kObsCount + 3) + 2 * K);
   sum_agent_derived_ = kernels::SegmentedSum(ctx, static_cast<std::int64_t>(kStatDerived) * S.agent_count, num_envs);
   sum_conv_derived_ = kernels::SegmentedSum(ctx, static_cast<std::int64_t>(kStatDerived) * S.converter_count, num_envs);
   sum_game_derived_ = kernels::SegmentedSum(ctx, static_cast<std::int64_t>(kStatDerived) * StatLayout::kObsCount, num_envs);
@@ -488,12 +489,14 @@ CompletedEpisodes BatchedEnv::completed_episodes(bool clear) {
   sum_conv_.run(ctx_, b_->done_conv_stats.data(), sums + S.agent_count);
   sum_obs_.run(ctx_, b_->done_obs_stats.data(), sums + S.agent_count + S.converter_count);
   sum_episode_.run(ctx_, b_->done_episode.data(), sums + S.agent_count + S.converter_count + StatLayout::kObsCount);
+  sum_length_.run(ctx_, b_->done_length.data(), sums + S.agent_count + S.converter_count + StatLayout::kObsCount + 2);
   const std::vector<float> h = b_->sums.to_host(ctx_);
   CompletedEpisodes out;
   const std::size_t ep = static_cast<std::size_t>(S.agent_count + S.converter_count + StatLayout::kObsCount);
   out.episodes = h[ep];
   if (out.episodes > 0) {
     out.mean_reward = h[ep + 1] / out.episodes;
+    out.mean_length = h[ep + 2] / out.episodes;
     const auto anames = agent_stat_names(compiled_);
     const auto cnames = converter_stat_names(compiled_);
     const auto onames = obs_stat_names();
@@ -545,6 +548,7 @@ CompletedEpisodes BatchedEnv::completed_episodes(bool clear) {
     b_->done_conv_stats.fill_bytes_with(ctx_, 0);
     b_->done_obs_stats.fill_bytes_with(ctx_, 0);
     b_->done_episode.fill_bytes_with(ctx_, 0);
+    b_->done_length.fill_bytes_with(ctx_, 0);
     b_->done_task.fill_bytes_with(ctx_, 0);
     b_->done_score_count.fill_bytes_with(ctx_, 0);
   }
@@ -633,6 +637,7 @@ std::uint64_t BatchedEnv::state_hash(std::int64_t env) const {
   hash_buf(b_->action_success.data(), 1, E * N, true);
   hash_buf(b_->done_agent_stats.data(), sizeof(float), S.agent_count * E, false);
   hash_buf(b_->done_episode.data(), sizeof(float), 2 * E, false);
+  hash_buf(b_->done_length.data(), sizeof(float), E, false);
   return h;
 }
 
@@ -657,7 +662,7 @@ void BatchedEnv::load_state(const std::vector<std::pair<std::string, std::vector
     const bool added_later = std::strcmp(name, "env_task") == 0 || std::strcmp(name, "done_task") == 0 ||
                              std::strncmp(name, "done_score", 10) == 0 || std::strstr(name, "_derived") != nullptr ||
                              std::strstr(name, "_stat_track") != nullptr || std::strcmp(name, "obs_stat_first") == 0 ||
-                             std::strcmp(name, "done_objects") == 0;
+                             std::strcmp(name, "done_objects") == 0 || std::strcmp(name, "done_length") == 0;
     bool present = false;
     for (auto& [n, v] : state) present = present || n == name;
     if (!present && added_later) {

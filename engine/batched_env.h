@@ -57,6 +57,7 @@ struct EpisodeStats {
 struct CompletedEpisodes {
   double episodes = 0;
   double mean_reward = 0;                  // mean over episodes of the per-agent mean episode reward
+  double mean_length = 0;                  // mean episode length in steps
   std::map<std::string, double> agent;     // per episode, mean over agents
   std::map<std::string, double> converter; // per episode, sum over converters
   std::map<std::string, double> game;      // per episode
@@ -200,7 +201,7 @@ class BatchedEnv {
   kernels::Context ctx_;
   BatchedEnvOptions options_;
   std::unique_ptr<Buffers> b_;
-  kernels::SegmentedSum sum_agent_, sum_conv_, sum_obs_, sum_episode_, sum_task_, sum_agent_derived_, sum_conv_derived_,
+  kernels::SegmentedSum sum_agent_, sum_conv_, sum_obs_, sum_episode_, sum_length_, sum_task_, sum_agent_derived_, sum_conv_derived_,
       sum_game_derived_, sum_objects_, sum_objects_derived_;
 };
 

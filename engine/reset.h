@@ -85,6 +85,7 @@ METTA_HD inline void accumulate_finished_episode(const EnvRef& env) {
   const float score = N > 0 ? reward / static_cast<float>(N) : 0.0f;
   w.done_episode[e] += 1.0f;
   w.done_episode[E + e] += score;
+  w.done_length[e] += now;  // the episode's length in steps
   const std::int64_t task = w.env_task[e];
   w.done_task[task * E + e] += 1.0f;
   w.done_task[(w.num_tasks + task) * E + e] += score;

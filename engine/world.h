@@ -70,6 +70,7 @@ namespace metta::engine {
   X(float, done_objects, p.num_types * E)  /* objects.<type> of walls and converters, per type */    \
   X(float, done_objects_derived, kStatDerived * p.num_types * E * (TS ? 1 : 0))                       \
   X(float, done_episode, 2 * E)  /* episodes completed, sum of per-agent mean episode reward */     \
+  X(float, done_length, E)       /* sum of the finished episodes' lengths in steps */               \
   X(float, done_task, 2 * K * E) /* the same per task K: [episodes of each task, reward of each] */  \
   /* each finished episode's own score and task, the first kKeptScores per env since the readout */  \
   X(float, done_score, E * kKeptScores)                                                             \

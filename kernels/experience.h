@@ -54,6 +54,15 @@ void advance_counter(const Context& ctx, std::uint32_t* counter, std::uint32_t b
 // terms [4, n]: y, y^2, y - v, (y - v)^2 with y = returns, v = values (explained variance by sums)
 void explained_variance_terms(const Context& ctx, const float* returns, const float* values, std::int64_t n,
                               float* terms);
+// The experience/ metrics' terms (trainer.md §16) over the buffer's n = S x H cells, as rows of
+// terms [kExperienceTerms, n]: reward, value, logp, terminal, truncation, ratio, and over each cell's two
+// action ints their sum and sum of squares (actions_mean and actions_std over every action int, as the
+// reference takes them over its [B, 2] action tensor). One segmented sum then gives the epoch's sums.
+enum ExperienceTerm {
+  kExpReward, kExpValue, kExpLogp, kExpTerminal, kExpTruncation, kExpRatio, kExpActionSum, kExpActionSquares,
+  kExperienceTerms
+};
+void experience_stat_terms(const Context& ctx, const ExperienceView& x, float* terms);
 // stats[i] += add[i] for n scalars (device-side accumulation of per-minibatch statistics)
 void accumulate(const Context& ctx, float* stats, const float* add, int n);
 // x[i] *= factor (gradients averaged over the ranks of a data-parallel run)

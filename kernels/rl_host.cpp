@@ -427,6 +427,10 @@ void explained_variance_terms(const Context& ctx, const float* returns, const fl
   METTA_DISPATCH(ctx, launch_ev_terms, ctx, returns, values, n, terms);
 }
 
+void experience_stat_terms(const Context& ctx, const ExperienceView& x, float* terms) {
+  METTA_DISPATCH(ctx, launch_experience_stat_terms, ctx, x, terms);
+}
+
 void accumulate(const Context& ctx, float* stats, const float* add, int n) {
   METTA_DISPATCH(ctx, launch_accumulate, ctx, stats, add, n);
 }

@@ -456,6 +456,21 @@ void launch_ev_terms(const Context& ctx, const float* returns, const float* valu
   });
 }
 
+void launch_experience_stat_terms(const Context& ctx, ExperienceView x, float* terms) {
+  const std::int64_t n = x.segments * x.horizon;
+  parallel_for(ctx, n, [=] METTA_HD(std::int64_t i) {
+    const float a0 = static_cast<float>(x.actions[2 * i]), a1 = static_cast<float>(x.actions[2 * i + 1]);
+    terms[i] = x.rewards[i];
+    terms[n + i] = x.values[i];
+    terms[2 * n + i] = x.logp[i];
+    terms[3 * n + i] = static_cast<float>(x.terminals[i]);
+    terms[4 * n + i] = static_cast<float>(x.truncations[i]);
+    terms[5 * n + i] = x.ratio[i];
+    terms[6 * n + i] = a0 + a1;
+    terms[7 * n + i] = a0 * a0 + a1 * a1;
+  });
+}
+
 void launch_accumulate(const Context& ctx, float* stats, const float* add, int n) {
   parallel_for(ctx, n, [=] METTA_HD(std::int64_t i) { stats[i] += add[i]; });
 }

@@ -64,6 +64,7 @@ METTA_DECLARE_LAUNCHER(void, launch_add_arrays, const Context& ctx, const float*
 METTA_DECLARE_LAUNCHER(void, launch_fill_floats, const Context& ctx, float* out, std::int64_t n, float value)
 METTA_DECLARE_LAUNCHER(void, launch_ev_terms, const Context& ctx, const float* returns, const float* values,
                        std::int64_t n, float* terms)
+METTA_DECLARE_LAUNCHER(void, launch_experience_stat_terms, const Context& ctx, ExperienceView x, float* terms)
 METTA_DECLARE_LAUNCHER(void, launch_accumulate, const Context& ctx, float* stats, const float* add, int n)
 METTA_DECLARE_LAUNCHER(void, launch_scale, const Context& ctx, float* x, std::int64_t n, float factor)
 

@@ -1,7 +1,7 @@
 // Every RL kernel on CUDA against the CPU backend on the same inputs (skips without a GPU): advantage
 // (full buffer and gathered rows with ratios), the fused PPO loss, Adam, Muon, prioritized sampling,
-// the kickstarter terms and the vector moments. Tolerance: float32 with sums in different orders,
-// |cuda - cpu| <= 1e-5 + 1e-4 |cpu| elementwise (1e-3 for Muon's Newton-Schulz iterations); sampling
+// the kickstarter terms, the vector moments and the experience/ metrics' terms. Tolerance: float32
+// with sums in different orders, |cuda - cpu| <= 1e-5 + 1e-4 |cpu| elementwise (1e-3 for Muon's Newton-Schulz iterations); sampling
 // draws the same rows (the keys come from the same counter RNG and the sort is stable).
 #include <gtest/gtest.h>
 
@@ -11,6 +11,7 @@
 #include <random>
 
 #include "kernels/advantage.h"
+#include "kernels/experience.h"
 #include "kernels/kickstarter.h"
 #include "kernels/memory.h"
 #include "kernels/optimizer.h"
@@ -198,4 +199,38 @@ TEST(CudaRl, KickstarterMatchesCpu) {
   expect_close(out[1][0], out[0][0], "d logits");
   expect_close(out[1][1], out[0][1], "d value");
   expect_close(out[1][2], out[0][2], "ks losses");
+}
+
+// The experience/ metrics' terms (kernels/experience.h): the same cells give the same floats, exactly
+// (one product and one sum per cell, no reduction).
+TEST(CudaRl, ExperienceStatTermsMatchCpu) {
+  METTA_REQUIRE_GPU();
+  const Context gpu = Context::cuda();
+  std::mt19937 rng(3);
+  const std::int64_t S = 129;
+  const int H = 8;
+  const auto n = static_cast<std::size_t>(S * H);
+  auto logp = random_vec<float>(n, rng, -4, 0), values = random_vec<float>(n, rng, -1, 1);
+  auto rewards = random_vec<float>(n, rng, 0, 1), ratio = random_vec<float>(n, rng, 0.5, 1.5);
+  std::vector<std::uint8_t> term(n), trunc(n);
+  std::vector<std::int32_t> actions(2 * n);
+  for (std::size_t i = 0; i < n; ++i) {
+    term[i] = rng() % 13 == 0;
+    trunc[i] = rng() % 19 == 0;
+    actions[2 * i] = static_cast<std::int32_t>(rng() % 9);
+    actions[2 * i + 1] = static_cast<std::int32_t>(rng() % 5);
+  }
+  std::vector<float> out[2];
+  for (int dev = 0; dev < 2; ++dev) {
+    const Context& ctx = dev ? gpu : kCpu;
+    Twin<float> lp(ctx, logp), v(ctx, values), r(ctx, rewards), q(ctx, ratio);
+    Twin<float> terms(ctx, std::vector<float>(kExperienceTerms * n));
+    Twin<std::uint8_t> te(ctx, term), tr(ctx, trunc);
+    Twin<std::int32_t> a(ctx, actions);
+    const ExperienceView x{S, H, 0, 0, nullptr, a.data(), lp.data(), v.data(), r.data(),
+                           te.data(), tr.data(), q.data(), nullptr, nullptr};
+    experience_stat_terms(ctx, x, terms.data());
+    out[dev] = host(ctx, terms.data(), kExperienceTerms * n);
+  }
+  EXPECT_TRUE(out[1] == out[0]);
 }

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cmath>
 #include <cstdarg>
 #include <cstdio>
 #include <filesystem>
@@ -14,6 +15,7 @@
 #include "train/checkpoint/policy_store.h"
 #include "train/curriculum/curriculum_yaml.h"
 #include "train/curriculum_feedback.h"
+#include "train/epoch_metrics.h"
 #include "train/distributed/process_group.h"
 #include "train/eval/evaluate.h"
 #include "train/eval/suite.h"
@@ -49,30 +51,14 @@ std::string join_list(const std::vector<std::string>& items) {
   return s;
 }
 
-// The epoch's metrics (trainer.md §16 names).
-nlohmann::json metrics_of(const EpochStats& st, double sps, double elapsed) {
-  nlohmann::json j;
-  j["metric/agent_step"] = st.agent_step;
-  j["metric/epoch"] = st.epoch;
-  j["metric/total_time"] = elapsed;
-  j["overview/sps"] = sps;
-  j["overview/reward"] = st.mean_episode_reward;
-  j["env/episodes"] = st.episodes;
-  for (int k : {kernels::kPpoPolicyLoss, kernels::kPpoValueLoss, kernels::kPpoEntropy, kernels::kPpoApproxKl,
-                kernels::kPpoClipFrac, kernels::kPpoImportance, kernels::kPpoLogpMean})
-    j[std::string("losses/") + kernels::kPpoStatNames[k]] = st.losses[k];
-  j["losses/explained_variance"] = st.explained_variance;
-  j["losses/grad_norm"] = st.grad_norm;
-  if (st.l2_reg_loss != 0) j["losses/l2_reg_loss"] = st.l2_reg_loss;
-  if (st.l2_init_loss != 0) j["losses/l2_init_loss"] = st.l2_init_loss;
-  if (st.ks_action_loss != 0 || st.ks_value_loss != 0) {
-    j["losses/ks_action_loss"] = st.ks_action_loss;
-    j["losses/ks_value_loss"] = st.ks_value_loss;
-  }
-  if (st.has_grad_stats) {
-    j["grad/mean"] = st.grad_mean;
-    j["grad/variance"] = st.grad_variance;
-    j["grad/norm"] = st.grad_l2_norm;
+// A metrics line as JSON: whole numbers (epoch, agent steps, counts) as integers, as readers expect.
+nlohmann::json json_line(const std::map<std::string, double>& metrics) {
+  nlohmann::json j = nlohmann::json::object();
+  for (const auto& [k, v] : metrics) {
+    if (std::isfinite(v) && v == std::floor(v) && std::fabs(v) < 9.0e15)
+      j[k] = static_cast<std::int64_t>(v);
+    else
+      j[k] = v;
   }
   return j;
 }
@@ -127,6 +113,8 @@ Run::Run(RunSpec spec) : spec_(std::move(spec)), ckpt_dir_(spec_.run_dir + "/che
   }
   say("train: run %s (%s), env %s, %s", spec_.run.c_str(), spec_.run_dir.c_str(), spec_.env.c_str(),
               trainer_->describe().c_str());
+  const engine::EnvConfig progress_env = curriculum_ ? curriculum_->tasks().front().config : tasks.front();
+  metrics_ = EpochMetrics({spec_.derived_env_stats, progress_stat_of(progress_env)});
   if (!c.simulation.suite.empty())
     suite_ = std::make_unique<metta::eval::EvalSuite>(metta::eval::load_eval_suite(c.simulation.suite));
   resume_or_start(resuming, ckpt_dir_);
@@ -275,17 +263,21 @@ const EpochStats& Run::run_epoch(bool stop_requested) {
   const double elapsed = end - start_;
   // agent steps over the time since the last epoch ended (its evaluation and checkpoint included)
   st.sps = static_cast<double>(t.batch_size()) / std::max(1e-9, end - last_end_);
-  if (c.verbose)
-    say(
-        "epoch %4lld | steps %9lld | %7.0f sps | episodes %5.0f reward %.3f | loss %.4f pg %.4f v %.4f ent %.3f "
+  if (c.verbose) {
+    // the stat the env rewards (heart.gained): on a sparse task the first sign that learning begins
+    const std::string& key = metrics_.options().progress_stat;
+    const auto gained = done.agent.find(key);
+    char stat[96] = "";
+    if (!key.empty())
+      std::snprintf(stat, sizeof stat, " %s %.3f", key.c_str(), gained == done.agent.end() ? 0.0 : gained->second);
+    say("epoch %4lld | steps %9lld | %7.0f sps | episodes %5.0f reward %.3f%s | loss %.4f pg %.4f v %.4f ent %.3f "
         "kl %.4f clip %.3f ev %.3f | %.0fs",
         static_cast<long long>(st.epoch), static_cast<long long>(st.agent_step), st.sps, st.episodes,
-        st.mean_episode_reward, st.losses[kernels::kPpoLoss], st.losses[kernels::kPpoPolicyLoss],
+        st.mean_episode_reward, stat, st.losses[kernels::kPpoLoss], st.losses[kernels::kPpoPolicyLoss],
         st.losses[kernels::kPpoValueLoss], st.losses[kernels::kPpoEntropy], st.losses[kernels::kPpoApproxKl],
         st.losses[kernels::kPpoClipFrac], st.explained_variance, elapsed);
-  nlohmann::json line = metrics_of(st, st.sps, elapsed);
-  line["parameters/learning_rate"] = t.current_learning_rate();
-  line["parameters/generation"] = t.generation();
+  }
+  std::map<std::string, double> line = metrics_.line(t, st, done, elapsed);
   for (const auto& [k, v] : curriculum_stats_) line["env_" + k] = v;  // trainer.md §16: env_<key>
   // decided together: a rank that stopped alone would leave the others waiting in a collective
   stopped_ = group.any(stop_requested);
@@ -297,10 +289,9 @@ const EpochStats& Run::run_epoch(bool stop_requested) {
       for (auto& [k, v] : eval_scores_) line[k] = v;
     }
   }
-  last_metrics_.clear();
-  for (auto it = line.begin(); it != line.end(); ++it) last_metrics_[it.key()] = it->get<double>();
+  last_metrics_ = line;
   if (group.is_main()) {
-    folder_->metrics->append(line);
+    folder_->metrics->append(json_line(last_metrics_));
     folder_->tensorboard->add_scalars(t.agent_step(), last_metrics_);
   }
   // the other ranks wait for rank 0's evaluation however long it takes, not collective_timeout

@@ -21,6 +21,7 @@
 
 #include <yaml-cpp/yaml.h>
 
+#include "train/epoch_metrics.h"
 #include "train/trainer.h"
 
 namespace metta::eval {
@@ -41,6 +42,7 @@ struct RunSpec {
   std::int64_t num_envs = 16;
   double max_seconds = 0;    // 0: no limit
   std::string existing_run = "refuse";  // refuse | archive | overwrite (run_dir.h)
+  bool derived_env_stats = true;        // env_agent/ and env_game/ with their derived entries (env_stats=all)
   TrainerConfig trainer;     // with the job's seed, device and threads
   YAML::Node resolved;       // the job's resolved config: written to run_dir/config.yaml
   // For the resume rule: the keys that may change, and a saved config.yaml in the form `resolved` has.
@@ -73,7 +75,8 @@ class Run {
 
   Trainer& trainer() { return *trainer_; }
   const RunSpec& spec() const { return spec_; }
-  // The metrics line of the last epoch (trainer.md §16 names), as written to metrics.jsonl.
+  // The metrics line of the last epoch (train/epoch_metrics.h; trainer.md §16 names), as written to
+  // metrics.jsonl and TensorBoard, with the curriculum's env_ keys and the evaluation's when it ran.
   const std::map<std::string, double>& last_metrics() const { return last_metrics_; }
 
  private:
@@ -90,6 +93,7 @@ class Run {
   std::shared_ptr<curriculum::Curriculum> curriculum_;
   std::unique_ptr<Trainer> trainer_;
   std::unique_ptr<metta::eval::EvalSuite> suite_;
+  EpochMetrics metrics_;
   std::map<std::string, double> curriculum_stats_, eval_scores_, last_metrics_;
   double eval_score_ = 0;
   EpochStats last_;

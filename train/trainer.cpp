@@ -20,7 +20,7 @@ struct Trainer::Buffers {
   // experience [S, H, ...]
   DeviceBuffer<std::uint8_t> obs, terminals, truncations;
   DeviceBuffer<std::int32_t> actions;
-  DeviceBuffer<float> logp, values, rewards, ratio, h0, c0, adv, returns, ev_terms, ev_sums;
+  DeviceBuffer<float> logp, values, rewards, ratio, h0, c0, adv, returns, epoch_terms, epoch_sums;
   // rollout LSTM state [layers, agents, H], double-buffered (the segment-start state is stored)
   DeviceBuffer<float> h[2], c[2];
   // minibatch [k, H, ...]
@@ -54,7 +54,7 @@ kernels::Context make_context(const TrainerConfig& c) {
 // episodes has none.
 engine::CompletedEpisodes reduce_episodes(const distributed::ProcessGroup& group, const engine::CompletedEpisodes& done,
                                           std::vector<engine::TaskEpisodes>& tasks) {
-  std::vector<double> sums = {done.episodes, done.mean_reward * done.episodes};
+  std::vector<double> sums = {done.episodes, done.mean_reward * done.episodes, done.mean_length * done.episodes};
   for (const engine::TaskEpisodes& t : tasks) {
     sums.push_back(t.episodes);
     sums.push_back(t.reward_sum);
@@ -63,7 +63,8 @@ engine::CompletedEpisodes reduce_episodes(const distributed::ProcessGroup& group
   engine::CompletedEpisodes out;
   out.episodes = sums[0];
   out.mean_reward = sums[0] > 0 ? sums[1] / sums[0] : 0.0;
-  for (std::size_t t = 0; t < tasks.size(); ++t) tasks[t] = {sums[2 + 2 * t], sums[3 + 2 * t]};
+  out.mean_length = sums[0] > 0 ? sums[2] / sums[0] : 0.0;
+  for (std::size_t t = 0; t < tasks.size(); ++t) tasks[t] = {sums[3 + 2 * t], sums[4 + 2 * t]};
   nlohmann::json mine;
   for (auto [name, map] : {std::pair{"agent", &done.agent}, {"converter", &done.converter}, {"game", &done.game}})
     for (const auto& [k, v] : *map) mine[name][k] = v * done.episodes;
@@ -167,8 +168,10 @@ Trainer::Trainer(const TrainerConfig& config, const std::vector<engine::EnvConfi
   b_->actions = DeviceBuffer<std::int32_t>(d, cells * 2);
   for (auto* buf : {&b_->logp, &b_->values, &b_->rewards, &b_->ratio, &b_->adv, &b_->returns})
     *buf = DeviceBuffer<float>(d, cells);
-  b_->ev_terms = DeviceBuffer<float>(d, 4 * cells);
-  b_->ev_sums = DeviceBuffer<float>(d, 4);
+  kernels::fill_floats(ctx_, b_->ratio.data(), static_cast<std::int64_t>(cells), 1.0f);  // cells never sampled: 1
+  // the epoch's statistics over the buffer: explained variance's 4 terms, then the experience/ terms
+  b_->epoch_terms = DeviceBuffer<float>(d, (4 + kernels::kExperienceTerms) * cells);
+  b_->epoch_sums = DeviceBuffer<float>(d, 4 + kernels::kExperienceTerms);
   b_->h0 = DeviceBuffer<float>(d, static_cast<std::size_t>(segments_ * state));
   b_->c0 = DeviceBuffer<float>(d, static_cast<std::size_t>(segments_ * state));
   for (int i = 0; i < 2; ++i) {
@@ -210,7 +213,7 @@ Trainer::Trainer(const TrainerConfig& config, const std::vector<engine::EnvConfi
   }
   if (config_.grad_mean_variance_interval > 0) grad_moments_ = kernels::VectorMoments(ctx_, policy_->num_params());
   sampler_ = kernels::PrioritizedSampler(ctx_, segments_, H, mb_segments_);
-  ev_sum_ = kernels::SegmentedSum(ctx_, 4, segments_ * H);
+  epoch_sum_ = kernels::SegmentedSum(ctx_, 4 + kernels::kExperienceTerms, segments_ * H);
   part_timing_ = ctx_.device == kernels::Device::CPU;  // a clock read per part; CUDA would synchronize
 }
 
@@ -625,19 +628,20 @@ bool Trainer::replay_update(std::int64_t index, int update_epoch, double beta) {
 void Trainer::finish_training(EpochStats& out) {
   auto clock = part_clock(ctx_, timing());
   const std::int64_t cells = segments_ * config_.bptt_horizon;
-  kernels::explained_variance_terms(ctx_, b_->returns.data(), b_->values.data(), cells, b_->ev_terms.data());
-  ev_sum_.run(ctx_, b_->ev_terms.data(), b_->ev_sums.data());
+  kernels::explained_variance_terms(ctx_, b_->returns.data(), b_->values.data(), cells, b_->epoch_terms.data());
+  kernels::experience_stat_terms(ctx_, view_, b_->epoch_terms.data() + 4 * cells);
+  epoch_sum_.run(ctx_, b_->epoch_terms.data(), b_->epoch_sums.data());
   // the only host reads of the epoch: a few scalars (means and sums over the ranks)
-  std::vector<double> stats(b_->stats.size()), ev(4);
+  std::vector<double> stats(b_->stats.size()), ev(b_->epoch_sums.size());
   {
-    const std::vector<float> s = b_->stats.to_host(ctx_), e = b_->ev_sums.to_host(ctx_);
+    const std::vector<float> s = b_->stats.to_host(ctx_), e = b_->epoch_sums.to_host(ctx_);
     std::copy(s.begin(), s.end(), stats.begin());
     std::copy(e.begin(), e.end(), ev.begin());
   }
   if (world_ > 1) {
     group_->sum_host(stats.data(), static_cast<std::int64_t>(stats.size()));
     for (double& x : stats) x /= world_;
-    group_->sum_host(ev.data(), 4);
+    group_->sum_host(ev.data(), static_cast<std::int64_t>(ev.size()));
     check_ranks_agree();
   }
   const double updates = static_cast<double>(std::max<std::int64_t>(1, updates_));
@@ -648,6 +652,17 @@ void Trainer::finish_training(EpochStats& out) {
   const double n = static_cast<double>(cells) * world_;
   const double var_y = ev[1] / n - (ev[0] / n) * (ev[0] / n), var_d = ev[3] / n - (ev[2] / n) * (ev[2] / n);
   out.explained_variance = var_y > 1e-12 ? 1.0 - var_d / var_y : 0.0;
+  const double* x = ev.data() + 4;
+  ExperienceStats& xs = out.experience;
+  xs.rewards = x[kernels::kExpReward] / n;
+  xs.values = x[kernels::kExpValue] / n;
+  xs.logprobs = x[kernels::kExpLogp] / n;
+  xs.dones = x[kernels::kExpTerminal] / n;
+  xs.truncateds = x[kernels::kExpTruncation] / n;
+  xs.ratio = x[kernels::kExpRatio] / n;
+  xs.actions_mean = x[kernels::kExpActionSum] / (2 * n);
+  const double var_a = x[kernels::kExpActionSquares] / (2 * n) - xs.actions_mean * xs.actions_mean;
+  xs.actions_std = std::sqrt(std::max(0.0, var_a * (2 * n) / std::max(1.0, 2 * n - 1)));  // unbiased, as torch.std
   // NaN/Inf guard: a non-finite loss or gradient norm means the weights are already poisoned; stop
   // loudly instead of training on (and checkpointing) garbage.
   for (int k = 0; k < kernels::kPpoStatCount; ++k)
@@ -704,6 +719,23 @@ void Trainer::check_ranks_agree() const {
     METTA_FAIL("the ranks' weights differ after epoch " << epoch_ + 1
                                                         << " (they must stay identical: the same seed, config and "
                                                            "build on every rank)");
+}
+
+Trainer::MemoryBytes Trainer::memory_bytes() const {
+  MemoryBytes m;
+  const Buffers& b = *b_;
+  for (std::size_t bytes : {b.obs.bytes(), b.terminals.bytes(), b.truncations.bytes(), b.actions.bytes(), b.logp.bytes(),
+                            b.values.bytes(), b.rewards.bytes(), b.ratio.bytes(), b.h0.bytes(), b.c0.bytes(),
+                            b.adv.bytes(), b.returns.bytes(), b.epoch_terms.bytes()})
+    m.experience += static_cast<double>(bytes);
+  for (std::size_t bytes : {b.mb_obs.bytes(), b.mb_actions.bytes(), b.mb_old_logp.bytes(), b.mb_old_values.bytes(),
+                            b.mb_returns.bytes(), b.mb_h0.bytes(), b.mb_c0.bytes(), b.mb_ratio.bytes(), b.mb_adv.bytes(),
+                            b.d_logp.bytes(), b.d_entropy.bytes(), b.d_value.bytes(), b.ks_dlogits.bytes()})
+    m.minibatch += static_cast<double>(bytes);
+  const double params = static_cast<double>(policy_->num_params()) * sizeof(float);
+  m.optimizer = static_cast<double>(b.adam_m.bytes() + b.adam_v.bytes()) + (config_.optimizer.type == "muon" ? params : 0.0);
+  m.parameters = 2 * params;  // weights and gradients
+  return m;
 }
 
 void Trainer::run_update_passes() {
@@ -774,6 +806,7 @@ std::vector<std::uint8_t> download(const kernels::Context& ctx, const float* p, 
 std::string Trainer::save_checkpoint(const std::string& dir, const std::string& config_json,
                                      const std::map<std::string, std::string>& user_metadata) const {
   const checkpoint::PolicyStore store(dir);  // creates the folder
+  latest_saved_epoch_ = epoch_;
   checkpoint::SafetensorsFile st;
   const std::size_t P = static_cast<std::size_t>(policy_->num_params());
   st.tensors.push_back({"adam_m", bytes_tensor(download(ctx_, b_->adam_m.data(), P))});
@@ -1027,6 +1060,7 @@ void Trainer::restore_checkpoint(const checkpoint::CheckpointEntry& entry) {
   try {
     agent_step_ = std::stoll(meta("agent_step"));
     epoch_ = std::stoll(meta("epoch"));
+    latest_saved_epoch_ = epoch_;
     opt_step_ = std::stoll(meta("opt_step"));
     rollout_counter_ = static_cast<std::uint32_t>(std::stoul(meta("rollout_counter")));
     train_time_ = st.metadata.count("train_time") ? std::stod(st.metadata.at("train_time")) : pm.train_time;

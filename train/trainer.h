@@ -32,6 +32,13 @@
 
 namespace metta::train {
 
+// Means over the epoch's experience buffer (trainer.md §16 experience/...), after the train phase wrote
+// its values and ratios back; actions over every action int (type and argument).
+struct ExperienceStats {
+  double rewards = 0, values = 0, logprobs = 0, dones = 0, truncateds = 0, ratio = 0;
+  double actions_mean = 0, actions_std = 0;
+};
+
 struct EpochStats {
   std::int64_t epoch = 0, agent_step = 0;
   double seconds = 0, rollout_seconds = 0, train_seconds = 0, sps = 0;
@@ -43,6 +50,7 @@ struct EpochStats {
   float l2_reg_loss = 0, l2_init_loss = 0;       // 0 unless their coefficients are set
   bool has_grad_stats = false;                   // grad_mean_variance_interval epochs
   double grad_mean = 0, grad_variance = 0, grad_l2_norm = 0;
+  ExperienceStats experience;
   EpochTiming timing;  // seconds per part of this epoch (all zero when part timing is off)
 };
 
@@ -144,6 +152,13 @@ class Trainer {
   // Rollout + train seconds, accumulated by the caller and saved as the models' train_time.
   void add_train_time(double seconds) { train_time_ += seconds; }
   double train_time() const { return train_time_; }
+  // Bytes this trainer holds on its device, by part (the trainer_memory/ metrics): the experience
+  // buffer with its epoch-statistics terms, the minibatch workspaces, the optimizer moments, the
+  // weights and their gradients.
+  struct MemoryBytes {
+    double experience = 0, minibatch = 0, optimizer = 0, parameters = 0;
+  };
+  MemoryBytes memory_bytes() const;
 
   // Checkpoints (train/checkpoint/checkpoint_dir.h): everything a bit-identical continuation needs besides
   // the weights in trainer_state_{epoch:04d}.safetensors (optimizer moments, step counters: the
@@ -161,6 +176,8 @@ class Trainer {
   // models have no trainer state, and on a corrupt, truncated, wrong-version or mismatched file, naming
   // it and the ways to continue (an older sound checkpoint, deleting the damaged one).
   bool resume(const std::string& dir, const std::string& resume_from = "");
+  // The epoch of the newest checkpoint this trainer saved or resumed from (0 before any).
+  std::int64_t latest_saved_epoch() const { return latest_saved_epoch_; }
   // Optimizer moments (Adam m then v, or Muon's momentum) copied to the host, for tests.
   std::vector<float> optimizer_state() const;
 
@@ -217,6 +234,7 @@ class Trainer {
   std::int64_t generation_ = 0;
   std::string initial_uri_;
   double train_time_ = 0;
+  mutable std::int64_t latest_saved_epoch_ = 0;  // set by save_checkpoint (const: it changes no training state)
   struct Buffers;
   std::unique_ptr<Buffers> b_;
   kernels::ExperienceView view_{};
@@ -225,7 +243,7 @@ class Trainer {
   kernels::VectorMoments param_moments_, grad_moments_;
   kernels::Muon muon_;
   kernels::PrioritizedSampler sampler_;
-  kernels::SegmentedSum ev_sum_;
+  kernels::SegmentedSum epoch_sum_;
   // trainer.rollout_graph: the recorded rollout, and the sampling counter its replays read (the value of
   // rollout_counter_ when a replay starts; counter_dev_value_ is what the device holds)
   std::unique_ptr<kernels::CapturedWork> rollout_graph_;

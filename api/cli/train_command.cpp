@@ -46,6 +46,7 @@ train::RunSpec run_spec(const config::TrainJob& job) {
   s.num_envs = job.num_envs;
   s.max_seconds = job.max_seconds;
   s.existing_run = job.existing_run;
+  s.derived_env_stats = job.env_stats == "all";
   s.trainer = job.trainer;
   s.resolved = job.resolved;
   s.resume_safe_keys = config::resume_safe_keys();

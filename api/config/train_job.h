@@ -21,6 +21,7 @@ inline constexpr std::int64_t kDerivedNumEnvs = -1;  // num_envs: null
 struct TrainJob {
   std::string run, data_dir, run_dir, env, agent, device = "cpu";
   std::string existing_run = "refuse";  // a run_dir holding a run that is not resumed: refuse | archive | overwrite
+  std::string env_stats = "all";        // env_agent/ and env_game/ metrics: all (with derived entries) | base
   int threads = 0;
   std::uint64_t seed = 1;
   std::int64_t num_envs = 16;  // YAML null: derived as the reference sizes its vector env (trainer.md §10)
@@ -44,6 +45,7 @@ void visit_fields(TrainJob& j, V& v) {
   v(field("agent", j.agent));
   v(field("max_seconds", j.max_seconds).range(0, 1e300, "0 (no limit) or > 0").resume_safe());
   v(field("existing_run", j.existing_run).one_of({"refuse", "archive", "overwrite"}).resume_safe());
+  v(field("env_stats", j.env_stats).one_of({"all", "base"}).resume_safe());
   v.group("trainer", j.trainer);
 }
 
