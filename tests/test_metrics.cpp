@@ -155,8 +155,11 @@ TEST(EpochMetrics, EpisodeStatisticsBecomeEnvKeys) {
   EXPECT_EQ(b.count("env_agent/ore_red.gained"), 1u);
   EXPECT_EQ(b.count("env_game/tokens_written"), 1u);
   EXPECT_EQ(b.count("env_agent/heart.gained"), 0u);  // no progress stat asked for, none gained
-  for (const auto& [k, v] : b)
-    if (starts_with(k, "env_")) EXPECT_FALSE(has_derived_suffix(k)) << k;
+  for (const auto& [k, v] : b) {
+    if (starts_with(k, "env_")) {
+      EXPECT_FALSE(has_derived_suffix(k)) << k;
+    }
+  }
 }
 
 // A short run: every family of trainer.md §16 in metrics.jsonl and, read back, in the TensorBoard file,
@@ -221,9 +224,11 @@ TEST(EpochMetrics, BaseEnvStatsLeaveTheDerivedEntriesOut) {
   run.close();
   const nlohmann::json line = last_jsonl_line(spec.run_dir + "/metrics.jsonl");
   EXPECT_TRUE(line.contains("env_agent/action.move.success"));
-  for (auto it = line.begin(); it != line.end(); ++it)
-    if (starts_with(it.key(), "env_agent/") || starts_with(it.key(), "env_game/"))
+  for (auto it = line.begin(); it != line.end(); ++it) {
+    if (starts_with(it.key(), "env_agent/") || starts_with(it.key(), "env_game/")) {
       EXPECT_FALSE(has_derived_suffix(it.key())) << it.key();
+    }
+  }
   std::filesystem::remove_all(spec.run_dir);
 }
 
