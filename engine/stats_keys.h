@@ -16,5 +16,13 @@ std::vector<std::string> obs_stat_names();                              // size 
 // The suffixes of a key's derived entries (kStatDerived, in the order reset.h's add_derived writes).
 inline constexpr const char* kDerivedStatSuffixes[kStatDerived] = {
     ".updates", ".first_step", ".last_step", ".rate", ".avg", ".activity_rate", ".min", ".max"};
+// True for a derived entry's key ("heart.gained.rate"), false for a base key ("heart.gained").
+inline bool is_derived_stat_key(const std::string& key) {
+  for (const char* s : kDerivedStatSuffixes) {
+    const std::string suffix(s);
+    if (key.size() > suffix.size() && key.compare(key.size() - suffix.size(), suffix.size(), suffix) == 0) return true;
+  }
+  return false;
+}
 
 }  // namespace metta::engine

@@ -26,14 +26,6 @@ using namespace metta;
 
 namespace {
 
-bool has_derived_suffix(const std::string& key) {
-  for (const char* s : engine::kDerivedStatSuffixes) {
-    const std::string suffix(s);
-    if (key.size() > suffix.size() && key.compare(key.size() - suffix.size(), suffix.size(), suffix) == 0) return true;
-  }
-  return false;
-}
-
 bool starts_with(const std::string& s, const std::string& prefix) { return s.rfind(prefix, 0) == 0; }
 
 api::TrainerConfig short_config() {
@@ -157,7 +149,7 @@ TEST(EpochMetrics, EpisodeStatisticsBecomeEnvKeys) {
   EXPECT_EQ(b.count("env_agent/heart.gained"), 0u);  // no progress stat asked for, none gained
   for (const auto& [k, v] : b) {
     if (starts_with(k, "env_")) {
-      EXPECT_FALSE(has_derived_suffix(k)) << k;
+      EXPECT_FALSE(engine::is_derived_stat_key(k)) << k;
     }
   }
 }
@@ -226,7 +218,7 @@ TEST(EpochMetrics, BaseEnvStatsLeaveTheDerivedEntriesOut) {
   EXPECT_TRUE(line.contains("env_agent/action.move.success"));
   for (auto it = line.begin(); it != line.end(); ++it) {
     if (starts_with(it.key(), "env_agent/") || starts_with(it.key(), "env_game/")) {
-      EXPECT_FALSE(has_derived_suffix(it.key())) << it.key();
+      EXPECT_FALSE(engine::is_derived_stat_key(it.key())) << it.key();
     }
   }
   std::filesystem::remove_all(spec.run_dir);

@@ -11,14 +11,6 @@
 namespace metta::train {
 namespace {
 
-bool is_derived(const std::string& key) {
-  for (const char* suffix : engine::kDerivedStatSuffixes) {
-    const std::string s(suffix);
-    if (key.size() > s.size() && key.compare(key.size() - s.size(), s.size(), s) == 0) return true;
-  }
-  return false;
-}
-
 // The process's resident set in bytes (/proc/self/statm), 0 where it cannot be read.
 double resident_bytes() {
   std::FILE* f = std::fopen("/proc/self/statm", "r");
@@ -92,7 +84,7 @@ std::map<std::string, double> EpochMetrics::line(Trainer& t, const EpochStats& s
   if (!options_.progress_stat.empty()) m["env_agent/" + options_.progress_stat] = 0;  // charted from epoch 1
   for (const auto& [family, stats] : {std::pair{"env_agent/", &done.agent}, {"env_game/", &done.game}})
     for (const auto& [k, v] : *stats)
-      if (options_.derived_env_stats || !is_derived(k)) m[family + k] = v;
+      if (options_.derived_env_stats || !engine::is_derived_stat_key(k)) m[family + k] = v;
 
   // where the epoch's time went
   const double epoch_s = std::max(1e-9, st.rollout_seconds + st.train_seconds);
