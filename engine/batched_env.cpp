@@ -193,13 +193,17 @@ BatchedEnv::BatchedEnv(const std::vector<EnvConfig>& tasks, std::int64_t num_env
   b_->objects_sums = kernels::DeviceBuffer<float>(dev, static_cast<std::size_t>(1 + kStatDerived) * p.num_types);
   b_->derived_sums = kernels::DeviceBuffer<float>(
       dev, static_cast<std::size_t>(kStatDerived) * (S.agent_count + S.converter_count + StatLayout::kObsCount));
-  // Zero everything once: counters start at 0, and hashes never see uninitialized bytes.
-#define METTA_ZERO(type, name, count) b_->name.fill_bytes_with(ctx, 0);
+  zero_state();
+  reset();
+}
+
+void BatchedEnv::zero_state() {
+  // Counters start at 0, and hashes never see uninitialized bytes.
+#define METTA_ZERO(type, name, count) b_->name.fill_bytes_with(ctx_, 0);
   METTA_WORLD_STATE_BUFFERS(METTA_ZERO)
   METTA_OTHER_BUFFERS(METTA_ZERO)
   METTA_INPUT_BUFFERS(METTA_ZERO)
 #undef METTA_ZERO
-  reset();
 }
 
 BatchedEnv::~BatchedEnv() = default;
@@ -238,6 +242,19 @@ void BatchedEnv::reset() {
   b_->env_needs_reset.fill_bytes_with(ctx_, 0);
   const WorldView w = view();
   METTA_DISPATCH(ctx_, launch_reset, ctx_, w);
+}
+
+void BatchedEnv::reset(std::uint64_t seed) {
+  seed_ = seed;
+  zero_state();
+  reset();
+}
+
+void BatchedEnv::set_cpu_threads(int threads) {
+  METTA_CHECK(ctx_.device == kernels::Device::CPU, "set_cpu_threads: the batch runs on " << kernels::device_name(ctx_.device)
+                                                       << ", not the CPU");
+  METTA_CHECK(threads >= 0, "threads: got " << threads << ", expected 0 (OpenMP's default) or a count >= 1");
+  ctx_.num_threads = threads;
 }
 
 void BatchedEnv::launch_step(const std::int32_t* actions) {

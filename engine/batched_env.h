@@ -94,6 +94,12 @@ class BatchedEnv {
 
   // Starts a fresh episode in every env (no stats are folded into the completed episodes).
   void reset();
+  // Starts over with another seed: every state, statistic and counter as a new batch of this config,
+  // size and seed has them (the task probabilities stay), so reset(s) twice gives the same episodes.
+  void reset(std::uint64_t seed);
+  // CPU batches: the OpenMP threads of later calls (0 = OpenMP's default). Results never depend on it;
+  // a batch built with 1 thread and switched later has run no parallel region yet (a process may fork).
+  void set_cpu_threads(int threads);
   // Steps every env with the actions in `actions()` (or the given device buffer [agents, 2]).
   void step();
   void step(const std::int32_t* device_actions);
@@ -188,6 +194,7 @@ class BatchedEnv {
   friend struct BatchedEnvTestAccess;  // tests: run another launcher variant on this batch's world
   struct Buffers;
   WorldView view() const;
+  void zero_state();
   void launch_step(const std::int32_t* actions);
 
   CompiledEnv compiled_;  // the first task's (every task shares its spaces; maps may differ)

@@ -405,13 +405,15 @@ namespace {
 const char* embedded_text(const std::string& name) {
   if (name == "simple" || name == "/env/mettagrid/simple") return kSimpleYaml;
   if (name == "hearts_room") return kHeartsRoomYaml;
+  if (name == "hearts_solo") return kHeartsSoloYaml;
   return nullptr;
 }
 }  // namespace
 
 EnvConfig embedded_env_config(const std::string& name) {
-  if (name == "simple" || name == "hearts_room") return parse_env_config(embedded_text(name), env_yaml_from(name).source);
-  throw ConfigError("env: got '" + name + "', expected an embedded env (simple, hearts_room) or a YAML file path");
+  if (name == "simple" || name == "hearts_room" || name == "hearts_solo")
+    return parse_env_config(embedded_text(name), env_yaml_from(name).source);
+  throw ConfigError("env: got '" + name + "', expected an embedded env (simple, hearts_room, hearts_solo) or a YAML file path");
 }
 
 std::string path_beside(const std::string& path, const std::string& dir) {
@@ -422,14 +424,14 @@ std::string path_beside(const std::string& path, const std::string& dir) {
 
 EnvYaml env_yaml_from(const std::string& name_or_path) {
   if (const char* text = embedded_text(name_or_path)) {
-    const std::string file = name_or_path == "hearts_room" ? "hearts_room" : "simple";
+    const std::string file = name_or_path == "hearts_room" || name_or_path == "hearts_solo" ? name_or_path : "simple";
     return {text, "configs/env/mettagrid/" + file + ".yaml (embedded)"};
   }
   std::ifstream in(name_or_path);
   if (!in) {
-    const std::string hint = closest_key(name_or_path, {"simple", "hearts_room", "/env/mettagrid/simple"});
+    const std::string hint = closest_key(name_or_path, {"simple", "hearts_room", "hearts_solo", "/env/mettagrid/simple"});
     throw ConfigError("env: got '" + name_or_path +
-                      "', expected an embedded env (simple, hearts_room, /env/mettagrid/simple) or the path of an "
+                      "', expected an embedded env (simple, hearts_room, hearts_solo, /env/mettagrid/simple) or the path of an "
                       "env YAML file (no such file)" + (hint.empty() ? "" : " (did you mean '" + hint + "'?)"));
   }
   std::stringstream ss;

@@ -18,7 +18,7 @@ EnvConfig parse_env_config(const std::string& yaml_text, const std::string& sour
 EnvConfig load_env_config_file(const std::string& path);
 // The embedded default environment (configs/env/mettagrid/simple.yaml, compiled into the library).
 EnvConfig default_env_config();
-// An embedded env by name: "simple" or "hearts_room" (configs/env/mettagrid/<name>.yaml).
+// An embedded env by name: "simple", "hearts_room" or "hearts_solo" (configs/env/mettagrid/<name>.yaml).
 EnvConfig embedded_env_config(const std::string& name);
 // An embedded name, the curriculum path "/env/mettagrid/simple", or a YAML file path.
 EnvConfig env_config_from(const std::string& name_or_path);

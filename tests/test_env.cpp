@@ -73,6 +73,45 @@ TEST(Env, SameSeedSameStateAndThreadCountDoesNotMatter) {
   EXPECT_NE(a, run_random(1, 43, 6, 300));
 }
 
+TEST(Env, ResetWithASeedStartsOverAsANewBatchOfThatSeed) {
+  // Python's reset(seed=...) and Gymnasium's checker rely on it: the same episodes, stats and counters.
+  const engine::EnvConfig cfg = engine::default_env_config();
+  engine::BatchedEnv fresh(cfg, 3, 11, kernels::Context::cpu(1));
+  engine::BatchedEnv reused(cfg, 3, 5, kernels::Context::cpu(1));
+  for (int t = 0; t < 40; ++t) {
+    reused.random_actions(9, static_cast<std::uint32_t>(t));
+    reused.step();
+  }
+  ASSERT_NE(reused.state_hash(), fresh.state_hash());
+  reused.reset(11);
+  EXPECT_EQ(reused.seed(), 11u);
+  EXPECT_EQ(reused.state_hash(), fresh.state_hash());
+  for (int t = 0; t < 30; ++t) {
+    fresh.random_actions(3, static_cast<std::uint32_t>(t));
+    reused.random_actions(3, static_cast<std::uint32_t>(t));
+    fresh.step();
+    reused.step();
+  }
+  EXPECT_EQ(reused.state_hash(), fresh.state_hash());
+  EXPECT_EQ(reused.completed_episodes().episodes, fresh.completed_episodes().episodes);
+}
+
+TEST(Env, CpuThreadsSetAfterConstructionGiveTheSameState) {
+  engine::BatchedEnv env(engine::default_env_config(), 4, 3, kernels::Context::cpu(1));
+  env.set_cpu_threads(2);
+  for (int t = 0; t < 25; ++t) {
+    env.random_actions(4, static_cast<std::uint32_t>(t));
+    env.step();
+  }
+  engine::BatchedEnv serial(engine::default_env_config(), 4, 3, kernels::Context::cpu(1));
+  for (int t = 0; t < 25; ++t) {
+    serial.random_actions(4, static_cast<std::uint32_t>(t));
+    serial.step();
+  }
+  EXPECT_EQ(env.state_hash(), serial.state_hash());
+  EXPECT_NE(metta::testing::error_of([&] { env.set_cpu_threads(-1); }).find("threads: got -1"), std::string::npos);
+}
+
 TEST(Env, StepAllocatesNothingIncludingAutoResets) {
   engine::EnvConfig cfg = engine::default_env_config();
   cfg.max_steps = 20;  // several auto-resets inside the measured window

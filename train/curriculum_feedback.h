@@ -7,6 +7,7 @@
 
 #include <map>
 #include <string>
+#include <vector>
 
 #include "train/curriculum/curriculum.h"
 #include "train/trainer.h"
@@ -17,5 +18,12 @@ namespace metta::train {
 // probabilities, and returns the curriculum's stats (curriculum/..., task weights), timed as the epoch's
 // rollout.curriculum part.
 std::map<std::string, double> feed_curriculum(Trainer& trainer, curriculum::Curriculum& curriculum);
+
+// The same for a batch stepped by someone else (Python's VecEnv): the episodes `done` and `scores` that
+// were read from `env` (completed_episodes_by_task, completed_episode_scores) go to `curriculum`, whose
+// new probabilities go to `env`.
+std::map<std::string, double> feed_curriculum(const std::vector<engine::TaskEpisodes>& done,
+                                              const std::vector<engine::EpisodeScore>& scores,
+                                              curriculum::Curriculum& curriculum, engine::BatchedEnv& env);
 
 }  // namespace metta::train

@@ -35,7 +35,7 @@ template <class V>
 void visit_fields(SimulationSpec& s, V& v) {
   using engine::field;
   v(field("name", s.name).required("a name '<category>/<simulation>'"));
-  v(field("env", s.env).required("an embedded env (simple, hearts_room) or an env YAML path"));
+  v(field("env", s.env).required("an embedded env (simple, hearts_room, hearts_solo) or an env YAML path"));
   v(field("episodes", s.episodes).range(1, 1 << 20, engine::integer_in(1, 1 << 20)));
   v(field("seeds", s.seeds).required("a non-empty list of seeds >= 0").range(0, 9.0e15, "a non-empty list of seeds >= 0"));
 }
