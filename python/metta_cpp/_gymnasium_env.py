@@ -4,7 +4,9 @@ MettaGridGymEnv (a gymnasium.Env over one env of a one-agent config).
 The vector env hands out the VecEnv's views (valid until the next step) and autoresets as the engine does,
 in Gymnasium's NEXT_STEP mode: after a row's episode ends, its next action is ignored and the step returns
 the new episode's first observation, reward 0 and both flags false. The single env returns copies, as
-Gymnasium's checker needs. Row i of MettaGridVectorEnv(env, n, seed=s) is the world of
+Gymnasium's checker needs. Completed episodes' stats come in infos["completed_episodes"] (masked by
+infos["_completed_episodes"]: the rows whose episode ended) at the step after the flags, when the envs
+fold them in. Row i of MettaGridVectorEnv(env, n, seed=s) is the world of
 MettaGridGymEnv(env, env_index=i) reset with seed s.
 """
 import gymnasium
@@ -26,6 +28,7 @@ class MettaGridVectorEnv(VectorEnv):
         self.observation_space = batch_space(self.single_observation_space, self.num_envs)
         self.action_space = batch_space(self.single_action_space, self.num_envs)
         self.render_mode = None
+        self._ended = np.zeros(self.num_envs, dtype=bool)
 
     def reset(self, *, seed=None, options=None):
         if isinstance(seed, (list, tuple)):
@@ -33,15 +36,17 @@ class MettaGridVectorEnv(VectorEnv):
         if seed is not None:
             self._np_random, _ = gymnasium.utils.seeding.np_random(seed)
         obs, _ = self.vecenv.reset(seed)
+        self._ended = np.zeros(self.num_envs, dtype=bool)
         return obs, {}
 
     def step(self, actions):
         obs, rewards, terminals, truncations, episodes = self.vecenv.step(np.asarray(actions, dtype=np.int32))
         infos = {}
-        if episodes:
-            done = terminals | truncations
+        if episodes:  # the rows that ended at the last step, whose envs folded their stats in now
+            done = self._ended
             infos["completed_episodes"] = np.array([episodes[0] if d else None for d in done], dtype=object)
-            infos["_completed_episodes"] = done.copy()
+            infos["_completed_episodes"] = done
+        self._ended = terminals | truncations
         return obs, rewards, terminals, truncations, infos
 
     def close_extras(self, **kwargs):
