@@ -37,7 +37,7 @@ for line in "${lines[@]}"; do
   read -r -a cmd <<<"$line"
   case "$line" in
     scripts/main.sh*|scripts/test.sh*) echo "not run here (CI runs it, and the fresh-clone check): $line"; continue ;;
-    scripts/peer*|scripts/gpu-deps.sh*) echo "not run here (needs the network): $line"; continue ;;
+    scripts/peer*|scripts/gpu-deps.sh*|"pip install"*) echo "not run here (needs the network): $line"; continue ;;
     scripts/gpu-check.sh*) echo "not run here (needs a GPU machine): $line"; continue ;;
     scripts/bench-ab.sh*) echo "not run here (builds two commits, minutes each, from a git checkout): $line"; continue ;;
     *" -H "*|srun*) echo "not run here (needs several machines or Slurm): $line"; continue ;;
