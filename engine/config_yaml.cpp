@@ -411,7 +411,7 @@ const char* embedded_text(const std::string& name) {
 }  // namespace
 
 EnvConfig embedded_env_config(const std::string& name) {
-  if (name == "simple" || name == "hearts_room" || name == "hearts_solo")
+  if (name != "/env/mettagrid/simple" && embedded_text(name))
     return parse_env_config(embedded_text(name), env_yaml_from(name).source);
   throw ConfigError("env: got '" + name + "', expected an embedded env (simple, hearts_room, hearts_solo) or a YAML file path");
 }
@@ -424,7 +424,7 @@ std::string path_beside(const std::string& path, const std::string& dir) {
 
 EnvYaml env_yaml_from(const std::string& name_or_path) {
   if (const char* text = embedded_text(name_or_path)) {
-    const std::string file = name_or_path == "hearts_room" || name_or_path == "hearts_solo" ? name_or_path : "simple";
+    const std::string file = name_or_path == "/env/mettagrid/simple" ? "simple" : name_or_path;
     return {text, "configs/env/mettagrid/" + file + ".yaml (embedded)"};
   }
   std::ifstream in(name_or_path);

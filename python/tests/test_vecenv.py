@@ -36,11 +36,9 @@ def test_views_are_the_engines_buffers_and_stay_the_same_objects():
     assert env.rewards.dtype == np.float32 and env.terminals.dtype == np.bool_ and env.actions.dtype == np.int32
     obs, _ = env.reset(seed=4)
     assert obs is views["observations"]
-    before = env.observations.copy()
     out = env.step(np.zeros((12, 2), np.int32))
     for got, name in zip(out[:4], VIEWS):
         assert got is views[name]
-    assert not np.array_equal(before, env.observations) or env.rewards.any() is not None
     for name in VIEWS:
         assert getattr(env, name) is views[name]
         assert getattr(env, name).ctypes.data == env._core.buffer_addresses()[name]
