@@ -37,27 +37,6 @@ void request_stop(int sig) {
 // Exit status of a run stopped by Ctrl-C or SIGTERM (128 + SIGINT, as shells report it).
 constexpr int kInterruptedExit = 130;
 
-train::RunSpec run_spec(const config::TrainJob& job) {
-  train::RunSpec s;
-  s.run = job.run;
-  s.run_dir = job.run_dir;
-  s.env = job.env;
-  s.agent = job.agent;
-  s.num_envs = job.num_envs;
-  s.max_seconds = job.max_seconds;
-  s.existing_run = job.existing_run;
-  s.derived_env_stats = job.env_stats == "all";
-  s.trainer = job.trainer;
-  s.resolved = job.resolved;
-  s.resume_safe_keys = config::resume_safe_keys();
-  s.normalize_saved_config = config::normalized_saved_config;
-  s.progress = [](const std::string& line) {
-    std::printf("%s\n", line.c_str());
-    std::fflush(stdout);  // a line at a time, also into a pipe or a log file
-  };
-  return s;
-}
-
 void warn_about_cpu_choices(const config::TrainJob& job) {
   const unsigned cores = std::thread::hardware_concurrency();
   if (job.device == "cpu" && cores > 0 && job.threads > static_cast<int>(cores))
@@ -79,7 +58,10 @@ int run_train(const TrainOptions& o) {
   if (!group.is_main() && !std::freopen("/dev/null", "w", stdout))
     throw metta::Error("rank " + std::to_string(group.rank()) + ": cannot silence stdout");
   warn_about_cpu_choices(job);
-  train::Run run(run_spec(job));
+  train::Run run(config::run_spec(job, [](const std::string& line) {
+    std::printf("%s\n", line.c_str());
+    std::fflush(stdout);  // a line at a time, also into a pipe or a log file
+  }));
   g_stop_requested = 0;
   std::signal(SIGINT, request_stop);
   std::signal(SIGTERM, request_stop);

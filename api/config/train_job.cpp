@@ -64,6 +64,24 @@ void check_job(TrainJob& job, YAML::Node& root) {
 
 std::string default_train_yaml() { return kTrainYaml; }
 
+train::RunSpec run_spec(const TrainJob& job, std::function<void(const std::string& line)> progress) {
+  train::RunSpec s;
+  s.run = job.run;
+  s.run_dir = job.run_dir;
+  s.env = job.env;
+  s.agent = job.agent;
+  s.num_envs = job.num_envs;
+  s.max_seconds = job.max_seconds;
+  s.existing_run = job.existing_run;
+  s.derived_env_stats = job.env_stats == "all";
+  s.trainer = job.trainer;
+  s.resolved = job.resolved;
+  s.resume_safe_keys = resume_safe_keys();
+  s.normalize_saved_config = normalized_saved_config;
+  s.progress = std::move(progress);
+  return s;
+}
+
 std::vector<std::string> resume_safe_keys() { return engine::resume_safe_keys_of(TrainJob{}); }
 
 YAML::Node normalized_saved_config(const YAML::Node& saved) {

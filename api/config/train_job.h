@@ -6,6 +6,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -13,6 +14,7 @@
 
 #include "api/metta_api.h"
 #include "engine/config_fields.h"
+#include "train/run.h"
 
 namespace metta::config {
 
@@ -58,5 +60,9 @@ YAML::Node normalized_saved_config(const YAML::Node& saved);
 
 TrainJob load_train_job(const std::string& config_path, const std::vector<std::string>& overrides);
 std::string default_train_yaml();
+
+// The run object's spec of a job (train/run.h), with the job's resume rule; the run's progress lines go
+// to `progress` (metta train prints them, metta_cpp.train logs them).
+train::RunSpec run_spec(const TrainJob& job, std::function<void(const std::string& line)> progress);
 
 }  // namespace metta::config

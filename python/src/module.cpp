@@ -19,6 +19,7 @@
 #include "engine/config.h"
 #include "kernels/blas_setup.h"
 #include "kernels/device.h"
+#include "python/src/bindings.h"
 #include "python/src/vec_env.h"
 
 namespace nb = nanobind;
@@ -227,6 +228,8 @@ NB_MODULE(_core, m) {
       PyErr_SetString(error.ptr(), e.what());
     }
   });
+
+  metta::python::bind_api(m);
 
   m.def("build_info", &metta::python::build_info,
         "What this build has: version, backends, CUDA devices (and why none), cuDNN, MPI, OpenMP threads, BLAS, "

@@ -14,7 +14,8 @@ def test_the_readme_has_python_examples():
 
 
 @pytest.mark.parametrize("index", range(len(BLOCKS)))
-def test_a_readme_python_block_runs(index, capsys):
+def test_a_readme_python_block_runs(index, capsys, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)  # a block may write files (metta_cpp.train's ./train_dir)
     code = BLOCKS[index]
     for mod in ("torch", "pufferlib", "gymnasium", "pettingzoo"):
         if re.search(rf"\bimport .*\b{mod}\b|from {mod}\b", code):
