@@ -23,11 +23,15 @@
 #   profile    per-kernel GPU time (ncu, one metric): 3,000 launches of bench_train's fast training
 #              epochs and 400 of metta sim at 16,384 envs, the summaries kept in $GPU_CHECK_DIR/profile-*.txt
 #              (and in $OUT when set); about 3 minutes; not in the default list
+#   python     the metta_cpp module on the GPU (python/tests/test_cuda.py: DLPack views alias the device
+#              buffers, torch CUDA actions read in place, a caller's stream, bits equal to the CPU's); the
+#              build phase builds the module when python3 has nanobind (or .gpu-deps/wheels has its wheel,
+#              from scripts/gpu-deps.sh); needs torch with CUDA; under a minute
 #   dist       data parallel: one rank's training throughput with the NCCL all-reduce path on and off
 #              (fast and api_default; METTA_NCCL_SINGLE=1 sends the gradients through a one-rank NCCL
 #              communicator), and the NCCL library the build found
 # The device tool stops a command after 10 minutes and a session has 15 device-minutes (starts
-# included): run the phases in two calls (the build folder stays between them), `build gpu-tests sim`,
+# included): run the phases in two calls (the build folder stays between them), `build gpu-tests python sim`,
 # then `train`; `dist` (about 1.5 minutes), `curriculum` (about 4.5), `bench peer` and `tests` (every
 # test) when time is left, or in a later session. The sim and train tables print after the
 # phases that feed them (the train table's PyTorch row needs `bench peer`).
@@ -36,9 +40,9 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 root=$(pwd)
 dir=${GPU_CHECK_DIR:-build-gpu}
 phases=("$@")
-[ ${#phases[@]} -eq 0 ] && phases=(build gpu-tests tests bench train sim dist peer curriculum)
+[ ${#phases[@]} -eq 0 ] && phases=(build gpu-tests python tests bench train sim dist peer curriculum)
 for p in "${phases[@]}"; do
-  case $p in build|gpu-tests|tests|bench|train|sim|dist|peer|curriculum|profile) ;; *) echo "gpu-check: unknown phase '$p'"; exit 2 ;; esac
+  case $p in build|gpu-tests|python|tests|bench|train|sim|dist|peer|curriculum|profile) ;; *) echo "gpu-check: unknown phase '$p'"; exit 2 ;; esac
 done
 want() { local p; for p in "${phases[@]}"; do [ "$p" = "$1" ] && return 0; done; return 1; }
 cmake_args=(-DMETTA_CUDA=ON -DCMAKE_CUDA_ARCHITECTURES=90)
@@ -85,6 +89,20 @@ if [ ! -f "$nvcc_inc/nccl.h" ] && command -v python3 >/dev/null; then
   fi
 fi
 
+# nanobind for the Python module: python3's own, or the wheel scripts/gpu-deps.sh put in .gpu-deps/wheels
+# (the GPU machine has no network), unpacked into .gpu-deps/pylib
+if command -v python3 >/dev/null; then
+  if ! python3 -m nanobind --cmake_dir >/dev/null 2>&1 && compgen -G ".gpu-deps/wheels/nanobind-*.whl" >/dev/null; then
+    python3 -m pip install -q --no-index --no-deps --target "$root/.gpu-deps/pylib" .gpu-deps/wheels/nanobind-*.whl &&
+      export PYTHONPATH="$root/.gpu-deps/pylib${PYTHONPATH:+:$PYTHONPATH}"
+  fi
+  if python3 -m nanobind --cmake_dir >/dev/null 2>&1; then
+    cmake_args+=(-DPython_EXECUTABLE="$(command -v python3)")
+  else
+    echo "gpu-check: python3 has no nanobind (run scripts/gpu-deps.sh here and carry .gpu-deps): no Python module"
+  fi
+fi
+
 echo "== machine =="
 nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader || echo "nvidia-smi failed"
 nvcc --version | tail -n 2
@@ -104,6 +122,14 @@ if want gpu-tests; then
   (cd "$dir" && ctest -L gpu -V >gpu-tests.log 2>&1) || tests_rc=1
   grep -E "Test command|\[ +(OK|SKIPPED|FAILED) +\]|Skipped|skipped|Passed|Failed|Failure|Expected|Which is|actual" \
     "$dir/gpu-tests.log"
+fi
+if want python; then
+  echo "== the Python module on the GPU (python/tests/test_cuda.py) =="
+  if ls "$dir"/python/metta_cpp/_core*.so >/dev/null 2>&1; then
+    PYTHONPATH="$root/$dir/python${PYTHONPATH:+:$PYTHONPATH}" timeout 300 python3 python/tests/test_cuda.py || tests_rc=1
+  else
+    echo "python: no module in $dir/python/metta_cpp (python3 had no nanobind at the build phase); skipped"
+  fi
 fi
 if want tests; then
   echo "== tests (all) =="

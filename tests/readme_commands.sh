@@ -40,6 +40,7 @@ for line in "${lines[@]}"; do
     scripts/peer*|scripts/gpu-deps.sh*|"pip install"*) echo "not run here (needs the network): $line"; continue ;;
     scripts/gpu-check.sh*) echo "not run here (needs a GPU machine): $line"; continue ;;
     scripts/bench-ab.sh*) echo "not run here (builds two commits, minutes each, from a git checkout): $line"; continue ;;
+    scripts/bench-python.sh*) echo "not run here (minutes of timing, and the PyPI peer needs the network): $line"; continue ;;
     *" -H "*|srun*) echo "not run here (needs several machines or Slurm): $line"; continue ;;
   esac
   if [[ "$line" == mpirun* || "$line" == scripts/distributed-bench.sh* ]] && ! command -v mpirun >/dev/null; then

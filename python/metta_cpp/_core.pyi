@@ -207,9 +207,9 @@ class VecEnvCore:
 
     def reset(self, seed: int | None = None) -> None: ...
 
-    def step(self, actions: Annotated[NDArray, dict(writable=False)] | None = None) -> None:
+    def step(self, actions: Annotated[NDArray, dict(writable=False)] | None = None) -> bool:
         """
-        Steps every env (releases the GIL). actions: int32 [agents, 2] from numpy or torch (any strides on the CPU; contiguous on the env's GPU, read in place), or None for the actions view as it is.
+        Steps every env (releases the GIL). actions: int32 [agents, 2] from numpy or torch (any strides on the CPU; contiguous on the env's GPU, read in place), or None for the actions view as it is. Returns whether some episode ended at this step (always False on CUDA).
         """
 
     def completed_episodes(self) -> dict:

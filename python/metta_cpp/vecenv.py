@@ -100,12 +100,12 @@ class VecEnv:
         its episode's stats in when it resets, at its next step. On CUDA infos stay empty (finding ended
         rows would read the device each step): call completed_episodes() when you want them."""
         core = self._live()
-        core.step(actions)
+        ended = core.step(actions)  # some episode ended at this step (CPU; False on CUDA)
         infos = []
         # An ended episode's stats are folded in when its env resets, at the step after its flags.
         if self._ended:
             infos.append(core.completed_episodes())
-        self._ended = self.device == "cpu" and bool(self.terminals.any() or self.truncations.any())
+        self._ended = ended
         return self.observations, self.rewards, self.terminals, self.truncations, infos
 
     def completed_episodes(self) -> dict:

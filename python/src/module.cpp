@@ -108,13 +108,15 @@ class VecEnvCore {
     return d;
   }
 
-  // Checks what the caller passed and steps; actions=None steps with the actions view as it is.
-  void step(std::optional<nb::ndarray<nb::ro>> actions) {
+  // Checks what the caller passed and steps; actions=None steps with the actions view as it is. True when
+  // some episode ended at this step (a scan of the host's flags, cheaper here than numpy's two any()
+  // calls; always false on CUDA, where it would read the device each step).
+  bool step(std::optional<nb::ndarray<nb::ro>> actions) {
     engine::BatchedEnv& e = env_->env();
     if (!actions) {
       nb::gil_scoped_release release;
       env_->step();
-      return;
+      return ended();
     }
     const nb::ndarray<nb::ro>& a = *actions;
     const std::int64_t n = e.total_agents();
@@ -134,7 +136,7 @@ class VecEnvCore {
       if (data == e.actions()) {  // the actions view itself: nothing to copy or check
         nb::gil_scoped_release release;
         env_->step();
-        return;
+        return ended();
       }
       const std::int64_t rs = a.stride(0), cs = a.stride(1);
       nb::gil_scoped_release release;
@@ -145,7 +147,7 @@ class VecEnvCore {
         throw nb::value_error(err.what());
       }
       env_->step();
-      return;
+      return ended();
     }
     if (a.device_type() != nb::device::cuda::value || !cuda())
       throw nb::type_error((std::string("actions: got an array on ") + device_type_name(a.device_type()) +
@@ -158,6 +160,17 @@ class VecEnvCore {
     // (checking them would need a device readout per step).
     nb::gil_scoped_release release;
     env_->step(data);
+    return false;
+  }
+
+  bool ended() {
+    if (cuda()) return false;  // the flags are device memory
+    const engine::BatchedEnv& e = env_->env();
+    const std::int64_t n = e.total_agents();
+    const std::uint8_t *t = e.terminals(), *u = e.truncations();
+    std::uint8_t any = 0;
+    for (std::int64_t i = 0; i < n; ++i) any |= static_cast<std::uint8_t>(t[i] | u[i]);
+    return any != 0;
   }
 
  private:
@@ -249,7 +262,8 @@ NB_MODULE(_core, m) {
       .def("reset", [](VecEnvCore& v, std::optional<std::uint64_t> seed) { v.env().reset(seed); }, "seed"_a = nb::none())
       .def("step", &VecEnvCore::step, "actions"_a = nb::none(),
            "Steps every env (releases the GIL). actions: int32 [agents, 2] from numpy or torch (any strides on the "
-           "CPU; contiguous on the env's GPU, read in place), or None for the actions view as it is.")
+           "CPU; contiguous on the env's GPU, read in place), or None for the actions view as it is. Returns "
+           "whether some episode ended at this step (always False on CUDA).")
       .def("completed_episodes", [](VecEnvCore& v) { return metta::python::report_dict(v.env().completed_episodes()); },
            "Episodes completed since the last call (count, mean reward and length, per-key means of the agent, game "
            "and converter stats) and, with a curriculum, its stats after it heard of them (clears).")
